@@ -1,0 +1,1 @@
+"""validation — empirical game gains/advantages with confidence intervals, and privacy-utility sweeps."""
