@@ -212,7 +212,7 @@ def _exact(evaluate: Callable[[], tuple], digits: int) -> tuple:
                 with mp.workdps(digits):
                     return tuple(v if isinstance(v, bool) else +v for v in current)
         previous = current
-        dps = 2 * dps
+        dps = dps + 20 if dps == digits + 15 else 2 * dps
     raise ArithmeticError("bound evaluation did not stabilise; inputs are too close to a singular point")
 
 

@@ -69,7 +69,7 @@ def load_steak_survey(data_home: str | os.PathLike | None = None, complete_cases
     Returns
     -------
     Dataset
-        ``data``: DataFrame of 13 categorical columns (``lottery``, ``smoke``, ``alcohol``, ``gamble``,
+        ``data``: DataFrame of 12 categorical columns (``lottery``, ``smoke``, ``alcohol``, ``gamble``,
         ``skydiving``, ``speeding``, ``cheated``, ``gender``, ``age``, ``income``, ``education``, ``region``)
         whose categories are the survey's full answer sets; ``target``: categorical Series ``steak``
         (Rare < Medium rare < Medium < Medium Well < Well); ``sensitive = ("cheated",)``;

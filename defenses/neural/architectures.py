@@ -21,7 +21,7 @@ ARCHITECTURES: dict[str, dict] = {
     # a wider target
     "cnn-m": dict(channels=(32, 64, 128), kernel_size=3, pool="max", feature_dim=256),
     # the evaluation classifier: a different architecture (4 blocks, 5×5 kernels, average pooling)
-    "eval": dict(channels=(16, 32, 64, 96), kernel_size=5, pool="avg", feature_dim=128),
+    "eval": dict(channels=(8, 16, 32, 64), kernel_size=5, pool="avg", feature_dim=128),
 }
 
 

@@ -1,0 +1,23 @@
+"""Linear models: MID regression, differentially private AdaSSP regression, and the Naive MAP attack.
+
+- :class:`MIDLinearRegression` — squared loss + λ·H₀(Ŷ) (MID paper Eq. 4); :func:`gaussian_mixture_entropy`.
+- :class:`AdaSSPRegression` — (ε, δ)-DP linear regression by adaptive sufficient-statistics
+  perturbation (Wang 2018, Algorithm 2).
+- :class:`NaiveMAPAttack` — Fredrikson et al. (2014) MAP inversion of a sensitive feature; the no-model
+  adversaries :class:`PriorBaseline` and :class:`NoModelBaseline` sit beside it.
+"""
+
+from .adassp import AdaSSPRegression, gaussian_noise_multiplier
+from .attacks import NaiveMAPAttack, NoModelBaseline, PriorBaseline, empirical_prior
+from .mid import MIDLinearRegression, gaussian_mixture_entropy
+
+__all__ = [
+    "AdaSSPRegression",
+    "MIDLinearRegression",
+    "NaiveMAPAttack",
+    "NoModelBaseline",
+    "PriorBaseline",
+    "gaussian_mixture_entropy",
+    "empirical_prior",
+    "gaussian_noise_multiplier",
+]

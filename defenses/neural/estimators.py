@@ -1,0 +1,526 @@
+"""scikit-learn-style image classifiers: undefended CNN, VIB (MID for neural networks) and DP-SGD.
+
+All three share one architecture family (:mod:`defenses.neural.architectures`, no BatchNorm) and one
+training loop: Adam, mini-batches, early stopping on a held-out stratified part of the training data
+(the weights of the best validation epoch are restored), a tqdm progress bar on stderr, and every random
+draw (initialisation, batches, latent noise, DP noise) from generators seeded by ``random_state`` — the
+global torch RNG is never touched, so the same seed gives the same numbers on CPU.
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+import warnings
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.model_selection import train_test_split
+from sklearn.utils.validation import check_is_fitted
+from torch import nn
+from tqdm.auto import tqdm
+
+from ._torch import as_images, batched, init_parameters, make_generator, resolve_device, seed_from
+from .architectures import Classifier, VIBNet, gaussian_kl, make_backbone
+
+_EVAL_BATCH = 256
+
+
+class _NeuralClassifier(ClassifierMixin, BaseEstimator):
+    """Shared fit/predict machinery; subclasses define the module, the loss and (DP) the loop."""
+
+    _extra_params: tuple[str, ...] = ()
+
+    # ----------------------------------------------------------------- parameter checks
+    def _check_params(self) -> None:
+        def positive_int(name):
+            v = getattr(self, name)
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+
+        for name in ("epochs", "batch_size", "patience"):
+            positive_int(name)
+        if not (isinstance(self.lr, (int, float)) and self.lr > 0):
+            raise ValueError(f"lr must be a positive number, got {self.lr!r}")
+        if not (isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0):
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
+        if self.early_stopping and not (0 < self.validation_fraction < 1):
+            raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}")
+
+    # ----------------------------------------------------------------- fit
+    def fit(self, X, y):
+        """Train on images ``X`` ((N, H, W) or (N, C, H, W), float in [0, 1]) with labels ``y``."""
+        self._check_params()
+        X = as_images(X)
+        y = np.asarray(y)
+        if y.ndim != 1 or len(y) != len(X):
+            raise ValueError(f"y must be a 1-d array with one label per image, got shape {y.shape} for {len(X)} images")
+        self.classes_, y_idx = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError("y must contain at least two classes")
+        self.device_ = resolve_device(self.device)
+        seed = seed_from(self.random_state)
+        self.n_features_in_ = int(np.prod(X.shape[1:]))
+        self.input_shape_ = tuple(X.shape[1:])
+
+        if self.early_stopping:
+            n_val = max(1, int(round(self.validation_fraction * len(X))))
+            stratify = y_idx if n_val >= len(self.classes_) else None
+            tr, va = train_test_split(np.arange(len(X)), test_size=n_val, random_state=seed % 2**32,
+                                      stratify=stratify)
+        else:
+            tr, va = np.arange(len(X)), np.arange(0)
+        module = self._build_module(len(self.classes_))
+        init_parameters(module, make_generator(seed))
+        module.to(self.device_)
+        gens = {"data": make_generator(seed + 1), "noise": make_generator(seed + 2, self.device_),
+                "val": make_generator(seed + 3, self.device_)}
+        self._predict_generator = make_generator(seed + 4, self.device_)
+        Xt = torch.from_numpy(X).to(self.device_)
+        yt = torch.from_numpy(y_idx.astype(np.int64)).to(self.device_)
+        self.history_: list[dict[str, float]] = []
+        self.module_ = self._train(module, Xt[tr], yt[tr], Xt[va], yt[va], gens)
+        self.module_.eval()
+        return self
+
+    def _optimizer(self, module: nn.Module) -> torch.optim.Optimizer:
+        return torch.optim.Adam(module.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+
+    def _progress(self, total: int):
+        disable = None if self.progress is None else not self.progress
+        return tqdm(range(total), desc=type(self).__name__, file=sys.stderr, disable=disable, leave=False)
+
+    def _train(self, module, Xtr, ytr, Xva, yva, gens) -> nn.Module:
+        opt = self._optimizer(module)
+        n = len(Xtr)
+        return self._epoch_loop(module, Xva, yva, gens, lambda: self._sgd_epoch(module, opt, Xtr, ytr, n, gens))
+
+    def _sgd_epoch(self, module, opt, Xtr, ytr, n, gens) -> float:
+        module.train()
+        perm = torch.randperm(n, generator=gens["data"]).to(Xtr.device)
+        total = 0.0
+        for sl in batched(n, self.batch_size):
+            idx = perm[sl]
+            loss = self._loss(module, Xtr[idx], ytr[idx], gens["noise"])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += float(loss) * len(idx)
+        return total / n
+
+    def _epoch_loop(self, module, Xva, yva, gens, run_epoch) -> nn.Module:
+        """Run epochs, tracking validation accuracy (ties: lower loss); restore the best epoch's weights."""
+        best, best_state, bad = None, None, 0
+        bar = self._progress(self.epochs)
+        for epoch in bar:
+            train_loss = run_epoch()
+            rec = {"epoch": epoch + 1, "train_loss": train_loss}
+            if len(Xva):
+                module.eval()
+                with torch.no_grad():
+                    logits = self._module_logits(self._unwrap(module), Xva, 1, gens["val"])[0]
+                    rec["val_loss"] = float(F.cross_entropy(logits, yva))
+                    rec["val_accuracy"] = float((logits.argmax(1) == yva).float().mean())
+                score = (rec["val_accuracy"], -rec["val_loss"])
+                if best is None or score > best:
+                    best, bad = score, 0
+                    best_state = copy.deepcopy(self._unwrap(module).state_dict())
+                    self.best_epoch_ = epoch + 1
+                else:
+                    bad += 1
+                bar.set_postfix(val_acc=f"{rec['val_accuracy']:.3f}")
+            self.history_.append(rec)
+            if len(Xva) and bad >= self.patience:
+                break
+        self.n_epochs_ = len(self.history_)
+        inner = self._unwrap(module)
+        if best_state is not None:
+            inner.load_state_dict(best_state)
+        else:
+            self.best_epoch_ = self.n_epochs_
+        return inner
+
+    @staticmethod
+    def _unwrap(module: nn.Module) -> nn.Module:
+        return module
+
+    # ----------------------------------------------------------------- subclass hooks
+    def _build_module(self, n_classes: int) -> nn.Module:
+        return Classifier(make_backbone(self.architecture, self.input_shape_[0], self.input_shape_[1:]), n_classes)
+
+    def _loss(self, module, xb, yb, generator) -> torch.Tensor:
+        return F.cross_entropy(module(xb), yb)
+
+    def _module_logits(self, module, x, n_samples, generator) -> torch.Tensor:
+        """Logits of shape (n_samples, B, n_classes)."""
+        return module(x).unsqueeze(0)
+
+    # ----------------------------------------------------------------- prediction
+    def _check_X(self, X) -> torch.Tensor:
+        check_is_fitted(self, "module_")
+        X = as_images(X)
+        if tuple(X.shape[1:]) != self.input_shape_:
+            raise ValueError(f"X has images of shape {X.shape[1:]}, the model was fit on {self.input_shape_}")
+        return torch.from_numpy(X)
+
+    def _generator(self, random_state) -> torch.Generator:
+        if random_state is None:
+            return self._predict_generator
+        return make_generator(seed_from(random_state), self.device_)
+
+    @torch.no_grad()
+    def _logits(self, X, n_samples: int = 1, random_state=None) -> torch.Tensor:
+        Xt = self._check_X(X)
+        if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
+        gen = self._generator(random_state)
+        self.module_.eval()
+        out = [self._module_logits(self.module_, Xt[sl].to(self.device_), int(n_samples), gen).cpu()
+               for sl in batched(len(Xt), _EVAL_BATCH)]
+        return torch.cat(out, dim=1)
+
+    def decision_function(self, X, **kw) -> np.ndarray:
+        """Logits (pre-softmax outputs), shape (N, n_classes)."""
+        return self._logits(X, **kw)[0].numpy()
+
+    def predict_proba(self, X, **kw) -> np.ndarray:
+        """Softmax confidence vectors, shape (N, n_classes), columns in the order of ``classes_``."""
+        return torch.softmax(self._logits(X, **kw), dim=-1).mean(0).numpy()
+
+    def predict(self, X, **kw) -> np.ndarray:
+        return self.classes_[self.predict_proba(X, **kw).argmax(axis=1)]
+
+    @torch.no_grad()
+    def features(self, X) -> np.ndarray:
+        """Penultimate-layer features (backbone output, size F) — the feature space of the L2 metric."""
+        Xt = self._check_X(X)
+        self.module_.eval()
+        return torch.cat([self.module_.features(Xt[sl].to(self.device_)).cpu()
+                          for sl in batched(len(Xt), _EVAL_BATCH)]).numpy()
+
+    def _more_tags(self):
+        return {"non_deterministic": True}
+
+
+_COMMON_DOC = """
+    architecture : str or dict
+        A name in :data:`defenses.neural.ARCHITECTURES` (default ``"cnn-s"``) or ConvNet arguments.
+    epochs : int
+        Maximum number of passes over the training data.
+    batch_size : int
+        Mini-batch size (DP-SGD: the *expected* batch size of Poisson sampling).
+    lr, weight_decay : float
+        Adam learning rate and L2 weight decay.
+    early_stopping : bool
+        Hold out ``validation_fraction`` of the training data (stratified), stop after ``patience``
+        epochs without a better validation accuracy, and restore the best epoch's weights.
+    validation_fraction : float
+    patience : int
+    device : str
+        ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"``.
+    random_state : int, numpy Generator or None
+        Seeds initialisation, batch order, latent and DP noise, and the validation split.
+    progress : bool or None
+        Show a tqdm bar on stderr (None: only when stderr is a terminal).
+"""
+
+
+class CNNClassifier(_NeuralClassifier):
+    __doc__ = """Undefended CNN classifier: backbone → linear logits, cross-entropy loss.
+
+    Parameters
+    ----------""" + _COMMON_DOC + """
+    Attributes
+    ----------
+    module_ : torch.nn.Module
+        The trained :class:`~defenses.neural.architectures.Classifier`.
+    classes_, history_, n_epochs_, best_epoch_, device_
+    """
+
+    def __init__(self, *, architecture="cnn-s", epochs=100, batch_size=32, lr=1e-3, weight_decay=0.0,
+                 early_stopping=True, validation_fraction=0.1, patience=15, device="auto",
+                 random_state=None, progress=None):
+        self.architecture = architecture
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.device = device
+        self.random_state = random_state
+        self.progress = progress
+
+
+class VIBClassifier(_NeuralClassifier):
+    __doc__ = """MID for neural networks: a variational information bottleneck classifier.
+
+    Minimises (MID paper Eq. 5 in Alemi et al.'s variational form, ALGORITHMS.md §8)
+
+        L = (1/B) Σ_i [ CE(softmax(W z_i + b), y_i) + β · KL(N(μ_i, σ_i²) ‖ N(0, I)) ],
+        z_i = μ_i + σ_i ⊙ ε_i,  ε_i ~ N(0, I),
+
+    where (μ, σ = softplus(raw − 5)) come from ``Linear(F, 2k)`` on the backbone features, k = F // 2,
+    KL = −½ Σ_k (1 + 2 log σ_k − μ_k² − σ_k²) summed over the k latent dimensions (official MID code).
+    β is the paper's λ; β·E[KL] upper-bounds β·I(X; Z) ≥ β·I(X; Ŷ).
+
+    Prediction samples z as the official code does: ``predict_proba(X, n_samples=1)`` draws one latent
+    per image; ``n_samples > 1`` averages the softmax over draws; ``deterministic_eval=True`` uses z = μ
+    (both departures from the official code, documented options).
+
+    Parameters
+    ----------
+    beta : float
+        Weight β ≥ 0 of the KL term (official: 1e-3 FaceScrub config, 3e-3 CelebA, 1e-2 CIFAR-10).
+    n_eval_samples : int
+        Default number of latent draws averaged by ``predict_proba``/``predict`` (1 = official).
+    deterministic_eval : bool
+        Predict from z = μ(x) instead of sampling.""" + _COMMON_DOC + """
+    Attributes
+    ----------
+    module_ : VIBNet
+        Trained network; ``module_.mean_network(x)`` and ``module_.variance_network(x)`` give μ(x), σ²(x).
+    classes_, history_, n_epochs_, best_epoch_, device_
+
+    References
+    ----------
+    Alemi, Fischer, Dillon, Murphy. Deep Variational Information Bottleneck. ICLR 2017.
+    Wang, Zhang, Jia. Improving Robustness to Model Inversion Attacks via Mutual Information
+    Regularization. AAAI 2021.
+    """
+
+    def __init__(self, beta=1e-3, *, n_eval_samples=1, deterministic_eval=False, architecture="cnn-s",
+                 epochs=100, batch_size=32, lr=1e-3, weight_decay=0.0, early_stopping=True,
+                 validation_fraction=0.1, patience=15, device="auto", random_state=None, progress=None):
+        self.beta = beta
+        self.n_eval_samples = n_eval_samples
+        self.deterministic_eval = deterministic_eval
+        self.architecture = architecture
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.device = device
+        self.random_state = random_state
+        self.progress = progress
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if not (isinstance(self.beta, (int, float)) and np.isfinite(self.beta) and self.beta >= 0):
+            raise ValueError(f"beta must be a finite number >= 0, got {self.beta!r}")
+        if not isinstance(self.n_eval_samples, (int, np.integer)) or self.n_eval_samples < 1:
+            raise ValueError(f"n_eval_samples must be a positive integer, got {self.n_eval_samples!r}")
+
+    def _build_module(self, n_classes: int) -> nn.Module:
+        return VIBNet(make_backbone(self.architecture, self.input_shape_[0], self.input_shape_[1:]), n_classes)
+
+    def _loss(self, module, xb, yb, generator) -> torch.Tensor:
+        logits, mu, sigma = module(xb, 1, generator)
+        return F.cross_entropy(logits[0], yb) + self.beta * gaussian_kl(mu, sigma).mean()
+
+    def _module_logits(self, module, x, n_samples, generator) -> torch.Tensor:
+        if self.deterministic_eval:
+            return module.decoder(module.mean_network(x)).unsqueeze(0)
+        return module(x, n_samples, generator)[0]
+
+    def predict_proba(self, X, n_samples: int | None = None, random_state=None) -> np.ndarray:
+        """Softmax confidences averaged over ``n_samples`` latent draws (default ``n_eval_samples``).
+
+        ``random_state=None`` draws from the estimator's own generator (seeded at fit, advancing between
+        calls); pass a seed to make one call reproducible on its own.
+        """
+        n = self.n_eval_samples if n_samples is None else n_samples
+        return super().predict_proba(X, n_samples=n, random_state=random_state)
+
+    def predict(self, X, n_samples: int | None = None, random_state=None) -> np.ndarray:
+        return self.classes_[self.predict_proba(X, n_samples, random_state).argmax(axis=1)]
+
+    def decision_function(self, X, random_state=None) -> np.ndarray:
+        """One sampled logit vector per image (the official code's output; μ-based if deterministic)."""
+        return super().decision_function(X, n_samples=1, random_state=random_state)
+
+    def sample_proba(self, X, n_samples: int, random_state=None) -> np.ndarray:
+        """Individual softmax vectors of ``n_samples`` latent draws, shape (n_samples, N, n_classes)."""
+        return torch.softmax(self._logits(X, n_samples, random_state), dim=-1).numpy()
+
+    @torch.no_grad()
+    def encode(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """(μ(x), σ(x)) of the encoder p(z | x), each (N, k)."""
+        Xt = self._check_X(X)
+        self.module_.eval()
+        parts = [self.module_.encode(Xt[sl].to(self.device_)) for sl in batched(len(Xt), _EVAL_BATCH)]
+        return (torch.cat([m.cpu() for m, _ in parts]).numpy(), torch.cat([s.cpu() for _, s in parts]).numpy())
+
+    def kl_divergence(self, X) -> float:
+        """Mean KL(p(z|x) ‖ N(0, I)) over ``X`` in nats — the variational upper bound on I(X; Z)."""
+        mu, sigma = self.encode(X)
+        return float(gaussian_kl(torch.from_numpy(mu), torch.from_numpy(sigma)).mean())
+
+
+class DPSGDClassifier(_NeuralClassifier):
+    __doc__ = """Differentially private CNN trained with DP-SGD (Abadi et al. 2016) on Opacus.
+
+    Opacus' ``PrivacyEngine.make_private`` with **Poisson sampling** (each example enters a step's batch
+    independently with rate q = batch_size / N), flat per-sample clipping to ``max_grad_norm`` C and
+    Gaussian noise N(0, σ²C²) on the summed gradient, then Adam (ALGORITHMS.md §9). Give exactly one of
+    ``noise_multiplier`` σ or ``target_epsilon`` (σ then calibrated by Opacus for ``epochs`` epochs with
+    the ``accountant`` named). After fit the spent budget is reported by **two** accountants replaying the
+    same (σ, q, steps) history:
+
+    * ``epsilon_["rdp"]`` — Opacus ``RDPAccountant`` (Mironov et al. 2019 subsampled-Gaussian RDP, orders
+      1.1..10.9 ∪ 12..63), converted with Balle et al. 2020 Thm 21;
+    * ``epsilon_["prv"]`` — Opacus ``PRVAccountant`` (Gopi et al. 2021), upper bound with eps_error 0.01.
+
+    Early stopping uses a held-out part of the training data that is *not* trained on; the ε reported
+    is for the steps actually taken (stopping early only spends less). The official MID DP-SGD (fixed
+    shuffled batches, BatchNorm, no accounting) has no valid ε; this implementation departs from it.
+
+    Parameters
+    ----------
+    noise_multiplier : float or None
+        σ ≥ 0 (σ = 0: clipping only, ε = ∞).
+    target_epsilon : float or None
+        Target ε at ``delta`` after ``epochs`` epochs.
+    max_grad_norm : float
+        Clipping norm C.
+    delta : float
+        δ of the reported (ε, δ); should be below 1/N.
+    accountant : {"rdp", "prv"}
+        Accountant used to calibrate σ from ``target_epsilon``.""" + _COMMON_DOC + """
+    Attributes
+    ----------
+    epsilon_ : dict
+        ``{"rdp": ε, "prv": ε}`` at ``delta``.
+    privacy_ : dict
+        σ, q, steps, δ and a description of each accountant.
+    noise_multiplier_ : float
+        The σ used.
+    """
+
+    def __init__(self, noise_multiplier=None, *, target_epsilon=None, max_grad_norm=1.0, delta=1e-5,
+                 accountant="rdp", architecture="cnn-s", epochs=100, batch_size=32, lr=1e-3,
+                 weight_decay=0.0, early_stopping=True, validation_fraction=0.1, patience=15, device="auto",
+                 random_state=None, progress=None):
+        self.noise_multiplier = noise_multiplier
+        self.target_epsilon = target_epsilon
+        self.max_grad_norm = max_grad_norm
+        self.delta = delta
+        self.accountant = accountant
+        self.architecture = architecture
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.device = device
+        self.random_state = random_state
+        self.progress = progress
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if (self.noise_multiplier is None) == (self.target_epsilon is None):
+            raise ValueError("give exactly one of noise_multiplier and target_epsilon")
+        if self.noise_multiplier is not None and not (
+                isinstance(self.noise_multiplier, (int, float)) and self.noise_multiplier >= 0):
+            raise ValueError(f"noise_multiplier must be >= 0, got {self.noise_multiplier!r}")
+        if self.target_epsilon is not None and not (
+                isinstance(self.target_epsilon, (int, float)) and self.target_epsilon > 0):
+            raise ValueError(f"target_epsilon must be > 0, got {self.target_epsilon!r}")
+        if not (isinstance(self.max_grad_norm, (int, float)) and self.max_grad_norm > 0):
+            raise ValueError(f"max_grad_norm must be > 0, got {self.max_grad_norm!r}")
+        if not (isinstance(self.delta, float) and 0 < self.delta < 1):
+            raise ValueError(f"delta must be a float in (0, 1), got {self.delta!r}")
+        if self.accountant not in ("rdp", "prv"):
+            raise ValueError(f"accountant must be 'rdp' or 'prv', got {self.accountant!r}")
+
+    @staticmethod
+    def _unwrap(module: nn.Module) -> nn.Module:
+        return getattr(module, "_module", module)
+
+    def _train(self, module, Xtr, ytr, Xva, yva, gens) -> nn.Module:
+        from opacus import PrivacyEngine
+        from torch.utils.data import DataLoader, TensorDataset
+
+        n = len(Xtr)
+        if self.batch_size > n:
+            raise ValueError(f"batch_size={self.batch_size} exceeds the {n} training images")
+        if self.delta >= 1.0 / n:
+            warnings.warn(f"delta={self.delta} is not below 1/N = {1.0 / n:.3g}", stacklevel=3)
+        loader = DataLoader(TensorDataset(Xtr, ytr), batch_size=self.batch_size, shuffle=True,
+                            generator=gens["data"])
+        opt = self._optimizer(module)
+        engine = PrivacyEngine(accountant=self.accountant)
+        common = dict(module=module, optimizer=opt, data_loader=loader, max_grad_norm=float(self.max_grad_norm),
+                      poisson_sampling=True, noise_generator=gens["noise"])
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*[Ss]ecure RNG.*")
+            warnings.filterwarnings("ignore", message=".*Optimal order is the.*")
+            if self.target_epsilon is not None:
+                dp_module, dp_opt, dp_loader = engine.make_private_with_epsilon(
+                    **common, target_epsilon=float(self.target_epsilon), target_delta=self.delta,
+                    epochs=self.epochs)
+            else:
+                dp_module, dp_opt, dp_loader = engine.make_private(
+                    **common, noise_multiplier=float(self.noise_multiplier))
+        self.noise_multiplier_ = float(dp_opt.noise_multiplier)
+
+        def run_epoch() -> float:
+            dp_module.train()
+            total, seen = 0.0, 0
+            for xb, yb in dp_loader:
+                dp_opt.zero_grad(set_to_none=True)
+                loss = F.cross_entropy(dp_module(xb), yb) if len(xb) else (dp_module(xb).sum() * 0.0)
+                loss.backward()
+                dp_opt.step()
+                total += float(loss) * len(xb)
+                seen += len(xb)
+            return total / max(seen, 1)
+
+        inner = self._epoch_loop(dp_module, Xva, yva, gens, run_epoch)
+        dp_module.remove_hooks()
+        for p in inner.parameters():
+            for attr in ("grad_sample", "summed_grad", "_forward_counter"):
+                if hasattr(p, attr):
+                    delattr(p, attr)
+        self._account(engine.accountant.history, n)
+        return inner
+
+    def _account(self, history, n: int) -> None:
+        from opacus.accountants import PRVAccountant, RDPAccountant
+
+        steps = int(sum(h[2] for h in history))
+        eps = {}
+        for name, cls in (("rdp", RDPAccountant), ("prv", PRVAccountant)):
+            acc = cls()
+            acc.history = [tuple(h) for h in history]
+            if self.noise_multiplier_ == 0 or steps == 0:
+                eps[name] = float("inf") if steps else 0.0
+                continue
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*Optimal order is the.*")
+                eps[name] = float(acc.get_epsilon(self.delta))
+        self.epsilon_ = eps
+        self.privacy_: dict[str, Any] = {
+            "delta": self.delta,
+            "noise_multiplier": self.noise_multiplier_,
+            "sample_rate": float(history[0][1]) if history else self.batch_size / n,
+            "steps": steps,
+            "max_grad_norm": float(self.max_grad_norm),
+            "sampling": "Poisson",
+            "epsilon_rdp": eps["rdp"],
+            "epsilon_prv": eps["prv"],
+            "accountants": {
+                "rdp": "opacus RDPAccountant: subsampled-Gaussian RDP (Mironov, Talwar, Zhang 2019), "
+                       "orders 1.1..10.9 and 12..63, conversion Balle et al. 2020 Thm 21",
+                "prv": "opacus PRVAccountant (Gopi, Lee, Wutschitz 2021), eps_error=0.01 upper bound",
+            },
+        }

@@ -1,0 +1,20 @@
+"""Decision trees on categorical data: ID3 with the MID criterion, DP-ID3, Priority; MAP attacks.
+
+Learners (scikit-learn estimators, categorical features natively): :class:`ID3Classifier`,
+:class:`DPID3Classifier`, :class:`PriorityID3Classifier`. Attacks on the sensitive feature
+(Fredrikson et al. 2014/2015): :class:`NaiveMAPAttack` (black box), :class:`MAPWithCountsAttack`
+(white box, training counts on the paths), :class:`PriorAttack` (no model). See ALGORITHMS.md §3–§5, §7.
+"""
+
+from ._base import BaseCategoricalTree, CategoricalTree
+from .attacks import (AttributeInference, MAPWithCountsAttack, NaiveMAPAttack, PriorAttack, confusion_matrix,
+                      estimate_prior)
+from .dp import DPID3Classifier
+from .export import to_sklearn
+from .id3 import ID3Classifier, PriorityID3Classifier
+
+__all__ = [
+    "AttributeInference", "BaseCategoricalTree", "CategoricalTree", "DPID3Classifier", "ID3Classifier",
+    "MAPWithCountsAttack", "NaiveMAPAttack", "PriorAttack", "PriorityID3Classifier", "confusion_matrix",
+    "estimate_prior", "to_sklearn",
+]

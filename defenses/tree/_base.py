@@ -1,0 +1,334 @@
+"""Shared machinery of the categorical trees: encoding, the fitted tree as plain data, prediction, text.
+
+A fitted tree is a :class:`CategoricalTree`: flat arrays indexed by node id (root = 0). An internal node
+that tests feature ``f`` has one child per value of ``f``'s domain, stored contiguously from
+``first_child``, so the child for value code ``v`` is ``first_child + v``. Prediction walks all rows down
+the tree one level at a time (a loop over depth, vectorized over rows). A row whose value at a tested
+feature is outside the domain seen at fit time (or missing) stops at that internal node and gets that
+node's label — the label the node would have as a leaf.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
+
+
+@dataclass(frozen=True)
+class CategoricalTree:
+    """A fitted multiway tree on integer-coded categorical features, as plain arrays.
+
+    Attributes
+    ----------
+    feature : (n_nodes,) int
+        Feature tested at the node, ``-1`` at a leaf.
+    first_child : (n_nodes,) int
+        Node id of the child for value code 0 (children for codes ``0..k−1`` follow), ``-1`` at a leaf.
+    parent, branch : (n_nodes,) int
+        Parent node id and the value code of the parent's feature leading here (``-1`` at the root).
+    depth : (n_nodes,) int
+        Root depth 0.
+    n_samples : (n_nodes,) float
+        Training records reaching the node (for DP-ID3: the released noisy count, clipped at 0).
+    class_counts : (n_nodes, n_classes) float
+        Training records per class at the node (DP-ID3: noisy counts at leaves, clipped at 0, summed
+        upward for internal nodes).
+    label : (n_nodes,) int
+        Class index predicted at the node (the leaf label; at an internal node, the label used for rows
+        that stop there).
+    path : (n_nodes, n_features) int
+        Value code each feature must take on the root-to-node path, ``-1`` where unconstrained.
+    n_categories : tuple of int
+        Domain size of every feature.
+    """
+
+    feature: np.ndarray
+    first_child: np.ndarray
+    parent: np.ndarray
+    branch: np.ndarray
+    depth: np.ndarray
+    n_samples: np.ndarray
+    class_counts: np.ndarray
+    label: np.ndarray
+    path: np.ndarray
+    n_categories: tuple[int, ...]
+
+    @property
+    def node_count(self) -> int:
+        return len(self.feature)
+
+    @property
+    def is_leaf(self) -> np.ndarray:
+        return self.feature < 0
+
+    @property
+    def leaves(self) -> np.ndarray:
+        """Node ids of the leaves."""
+        return np.flatnonzero(self.feature < 0)
+
+    @property
+    def max_depth(self) -> int:
+        return int(self.depth.max())
+
+    @property
+    def proba(self) -> np.ndarray:
+        """Per-node class distribution: normalized ``class_counts``, one-hot of ``label`` where empty."""
+        total = self.class_counts.sum(axis=1, keepdims=True)
+        onehot = np.eye(self.class_counts.shape[1])[self.label]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(total > 0, self.class_counts / np.where(total > 0, total, 1.0), onehot)
+
+    def apply(self, codes: np.ndarray) -> np.ndarray:
+        """Node id where each row of integer ``codes`` ends (a leaf, or the node of an unseen value)."""
+        codes = np.asarray(codes)
+        node = np.zeros(len(codes), dtype=np.int64)
+        active = np.arange(len(codes))
+        while active.size:
+            f = self.feature[node[active]]
+            inner = f >= 0
+            active, f = active[inner], f[inner]
+            v = codes[active, f]
+            seen = v >= 0
+            active = active[seen]
+            node[active] = self.first_child[node[active]] + v[seen]
+        return node
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary of lists."""
+        out = {k: getattr(self, k).tolist() for k in
+               ("feature", "first_child", "parent", "branch", "depth", "n_samples", "class_counts", "label")}
+        out["n_categories"] = list(self.n_categories)
+        return out
+
+
+class _Builder:
+    """Accumulates nodes while a tree grows; children of a split are allocated contiguously."""
+
+    def __init__(self, n_features: int, n_classes: int):
+        self.n_features, self.n_classes = n_features, n_classes
+        self.feature: list[int] = []
+        self.first_child: list[int] = []
+        self.parent: list[int] = []
+        self.branch: list[int] = []
+        self.depth: list[int] = []
+        self.n_samples: list[float] = []
+        self.class_counts: list[np.ndarray] = []
+        self.label: list[int] = []
+
+    def add(self, parent: int, branch: int, depth: int, n: float, counts: np.ndarray, label: int) -> int:
+        self.feature.append(-1)
+        self.first_child.append(-1)
+        self.parent.append(parent)
+        self.branch.append(branch)
+        self.depth.append(depth)
+        self.n_samples.append(float(n))
+        self.class_counts.append(np.asarray(counts, float))
+        self.label.append(int(label))
+        return len(self.feature) - 1
+
+    def split(self, node: int, feature: int, n: np.ndarray, counts: np.ndarray, labels: np.ndarray) -> int:
+        """Make ``node`` test ``feature``; add one child per value; return the first child's id."""
+        first = len(self.feature)
+        self.feature[node] = feature
+        self.first_child[node] = first
+        d = self.depth[node] + 1
+        for v in range(len(n)):
+            self.add(node, v, d, n[v], counts[v], labels[v])
+        return first
+
+    def finish(self, n_categories: Sequence[int]) -> CategoricalTree:
+        feature = np.asarray(self.feature, np.int64)
+        first_child = np.asarray(self.first_child, np.int64)
+        path = np.full((len(feature), self.n_features), -1, np.int64)
+        for t in np.flatnonzero(feature >= 0):  # parents precede their children
+            k = n_categories[feature[t]]
+            block = slice(first_child[t], first_child[t] + k)
+            path[block] = path[t]
+            path[block, feature[t]] = np.arange(k)
+        return CategoricalTree(
+            feature=feature, first_child=first_child,
+            parent=np.asarray(self.parent, np.int64), branch=np.asarray(self.branch, np.int64),
+            depth=np.asarray(self.depth, np.int64), n_samples=np.asarray(self.n_samples, float),
+            class_counts=np.asarray(self.class_counts, float).reshape(len(feature), self.n_classes),
+            label=np.asarray(self.label, np.int64), path=path, n_categories=tuple(int(k) for k in n_categories),
+        )
+
+
+def contingency(codes: np.ndarray, y: np.ndarray, features: np.ndarray, kmax: int, n_classes: int) -> np.ndarray:
+    """Counts ``τ[j, a, c]`` of rows with ``features[j] = a`` and class ``c`` (padded to ``kmax`` values)."""
+    pos = (np.arange(len(features)) * kmax + codes[:, features]) * n_classes + y[:, None]
+    return np.bincount(pos.ravel(), minlength=len(features) * kmax * n_classes).reshape(
+        len(features), kmax, n_classes)
+
+
+def xlog2x(a: np.ndarray) -> np.ndarray:
+    """Elementwise ``a·log2(a)`` with ``0·log 0 = 0``."""
+    a = np.asarray(a, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(a > 0, a * np.log2(np.where(a > 0, a, 1.0)), 0.0)
+
+
+def entropy_bits(counts: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Entropy in bits of the distribution proportional to ``counts`` along ``axis`` (0 when empty)."""
+    counts = np.asarray(counts, float)
+    n = counts.sum(axis=axis)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = (xlog2x(n) - xlog2x(counts).sum(axis=axis)) / n
+    return np.where(n > 0, h, 0.0)
+
+
+def _columns(X) -> tuple[list[np.ndarray] | list[pd.Series], list[str] | None]:
+    if isinstance(X, pd.DataFrame):
+        return [X.iloc[:, j] for j in range(X.shape[1])], [str(c) for c in X.columns]
+    arr = np.asarray(X, dtype=object) if not isinstance(X, np.ndarray) else X
+    if arr.ndim != 2:
+        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {arr.shape}")
+    return [arr[:, j] for j in range(arr.shape[1])], None
+
+
+def _is_missing(values) -> np.ndarray:
+    return np.asarray(pd.isna(pd.Series(values, dtype=object)))
+
+
+class BaseCategoricalTree(ClassifierMixin, BaseEstimator):
+    """Common fit-time encoding, prediction, text export and scikit-learn export of the trees.
+
+    Subclasses implement ``_grow(codes, y) -> CategoricalTree``.
+    """
+
+    # --- encoding -------------------------------------------------------------------------------
+    def _fit_encoding(self, X, y) -> tuple[np.ndarray, np.ndarray]:
+        cols, names = _columns(X)
+        n = len(cols[0]) if cols else 0
+        if not cols or n == 0:
+            raise ValueError("X must have at least one sample and one feature")
+        y_arr = y.to_numpy() if isinstance(y, pd.Series) else np.asarray(y)
+        if y_arr.ndim != 1 or len(y_arr) != n:
+            raise ValueError(f"y must be 1-D with one label per row of X ({n}), got shape {np.shape(y)}")
+        if _is_missing(y_arr).any():
+            raise ValueError("y contains missing labels")
+        if isinstance(getattr(y, "dtype", None), pd.CategoricalDtype):
+            classes = np.asarray(y.dtype.categories if hasattr(y, "cat") else y.categories)
+        else:
+            classes = np.unique(y_arr)
+        cats = self.categories
+        if not (isinstance(cats, str) and cats == "auto"):
+            if len(cats) != len(cols):
+                raise ValueError(f"categories must list one domain per feature ({len(cols)}), got {len(cats)}")
+        categories = []
+        for j, col in enumerate(cols):
+            if _is_missing(col).any():
+                raise ValueError(f"feature {names[j] if names else j} has missing values; code them as "
+                                 "a category of their own")
+            if isinstance(cats, str):
+                if isinstance(col.dtype, pd.CategoricalDtype):
+                    categories.append(np.asarray(col.cat.categories))
+                else:
+                    categories.append(np.unique(np.asarray(col)))
+            else:
+                categories.append(np.asarray(cats[j]))
+        self.categories_ = categories
+        self.n_features_in_ = len(cols)
+        if names is not None:
+            self.feature_names_in_ = np.asarray(names, dtype=object)
+        self.classes_ = classes
+        codes = self._encode(X)
+        if (codes < 0).any():
+            j = int(np.flatnonzero((codes < 0).any(axis=0))[0])
+            raise ValueError(f"feature {names[j] if names else j} has values outside its given categories")
+        y_codes = np.asarray(pd.Categorical(y_arr, categories=classes).codes, np.int64)
+        if (y_codes < 0).any():
+            raise ValueError("y has labels outside the categories of its categorical dtype")
+        return codes, y_codes
+
+    def encode(self, X) -> np.ndarray:
+        """Integer codes of ``X`` in the fitted domains, ``-1`` for unseen or missing values."""
+        check_is_fitted(self, "tree_")
+        return self._encode(X)
+
+    def _encode(self, X) -> np.ndarray:
+        cols, names = _columns(X)
+        if len(cols) != self.n_features_in_:
+            raise ValueError(f"X has {len(cols)} features, but the tree was fitted with {self.n_features_in_}")
+        fitted_names = getattr(self, "feature_names_in_", None)
+        if names is not None and fitted_names is not None and list(names) != list(fitted_names):
+            raise ValueError("X's columns differ from the columns seen in fit")
+        out = np.empty((len(cols[0]), len(cols)), np.int64)
+        for j, (col, cats) in enumerate(zip(cols, self.categories_)):
+            dtype = getattr(col, "dtype", None)
+            if isinstance(dtype, pd.CategoricalDtype) and len(dtype.categories) == len(cats) and \
+                    (np.asarray(dtype.categories) == cats).all():
+                out[:, j] = col.cat.codes.to_numpy()
+            else:
+                out[:, j] = pd.Categorical(np.asarray(col, dtype=object), categories=cats).codes
+        return out
+
+    # --- prediction -----------------------------------------------------------------------------
+    def apply(self, X) -> np.ndarray:
+        """Node id where each row ends (a leaf, or the internal node whose test value is unseen)."""
+        check_is_fitted(self, "tree_")
+        return self.tree_.apply(self._encode(X))
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted class of every row: the label of the node it ends in (vectorized)."""
+        return self.classes_[self.tree_.label[self.apply(X)]]
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class frequencies of the training records at the node each row ends in (columns: ``classes_``)."""
+        return self.tree_.proba[self.apply(X)]
+
+    # --- presentation and export ---------------------------------------------------------------
+    def _feature_name(self, j: int) -> str:
+        names = getattr(self, "feature_names_in_", None)
+        return str(names[j]) if names is not None else f"x{j}"
+
+    def export_text(self, max_depth: int | None = None, show_counts: bool = True) -> str:
+        """The tree as indented text: one line per branch, ``-> label`` with training counts at leaves."""
+        check_is_fitted(self, "tree_")
+        t = self.tree_
+        lines: list[str] = []
+
+        def leaf_text(node: int) -> str:
+            s = f"-> {self.classes_[t.label[node]]}"
+            if show_counts:
+                counts = ", ".join(f"{c:g}" for c in np.round(t.class_counts[node], 2))
+                s += f"  (n={t.n_samples[node]:g}; per class {counts})"
+            return s
+
+        def walk(node: int, indent: str) -> None:
+            f = t.feature[node]
+            if max_depth is not None and t.depth[node] >= max_depth:
+                lines.append(f"{indent}... {leaf_text(node)}")
+                return
+            for v in range(t.n_categories[f]):
+                child = t.first_child[node] + v
+                head = f"{indent}{self._feature_name(f)} = {self.categories_[f][v]}"
+                if t.feature[child] < 0:
+                    lines.append(f"{head} {leaf_text(child)}")
+                else:
+                    lines.append(head)
+                    walk(child, indent + "|   ")
+
+        if t.feature[0] < 0:
+            return leaf_text(0)
+        walk(0, "")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:  # printing a fitted tree shows it
+        if hasattr(self, "tree_"):
+            return f"{type(self).__name__}\n{self.export_text()}"
+        return repr(self)
+
+    def to_sklearn(self):
+        """Export as ``(OneHotEncoder, DecisionTreeClassifier)`` predicting exactly as this tree.
+
+        See :func:`defenses.tree.export.to_sklearn`.
+        """
+        from .export import to_sklearn
+
+        return to_sklearn(self)

@@ -1,0 +1,280 @@
+"""Attribute-inference attacks on trees: Naive MAP, MAP with counts, and the prior-only baseline.
+
+Threat model (Fredrikson et al. 2014, 2015; ALGORITHMS.md §7): for each target the attacker knows every
+feature except the sensitive one (``known``), the target's true label ``y``, and the prior p(v) of the
+sensitive feature. Naive MAP (black box) also knows the model's confusion matrix; MAP with counts
+(white box) reads the tree's paths and the training count of every leaf. Each attack's ``infer`` returns
+an :class:`AttributeInference` holding the guesses and the per-value scores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from ._base import BaseCategoricalTree
+from .id3 import resolve_feature
+
+
+@dataclass(frozen=True)
+class AttributeInference:
+    """Guesses of the sensitive value and the unnormalized MAP score of every candidate value.
+
+    Attributes
+    ----------
+    guesses : (n,) array
+        Guessed values (elements of ``values``).
+    scores : (n, V) float array
+        Score of each candidate value per target (columns in the order of ``values``).
+    values : (V,) array
+        Candidate values of the sensitive feature.
+    """
+
+    guesses: np.ndarray
+    scores: np.ndarray
+    values: np.ndarray
+
+    def posterior(self) -> np.ndarray:
+        """Scores normalized per row (uniform where every score is 0)."""
+        s = self.scores.sum(axis=1, keepdims=True)
+        return np.where(s > 0, self.scores / np.where(s > 0, s, 1.0), 1.0 / self.scores.shape[1])
+
+
+def estimate_prior(values, domain=None) -> pd.Series:
+    """Empirical distribution p(v) of ``values`` over ``domain`` (default: a categorical's categories or
+    the values seen), as a Series indexed by value."""
+    s = pd.Series(values)
+    if domain is None:
+        domain = s.cat.categories if isinstance(s.dtype, pd.CategoricalDtype) else np.unique(s.to_numpy())
+    counts = pd.Series(pd.Categorical(s.to_numpy(), categories=list(domain))).value_counts(sort=False)
+    if counts.sum() == 0:
+        raise ValueError("cannot estimate a prior from no values in the domain")
+    return (counts / counts.sum()).rename("prior")
+
+
+def confusion_matrix(model, X, y) -> np.ndarray:
+    """Row-normalized confusion matrix C[y, y'] = Pr[f(x) = y' | true label y] in ``model.classes_`` order.
+
+    Rows of labels absent from ``y`` are uniform [ours].
+    """
+    classes = np.asarray(model.classes_)
+    t = _label_codes(classes, y)
+    p = _label_codes(classes, model.predict(X))
+    counts = np.zeros((len(classes), len(classes)))
+    np.add.at(counts, (t, p), 1.0)
+    rows = counts.sum(axis=1, keepdims=True)
+    return np.where(rows > 0, counts / np.where(rows > 0, rows, 1.0), 1.0 / len(classes))
+
+
+def _label_codes(classes: np.ndarray, y) -> np.ndarray:
+    y = np.asarray(y.to_numpy() if isinstance(y, pd.Series) else y, dtype=object)
+    codes = np.asarray(pd.Categorical(y, categories=list(classes)).codes, np.int64)
+    if (codes < 0).any():
+        bad = y[codes < 0][0]
+        raise ValueError(f"label {bad!r} is not one of the model's classes {list(classes)}")
+    return codes
+
+
+def _prior_vector(prior, domain: np.ndarray) -> np.ndarray:
+    if isinstance(prior, (Mapping, pd.Series)):
+        items = dict(prior.items())
+        unknown = [v for v in items if v not in set(domain.tolist())]
+        if unknown:
+            raise ValueError(f"prior has value {unknown[0]!r} outside the sensitive feature's domain")
+        p = np.array([float(items.get(v, 0.0)) for v in domain.tolist()])
+    else:
+        p = np.asarray(prior, float)
+        if p.shape != (len(domain),):
+            raise ValueError(f"prior must have one probability per sensitive value ({len(domain)}), got {p.shape}")
+    if not np.all(np.isfinite(p)) or (p < 0).any() or p.sum() <= 0:
+        raise ValueError("prior must be non-negative with a positive sum")
+    return p / p.sum()
+
+
+class _MAPBase:
+    def __init__(self, sensitive_feature, prior):
+        self.sensitive_feature = sensitive_feature
+        self.prior = prior
+
+    def _setup(self, model, known, y):
+        if not isinstance(model, BaseCategoricalTree) or not hasattr(model, "tree_"):
+            raise ValueError("model must be a fitted ID3Classifier, PriorityID3Classifier or DPID3Classifier")
+        if isinstance(known, pd.DataFrame) and isinstance(self.sensitive_feature, str) and \
+                self.sensitive_feature not in known.columns and hasattr(model, "feature_names_in_"):
+            names = list(model.feature_names_in_)
+            known = known.assign(**{self.sensitive_feature: np.nan})[names]  # placeholder, ignored
+        s = resolve_feature(model, self.sensitive_feature)
+        codes = model.encode(known)
+        y_idx = _label_codes(model.classes_, y)
+        if len(y_idx) != len(codes):
+            raise ValueError(f"y has {len(y_idx)} labels for {len(codes)} targets")
+        domain = np.asarray(model.categories_[s])
+        return s, codes, y_idx, domain, _prior_vector(self.prior, domain)
+
+    @staticmethod
+    def _decide(scores: np.ndarray, prior: np.ndarray, domain: np.ndarray) -> AttributeInference:
+        order = np.argsort(-prior, kind="stable")  # ties go to the larger prior
+        best = order[np.argmax(scores[:, order], axis=1)]
+        return AttributeInference(guesses=domain[best], scores=scores, values=domain)
+
+
+class NaiveMAPAttack(_MAPBase):
+    r"""Black-box "Naive MAP" (Fredrikson et al. 2014's A_π applied to a classifier, as in their 2015 paper).
+
+    For each target with known features x_K and true label y, and each candidate value v of the sensitive
+    feature, query the model on (x_K, v) and score
+
+    .. math:: \mathrm{score}(v) = p(v)\, C[y, f(x_K, v)],
+
+    with C[y, y'] = Pr[f(x) = y' | true label y] estimated on the training set (row-normalized, the 2015
+    definition; see :func:`confusion_matrix`). The guess is argmax_v, ties to the larger prior.
+
+    Parameters
+    ----------
+    sensitive_feature : str or int
+        Name or index of the sensitive feature among the model's features.
+    prior : mapping value → probability, Series, or array in the order of the feature's domain
+        p(v) (e.g. :func:`estimate_prior` on the training records).
+    confusion : (n_classes, n_classes) array
+        C in the order of ``model.classes_``.
+
+    References
+    ----------
+    M. Fredrikson et al., "Privacy in pharmacogenetics", USENIX Security 2014;
+    M. Fredrikson, S. Jha, T. Ristenpart, CCS 2015.
+    """
+
+    def __init__(self, sensitive_feature, prior, confusion):
+        super().__init__(sensitive_feature, prior)
+        self.confusion = confusion
+
+    def infer(self, model, known, y) -> AttributeInference:
+        """Attack every row of ``known`` (the model's features; the sensitive column is ignored or absent)
+        whose true labels are ``y``."""
+        s, codes, y_idx, domain, prior = self._setup(model, known, y)
+        conf = np.asarray(self.confusion, float)
+        k = len(model.classes_)
+        if conf.shape != (k, k) or (conf < 0).any():
+            raise ValueError(f"confusion must be a non-negative ({k}, {k}) matrix in model.classes_ order")
+        scores = np.empty((len(codes), len(domain)))
+        probe = codes.copy()
+        for i in range(len(domain)):
+            probe[:, s] = i
+            pred = model.tree_.label[model.tree_.apply(probe)]
+            scores[:, i] = prior[i] * conf[y_idx, pred]
+        return self._decide(scores, prior, domain)
+
+
+class MAPWithCountsAttack(_MAPBase):
+    r"""White-box "MAP with counts" (Fredrikson, Jha & Ristenpart 2015) [unsure: our reading, §7].
+
+    The attacker sees every leaf i's path φ_i, training count n_i and label w_i. With cons(v, x_K) the
+    leaves whose path is satisfied by (s = v, x_K) and Φ(v) = Σ n_j over all leaves whose path does not
+    contradict s = v,
+
+    .. math:: \mathrm{score}(v) = p(v) \frac{\sum_{i \in \mathrm{cons}(v, x_K),\, w_i = y} n_i}{\Phi(v)},
+
+    i.e. Bayes' rule with Pr[path i | s = v] ≈ n_i/Φ(v). If every score of a target is 0 (no value
+    reproduces y), the filter w_i = y is dropped for that target. A known feature whose value is outside
+    the model's domain (or missing) is treated as unknown (it constrains no path). Guess = argmax_v,
+    ties to the larger prior.
+
+    Parameters
+    ----------
+    sensitive_feature : str or int
+        Name or index of the sensitive feature.
+    prior : mapping value → probability, Series, or array in the order of the feature's domain
+        p(v).
+
+    References
+    ----------
+    M. Fredrikson, S. Jha, T. Ristenpart, "Model inversion attacks that exploit confidence information and
+    basic countermeasures", CCS 2015.
+    """
+
+    def __init__(self, sensitive_feature, prior, chunk_size: int = 4096):
+        super().__init__(sensitive_feature, prior)
+        self.chunk_size = chunk_size
+
+    def infer(self, model, known, y) -> AttributeInference:
+        """Attack every row of ``known`` whose true labels are ``y`` using the tree's leaf counts."""
+        s, codes, y_idx, domain, prior = self._setup(model, known, y)
+        t = model.tree_
+        leaves = t.leaves
+        n_leaf, w_leaf, path = t.n_samples[leaves], t.label[leaves], t.path[leaves]
+        n_cat = np.asarray(t.n_categories)
+        offsets = np.concatenate([[0], np.cumsum(n_cat)])
+        # Leaf constraints as one-hot rows Q (leaves × Σk); a target satisfies leaf j iff its row of
+        # "allowed values" hits all of j's constraints: A @ Q.T == number of constraints.
+        Q = np.zeros((len(leaves), offsets[-1]))
+        jj, ff = np.nonzero(path >= 0)
+        Q[jj, offsets[ff] + path[jj, ff]] = 1.0
+        n_constraints = Q.sum(axis=1)
+        w_onehot = np.eye(len(model.classes_))[w_leaf] * n_leaf[:, None]  # leaves × classes, weighted
+        s_free = path[:, s] < 0
+        scores = np.zeros((len(codes), len(domain)))
+        fallback = np.zeros_like(scores)
+        for start in range(0, len(codes), self.chunk_size):
+            block = codes[start:start + self.chunk_size]
+            A = np.zeros((len(block), offsets[-1]))
+            for f in range(len(n_cat)):
+                if f == s:
+                    continue
+                v = block[:, f]
+                unknown = v < 0
+                A[np.flatnonzero(~unknown), offsets[f] + v[~unknown]] = 1.0
+                A[np.flatnonzero(unknown), offsets[f]:offsets[f + 1]] = 1.0
+            rows = np.arange(len(block))
+            for i in range(len(domain)):
+                A[:, offsets[s]:offsets[s + 1]] = 0.0
+                A[:, offsets[s] + i] = 1.0
+                cons = (A @ Q.T) >= n_constraints - 0.5  # (targets, leaves)
+                phi = n_leaf[s_free | (path[:, s] == i)].sum()
+                if phi <= 0:
+                    continue
+                by_label = cons.astype(float) @ w_onehot  # counts of consistent leaves per leaf label
+                scores[start + rows, i] = prior[i] * by_label[rows, y_idx[start:start + len(block)]] / phi
+                fallback[start + rows, i] = prior[i] * by_label.sum(axis=1) / phi
+        none = ~(scores > 0).any(axis=1)
+        scores[none] = fallback[none]
+        return self._decide(scores, prior, domain)
+
+
+class PriorAttack:
+    """The adversary without a model: guesses from the prior p(v) alone (the baseline of every figure).
+
+    Parameters
+    ----------
+    prior : mapping value → probability or Series
+        p(v); its keys are the candidate values.
+    strategy : {"mode", "sample"}, default "mode"
+        "mode": always the most likely value (the MAP guess without a model); "sample": draw each guess
+        from p(v) independently (a guesser matching the base rate; its expected F1 for a value v is
+        2·p(v)·b/(p(v) + b) with b that value's rate among the targets).
+    random_state : int, Generator or None
+        Source of the draws for ``strategy="sample"``.
+    """
+
+    def __init__(self, prior, strategy: str = "mode", random_state=None):
+        self.prior = prior
+        self.strategy = strategy
+        self.random_state = random_state
+
+    def infer(self, model, known, y=None) -> AttributeInference:
+        """Guess for every row of ``known`` (``model`` and ``y`` are ignored: the attacker uses neither)."""
+        if self.strategy not in ("mode", "sample"):
+            raise ValueError(f"strategy must be 'mode' or 'sample', got {self.strategy!r}")
+        if not isinstance(self.prior, (Mapping, pd.Series)):
+            raise ValueError("prior must be a mapping value → probability or a pandas Series")
+        domain = np.asarray(list(dict(self.prior.items())))
+        p = _prior_vector(self.prior, domain)
+        n = len(known)
+        scores = np.tile(p, (n, 1))
+        if self.strategy == "mode":
+            guesses = np.repeat(domain[np.argmax(p)], n)
+        else:
+            guesses = domain[np.random.default_rng(self.random_state).choice(len(domain), size=n, p=p)]
+        return AttributeInference(guesses=guesses, scores=scores, values=domain)

@@ -1,0 +1,239 @@
+"""ID3 with the MID splitting criterion, and the "Priority" defense (ALGORITHMS.md §3, §5)."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+from ._base import BaseCategoricalTree, CategoricalTree, _Builder, contingency, entropy_bits, xlog2x
+
+_TIE = 1e-12  # scores within this many bits count as tied; ties go to the lowest feature index
+
+
+def _split_scores(tab: np.ndarray, n_a: np.ndarray, n_t: int, parent_counts: np.ndarray, criterion: str,
+                  xlogx: np.ndarray) -> np.ndarray:
+    """Homogeneity gain C_t(A) of splitting on each feature, from its integer contingency table
+    ``tab[j, a, c]`` (``n_a = tab.sum(2)``); ``xlogx[k] = k·log2 k`` is a lookup table."""
+    if criterion == "entropy":
+        parent = (xlogx[n_t] - xlogx[parent_counts].sum()) / n_t
+        children = (xlogx[n_a] - xlogx[tab].sum(axis=2)).sum(axis=1) / n_t
+        return parent - children
+    parent = 1.0 - np.sum((parent_counts / n_t) ** 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sq = np.where(n_a > 0, (tab ** 2).sum(axis=2) / np.where(n_a > 0, n_a, 1.0), 0.0)
+    return parent - (1.0 - sq.sum(axis=1) / n_t)
+
+
+class ID3Classifier(BaseCategoricalTree):
+    r"""Multiway ID3 on categorical features, optionally with the MID criterion C(A) − λ·H(Ŷ).
+
+    At every node the learner picks, among the features not yet used on the path, the feature ``A``
+    maximizing
+
+    .. math:: C_t(A) - \lambda \hat H(A),
+
+    where :math:`C_t` is the information gain (bits) or the Gini gain of splitting node ``t`` on ``A``
+    and :math:`\hat H(A)` is the empirical entropy (bits) of the predicted labels Ŷ on the training set
+    (MID paper, "Decision Trees": Eq. 1 with I(X;Ŷ) = H(Ŷ) for a deterministic model). With
+    ``mid_scope="global"`` (default) [ours, ALGORITHMS.md §3] Ĥ is the entropy of the *whole tree's*
+    predictions on all N training records if ``t`` were split on ``A`` — every other unexpanded node
+    predicting its majority label — computed from the global prediction counts
+    :math:`m_c(A) = M_c − n_t[\mathrm{maj}(t)=c] + \sum_a n_{t,a}[\mathrm{maj}(t,a)=c]`.
+    With ``mid_scope="local"`` Ĥ is the entropy of the children's majority labels weighted by
+    :math:`n_{t,a}/n_t`. Both equal plain ID3 (Quinlan 1986) at λ = 0. Ties go to the lowest feature
+    index; majority labels break ties toward the lowest class index; empty children become leaves
+    with the parent's label.
+
+    Every value of the split feature's domain gets a child, so every row has a path; a value never
+    seen at fit time stops a row at the internal node, which predicts its own majority label.
+
+    Parameters
+    ----------
+    mid_lambda : float, default 0.0
+        λ ≥ 0, weight of the MID term.
+    max_depth : int or None, default None
+        Nodes at this depth become leaves (root depth 0).
+    min_samples_split : int, default 2
+        Nodes with fewer training records become leaves.
+    criterion : {"entropy", "gini"}, default "entropy"
+        Homogeneity measure C: information gain (bits) or Gini gain.
+    mid_scope : {"global", "local"}, default "global"
+        Which predictions Ĥ is computed over (see above).
+    growth : {"bfs", "dfs"}, default "bfs"
+        Order in which nodes are expanded; matters only for the global MID term (pending nodes keep
+        their provisional labels), so it changes the tree only when λ > 0.
+    categories : "auto" or list of array-like, default "auto"
+        Feature domains. "auto": a pandas categorical column's categories, else the sorted values seen.
+    random_state : None
+        Unused (ID3 is deterministic); present so that all tree learners share the sweep interface.
+
+    Attributes
+    ----------
+    tree_ : CategoricalTree
+        The fitted tree as plain arrays (split features, children, per-node training counts, labels).
+    classes_, categories_, n_features_in_, feature_names_in_
+        As in scikit-learn; ``classes_`` are a categorical target's categories, else the sorted labels.
+    train_prediction_entropy_ : float
+        Ĥ (bits) of the final tree's predictions on the training set.
+
+    References
+    ----------
+    J. R. Quinlan, "Induction of decision trees", Machine Learning 1(1), 1986.
+    T. Wang, Y. Zhang, R. Jia, "Improving robustness to model inversion attacks via mutual information
+    regularization", AAAI 2021 (Eq. 1 and "Decision Trees").
+    """
+
+    def __init__(self, mid_lambda: float = 0.0, max_depth: int | None = None, min_samples_split: int = 2,
+                 criterion: str = "entropy", mid_scope: str = "global", growth: str = "bfs",
+                 categories="auto", random_state=None):
+        self.mid_lambda = mid_lambda
+        self.max_depth = max_depth
+        self.min_samples_split = min_samples_split
+        self.criterion = criterion
+        self.mid_scope = mid_scope
+        self.growth = growth
+        self.categories = categories
+        self.random_state = random_state
+
+    def _validate(self) -> None:
+        if not (isinstance(self.mid_lambda, (int, float)) and np.isfinite(self.mid_lambda) and self.mid_lambda >= 0):
+            raise ValueError(f"mid_lambda must be a finite number >= 0, got {self.mid_lambda!r}")
+        if self.max_depth is not None and not (isinstance(self.max_depth, (int, np.integer)) and self.max_depth >= 0):
+            raise ValueError(f"max_depth must be None or an int >= 0, got {self.max_depth!r}")
+        if not (isinstance(self.min_samples_split, (int, np.integer)) and self.min_samples_split >= 2):
+            raise ValueError(f"min_samples_split must be an int >= 2, got {self.min_samples_split!r}")
+        if self.criterion not in ("entropy", "gini"):
+            raise ValueError(f"criterion must be 'entropy' or 'gini', got {self.criterion!r}")
+        if self.mid_scope not in ("global", "local"):
+            raise ValueError(f"mid_scope must be 'global' or 'local', got {self.mid_scope!r}")
+        if self.growth not in ("bfs", "dfs"):
+            raise ValueError(f"growth must be 'bfs' or 'dfs', got {self.growth!r}")
+
+    def fit(self, X, y) -> "ID3Classifier":
+        """Grow the tree on categorical ``X`` (DataFrame or 2-D array) and labels ``y``."""
+        self._validate()
+        codes, y_codes = self._fit_encoding(X, y)
+        self._check_priority()
+        self.tree_ = self._grow(codes, y_codes)
+        pred = self.tree_.label[self.tree_.apply(codes)]
+        self.train_prediction_entropy_ = float(entropy_bits(np.bincount(pred, minlength=len(self.classes_))))
+        return self
+
+    # Priority hooks (overridden by PriorityID3Classifier): candidate features and the forced feature.
+    def _check_priority(self) -> None:
+        self._forced = None
+
+    def _candidates(self, unused: np.ndarray, depth: int) -> tuple[np.ndarray, int | None]:
+        return unused, None
+
+    def _grow(self, codes: np.ndarray, y: np.ndarray) -> CategoricalTree:
+        n, d = codes.shape
+        n_classes = len(self.classes_)
+        n_cat = np.array([len(c) for c in self.categories_])
+        kmax = int(n_cat.max())
+        lam = float(self.mid_lambda)
+        max_depth = np.inf if self.max_depth is None else self.max_depth
+        builder = _Builder(d, n_classes)
+        xlogx = xlog2x(np.arange(n + 1))
+        root_counts = np.bincount(y, minlength=n_classes)
+        root = builder.add(-1, -1, 0, n, root_counts, int(np.argmax(root_counts)))
+        M = np.zeros(n_classes, np.int64)
+        M[builder.label[root]] = n  # global counts of predicted classes on the training set
+        queue = deque([(root, np.arange(n), np.ones(d, bool), root_counts)])
+        pop = queue.popleft if self.growth == "bfs" else queue.pop
+        eye = np.eye(n_classes, dtype=np.int64)
+        while queue:
+            t, idx, unused, counts = pop()
+            n_t, depth = len(idx), builder.depth[t]
+            if np.count_nonzero(counts) <= 1 or n_t < self.min_samples_split or depth >= max_depth:
+                continue
+            cand, forced = self._candidates(np.flatnonzero(unused), depth)
+            if forced is not None:
+                cand = np.array([forced])
+            if cand.size == 0:
+                continue
+            tab = contingency(codes[idx], y[idx], cand, kmax, n_classes)
+            n_a = tab.sum(axis=2)
+            maj_t = builder.label[t]
+            maj = np.where(n_a > 0, tab.argmax(axis=2), maj_t)
+            score = _split_scores(tab, n_a, n_t, counts, self.criterion, xlogx)
+            if lam > 0:
+                child_pred = (eye[maj] * n_a[..., None]).sum(axis=1)  # (cand, C)
+                if self.mid_scope == "global":
+                    m, total = M - n_t * eye[maj_t] + child_pred, n
+                else:
+                    m, total = child_pred, n_t
+                score = score - lam * (xlogx[total] - xlogx[m].sum(axis=1)) / total
+            j = int(np.flatnonzero(score >= score.max() - _TIE)[0])
+            f = int(cand[j])
+            k = int(n_cat[f])
+            first = builder.split(t, f, n_a[j, :k], tab[j, :k], maj[j, :k])
+            M += -n_t * eye[maj_t] + (eye[maj[j, :k]] * n_a[j, :k, None]).sum(axis=0)
+            order = np.argsort(codes[idx, f], kind="stable")
+            bounds = np.concatenate([[0], np.cumsum(n_a[j, :k].astype(int))])
+            child_unused = unused.copy()
+            child_unused[f] = False
+            children = [(first + v, idx[order[bounds[v]:bounds[v + 1]]], child_unused, tab[j, v])
+                        for v in range(k) if bounds[v + 1] > bounds[v]]
+            queue.extend(children if self.growth == "bfs" else children[::-1])
+        return builder.finish(n_cat)
+
+
+class PriorityID3Classifier(ID3Classifier):
+    """ID3 with the sensitive feature forced at a chosen depth ("Priority", Fredrikson et al. 2015).
+
+    [ours, ALGORITHMS.md §5 — the 2015 paper's CART variant is recalled, not re-read]: at depth
+    ``< priority_depth`` the sensitive feature is not a candidate; at depth ``== priority_depth`` every
+    node that the standard stopping rules leave open splits on it; deeper, it is already used on the path.
+    ``priority_depth=None`` never uses it (the "bottom" extreme). Root depth is 0; a ``priority_depth``
+    at or beyond ``max_depth`` therefore also never uses it. Other features are chosen by the ID3 (or
+    MID, with ``mid_lambda > 0``) criterion.
+
+    Parameters
+    ----------
+    sensitive_feature : str or int
+        Column name (DataFrame input) or index of the sensitive feature.
+    priority_depth : int or None
+        Depth ℓ ≥ 0 at which the sensitive feature is placed.
+    mid_lambda, max_depth, min_samples_split, criterion, mid_scope, growth, categories, random_state
+        As in :class:`ID3Classifier`.
+
+    References
+    ----------
+    M. Fredrikson, S. Jha, T. Ristenpart, "Model inversion attacks that exploit confidence information and
+    basic countermeasures", CCS 2015 (countermeasures for decision trees).
+    """
+
+    def __init__(self, sensitive_feature=0, priority_depth: int | None = 0, mid_lambda: float = 0.0,
+                 max_depth: int | None = None, min_samples_split: int = 2, criterion: str = "entropy",
+                 mid_scope: str = "global", growth: str = "bfs", categories="auto", random_state=None):
+        super().__init__(mid_lambda=mid_lambda, max_depth=max_depth, min_samples_split=min_samples_split,
+                         criterion=criterion, mid_scope=mid_scope, growth=growth, categories=categories,
+                         random_state=random_state)
+        self.sensitive_feature = sensitive_feature
+        self.priority_depth = priority_depth
+
+    def _check_priority(self) -> None:
+        if self.priority_depth is not None and not (
+                isinstance(self.priority_depth, (int, np.integer)) and self.priority_depth >= 0):
+            raise ValueError(f"priority_depth must be None or an int >= 0, got {self.priority_depth!r}")
+        self.sensitive_index_ = resolve_feature(self, self.sensitive_feature)
+
+    def _candidates(self, unused: np.ndarray, depth: int) -> tuple[np.ndarray, int | None]:
+        s = self.sensitive_index_
+        if self.priority_depth is not None and depth == self.priority_depth:
+            return unused, s
+        return unused[unused != s], None
+
+
+def resolve_feature(model: BaseCategoricalTree, feature) -> int:
+    """Column index of ``feature`` (a name from ``feature_names_in_`` or an index) in a fitted tree."""
+    names = getattr(model, "feature_names_in_", None)
+    if isinstance(feature, (int, np.integer)) and not isinstance(feature, bool):
+        if not 0 <= feature < model.n_features_in_:
+            raise ValueError(f"sensitive_feature index {feature} out of range for {model.n_features_in_} features")
+        return int(feature)
+    if names is not None and feature in list(names):
+        return list(names).index(feature)
+    raise ValueError(f"sensitive_feature {feature!r} is not a column of the training data")

@@ -1,0 +1,820 @@
+"""Learning algorithms (mechanisms) ``M: 𝒳^n → 𝓡`` for the paper's security games.
+
+Every reference mechanism releases a randomized function of a *statistic* of the training set ``S``:
+
+- :class:`CountStatistic` — ``c(S) = #{i : s_i ∈ B}`` for an :class:`~mitheory.distributions.Event` ``B``.
+  Substituting one record changes ``c`` by at most 1. Under ``S ~ r^n``, ``c ~ Bin(n, r(B))``.
+- :class:`HistogramStatistic` — the full histogram of ``S`` over a finite record domain (a sufficient
+  statistic of ``S``); under ``S ~ r^n`` it is multinomial.
+
+Because of this the games never enumerate or draw raw datasets: the exact evaluation sums over the
+``n + 1`` values of a count (or the compositions of ``n`` for a histogram) with their binomial
+(multinomial) probabilities, and the simulator draws the statistic directly from its law.
+
+Mechanisms (each declares its ``(ε, δ)`` under substitution adjacency, Eq. 9):
+
+============================  ==================================  ==========  ==============
+class                         releases                            (ε, δ)      output space
+============================  ==================================  ==========  ==============
+:class:`Constant`             a fixed value                       (0, 0)      finite
+:class:`Memorizer`            the statistic itself                (∞, 0)      finite
+:class:`RandomizedResponse`   ``1[c > t]`` flipped w.p. 1/(1+e^ε)  (ε, 0)      {0, 1}
+:class:`GeometricCount`       ``clip(c + Z, 0, n)``, Z two-sided  (ε, 0)      {0, …, n}
+                              geometric
+:class:`LaplaceCount`         ``c + Lap(1/ε)``                     (ε, 0)      ℝ
+:class:`ExtremalMechanism`    ``g^{−c}(U)`` (THEORY.md §3.5)       (ε, δ)      [0, 1]
+:class:`TabularMechanism`     any exact kernel statistic → output  declared    finite
+============================  ==================================  ==========  ==============
+
+Finite-output mechanisms expose :meth:`Mechanism.kernel` (the exact output law given the statistic).
+The two continuous ones expose an exact solution of the indistinguishability game
+(:meth:`LaplaceCount.ind_solution`, :meth:`ExtremalMechanism.ind_solution`): the total variation
+between the two output mixtures and the likelihood-ratio decision regions, computed from the piecewise
+closed form of their densities.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import mpmath
+import numpy as np
+
+from mitheory.distributions import Event, Records, to_exact, unify_exact
+
+__all__ = [
+    "CountStatistic",
+    "HistogramStatistic",
+    "Mechanism",
+    "Constant",
+    "Memorizer",
+    "RandomizedResponse",
+    "GeometricCount",
+    "LaplaceCount",
+    "ExtremalMechanism",
+    "TabularMechanism",
+    "RegionSolution",
+    "statistic_law",
+    "sample_statistic",
+    "output_law",
+    "extremal_g",
+    "extremal_ginv",
+    "extremal_sample",
+]
+
+
+# ----------------------------------------------------------------------------------------------------
+# statistics
+
+
+class CountStatistic:
+    """``c(S) = #{i : s_i ∈ B}``, the number of training records in the event ``B``.
+
+    Parameters
+    ----------
+    event : Event
+        The set ``B``.
+    """
+
+    k = 2
+
+    def __init__(self, event: Event):
+        if not isinstance(event, Event):
+            raise ValueError(f"event must be an mitheory.distributions.Event, got {type(event).__name__}")
+        self.event = event
+
+    def categorize(self, records: Records) -> np.ndarray:
+        """1 for records in ``B``, 0 otherwise."""
+        return self.event(records).astype(np.int64)
+
+    def __repr__(self) -> str:
+        return f"CountStatistic({self.event.name!r})"
+
+
+class HistogramStatistic:
+    """The histogram of ``S`` over a finite record domain (the multiset ``S`` itself).
+
+    Parameters
+    ----------
+    domain : sequence of (x_ns, x_s, y)
+        Every record that can occur in a training set, typically ``q.records`` (which contains the
+        support of ``p``). The released histogram is aligned with this order.
+    """
+
+    def __init__(self, domain: Sequence[tuple]):
+        self.domain = [(tuple(r[0]), r[1], r[2]) for r in domain]
+        if not self.domain:
+            raise ValueError("domain must not be empty")
+        self.index = {r: i for i, r in enumerate(self.domain)}
+        if len(self.index) != len(self.domain):
+            raise ValueError("domain must not contain duplicate records")
+        self.k = len(self.domain)
+
+    def categorize(self, records: Records) -> np.ndarray:
+        """The position of each record in :attr:`domain`."""
+        out = np.empty(len(records), dtype=np.int64)
+        for i in range(len(records)):
+            rec = (tuple(records.x_ns[i].tolist()), _py(records.x_s[i]), _py(records.y[i]))
+            try:
+                out[i] = self.index[rec]
+            except KeyError:
+                raise ValueError(f"record {rec!r} is not in the histogram's domain") from None
+        return out
+
+    def __repr__(self) -> str:
+        return f"HistogramStatistic({self.k} records)"
+
+
+def _py(v: Any) -> Any:
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def statistic_law(statistic: CountStatistic | HistogramStatistic | None, dist: Any, n: int) -> list[tuple]:
+    """Exact law of the statistic of ``S ~ dist^n`` as ``[(value, probability), …]``.
+
+    A count has values ``0..n`` with ``Bin(n, dist(B))`` probabilities; a histogram has the compositions
+    of ``n`` over the categories of positive probability with multinomial probabilities; ``None`` (the
+    constant mechanism's statistic) has the single value 0. Zero-probability values are omitted.
+    """
+    if statistic is None:
+        return [(0, Fraction(1))]
+    if isinstance(statistic, CountStatistic):
+        th = to_exact(dist.event_probability(statistic.event))
+        one = th * 0 + 1
+        out = []
+        for c in range(n + 1):
+            pr = math.comb(n, c) * th**c * (one - th) ** (n - c)
+            if pr != 0:
+                out.append((c, pr))
+        return out
+    if isinstance(statistic, HistogramStatistic):
+        if not hasattr(dist, "category_probabilities"):
+            raise ValueError("a histogram statistic needs a finite distribution")
+        pi = dist.category_probabilities(statistic.categorize, statistic.k)
+        live = [j for j, pr in enumerate(pi) if pr != 0]
+        out = []
+        for comp in _compositions(n, len(live)):
+            coef = math.factorial(n)
+            pr = pi[live[0]] * 0 + 1
+            for j, a in zip(live, comp):
+                coef //= math.factorial(a)
+                pr = pr * pi[j] ** a
+            hist = [0] * statistic.k
+            for j, a in zip(live, comp):
+                hist[j] = a
+            out.append((tuple(hist), coef * pr))
+        return out
+    raise ValueError(f"unknown statistic {statistic!r}")
+
+
+def _compositions(n: int, parts: int):
+    """All tuples of ``parts`` non-negative integers summing to ``n``."""
+    if parts == 1:
+        yield (n,)
+        return
+    for cut in itertools.combinations(range(n + parts - 1), parts - 1):
+        prev, comp = -1, []
+        for c in cut:
+            comp.append(c - prev - 1)
+            prev = c
+        comp.append(n + parts - 1 - prev - 1)
+        yield tuple(comp)
+
+
+def sample_statistic(
+    statistic: CountStatistic | HistogramStatistic | None,
+    dist: Any,
+    n: int,
+    rounds: int,
+    rng: np.random.Generator,
+    *,
+    chunk_records: int = 4_000_000,
+) -> np.ndarray:
+    """Draw the statistic of ``rounds`` independent training sets ``S ~ dist^n``.
+
+    The statistic is drawn from its binomial/multinomial law when the distribution gives the category
+    probabilities (finite distributions, known events); otherwise ``rounds·n`` records are drawn (in
+    chunks) and categorized. Returns shape ``(rounds,)`` for a count (and for ``None``), ``(rounds, k)``
+    for a histogram.
+    """
+    if statistic is None:
+        return np.zeros(rounds, dtype=np.int64)
+    if isinstance(statistic, CountStatistic):
+        try:
+            theta = float(dist.event_probability(statistic.event))
+        except ValueError:
+            theta = None
+        if theta is not None:
+            return rng.binomial(n, theta, size=rounds)
+    elif isinstance(statistic, HistogramStatistic) and hasattr(dist, "category_probabilities"):
+        pi = np.array([float(v) for v in dist.category_probabilities(statistic.categorize, statistic.k)])
+        return rng.multinomial(n, pi / pi.sum(), size=rounds)
+    # generic path: draw the records themselves
+    per = max(1, chunk_records // max(n, 1))
+    parts = []
+    for start in range(0, rounds, per):
+        m = min(per, rounds - start)
+        cats = statistic.categorize(dist.sample(m * n, rng)).reshape(m, n)
+        if isinstance(statistic, CountStatistic):
+            parts.append(cats.sum(axis=1))
+        else:
+            parts.append(np.stack([np.bincount(row, minlength=statistic.k) for row in cats]))
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
+# ----------------------------------------------------------------------------------------------------
+# mechanisms
+
+
+class Mechanism:
+    """Base class: a randomized map from the statistic of ``S`` to a released model ``f``.
+
+    Attributes
+    ----------
+    statistic : CountStatistic, HistogramStatistic or None
+    epsilon, delta : float
+        The declared differential-privacy parameters under substitution adjacency (Eq. 9);
+        ``epsilon = inf`` for a non-private mechanism.
+    finite_output : bool
+        Whether :meth:`kernel` gives the exact, finitely supported output law.
+    """
+
+    statistic: CountStatistic | HistogramStatistic | None = None
+    epsilon: float = math.inf
+    delta: float = 0.0
+    finite_output: bool = True
+
+    def sample(self, stats: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+        """Release one model per row of ``stats`` (vectorized)."""
+        raise NotImplementedError
+
+    def kernel(self, stat: Any, n: int) -> dict:
+        """Exact output law ``{output: probability}`` given the statistic value ``stat``."""
+        raise ValueError(f"{type(self).__name__} has no finite output law; use its ind_solution or simulate()")
+
+    def epsilon_exact(self) -> mpmath.mpf | float:
+        """``ε`` at the current mpmath precision (``inf`` when not private)."""
+        return mpmath.mpf(self.epsilon)
+
+    def declared_privacy(self) -> tuple[Any, Any]:
+        """``(ε, δ)`` as exact as they were given, for :mod:`mitheory.bounds`."""
+        return self.epsilon, self.delta
+
+    def describe(self) -> str:
+        """One line for reports."""
+        return repr(self)
+
+
+def _exact_real(value: Any) -> Fraction | mpmath.mpf:
+    """A parameter as an exact number: floats by their exact binary value (as ``mitheory.bounds`` does),
+    strings/ints/Fractions as Fractions, ``mpf`` unchanged."""
+    if isinstance(value, mpmath.mpf):
+        return value
+    if isinstance(value, (float, np.floating)):
+        return Fraction(float(value))
+    if isinstance(value, (int, np.integer)):
+        return Fraction(int(value))
+    return Fraction(value)
+
+
+def _check_eps(epsilon: Any, exp_epsilon: Any) -> tuple[float, Any]:
+    """Validate ``epsilon`` / ``exp_epsilon``; return (float ε, exact e^ε or None)."""
+    if exp_epsilon is not None:
+        if epsilon is not None:
+            raise ValueError("give either epsilon or exp_epsilon, not both")
+        try:
+            ee = to_exact(exp_epsilon)
+        except (ValueError, ZeroDivisionError):
+            raise ValueError(f"exp_epsilon must be a number, got {exp_epsilon!r}") from None
+        if not ee > 1:
+            raise ValueError(f"exp_epsilon must be > 1, got {exp_epsilon!r}")
+        return float(mpmath.log(_mp(ee))), ee
+    if epsilon is None:
+        raise ValueError("epsilon is required")
+    try:
+        eps = float(epsilon)
+        _exact_real(epsilon)
+    except (TypeError, ValueError, ZeroDivisionError):
+        raise ValueError(f"epsilon must be a number, got {epsilon!r}") from None
+    if not (eps > 0 and math.isfinite(eps)):
+        raise ValueError(f"epsilon must be a finite number > 0, got {epsilon!r}")
+    return eps, None
+
+
+class _EpsMixin:
+    """Exact ``ε`` for mechanisms built from ``epsilon`` or ``exp_epsilon``."""
+
+    _exp_eps: Any = None
+    _eps_in: Any = None
+
+    def epsilon_exact(self):
+        if self._exp_eps is not None:
+            return mpmath.log(_mp(self._exp_eps))
+        return _mp(_exact_real(self._eps_in))
+
+    def declared_privacy(self) -> tuple[Any, Any]:
+        if self._exp_eps is not None:
+            with mpmath.workdps(120):
+                return mpmath.log(_mp(self._exp_eps)), 0
+        return self._eps_in, 0
+
+    def _exp_neg_eps(self):
+        """Exact ``e^{−ε}``: a Fraction when ``exp_epsilon`` is rational, else mpf at current precision."""
+        if isinstance(self._exp_eps, Fraction):
+            return 1 / self._exp_eps
+        return mpmath.exp(-self.epsilon_exact())
+
+
+class Constant(Mechanism):
+    """``M(S) = value`` for every ``S`` — perfectly private, ``(0, 0)``-DP (THEORY.md §1.1)."""
+
+    epsilon = 0.0
+
+    def __init__(self, value: Any = 0):
+        self.value = value
+        self.statistic = None
+
+    def sample(self, stats, n, rng):
+        return np.full(len(stats), self.value)
+
+    def kernel(self, stat, n):
+        return {self.value: Fraction(1)}
+
+    def __repr__(self) -> str:
+        return f"Constant({self.value!r})"
+
+
+class Memorizer(Mechanism):
+    """Releases the statistic exactly (no privacy, ``ε = ∞``).
+
+    With a :class:`HistogramStatistic` it releases the whole training multiset, i.e. a model that
+    memorizes ``S``; with a :class:`CountStatistic` it releases ``c(S)``.
+    """
+
+    def __init__(self, statistic: CountStatistic | HistogramStatistic):
+        if not isinstance(statistic, (CountStatistic, HistogramStatistic)):
+            raise ValueError("statistic must be a CountStatistic or HistogramStatistic")
+        self.statistic = statistic
+
+    def sample(self, stats, n, rng):
+        return np.asarray(stats)
+
+    def kernel(self, stat, n):
+        return {stat: Fraction(1)}
+
+    def __repr__(self) -> str:
+        return f"Memorizer({self.statistic!r})"
+
+
+class RandomizedResponse(_EpsMixin, Mechanism):
+    """Randomized response on the bit ``β(S) = 1[c(S) > threshold]``: keep it w.p. ``e^ε/(1+e^ε)``.
+
+    For any two datasets the output probabilities differ by a factor ≤ ``e^ε``, so the mechanism is
+    ``ε``-DP (even for groups: it shows how loose group privacy can be for a particular mechanism).
+
+    Parameters
+    ----------
+    epsilon : float
+        Privacy parameter ``ε > 0``. Alternatively give ``exp_epsilon`` (exact ``e^ε > 1``, e.g.
+        ``Fraction(3)``) to keep exact evaluation rational.
+    statistic : CountStatistic
+    threshold : float, optional
+        Default ``n/2`` (the majority of the training set lies in ``B``).
+    """
+
+    def __init__(self, epsilon: float | None = None, statistic: CountStatistic | None = None,
+                 threshold: float | None = None, *, exp_epsilon: Any = None):
+        self.epsilon, self._exp_eps = _check_eps(epsilon, exp_epsilon)
+        self._eps_in = epsilon
+        if not isinstance(statistic, CountStatistic):
+            raise ValueError("statistic must be a CountStatistic")
+        self.statistic = statistic
+        if threshold is not None and not math.isfinite(float(threshold)):
+            raise ValueError(f"threshold must be finite, got {threshold!r}")
+        self.threshold = threshold
+
+    def _bit(self, c, n):
+        t = n / 2 if self.threshold is None else self.threshold
+        return c > t
+
+    def sample(self, stats, n, rng):
+        flip = rng.random(len(stats)) < 1.0 / (1.0 + math.exp(self.epsilon))
+        return (self._bit(np.asarray(stats), n) ^ flip).astype(np.int64)
+
+    def kernel(self, stat, n):
+        a = self._exp_neg_eps()
+        flip = a / (1 + a)
+        bit = int(self._bit(stat, n))
+        return {bit: 1 - flip, 1 - bit: flip}
+
+    def __repr__(self) -> str:
+        return f"RandomizedResponse(epsilon={self.epsilon:g}, {self.statistic!r})"
+
+
+class GeometricCount(_EpsMixin, Mechanism):
+    """``clip(c(S) + Z, 0, n)`` with ``P(Z = z) = (1−a)/(1+a)·a^{|z|}``, ``a = e^{−ε}`` (ε-DP).
+
+    Clipping to ``[0, n]`` is post-processing and, as THEORY.md §3.5 notes, it only merges outputs with
+    equal likelihood ratio, so the IND game's optimum is that of the unclipped geometric mechanism; its
+    total variation for ``p ⊥ q`` equals the tight pure-DP value ``τ_n(ε)``.
+    """
+
+    def __init__(self, epsilon: float | None = None, statistic: CountStatistic | None = None, *,
+                 exp_epsilon: Any = None):
+        self.epsilon, self._exp_eps = _check_eps(epsilon, exp_epsilon)
+        self._eps_in = epsilon
+        if not isinstance(statistic, CountStatistic):
+            raise ValueError("statistic must be a CountStatistic")
+        self.statistic = statistic
+
+    def sample(self, stats, n, rng):
+        q = -math.expm1(-self.epsilon)  # success probability 1 − a
+        z = rng.geometric(q, len(stats)) - rng.geometric(q, len(stats))
+        return np.clip(np.asarray(stats) + z, 0, n)
+
+    def kernel(self, stat, n):
+        a = self._exp_neg_eps()
+        c = int(stat)
+        out = {}
+        for x in range(n + 1):
+            if x == 0:
+                pr = a**c / (1 + a)
+            elif x == n:
+                pr = a ** (n - c) / (1 + a)
+            else:
+                pr = (1 - a) / (1 + a) * a ** abs(x - c)
+            out[x] = pr
+        if n == 0:
+            out = {0: a * 0 + 1}
+        return out
+
+    def __repr__(self) -> str:
+        return f"GeometricCount(epsilon={self.epsilon:g}, {self.statistic!r})"
+
+
+@dataclass(frozen=True)
+class RegionSolution:
+    """Exact solution of the IND game for a mechanism with real-valued output.
+
+    Attributes
+    ----------
+    tv : mpf
+        ``TV(M(p^n), M(q^n))``; the best IND gain is ``(1 + tv)/2``.
+    breaks : ndarray
+        Increasing cut points ``b_0 < … < b_{m−1}``; region ``i`` is ``(b_{i−1}, b_i]`` (with
+        ``b_{−1} = −∞``, ``b_m = +∞``).
+    decisions : ndarray of int, shape (m + 1,)
+        The likelihood-ratio test's answer ``b' = 1`` (“trained on q”) where the q-density exceeds the
+        p-density on the region, else 0.
+    """
+
+    tv: Any
+    breaks: np.ndarray
+    decisions: np.ndarray
+
+
+class LaplaceCount(_EpsMixin, Mechanism):
+    """``c(S) + Lap(1/ε)`` (ε-DP); real-valued output.
+
+    The densities of the two output mixtures ``Σ_c w_r(c)·(ε/2)e^{−ε|x−c|}`` are, on each unit interval
+    ``[j, j+1]``, of the form ``A e^{εx} + B e^{−εx}``, so their difference changes sign at most once per
+    interval and integrates in closed form: :meth:`ind_solution` is exact (mpmath).
+    """
+
+    finite_output = False
+
+    def __init__(self, epsilon: float, statistic: CountStatistic):
+        self.epsilon, self._exp_eps = _check_eps(epsilon, None)
+        self._eps_in = epsilon
+        if not isinstance(statistic, CountStatistic):
+            raise ValueError("statistic must be a CountStatistic")
+        self.statistic = statistic
+
+    def sample(self, stats, n, rng):
+        return np.asarray(stats) + rng.laplace(0.0, 1.0 / self.epsilon, len(stats))
+
+    def cdf(self, x: Any, weights: Sequence, n: int) -> mpmath.mpf:
+        """Exact ``P(M(S) ≤ x)`` when ``c(S)`` has law ``weights`` (``weights[c]``, c = 0..n)."""
+        eps = self.epsilon_exact()
+        x = mpmath.mpf(x)
+        total = mpmath.mpf(0)
+        for c, w in enumerate(weights):
+            if w == 0:
+                continue
+            u = x - c
+            total += _mp(w) * (mpmath.exp(eps * u) / 2 if u < 0 else 1 - mpmath.exp(-eps * u) / 2)
+        return total
+
+    def ind_solution(self, w_p: Sequence, w_q: Sequence, n: int) -> RegionSolution:
+        """Exact TV and likelihood-ratio regions between the outputs for count laws ``w_p``, ``w_q``."""
+        eps = self.epsilon_exact()
+        e = mpmath.exp(-eps)
+        d = [_mp(a) - _mp(b) for a, b in zip(w_p, w_q)]  # density difference f_p − f_q, per location
+        # b_j = Σ_{c≤j} d_c e^{−ε(j−c)},  a_j = Σ_{c>j} d_c e^{−ε(c−j)}
+        b = [mpmath.mpf(0)] * (n + 1)
+        acc = mpmath.mpf(0)
+        for j in range(n + 1):
+            acc = acc * e + d[j]
+            b[j] = acc
+        a = [mpmath.mpf(0)] * (n + 1)
+        acc = mpmath.mpf(0)
+        for j in range(n - 1, -1, -1):
+            acc = (acc + d[j + 1]) * e
+            a[j] = acc
+        left = sum((d[c] * e**c for c in range(n + 1)), mpmath.mpf(0))  # d(x) = (ε/2)·left·e^{εx}, x<0
+        integral = abs(left) / 2 + abs(b[n]) / 2
+        cuts: list[tuple[mpmath.mpf, int]] = []  # (right end of a piece, decision on the piece)
+        cuts.append((mpmath.mpf(0), int(left < 0)))
+        ee = mpmath.exp(eps)
+        for j in range(n):
+            aj, bj = a[j], b[j]
+
+            def prim(t, aj=aj, bj=bj):
+                return (aj * mpmath.exp(eps * t) - bj * mpmath.exp(-eps * t)) / 2
+
+            root = None
+            if aj != 0 and bj != 0 and (aj > 0) != (bj > 0):
+                t = mpmath.log(-bj / aj) / (2 * eps)
+                if 0 < t < 1:
+                    root = t
+            if root is None:
+                integral += abs(prim(1) - prim(0))
+                mid_sign = aj * mpmath.sqrt(ee) + bj / mpmath.sqrt(ee)
+                cuts.append((mpmath.mpf(j + 1), int(mid_sign < 0)))
+            else:
+                integral += abs(prim(root) - prim(0)) + abs(prim(1) - prim(root))
+                cuts.append((j + root, int(bj < 0)))  # sign near t=0 is that of a+b≈ sign of b before root
+                cuts.append((mpmath.mpf(j + 1), int(aj < 0)))
+        cuts.append((mpmath.inf, int(b[n] < 0)))
+        return _region_solution(integral / 2, cuts)
+
+    def __repr__(self) -> str:
+        return f"LaplaceCount(epsilon={self.epsilon:g}, {self.statistic!r})"
+
+
+def _mp(v: Any) -> mpmath.mpf:
+    if isinstance(v, Fraction):
+        return mpmath.mpf(v.numerator) / v.denominator
+    return mpmath.mpf(v)
+
+
+def _region_solution(tv: Any, cuts: list) -> RegionSolution:
+    """Merge consecutive pieces with equal decisions into a :class:`RegionSolution`."""
+    breaks, decisions = [], []
+    for right, dec in cuts:
+        if decisions and decisions[-1] == dec:
+            breaks[-1] = right
+        else:
+            breaks.append(right)
+            decisions.append(dec)
+    # the last piece extends to +inf: drop its right end
+    breaks = breaks[:-1]
+    return RegionSolution(tv, np.array([float(b) for b in breaks]), np.array(decisions, dtype=np.int64))
+
+
+# ----------------------------------------------------------------------------------------------------
+# the extremal mechanism (THEORY.md §3.5–3.6)
+
+
+def extremal_g(alpha: Any, eps: Any, delta: Any) -> Any:
+    """``g(α) = min{1, δ + e^ε α, 1 − e^{−ε}(1 − δ − α)}`` = 1 − f_{ε,δ}(α) (THEORY.md §3.1)."""
+    ee = mpmath.exp(eps)
+    return min(mpmath.mpf(1), delta + ee * alpha, 1 - (1 - delta - alpha) / ee)
+
+
+def extremal_ginv(u: Any, eps: Any, delta: Any) -> Any:
+    """Generalized inverse ``g^{−1}(u) = max{0, e^{−ε}(u − δ), 1 − δ − e^ε(1 − u)}``."""
+    ee = mpmath.exp(eps)
+    return max(mpmath.mpf(0), (u - delta) / ee, 1 - delta - ee * (1 - u))
+
+
+def extremal_sample(k: np.ndarray, u: np.ndarray, eps: float, delta: float) -> np.ndarray:
+    """``X = g^{−k}(U)`` in O(1) per draw (THEORY.md §3.6), vectorized over ``k`` and ``u``.
+
+    With ``c = δ/(e^ε − 1)`` the region-2 steps act on ``β = 1 − x`` as ``β + c ↦ e^ε(β + c)`` while
+    ``β < α₁ = (1−δ)/(1+e^ε)``, and the region-1 steps act as ``x + c ↦ e^{−ε}(x + c)``, clipped at 0.
+    """
+    k = np.asarray(k, dtype=np.float64)
+    u = np.asarray(u, dtype=np.float64)
+    c = delta / math.expm1(eps)
+    a1 = (1.0 - delta) / (1.0 + math.exp(eps))
+    beta0 = 1.0 - u
+    hi = beta0 < a1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        need = np.where(hi, np.ceil(np.log((a1 + c) / (beta0 + c)) / eps), 0.0)
+    j2 = np.minimum(k, np.maximum(need, 0.0))
+    beta = np.where(j2 > 0, np.exp(j2 * eps) * (beta0 + c) - c, beta0)
+    x = 1.0 - beta
+    rest = k - j2
+    x = np.where(rest > 0, np.maximum(0.0, np.exp(-rest * eps) * (x + c) - c), x)
+    return x
+
+
+class ExtremalMechanism(Mechanism):
+    """``M(S) = g^{−c(S)}(U)``, ``U ~ U(0,1)`` — (ε, δ)-DP and attains the tight bound (THEORY.md §3.5).
+
+    ``P_k``, the law of ``g^{−k}(U)``, has CDF ``g^k`` (piecewise linear). Substituting one record
+    changes ``c`` by at most one and each link ``(P_k, P_{k+1})`` has tradeoff ``≥ f_{ε,δ}``, so the
+    mechanism is (ε, δ)-DP. When ``p(B) = 0`` and ``q(B) = 1`` the IND game compares ``P_0`` with
+    ``P_n`` and the test “b′ = 1 iff X ≤ α*_n” has accuracy exactly ``acc*_n``.
+
+    Parameters
+    ----------
+    epsilon : float
+        ``ε > 0``.
+    delta : float
+        ``δ ∈ [0, 1)``.
+    statistic : CountStatistic
+    """
+
+    finite_output = False
+
+    def __init__(self, epsilon: float, delta: float, statistic: CountStatistic):
+        self.epsilon, _ = _check_eps(epsilon, None)
+        self._eps_in = epsilon
+        try:
+            self.delta = float(delta)
+        except (TypeError, ValueError):
+            raise ValueError(f"delta must be a number, got {delta!r}") from None
+        if not 0.0 <= self.delta < 1.0:
+            raise ValueError(f"delta must lie in [0, 1), got {delta!r}")
+        self._delta_in = delta
+        if not isinstance(statistic, CountStatistic):
+            raise ValueError("statistic must be a CountStatistic")
+        self.statistic = statistic
+
+    def epsilon_exact(self):
+        return _mp(_exact_real(self._eps_in))
+
+    def delta_exact(self):
+        """``δ`` at the current mpmath precision."""
+        return _mp(_exact_real(self._delta_in))
+
+    def declared_privacy(self) -> tuple[Any, Any]:
+        return self._eps_in, self._delta_in
+
+    def sample(self, stats, n, rng):
+        return extremal_sample(np.asarray(stats), rng.random(len(stats)), self.epsilon, self.delta)
+
+    def _grid(self, n: int, counts: Sequence[int]):
+        """Breakpoints of every ``g^c`` (c in ``counts``) and the CDF values ``g^c`` there."""
+        eps, delta = self.epsilon_exact(), self.delta_exact()
+        a1 = (1 - delta) / (1 + mpmath.exp(eps))
+        kinks = [a1] + ([1 - delta] if delta > 0 else [])
+        pts = {mpmath.mpf(0), mpmath.mpf(1)}
+        for b in kinks:
+            x = b
+            for _ in range(max(n, 1)):
+                if not 0 < x < 1:
+                    break
+                pts.add(x)
+                x = extremal_ginv(x, eps, delta)
+        grid = sorted(pts)
+        kmax = max(counts) if counts else 0
+        wanted = set(counts)
+        cdfs: dict[int, list] = {}
+        cur = list(grid)
+        for c in range(kmax + 1):
+            if c in wanted:
+                cdfs[c] = list(cur)
+            cur = [extremal_g(v, eps, delta) for v in cur]
+        return grid, cdfs
+
+    def cdf(self, x: Any, weights: Sequence, n: int) -> mpmath.mpf:
+        """Exact ``P(M(S) ≤ x)`` when ``c(S)`` has law ``weights`` (``weights[c]``, c = 0..n)."""
+        eps, delta = self.epsilon_exact(), self.delta_exact()
+        x = mpmath.mpf(x)
+        if x < 0:
+            return mpmath.mpf(0)
+        x = min(x, mpmath.mpf(1))
+        total = mpmath.mpf(0)
+        for c, w in enumerate(weights):
+            if w == 0:
+                continue
+            v = x
+            for _ in range(c):
+                v = extremal_g(v, eps, delta)
+            total += _mp(w) * v
+        return total
+
+    def ind_solution(self, w_p: Sequence, w_q: Sequence, n: int) -> RegionSolution:
+        """Exact TV and likelihood-ratio regions, on the common refinement of all breakpoints.
+
+        Every ``g^c`` is linear between consecutive grid points, so both output mixtures have constant
+        density on each grid interval (plus an atom at 0 of mass ``Σ_c w(c) g^c(0)`` when δ > 0), and
+        the TV is a finite sum. This is independent of the closed form of ``tight_bound``.
+        """
+        counts = [c for c in range(n + 1) if w_p[c] != 0 or w_q[c] != 0]
+        grid, cdfs = self._grid(n, counts)
+        wp = {c: _mp(w_p[c]) for c in counts}
+        wq = {c: _mp(w_q[c]) for c in counts}
+        fp = [sum((wp[c] * cdfs[c][i] for c in counts), mpmath.mpf(0)) for i in range(len(grid))]
+        fq = [sum((wq[c] * cdfs[c][i] for c in counts), mpmath.mpf(0)) for i in range(len(grid))]
+        atom = fp[0] - fq[0]
+        total = abs(atom)
+        cuts = [(mpmath.mpf(0), int(atom < 0))]
+        for i in range(1, len(grid)):
+            diff = (fp[i] - fp[i - 1]) - (fq[i] - fq[i - 1])
+            total += abs(diff)
+            cuts.append((grid[i], int(diff < 0)))
+        cuts.append((mpmath.inf, 0))
+        return _region_solution(total / 2, cuts)
+
+    def __repr__(self) -> str:
+        return f"ExtremalMechanism(epsilon={self.epsilon:g}, delta={self.delta:g}, {self.statistic!r})"
+
+
+class TabularMechanism(Mechanism):
+    """A mechanism given by an exact kernel ``statistic value → {output: probability}``.
+
+    Parameters
+    ----------
+    statistic : CountStatistic or HistogramStatistic
+    kernel : callable or mapping
+        ``kernel(stat, n) -> {output: probability}`` (probabilities summing to 1), or a mapping from
+        statistic values to such dicts. Outputs must be hashable scalars.
+    epsilon, delta : float
+        Declared privacy (default ``inf, 0``). :meth:`pure_epsilon` computes the exact pure-DP ``ε`` of a
+        count-based kernel.
+    """
+
+    def __init__(self, statistic, kernel: Callable | Mapping, epsilon: float = math.inf, delta: float = 0.0):
+        if not isinstance(statistic, (CountStatistic, HistogramStatistic)):
+            raise ValueError("statistic must be a CountStatistic or HistogramStatistic")
+        self.statistic = statistic
+        self._kernel = kernel if callable(kernel) else (lambda s, n, _m=dict(kernel): _m[s])
+        self.epsilon = float(epsilon)
+        self.delta = float(delta)
+        self._cache: dict = {}
+
+    def kernel(self, stat, n):
+        key = (stat, n)
+        if key not in self._cache:
+            law = dict(self._kernel(stat, n))
+            vals = unify_exact(law.values())
+            if any(v < 0 for v in vals) or sum(vals) != 1 and not (
+                isinstance(vals[0], mpmath.mpf) and abs(sum(vals) - 1) < 1e-12
+            ):
+                raise ValueError(f"kernel({stat!r}, {n}) must be a probability law, got {law!r}")
+            self._cache[key] = dict(zip(law.keys(), vals))
+        return self._cache[key]
+
+    def sample(self, stats, n, rng):
+        stats = np.asarray(stats)
+        keys = [tuple(r) for r in stats.tolist()] if stats.ndim == 2 else stats.tolist()
+        uniq: dict = {}
+        for i, k in enumerate(keys):
+            uniq.setdefault(k, []).append(i)
+        out = np.empty(len(keys), dtype=object)
+        for k, idx in uniq.items():
+            law = self.kernel(k, n)
+            outs = list(law.keys())
+            w = np.array([float(v) for v in law.values()])
+            draw = rng.choice(len(outs), size=len(idx), p=w / w.sum())
+            out[np.array(idx)] = [outs[j] for j in draw]
+        try:
+            return out.astype(np.float64) if all(isinstance(v, (int, float)) for v in out) else out
+        except (TypeError, ValueError):
+            return out
+
+    def pure_epsilon(self, n: int) -> float:
+        """The smallest ``ε`` with which a count-based kernel is ε-DP (max log-ratio of c vs c+1)."""
+        if not isinstance(self.statistic, CountStatistic):
+            raise ValueError("pure_epsilon needs a CountStatistic")
+        worst = 0.0
+        for c in range(n):
+            a, b = self.kernel(c, n), self.kernel(c + 1, n)
+            for o in set(a) | set(b):
+                pa, pb = a.get(o, 0), b.get(o, 0)
+                if (pa == 0) != (pb == 0):
+                    return math.inf
+                if pa:
+                    worst = max(worst, abs(float(mpmath.log(_mp(pa) / _mp(pb)))))
+        return worst
+
+    def __repr__(self) -> str:
+        return f"TabularMechanism({self.statistic!r}, epsilon={self.epsilon:g})"
+
+
+def output_law(mechanism: Mechanism, stat_law: list[tuple], n: int) -> dict:
+    """Exact output law ``{output: probability}`` of a finite-output mechanism given a statistic law.
+
+    Values are all ``Fraction`` when the statistic law and the kernel are rational, else all ``mpf``.
+    """
+    parts = [(w, mechanism.kernel(stat, n)) for stat, w in stat_law]
+    use_mpf = any(isinstance(w, mpmath.mpf) for w, _ in parts) or any(
+        isinstance(v, mpmath.mpf) for _, k in parts for v in k.values()
+    )
+    conv = _mp if use_mpf else to_exact
+    out: dict = {}
+    for w, law in parts:
+        w = conv(w)
+        for o, pr in law.items():
+            term = w * conv(pr)
+            out[o] = out[o] + term if o in out else term
+    return out
