@@ -406,8 +406,8 @@ def required_epsilon(
     r"""The largest ε whose bound on ``max_A gain^IND`` stays at or below ``target_gain``.
 
     Both bounds are continuous and nondecreasing in ε, tending to ``1/2 + min(1, nδ)/2`` as ε → 0, so the
-    answer is the root of ``bound(ε) = target`` — found by bisection on log ε to ``digits`` significant
-    digits. Returns ``+inf`` when ``target_gain ≥ 1`` (every ε qualifies) and raises ``ValueError`` when
+    answer is the root of ``bound(ε) = target`` — found on log ε by the Illinois method (regula falsi
+    that keeps a bracket) to ``digits`` significant digits. Returns ``+inf`` when ``target_gain ≥ 1`` (every ε qualifies) and raises ``ValueError`` when
     the target is below the ε → 0 limit (no ε > 0 qualifies).
 
     For δ = 0 the closed forms are ``nε = 2·artanh(2g − 1)`` (paper) and, for even n,
@@ -427,29 +427,52 @@ def required_epsilon(
             f"1/2 + min(1, n*delta)/2 as eps -> 0"
         )
 
-    target_slack = 1 - g
+    # Root of F(u) = 0 with u = log ε, F increasing: the log-ratio of the advantage to the target
+    # advantage near g = 1/2, of the target slack to the slack near g = 1 (both well conditioned there).
+    use_advantage = g < Fraction(3, 4)
 
-    def ok(log_eps: mpf) -> bool:
-        """Whether bound(exp(log_eps)) ≤ target, i.e. its slack ≥ 1 − target, decided exactly."""
-        e = _rational("eps", mpmath.exp(log_eps))
-        slack = _exact(lambda: parts(e, n, d)[1:2], digits + 5)[0]
-        return slack >= _mp(target_slack)
+    def F(u: mpf) -> mpf:
+        e = _rational("eps", mpmath.exp(u))
+        slack, advantage = _exact(lambda: parts(e, n, d)[1:5:3], digits + 5)
+        if use_advantage:
+            return mpmath.log(advantage) - mpmath.log(_mp(2 * g - 1))
+        return mpmath.log(_mp(1 - g)) - mpmath.log(slack) if slack > 0 else mpmath.inf
 
     with mp.workdps(digits + 20):
-        lo = mpf(0)
-        while not ok(lo):
+        lo, hi = mpf(0), mpf(0)
+        f_lo = f_hi = F(lo)
+        while f_lo > 0:
+            hi, f_hi = lo, f_lo
             lo -= 8
-        hi = lo + 8
-        while ok(hi):
-            lo, hi = hi, hi + 8
-        # Bisection on log ε until hi/lo − 1 < 10^−(digits+2).
+            f_lo = F(lo)
+        while f_hi <= 0:
+            lo, f_lo = hi, f_hi
+            hi += 8
+            f_hi = F(hi)
+        # Illinois (safeguarded regula falsi) on the bracket [lo, hi] with F(lo) ≤ 0 < F(hi); bisect
+        # while F(hi) is infinite (the bound is 1 there). Stop when hi/lo − 1 < 10^−(digits+2) in ε.
         tol = mpf(10) ** (-(digits + 2))
+        side = 0
         while hi - lo > tol:
-            mid = (lo + hi) / 2
-            if ok(mid):
-                lo = mid
+            if mpmath.isinf(f_hi):
+                mid = (lo + hi) / 2
             else:
-                hi = mid
+                mid = (lo * f_hi - hi * f_lo) / (f_hi - f_lo)
+                if not lo < mid < hi:
+                    mid = (lo + hi) / 2
+            f_mid = F(mid)
+            if f_mid <= 0:
+                lo, f_lo = mid, f_mid
+                if side == -1:
+                    f_hi /= 2
+                side = -1
+            else:
+                hi, f_hi = mid, f_mid
+                if side == 1:
+                    f_lo /= 2
+                side = 1
+            if f_mid == 0:
+                break
         result = mpmath.exp(lo)
     with mp.workdps(digits):
         return +result

@@ -16,10 +16,10 @@ from torch import nn
 
 #: Named members of the CNN family (keyword arguments of :class:`ConvNet`).
 ARCHITECTURES: dict[str, dict] = {
-    # the target models (undefended, VIB, DP-SGD): 3 conv blocks, 3×3, max-pool, F = 128
-    "cnn-s": dict(channels=(16, 32, 64), kernel_size=3, pool="max", feature_dim=128),
+    # the default target (undefended, VIB, DP-SGD): 3 conv blocks, 3×3, max-pool, F = 128 (CPU-sized)
+    "cnn-s": dict(channels=(8, 16, 32), kernel_size=3, pool="max", feature_dim=128),
     # a wider target
-    "cnn-m": dict(channels=(32, 64, 128), kernel_size=3, pool="max", feature_dim=256),
+    "cnn-m": dict(channels=(16, 32, 64), kernel_size=3, pool="max", feature_dim=256),
     # the evaluation classifier: a different architecture (4 blocks, 5×5 kernels, average pooling)
     "eval": dict(channels=(8, 16, 32, 64), kernel_size=5, pool="avg", feature_dim=128),
 }

@@ -108,7 +108,7 @@ class _NeuralClassifier(ClassifierMixin, BaseEstimator):
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            total += float(loss) * len(idx)
+            total += float(loss.detach()) * len(idx)
         return total / n
 
     def _epoch_loop(self, module, Xva, yva, gens, run_epoch) -> nn.Module:
@@ -474,6 +474,11 @@ class DPSGDClassifier(_NeuralClassifier):
         self.noise_multiplier_ = float(dp_opt.noise_multiplier)
 
         def run_epoch() -> float:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*Full backward hook is firing.*")
+                return dp_epoch()
+
+        def dp_epoch() -> float:
             dp_module.train()
             total, seen = 0.0, 0
             for xb, yb in dp_loader:
@@ -481,7 +486,7 @@ class DPSGDClassifier(_NeuralClassifier):
                 loss = F.cross_entropy(dp_module(xb), yb) if len(xb) else (dp_module(xb).sum() * 0.0)
                 loss.backward()
                 dp_opt.step()
-                total += float(loss) * len(xb)
+                total += float(loss.detach()) * len(xb)
                 seen += len(xb)
             return total / max(seen, 1)
 

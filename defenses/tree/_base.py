@@ -184,7 +184,7 @@ def entropy_bits(counts: np.ndarray, axis: int = -1) -> np.ndarray:
 
 def _columns(X) -> tuple[list[np.ndarray] | list[pd.Series], list[str] | None]:
     if isinstance(X, pd.DataFrame):
-        return [X.iloc[:, j] for j in range(X.shape[1])], [str(c) for c in X.columns]
+        return [col for _, col in X.items()], [str(c) for c in X.columns]
     arr = np.asarray(X, dtype=object) if not isinstance(X, np.ndarray) else X
     if arr.ndim != 2:
         raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {arr.shape}")
@@ -192,7 +192,9 @@ def _columns(X) -> tuple[list[np.ndarray] | list[pd.Series], list[str] | None]:
 
 
 def _is_missing(values) -> np.ndarray:
-    return np.asarray(pd.isna(pd.Series(values, dtype=object)))
+    if isinstance(values, pd.Series):
+        return values.isna().to_numpy()
+    return np.asarray(pd.isna(np.asarray(values, dtype=object)))
 
 
 class BaseCategoricalTree(ClassifierMixin, BaseEstimator):

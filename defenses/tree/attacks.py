@@ -215,10 +215,22 @@ class MAPWithCountsAttack(_MAPBase):
         n_constraints = Q.sum(axis=1)
         w_onehot = np.eye(len(model.classes_))[w_leaf] * n_leaf[:, None]  # leaves × classes, weighted
         s_free = path[:, s] < 0
+        phi = np.array([n_leaf[s_free | (path[:, s] == i)].sum() for i in range(len(domain))])
+        inv_phi = np.where(phi > 0, 1.0 / np.where(phi > 0, phi, 1.0), 0.0)
         scores = np.zeros((len(codes), len(domain)))
         fallback = np.zeros_like(scores)
-        for start in range(0, len(codes), self.chunk_size):
-            block = codes[start:start + self.chunk_size]
+        # Rows with every other feature known reach exactly one leaf per candidate value.
+        full = (np.delete(codes, s, axis=1) >= 0).all(axis=1)
+        probe = codes[full].copy()
+        for i in range(len(domain)):
+            probe[:, s] = i
+            node = t.apply(probe)
+            scores[full, i] = prior[i] * t.n_samples[node] * (t.label[node] == y_idx[full]) * inv_phi[i]
+            fallback[full, i] = prior[i] * t.n_samples[node] * inv_phi[i]
+        partial = np.flatnonzero(~full)
+        for start in range(0, len(partial), self.chunk_size):
+            rows_ = partial[start:start + self.chunk_size]
+            block = codes[rows_]
             A = np.zeros((len(block), offsets[-1]))
             for f in range(len(n_cat)):
                 if f == s:
@@ -227,17 +239,13 @@ class MAPWithCountsAttack(_MAPBase):
                 unknown = v < 0
                 A[np.flatnonzero(~unknown), offsets[f] + v[~unknown]] = 1.0
                 A[np.flatnonzero(unknown), offsets[f]:offsets[f + 1]] = 1.0
-            rows = np.arange(len(block))
             for i in range(len(domain)):
                 A[:, offsets[s]:offsets[s + 1]] = 0.0
                 A[:, offsets[s] + i] = 1.0
                 cons = (A @ Q.T) >= n_constraints - 0.5  # (targets, leaves)
-                phi = n_leaf[s_free | (path[:, s] == i)].sum()
-                if phi <= 0:
-                    continue
                 by_label = cons.astype(float) @ w_onehot  # counts of consistent leaves per leaf label
-                scores[start + rows, i] = prior[i] * by_label[rows, y_idx[start:start + len(block)]] / phi
-                fallback[start + rows, i] = prior[i] * by_label.sum(axis=1) / phi
+                scores[rows_, i] = prior[i] * by_label[np.arange(len(rows_)), y_idx[rows_]] * inv_phi[i]
+                fallback[rows_, i] = prior[i] * by_label.sum(axis=1) * inv_phi[i]
         none = ~(scores > 0).any(axis=1)
         scores[none] = fallback[none]
         return self._decide(scores, prior, domain)

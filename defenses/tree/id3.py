@@ -20,8 +20,7 @@ def _split_scores(tab: np.ndarray, n_a: np.ndarray, n_t: int, parent_counts: np.
         children = (xlogx[n_a] - xlogx[tab].sum(axis=2)).sum(axis=1) / n_t
         return parent - children
     parent = 1.0 - np.sum((parent_counts / n_t) ** 2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        sq = np.where(n_a > 0, (tab ** 2).sum(axis=2) / np.where(n_a > 0, n_a, 1.0), 0.0)
+    sq = (tab ** 2).sum(axis=2) / np.maximum(n_a, 1)  # empty children contribute 0
     return parent - (1.0 - sq.sum(axis=1) / n_t)
 
 

@@ -8,7 +8,7 @@ from fractions import Fraction
 import mpmath
 import numpy as np
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from mpmath import mp, mpf
 from scipy.optimize import linprog
@@ -365,6 +365,7 @@ def test_refined_bound_between_half_and_tight():
     assert refined_bound(0.1, 50, 0, 1).gain == tight_bound(0.1, 50).gain
 
 
+@settings(max_examples=60)
 @given(st.floats(0.01, 3.0), st.integers(1, 80), st.floats(0.0, 0.01), st.floats(0.01, 0.99))
 def test_refined_bound_agrees_with_direct_binomial_sum(eps, n, delta, t):
     from scipy.stats import binom
