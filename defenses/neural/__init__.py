@@ -1,0 +1,23 @@
+"""Neural-network defenses and attacks: MID via the information bottleneck, DP-SGD, Knowledge Alignment.
+
+* :class:`CNNClassifier` — undefended baseline; :class:`VIBClassifier` — MID (variational information
+  bottleneck, MID paper Eq. 5); :class:`DPSGDClassifier` — DP-SGD on Opacus with Poisson sampling and
+  ε from the RDP and PRV accountants. All share one GroupNorm CNN family (:data:`ARCHITECTURES`).
+* :class:`KnowledgeAlignmentAttack` — black-box inversion network (Yang et al. 2019) with
+  :func:`evaluate_reconstruction` (attack accuracy by an evaluation classifier, pixel and feature L2)
+  and the model-free :func:`mean_face_baseline`.
+
+Torch code takes ``device="auto"`` (CUDA when present, else CPU) and explicit seeds.
+"""
+
+from ._torch import resolve_device
+from .architectures import ARCHITECTURES, Classifier, ConvNet, InversionNet, VIBNet, gaussian_kl
+from .estimators import CNNClassifier, DPSGDClassifier, VIBClassifier
+from .knowledge_alignment import (KnowledgeAlignmentAttack, evaluate_reconstruction, log_shift,
+                                  mean_face_baseline, truncate_top_k)
+
+__all__ = [
+    "ARCHITECTURES", "CNNClassifier", "Classifier", "ConvNet", "DPSGDClassifier", "InversionNet",
+    "KnowledgeAlignmentAttack", "VIBClassifier", "VIBNet", "evaluate_reconstruction", "gaussian_kl",
+    "log_shift", "mean_face_baseline", "resolve_device", "truncate_top_k",
+]

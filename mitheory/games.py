@@ -1,0 +1,684 @@
+"""The paper's security games, exact and simulated: Experiment 1 (semantic MI) and Experiment 2 (IND).
+
+- :class:`SemanticMIGame` ``(p, M, n, τ)``: the server draws ``S ~ p^n``, trains ``f = M(S)``, draws a
+  challenge ``z = (x_ns, x_s, y) ~ p`` and the adversary, given ``(f, x_ns, y)``, guesses ``τ(x_s)``
+  (Eq. 6). :meth:`SemanticMIGame.exact` returns the gain, the printed advantage ``Adv^SEM`` of Eq. 8
+  (baseline: the same game over ``q = p(X_s) × p(X_ns, Y)``), the corrected advantage ``Adv′`` of
+  THEORY.md §1.3 (only the training set is drawn from ``q``), the best possible gain ``G_p`` (Eq. 7) and
+  the constants of THEORY.md §1.3–1.4.
+- :class:`IndistinguishabilityGame` ``(p, M, n)``: ``b`` uniform, ``S ~ p^n`` if ``b = 0`` else ``q^n``,
+  the adversary sees ``f = M(S)`` and outputs ``b′``. ``max_A gain^IND = (1 + TV(M(p^n), M(q^n)))/2``.
+- :func:`gamma_exact` / :func:`gamma_simulate`: ``γ = 1 − Pr[S ∩ S′ = ∅]`` of Eq. 11 (THEORY.md §6).
+
+Exact evaluation never enumerates datasets: it sums over the values of the mechanism's statistic (a
+count has ``n + 1`` values with binomial probabilities), so ``n`` in the hundreds is fine. Simulation is
+vectorized over rounds — the statistic is drawn from its binomial/multinomial law — and returns the
+estimate with a Clopper–Pearson interval.
+
+Command line::
+
+    python -m mitheory.games list
+    python -m mitheory.games run SCENARIO [--n N] [--eps E] [--delta D] [--rounds R] [--seed S] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from typing import Any
+
+import mpmath
+import numpy as np
+
+from mitheory.adversaries import (
+    BayesAdversary,
+    CallableAdversary,
+    LikelihoodRatioAdversary,
+    PluginAdversary,
+    RegionGuessAdversary,
+    model_key,
+    row_keys,
+)
+from mitheory.distributions import (
+    FiniteDistribution,
+    UniformDiagonal,
+    agreement_event,
+    disagreement_event,
+    to_exact,
+    unify_exact,
+)
+from mitheory.mechanisms import (
+    Constant,
+    CountStatistic,
+    ExtremalMechanism,
+    GeometricCount,
+    HistogramStatistic,
+    LaplaceCount,
+    Mechanism,
+    Memorizer,
+    RandomizedResponse,
+    output_law,
+    sample_statistic,
+    statistic_law,
+)
+from mitheory.stats import clopper_pearson
+
+__all__ = [
+    "SimulationResult",
+    "INDExact",
+    "SemanticExact",
+    "IndistinguishabilityGame",
+    "SemanticMIGame",
+    "gamma_exact",
+    "gamma_simulate",
+    "SCENARIOS",
+    "build_scenario",
+    "run_scenario",
+    "main",
+]
+
+DEFAULT_DIGITS = 50
+_CHUNK = 1 << 22
+
+
+# ----------------------------------------------------------------------------------------------------
+# results
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """A Monte Carlo estimate of a game's gain with its exact (Clopper–Pearson) interval.
+
+    Attributes
+    ----------
+    estimate : float
+        ``wins / rounds``.
+    ci_low, ci_high : float
+        Two-sided ``1 − alpha`` Clopper–Pearson interval.
+    wins, rounds : int
+    alpha : float
+    """
+
+    estimate: float
+    ci_low: float
+    ci_high: float
+    wins: int
+    rounds: int
+    alpha: float
+
+    def contains(self, value: Any) -> bool:
+        """Whether ``value`` lies in the interval."""
+        return self.ci_low <= float(value) <= self.ci_high
+
+
+def _result(wins: int, rounds: int, alpha: float) -> SimulationResult:
+    lo, hi = clopper_pearson(int(wins), int(rounds), alpha)
+    return SimulationResult(wins / rounds, float(lo), float(hi), int(wins), int(rounds), float(alpha))
+
+
+@dataclass(frozen=True)
+class INDExact:
+    """Exact values of the IND game (Experiment 2).
+
+    Attributes
+    ----------
+    gain : exact number or None
+        ``gain^IND`` of the given adversary (None when no adversary was given).
+    max_gain : exact number
+        ``max_A gain^IND = (1 + tv)/2`` (the likelihood-ratio adversary).
+    tv : exact number
+        ``TV(M(p^n), M(q^n)) = 2·max_gain − 1``, the right-hand side of Theorem 1 (Eq. 10).
+    """
+
+    gain: Any
+    max_gain: Any
+    tv: Any
+
+    @property
+    def advantage(self) -> Any:
+        """``2·max_gain − 1``."""
+        return self.tv
+
+
+@dataclass(frozen=True)
+class SemanticExact:
+    """Exact values of the semantic MI game (Experiment 1) for one adversary ``A``.
+
+    Notation of THEORY.md §1: ``gain(A; r, s)`` trains on ``S ~ r^n`` and challenges with ``z ~ s``.
+
+    Attributes
+    ----------
+    gain : ``gain^SEM(A, M, p, τ) = gain(A; p, p)`` (Eq. 6).
+    baseline : ``gain^SEM(A, M, q, τ) = gain(A; q, q)``, the baseline of Eq. 8.
+    advantage : ``Adv^SEM = gain − baseline`` (Eq. 8, as printed).
+    gain_q_train : ``gain(A; q, p)`` (training set from ``q``, challenge from ``p``).
+    corrected_advantage : ``Adv′ = gain(A; p, p) − gain(A; q, p)`` (Theorem 1′).
+    delta : ``Δ(A) = gain(A; q, p) − gain(A; q, q)``, so ``Adv^SEM = Adv′ + Δ(A)`` (§1.4).
+    best_gain : ``G_p = E max_v p(τ=v | x_ns, y)``, the best possible gain (Eq. 7).
+    best_baseline : ``G_q = max_v p(τ = v)``.
+    worst_gain : ``L_p = E min_v p(τ=v | x_ns, y)``.
+    delta_star : ``Δ* = E_p max_v [p(τ=v | x_ns, y) − p(τ=v)]`` (§1.4).
+    tv_models : ``TV(P_p, P_q) = 2·max gain^IND − 1``.
+    sup_corrected_advantage : ``sup_A Adv′ = (G_p − L_p)·TV(P_p, P_q)`` (sharp Theorem 1′).
+    sup_advantage : ``sup_A Adv^SEM = Σ_{f,x_ns,y} max_v [P_p(f)p_τ − P_q(f)q_τ]`` (finite outputs only,
+        else None).
+    """
+
+    gain: Any
+    baseline: Any
+    advantage: Any
+    gain_q_train: Any
+    corrected_advantage: Any
+    delta: Any
+    best_gain: Any
+    best_baseline: Any
+    worst_gain: Any
+    delta_star: Any
+    tv_models: Any
+    sup_corrected_advantage: Any
+    sup_advantage: Any
+
+
+# ----------------------------------------------------------------------------------------------------
+# helpers
+
+
+def _check_n(n: Any) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or int(n) < 1:
+        raise ValueError(f"n must be an integer >= 1, got {n!r}")
+    return int(n)
+
+
+def _check_rounds(rounds: Any) -> int:
+    if isinstance(rounds, bool) or not isinstance(rounds, (int, np.integer)) or int(rounds) < 1:
+        raise ValueError(f"rounds must be an integer >= 1, got {rounds!r}")
+    return int(rounds)
+
+
+def _check_rng(rng: Any) -> np.random.Generator:
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or isinstance(rng, (int, np.integer)):
+        return np.random.default_rng(rng)
+    raise ValueError(f"rng must be a numpy Generator, an int seed or None, got {type(rng).__name__}")
+
+
+def _to_mpf(v: Any) -> mpmath.mpf:
+    return mpmath.mpf(v.numerator) / v.denominator if isinstance(v, Fraction) else mpmath.mpf(v)
+
+
+def _as_model_array(models: list) -> np.ndarray:
+    """Stack model values into an array the adversaries accept (rows for tuple-valued models)."""
+    if models and isinstance(models[0], tuple):
+        return np.array(models)
+    arr = np.array(models)
+    if arr.dtype == object:
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError):
+            pass
+    return arr
+
+
+def _count_weights(law: list[tuple], n: int) -> list:
+    w: list = [0] * (n + 1)
+    for c, pr in law:
+        w[c] = pr
+    return w
+
+
+def _decisions_exact(adversary: Any, models: list) -> list:
+    """Exact probability that a deterministic IND adversary says ``b′ = 1`` on each model."""
+    if hasattr(adversary, "decision_law"):
+        return unify_exact(adversary.decision_law(models))
+    if getattr(adversary, "randomized", False):
+        raise ValueError("a randomized adversary can only be simulated (or must provide decision_law)")
+    d = np.asarray(adversary.decide(_as_model_array(models), None)).reshape(-1)
+    if len(d) != len(models) or not np.all(np.isin(d, (0, 1))):
+        raise ValueError("adversary.decide must return one 0/1 decision per model")
+    return [Fraction(int(v)) for v in d]
+
+
+def _mixed(*groups: list) -> list[list]:
+    """Unify several lists of exact numbers to one type (Fraction if possible)."""
+    flat = unify_exact([v for g in groups for v in g])
+    out, i = [], 0
+    for g in groups:
+        out.append(flat[i: i + len(g)])
+        i += len(g)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------
+# Experiment 2
+
+
+class IndistinguishabilityGame:
+    """Experiment 2, ``Exp^IND(A, M, p)``: tell ``M(p^n)`` from ``M(q^n)``.
+
+    Parameters
+    ----------
+    distribution : FiniteDistribution or UniformDiagonal
+        The target distribution ``p``; ``q`` is its :meth:`decorrelated` product.
+    mechanism : Mechanism
+    n : int
+        Training-set size.
+    """
+
+    def __init__(self, distribution: Any, mechanism: Mechanism, n: int):
+        if not hasattr(distribution, "decorrelated") or not hasattr(distribution, "sample"):
+            raise ValueError("distribution must be a FiniteDistribution or UniformDiagonal")
+        if not isinstance(mechanism, Mechanism):
+            raise ValueError(f"mechanism must be an mitheory Mechanism, got {type(mechanism).__name__}")
+        self.distribution = distribution
+        self.mechanism = mechanism
+        self.n = _check_n(n)
+        self.q = distribution.decorrelated()
+
+    def __repr__(self) -> str:
+        return f"IndistinguishabilityGame({self.distribution!r}, {self.mechanism!r}, n={self.n})"
+
+    # -- exact -----------------------------------------------------------------------------------------
+    def statistic_laws(self) -> tuple[list, list]:
+        """Exact laws of the mechanism's statistic under ``p^n`` and ``q^n``."""
+        st = self.mechanism.statistic
+        return statistic_law(st, self.distribution, self.n), statistic_law(st, self.q, self.n)
+
+    def output_laws(self) -> tuple[dict, dict]:
+        """Exact output laws ``(P_p, P_q)`` as ``{model: probability}`` (finite-output mechanisms)."""
+        if not self.mechanism.finite_output:
+            raise ValueError(f"{self.mechanism!r} has real-valued output; use exact() for its TV")
+        law_p, law_q = self.statistic_laws()
+        pp = output_law(self.mechanism, law_p, self.n)
+        pq = output_law(self.mechanism, law_q, self.n)
+        a, b = _mixed(list(pp.values()), list(pq.values()))
+        return dict(zip(pp, a)), dict(zip(pq, b))
+
+    def exact(self, adversary: Any = None, *, digits: int = DEFAULT_DIGITS) -> INDExact:
+        """Exact ``gain^IND`` of ``adversary`` (if given) and ``max_A gain^IND`` (THEORY.md §1).
+
+        Finite-output mechanisms: sums over the output laws (Fractions when everything is rational,
+        else mpmath at ``digits``). Laplace and extremal mechanisms: their closed-form solution; the
+        adversary must then read the model through a partition of the line (a ``RegionAdversary``,
+        ``ThresholdAdversary`` or ``LikelihoodRatioAdversary``).
+        """
+        with mpmath.workdps(digits):
+            if self.mechanism.finite_output:
+                pp, pq = self.output_laws()
+                models = list(set(pp) | set(pq))
+                zero = next(iter(pp.values())) * 0
+                a = [pp.get(m, zero) for m in models]
+                b = [pq.get(m, zero) for m in models]
+                tv = sum((abs(x - y) for x, y in zip(a, b)), zero) / 2
+                gain = None
+                if adversary is not None:
+                    d = _decisions_exact(adversary, models)
+                    a2, b2, d = _mixed(a, b, d)
+                    gain = sum(((x * (1 - di) + y * di) for x, y, di in zip(a2, b2, d)), a2[0] * 0) / 2
+                return INDExact(gain, (1 + tv) / 2, tv)
+            law_p, law_q = self.statistic_laws()
+            w_p, w_q = _count_weights(law_p, self.n), _count_weights(law_q, self.n)
+            sol = self.mechanism.ind_solution(w_p, w_q, self.n)
+            gain = None
+            if adversary is not None:
+                if not (hasattr(adversary, "breaks") and hasattr(adversary, "decisions")) and not hasattr(
+                    adversary, "solution"
+                ):
+                    raise ValueError(
+                        "exact gain on a real-valued mechanism needs a RegionAdversary, ThresholdAdversary "
+                        "or LikelihoodRatioAdversary; use simulate() for other adversaries"
+                    )
+                impl = adversary._impl if hasattr(adversary, "_impl") else adversary
+                gain = self._region_gain(impl.breaks, impl.decisions, w_p, w_q)
+            return INDExact(gain, (1 + sol.tv) / 2, sol.tv)
+
+    def _region_gain(self, breaks, decisions, w_p, w_q) -> mpmath.mpf:
+        cdf = self.mechanism.cdf
+        fp = [cdf(b, w_p, self.n) for b in breaks] + [mpmath.mpf(1)]
+        fq = [cdf(b, w_q, self.n) for b in breaks] + [mpmath.mpf(1)]
+        total, prev_p, prev_q = mpmath.mpf(0), mpmath.mpf(0), mpmath.mpf(0)
+        for d, a, b in zip(decisions, fp, fq):
+            if d:
+                total += (b - prev_q) - (a - prev_p)
+            prev_p, prev_q = a, b
+        return (1 + total) / 2
+
+    def optimal_adversary(self, *, digits: int = 30) -> LikelihoodRatioAdversary:
+        """The likelihood-ratio adversary, which attains ``max_A gain^IND``."""
+        return LikelihoodRatioAdversary(self.distribution, self.mechanism, self.n, digits=digits)
+
+    # -- simulation ------------------------------------------------------------------------------------
+    def simulate(
+        self,
+        adversary: Any = None,
+        rounds: int = 1_000_000,
+        rng: np.random.Generator | int | None = None,
+        *,
+        alpha: float = 0.05,
+    ) -> SimulationResult:
+        """Play ``rounds`` independent rounds (vectorized) and estimate ``gain^IND``.
+
+        The secret bits are drawn as ``m₁ ~ Bin(rounds, 1/2)`` ones; each round's statistic is drawn from
+        its binomial/multinomial law under ``p`` or ``q``, the mechanism releases one model per round, and
+        the adversary (default: the likelihood-ratio adversary) answers all rounds in one call.
+        """
+        rounds = _check_rounds(rounds)
+        rng = _check_rng(rng)
+        if adversary is None:
+            adversary = self.optimal_adversary()
+        st = self.mechanism.statistic
+        wins = 0
+        for start in range(0, rounds, _CHUNK):
+            m = min(_CHUNK, rounds - start)
+            m1 = int(rng.binomial(m, 0.5))
+            m0 = m - m1
+            s0 = sample_statistic(st, self.distribution, self.n, m0, rng)
+            s1 = sample_statistic(st, self.q, self.n, m1, rng)
+            models = self.mechanism.sample(np.concatenate([s0, s1]), self.n, rng)
+            d = np.asarray(adversary.decide(models, rng)).reshape(-1)
+            if len(d) != m:
+                raise ValueError("adversary.decide must return one decision per model")
+            wins += int(np.count_nonzero(d[:m0] == 0)) + int(np.count_nonzero(d[m0:] == 1))
+        return _result(wins, rounds, alpha)
+
+    # -- Eq. 11 ----------------------------------------------------------------------------------------
+    def gamma(self, rounds: int | None = None, rng: Any = None, *, alpha: float = 0.05) -> Any:
+        """``γ`` of Eq. 11: exact for a finite ``p`` (``rounds=None``), else simulated."""
+        if rounds is None:
+            return gamma_exact(self.distribution, self.n)
+        return gamma_simulate(self.distribution, self.n, rounds, rng, alpha=alpha)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Experiment 1
+
+
+class SemanticMIGame:
+    """Experiment 1, ``Exp^SEM(A, M, p, τ)``: infer ``τ(x_s)`` of a fresh record from the model.
+
+    Parameters
+    ----------
+    distribution : FiniteDistribution (exact) or any distribution with ``sample`` (simulation)
+    mechanism : Mechanism
+    n : int
+    tau : callable, optional
+        Vectorized property ``τ`` of ``x_s`` (default: identity).
+    """
+
+    def __init__(self, distribution: Any, mechanism: Mechanism, n: int, tau: Callable | None = None):
+        if tau is not None and not callable(tau):
+            raise ValueError("tau must be a vectorized callable or None")
+        self.ind = IndistinguishabilityGame(distribution, mechanism, n)
+        self.distribution = distribution
+        self.mechanism = mechanism
+        self.n = self.ind.n
+        self.q = self.ind.q
+        self.tau = tau
+
+    def __repr__(self) -> str:
+        return f"SemanticMIGame({self.distribution!r}, {self.mechanism!r}, n={self.n})"
+
+    def indistinguishability(self) -> IndistinguishabilityGame:
+        """The IND game over the same ``(p, M, n)``."""
+        return self.ind
+
+    def _tau(self, x_s: np.ndarray) -> np.ndarray:
+        return np.asarray(x_s) if self.tau is None else np.asarray(self.tau(np.asarray(x_s)))
+
+    def bayes_adversary(self) -> BayesAdversary:
+        """The Bayes-optimal adversary of Eq. 7 (knows ``p`` and ``τ``)."""
+        return BayesAdversary(self.distribution, self.tau)
+
+    # -- exact -----------------------------------------------------------------------------------------
+    def _tables(self):
+        """Keys (x_ns, y), values V, and the exact joint tables p_τ[key][v], q_τ[key][v]."""
+        p = self.distribution
+        if not isinstance(p, FiniteDistribution):
+            raise ValueError("exact evaluation of the semantic game needs a FiniteDistribution; use simulate()")
+        tv = self._tau(p.x_s).tolist()
+        values = sorted(set(tv), key=lambda v: (str(type(v)), v))
+        vidx = {v: i for i, v in enumerate(values)}
+        keys: dict = {}
+        zero = p.probs[0] * 0
+        pt: list[list] = []
+        for (ns, _, y), v, pr in zip(p.records, tv, p.probs):
+            k = keys.setdefault((ns, y), len(keys))
+            if k == len(pt):
+                pt.append([zero] * len(values))
+            pt[k][vidx[v]] += pr
+        marg_key = [sum(row, zero) for row in pt]
+        marg_v = [sum((row[j] for row in pt), zero) for j in range(len(values))]
+        qt = [[mk * mv for mv in marg_v] for mk in marg_key]
+        return list(keys), values, pt, qt, marg_v
+
+    def _cells(self, adversary: Any):
+        """Model cells with exact masses under p^n and q^n, and the exact TV between the models.
+
+        Finite-output mechanisms: one cell per model. Real-valued ones: the regions of a
+        :class:`RegionGuessAdversary` (the adversary only sees which region the model falls in).
+        """
+        ind = self.ind
+        if self.mechanism.finite_output:
+            pp, pq = ind.output_laws()
+            models = list(set(pp) | set(pq))
+            zero = next(iter(pp.values())) * 0
+            a = [pp.get(m, zero) for m in models]
+            b = [pq.get(m, zero) for m in models]
+            tv = sum((abs(x - y) for x, y in zip(a, b)), zero) / 2
+            return models, a, b, tv, True
+        if adversary is not None and not isinstance(adversary, RegionGuessAdversary):
+            raise ValueError(
+                f"{self.mechanism!r} has real-valued output: exact evaluation needs a RegionGuessAdversary "
+                "(or no adversary); use simulate() otherwise"
+            )
+        law_p, law_q = ind.statistic_laws()
+        w_p, w_q = _count_weights(law_p, self.n), _count_weights(law_q, self.n)
+        tv = self.mechanism.ind_solution(w_p, w_q, self.n).tv
+        breaks = list(adversary.breaks) if adversary is not None else []
+        fp = [self.mechanism.cdf(x, w_p, self.n) for x in breaks] + [mpmath.mpf(1)]
+        fq = [self.mechanism.cdf(x, w_q, self.n) for x in breaks] + [mpmath.mpf(1)]
+        a = [fp[0]] + [fp[i] - fp[i - 1] for i in range(1, len(fp))]
+        b = [fq[0]] + [fq[i] - fq[i - 1] for i in range(1, len(fq))]
+        return list(range(len(a))), a, b, tv, False
+
+    def _guess_law(self, adversary: Any, model: Any, keys: list, values: list, finite: bool) -> list[list]:
+        """Exact law of the adversary's guess for each key (one-hot for deterministic adversaries)."""
+        if hasattr(adversary, "guess_law"):
+            return adversary.guess_law(model, keys, values)
+        if getattr(adversary, "randomized", False):
+            raise ValueError("a randomized adversary can only be simulated (or must provide guess_law)")
+        p = self.distribution
+        d = p.x_ns.shape[1]
+        x_ns = np.empty((len(keys), d), dtype=p.x_ns.dtype)
+        for i, (ns, _) in enumerate(keys):
+            x_ns[i] = list(ns)
+        y = np.array([k[1] for k in keys], dtype=p.y.dtype)
+        if finite:
+            m = np.array([model] * len(keys)) if isinstance(model, tuple) else np.full(len(keys), model)
+            g = adversary.guess(m, x_ns, y, None)
+        else:
+            g = adversary.rule_guess(model, x_ns, y, None)
+        g = np.asarray(g).reshape(-1)
+        if len(g) != len(keys):
+            raise ValueError("adversary.guess must return one guess per challenge")
+        vidx = {v: i for i, v in enumerate(values)}
+        law = []
+        for gv in g.tolist():
+            row = [0] * len(values)
+            j = vidx.get(gv)
+            if j is not None:
+                row[j] = 1
+            law.append(row)
+        return law
+
+    def exact(self, adversary: Any = None, *, digits: int = DEFAULT_DIGITS) -> SemanticExact:
+        """All exact quantities of THEORY.md §1 for ``adversary`` (None: only the adversary-free ones).
+
+        Cost: one pass over the model cells × the (x_ns, y) keys × the τ values.
+        """
+        with mpmath.workdps(digits):
+            keys, values, pt, qt, marg_v = self._tables()
+            cells, a, b, tv, finite = self._cells(adversary)
+            flat_pt = [v for row in pt for v in row]
+            flat_qt = [v for row in qt for v in row]
+            fpt, fqt, a, b, (tv,), mv = _mixed(flat_pt, flat_qt, a, b, [tv], marg_v)
+            nv = len(values)
+            pt = [fpt[i * nv:(i + 1) * nv] for i in range(len(keys))]
+            qt = [fqt[i * nv:(i + 1) * nv] for i in range(len(keys))]
+            zero = fpt[0] * 0
+            g_p = sum((max(row) for row in pt), zero)
+            l_p = sum((min(row) for row in pt), zero)
+            g_q = max(mv)
+            d_star = sum((max(x - y for x, y in zip(rp, rq)) for rp, rq in zip(pt, qt)), zero)
+            sup_adv = None
+            if finite:
+                sup_adv = sum(
+                    (max(ap * x - bq * y for x, y in zip(rp, rq)) for ap, bq in zip(a, b) for rp, rq in zip(pt, qt)),
+                    zero,
+                )
+            gains = {"pp": None, "qq": None, "qp": None}
+            if adversary is not None:
+                hp, hq = [], []
+                for cell in cells:
+                    law = self._guess_law(adversary, cell, keys, values, finite)
+                    hp.append(sum((x * w for rp, lr in zip(pt, law) for x, w in zip(rp, lr) if w), zero))
+                    hq.append(sum((x * w for rq, lr in zip(qt, law) for x, w in zip(rq, lr) if w), zero))
+                gains["pp"] = sum((x * h for x, h in zip(a, hp)), zero)
+                gains["qq"] = sum((y * h for y, h in zip(b, hq)), zero)
+                gains["qp"] = sum((y * h for y, h in zip(b, hp)), zero)
+            gpp, gqq, gqp = gains["pp"], gains["qq"], gains["qp"]
+            return SemanticExact(
+                gain=gpp,
+                baseline=gqq,
+                advantage=None if gpp is None else gpp - gqq,
+                gain_q_train=gqp,
+                corrected_advantage=None if gpp is None else gpp - gqp,
+                delta=None if gpp is None else gqp - gqq,
+                best_gain=g_p,
+                best_baseline=g_q,
+                worst_gain=l_p,
+                delta_star=d_star,
+                tv_models=tv,
+                sup_corrected_advantage=(g_p - l_p) * tv,
+                sup_advantage=sup_adv,
+            )
+
+    # -- simulation ------------------------------------------------------------------------------------
+    def simulate(
+        self,
+        adversary: Any,
+        rounds: int = 1_000_000,
+        rng: np.random.Generator | int | None = None,
+        *,
+        train: str = "p",
+        challenge: str = "p",
+        alpha: float = 0.05,
+    ) -> SimulationResult:
+        """Estimate ``gain(A; train, challenge)`` over ``rounds`` vectorized rounds.
+
+        ``train="p", challenge="p"`` is ``gain^SEM`` (Eq. 6); ``("q", "q")`` its baseline (Eq. 8);
+        ``("q", "p")`` the corrected baseline of Theorem 1′.
+        """
+        rounds = _check_rounds(rounds)
+        rng = _check_rng(rng)
+        laws = {"p": self.distribution, "q": self.q}
+        if train not in laws or challenge not in laws:
+            raise ValueError(f"train and challenge must be 'p' or 'q', got {train!r}, {challenge!r}")
+        st = self.mechanism.statistic
+        wins = 0
+        for start in range(0, rounds, _CHUNK):
+            m = min(_CHUNK, rounds - start)
+            stats = sample_statistic(st, laws[train], self.n, m, rng)
+            models = self.mechanism.sample(stats, self.n, rng)
+            z = laws[challenge].sample(m, rng)
+            g = np.asarray(adversary.guess(models, z.x_ns, z.y, rng)).reshape(-1)
+            if len(g) != m:
+                raise ValueError("adversary.guess must return one guess per round")
+            wins += int(np.count_nonzero(g == self._tau(z.x_s)))
+        return _result(wins, rounds, alpha)
+
+
+# ----------------------------------------------------------------------------------------------------
+# γ of Eq. 11 (THEORY.md §6)
+
+
+def gamma_exact(distribution: Any, n: int) -> Any:
+    """Exact ``γ = 1 − Pr[S ∩ S′ = ∅]``, ``S ~ p^n``, ``S′ ~ q^n`` (Eq. 11; THEORY.md §6).
+
+    ``Pr[S ∩ S′ = ∅] = (n!)²·[uⁿvⁿ] ∏_x (e^{p_x u} + e^{q_x v} − 1)``, computed by a dynamic program over
+    the records on the ``(n+1)×(n+1)`` coefficient table (``O(|𝒳|·n³)``) in exact arithmetic; records
+    with ``p_x = 0`` are lumped into one factor ``e^{(Σ q_x) v}``. For :class:`UniformDiagonal`
+    (continuous records) ``γ = 0``.
+    """
+    n = _check_n(n)
+    if isinstance(distribution, UniformDiagonal):
+        return Fraction(0)
+    if not isinstance(distribution, FiniteDistribution):
+        raise ValueError("gamma_exact needs a FiniteDistribution (or UniformDiagonal); use gamma_simulate")
+    p = dict(zip(distribution.records, distribution.probs))
+    qd = distribution.decorrelated()
+    q = dict(zip(qd.records, qd.probs))
+    recs = list(q)
+    vals = unify_exact([p.get(r, 0) for r in recs] + [q[r] for r in recs])
+    pv, qv = vals[: len(recs)], vals[len(recs):]
+    zero = vals[0] * 0
+    one = zero + 1
+    fact = [math.factorial(i) for i in range(n + 1)]
+    table = [[zero] * (n + 1) for _ in range(n + 1)]
+    table[0][0] = one
+    lump = zero
+    for px, qx in zip(pv, qv):
+        if px == 0:
+            lump += qx
+            continue
+        pa = [px**i / fact[i] for i in range(n + 1)]
+        qb = [qx**i / fact[i] for i in range(n + 1)]
+        new = [[zero] * (n + 1) for _ in range(n + 1)]
+        for i in range(n + 1):
+            for j in range(n + 1):
+                s = zero
+                for k in range(i + 1):
+                    s += table[i - k][j] * pa[k]
+                for k in range(1, j + 1):
+                    s += table[i][j - k] * qb[k]
+                new[i][j] = s
+        table = new
+    if lump != 0:
+        lb = [lump**i / fact[i] for i in range(n + 1)]
+        table = [[sum((row[j - k] * lb[k] for k in range(j + 1)), zero) for j in range(n + 1)] for row in table]
+    disjoint = table[n][n] * fact[n] * fact[n]
+    return one - disjoint
+
+
+def gamma_simulate(
+    distribution: Any, n: int, rounds: int, rng: Any = None, *, alpha: float = 0.05
+) -> SimulationResult:
+    """Monte Carlo ``γ``: the fraction of rounds in which ``S ~ p^n`` and ``S′ ~ q^n`` share a record."""
+    n = _check_n(n)
+    rounds = _check_rounds(rounds)
+    rng = _check_rng(rng)
+    q = distribution.decorrelated()
+    hits = 0
+    if isinstance(distribution, FiniteDistribution):
+        index = {r: i for i, r in enumerate(q.records)}
+        pw = np.zeros(len(q.records))
+        for r, w in zip(distribution.records, distribution.weights):
+            pw[index[r]] = w
+        per = max(1, _CHUNK // max(len(q.records), 1))
+        for start in range(0, rounds, per):
+            m = min(per, rounds - start)
+            a = rng.multinomial(n, pw / pw.sum(), size=m)
+            b = rng.multinomial(n, q.weights / q.weights.sum(), size=m)
+            hits += int(np.count_nonzero(np.any((a > 0) & (b > 0), axis=1)))
+    else:
+        for _ in range(0, rounds, 1):
+            s, s2 = distribution.sample(n, rng), q.sample(n, rng)
+            a = set(zip(map(tuple, s.x_ns.tolist()), s.x_s.tolist(), s.y.tolist()))
+            b = set(zip(map(tuple, s2.x_ns.tolist()), s2.x_s.tolist(), s2.y.tolist()))
+            hits += bool(a & b)
+    return _result(hits, rounds, alpha)

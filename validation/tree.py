@@ -1,0 +1,185 @@
+"""Privacy-utility sweeps of the tree defenses on the FiveThirtyEight steak survey (MID paper Fig. 2b, 4c).
+
+For each setting — the undefended ID3 tree, MID-ID3 over a λ grid, DP-ID3 over an ε grid, Priority at
+every depth — and each of ``n_splits`` random 80/20 train/test splits [ours, the paper does not give the
+ratio], one tree is trained on the training respondents and attacked on the training and on the test
+respondents by Naive MAP (black box), MAP with counts (white box) and the prior-only adversary.
+Metrics per split: utility = macro F1 of the steak preparation on the test split (also accuracy); for
+each attack, F1 / precision / recall of the sensitive value "Yes" ("cheated"). The attacker's prior and
+Naive MAP's confusion matrix are estimated on the training split. Runs are stored in a resumable
+:class:`~validation.store.ResultStore` and aggregated with :func:`validation.sweep.aggregate` (mean and
+95% Student-t interval over splits).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from defenses.datasets import load_steak_survey
+from defenses.tree import (DPID3Classifier, ID3Classifier, MAPWithCountsAttack, NaiveMAPAttack, PriorAttack,
+                           PriorityID3Classifier, confusion_matrix, estimate_prior)
+from validation.sweep import Setting, aggregate, mean_ci, run_sweep
+
+SENSITIVE = "cheated"
+POSITIVE = "Yes"
+ATTACKS = {"naive_map": "nm", "map_counts": "wc", "prior": "prior"}
+
+
+@dataclass(frozen=True)
+class TreeSweepConfig:
+    """Everything that determines the sweep's numbers (stored with the results).
+
+    ``max_depth`` bounds every tree [ours: the paper does not give one; unbounded ID3 trees fit the
+    training set almost perfectly and the MID term, which never changes the stopping rule, then cannot
+    change the predictions]. DP-ID3 uses the same depth (ε spread over ``max_depth + 1`` levels).
+    """
+
+    max_depth: int = 4
+    lambdas: tuple[float, ...] = (0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5)
+    epsilons: tuple[float, ...] = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)
+    priority_depths: tuple[int | None, ...] = (0, 1, 2, 3, None)
+    dp_quality: str = "max"
+    test_fraction: float = 0.2
+    seed: int = 0
+    complete_cases: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def settings(self) -> list[Setting]:
+        out = [Setting("ID3 (no defense)", None, None)]
+        out += [Setting("MID", "mid_lambda", float(v)) for v in self.lambdas]
+        out += [Setting("DP-ID3", "epsilon", float(v)) for v in self.epsilons]
+        out += [Setting("Priority", "priority_depth", v) for v in self.priority_depths]
+        return out
+
+
+FULL = TreeSweepConfig()
+QUICK = TreeSweepConfig(lambdas=(0.005, 0.02, 0.05, 0.2), epsilons=(1.0, 10.0, 100.0, 1000.0),
+                        priority_depths=(0, 2, None))
+
+
+def split_indices(n: int, split: int, config: TreeSweepConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Train and test row indices of random split number ``split`` (seeded by ``(config.seed, split)``)."""
+    perm = np.random.default_rng([config.seed, split]).permutation(n)
+    n_test = int(round(config.test_fraction * n))
+    return np.sort(perm[n_test:]), np.sort(perm[:n_test])
+
+
+def make_model(setting: Setting, config: TreeSweepConfig, split: int):
+    """The (unfitted) tree learner of ``setting``; DP-ID3's noise is seeded by ``(seed, split)``."""
+    if setting.defense == "MID":
+        return ID3Classifier(mid_lambda=setting.value, max_depth=config.max_depth)
+    if setting.defense == "DP-ID3":
+        seed = int(np.random.SeedSequence([config.seed, split, 1]).generate_state(1)[0])
+        return DPID3Classifier(epsilon=setting.value, max_depth=config.max_depth, quality=config.dp_quality,
+                               random_state=seed)
+    if setting.defense == "Priority":
+        return PriorityID3Classifier(SENSITIVE, setting.value, max_depth=config.max_depth)
+    if setting.defense == "ID3 (no defense)":
+        return ID3Classifier(max_depth=config.max_depth)
+    raise ValueError(f"unknown defense {setting.defense!r}")
+
+
+def binary_prf(truth: np.ndarray, guess: np.ndarray, positive=POSITIVE) -> tuple[float, float, float]:
+    """Precision, recall and F1 of ``positive`` (0/0 := 0, as scikit-learn's ``zero_division=0``)."""
+    t, g = np.asarray(truth) == positive, np.asarray(guess) == positive
+    tp = float(np.sum(t & g))
+    p = tp / g.sum() if g.any() else 0.0
+    r = tp / t.sum() if t.any() else 0.0
+    return p, r, (2 * p * r / (p + r) if p + r > 0 else 0.0)
+
+
+def macro_f1(truth: np.ndarray, pred: np.ndarray) -> float:
+    """Unweighted mean of per-class F1 over the classes present in ``truth`` or ``pred``."""
+    truth, pred = np.asarray(truth, dtype=object), np.asarray(pred, dtype=object)
+    labels = pd.unique(np.concatenate([truth, pred]))
+    return float(np.mean([binary_prf(truth, pred, c)[2] for c in labels]))
+
+
+def evaluate_split(data, setting: Setting, split: int, config: TreeSweepConfig) -> dict[str, float]:
+    """Train the setting's tree on split ``split`` and return utility and attack metrics."""
+    X, y = data.data, data.target
+    train, test = split_indices(len(X), split, config)
+    Xtr, ytr, Xte, yte = X.iloc[train], y.iloc[train], X.iloc[test], y.iloc[test]
+    model = make_model(setting, config, split).fit(Xtr, ytr)
+    pred = model.predict(Xte)
+    out = {"utility": macro_f1(yte.to_numpy(), pred), "accuracy": float(np.mean(pred == yte.to_numpy())),
+           "n_leaves": float(len(model.tree_.leaves))}
+    prior = estimate_prior(Xtr[SENSITIVE])
+    prior_seed = int(np.random.SeedSequence([config.seed, split, 2]).generate_state(1)[0])
+    attacks = {
+        "nm": NaiveMAPAttack(SENSITIVE, prior, confusion_matrix(model, Xtr, ytr)),
+        "wc": MAPWithCountsAttack(SENSITIVE, prior),
+        "prior": PriorAttack(prior, strategy="sample", random_state=prior_seed),
+    }
+    for part, (Xp, yp) in {"train": (Xtr, ytr), "test": (Xte, yte)}.items():
+        truth = Xp[SENSITIVE].to_numpy()
+        for name, attack in attacks.items():
+            guess = attack.infer(model, Xp, yp).guesses
+            p, r, f = binary_prf(truth, guess)
+            out.update({f"{name}_{part}_precision": p, f"{name}_{part}_recall": r, f"{name}_{part}_f1": f})
+    return out
+
+
+@dataclass
+class TreeSweepResult:
+    """Runs of a finished sweep (``key → metrics``) with the settings that produced them."""
+
+    config: TreeSweepConfig
+    settings: list[Setting]
+    n_splits: int
+    runs: dict[str, dict[str, float]]
+    dataset: str
+
+    def series(self, attack: str) -> list[dict[str, Any]]:
+        """DESIGN.md §2 ``series`` for ``attack`` ∈ {"naive_map", "map_counts", "prior"}.
+
+        ``attack_train``/``attack_test`` are F1 of "Yes" on training/test respondents; ``attack_ci`` is
+        ``attack_train``'s interval. Precision and recall come along with their intervals.
+        """
+        prefix = ATTACKS[attack]
+        out = []
+        for s in aggregate(self.settings, self.n_splits, self.runs):
+            points = []
+            for p in s["points"]:
+                q = {"knob": p["knob"], "utility": p["utility"], "utility_ci": p["utility_ci"],
+                     "accuracy": p["accuracy"], "accuracy_ci": p["accuracy_ci"], "n_leaves": p["n_leaves"]}
+                for part in ("train", "test"):
+                    q[f"attack_{part}"] = p[f"{prefix}_{part}_f1"]
+                    q[f"attack_{part}_ci"] = p[f"{prefix}_{part}_f1_ci"]
+                    for m in ("precision", "recall"):
+                        q[f"{m}_{part}"] = p[f"{prefix}_{part}_{m}"]
+                        q[f"{m}_{part}_ci"] = p[f"{prefix}_{part}_{m}_ci"]
+                q["attack_ci"] = q["attack_train_ci"]
+                q["runs"] = p["runs"]
+                points.append(q)
+            out.append({"defense": s["defense"], "knob": s["knob"], "points": points})
+        return out
+
+    def baseline(self) -> dict[str, Any]:
+        """The prior-only adversary's F1 of "Yes" (guesses drawn from the training prior), train and test."""
+        out: dict[str, Any] = {}
+        for part in ("train", "test"):
+            vals = [r[f"prior_{part}_f1"] for k, r in self.runs.items()]
+            m, lo, hi = mean_ci(vals)
+            suffix = "" if part == "train" else "_test"
+            out[f"attack_prior{suffix}"], out[f"attack_prior{suffix}_ci"] = m, [lo, hi]
+        out["attack_prior_description"] = (
+            "F1 of 'Yes' when each guess is drawn from the training prior p(cheated) (no model); "
+            "always guessing the prior's mode 'No' scores 0")
+        return out
+
+
+def run_tree_sweep(store_path: str | os.PathLike, *, data_home=None, config: TreeSweepConfig = FULL,
+                   n_splits: int = 100, progress: bool = True) -> TreeSweepResult:
+    """Run (or resume) the sweep, recording every (setting, split) in ``store_path``."""
+    data = load_steak_survey(data_home, complete_cases=config.complete_cases)
+    settings = config.settings()
+    experiment = {"dataset": "steak-survey", "n_rows": len(data.data), "config": asdict(config)}
+    runs = run_sweep(settings, n_splits, lambda s, k: evaluate_split(data, s, k, config), store_path,
+                     experiment, progress=progress)
+    return TreeSweepResult(config, settings, n_splits, runs, data.description)
