@@ -1,0 +1,129 @@
+"""Figure 2(a): Naive MAP attack accuracy vs test MSE of linear regression on IWPC warfarin — MID vs AdaSSP.
+
+``python -m paper_figs fig2a [--quick] [--out DIR]`` runs :func:`validation.linear.run_linear_sweep`
+(100 random 80/20 splits per setting, or 10 splits and a coarse grid with ``--quick``), writes
+``fig2a.json`` (DESIGN.md §2 schema, plus a ``summary`` of the attack accuracy of each defense at its
+most protective setting whose MSE is within 5% and within 25% of the undefended model's) and
+``fig2a.png``. Per-split results are kept in ``fig2a[.quick].runs.json`` so an interrupted run resumes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from validation.linear import FULL_GRID, QUICK_GRID, run_linear_sweep, within_mse_budget
+from validation.store import write_json_atomic
+
+#: Sweep sizes: the paper's 100 splits, or a fast check.
+CONFIGS: dict[str, dict[str, Any]] = {
+    "full": {"n_splits": 100, **FULL_GRID},
+    "quick": {"n_splits": 10, **QUICK_GRID},
+}
+MSE_TOLERANCES = (0.05, 0.25)
+_STYLE = {"MID": ("tab:blue", "o"), "AdaSSP": ("tab:red", "s")}
+
+
+def summarize(doc: dict[str, Any]) -> dict[str, Any]:
+    """Attack accuracy of each defense at its most protective setting within each MSE tolerance."""
+    undefended = next(s for s in doc["series"] if s["defense"] == "undefended")["points"][0]
+    out: dict[str, Any] = {"undefended_mse": undefended["utility"],
+                           "undefended_attack_test": undefended["attack_test"],
+                           "undefended_attack_test_ci": undefended["attack_test_ci"]}
+    for s in doc["series"]:
+        if s["defense"] == "undefended":
+            continue
+        for tol in MSE_TOLERANCES:
+            p = within_mse_budget(s, undefended["utility"], tol)
+            out[f"{s['defense']}@mse+{round(tol * 100)}%"] = None if p is None else {
+                s["knob"]: p["knob"], "utility": p["utility"], "attack_test": p["attack_test"],
+                "attack_test_ci": p["attack_test_ci"], "attack_train": p["attack_train"],
+                "auroc_test": p["auroc_test"]}
+    return out
+
+
+def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
+    """Attack accuracy (test: filled, train: hollow) vs test MSE, one curve per defense, with 95% CIs."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.0, 5.0), dpi=120)
+    base = doc["baseline"]
+    for key, label, style in (("prior", "prior only (no model)", ":"),
+                              ("known_attributes", "prior + known attributes (no model)", "-.")):
+        lo, hi = base[f"attack_{key}_ci"]
+        ax.axhline(base[f"attack_{key}"], color="0.4", ls=style, lw=1.2, label=label)
+        ax.axhspan(lo, hi, color="0.5", alpha=0.12, lw=0)
+    for s in doc["series"]:
+        pts = sorted(s["points"], key=lambda p: p["utility"])
+        x = [p["utility"] for p in pts]
+        xerr = [[p["utility"] - p["utility_ci"][0] for p in pts], [p["utility_ci"][1] - p["utility"] for p in pts]]
+        if s["defense"] == "undefended":
+            p = pts[0]
+            for part, face in (("test", "black"), ("train", "white")):
+                ci = p[f"attack_{part}_ci"]
+                ax.errorbar(x, [p[f"attack_{part}"]], xerr=xerr, yerr=[[p[f"attack_{part}"] - ci[0]], [ci[1] - p[f"attack_{part}"]]],
+                            fmt="*", ms=13, color="black", mfc=face, capsize=3,
+                            label=f"undefended OLS ({part})")
+            continue
+        color, marker = _STYLE.get(s["defense"], ("tab:green", "^"))
+        for part, ls, face in (("test", "-", color), ("train", "--", "white")):
+            y = [p[f"attack_{part}"] for p in pts]
+            yerr = [[p[f"attack_{part}"] - p[f"attack_{part}_ci"][0] for p in pts],
+                    [p[f"attack_{part}_ci"][1] - p[f"attack_{part}"] for p in pts]]
+            ax.errorbar(x, y, xerr=xerr if part == "test" else None, yerr=yerr, fmt=marker, ls=ls, color=color,
+                        mfc=face, ms=6, capsize=2, lw=1.3, label=f"{s['defense']} ({part})")
+        knob = {"mid_lambda": "λ", "epsilon": "ε"}.get(s["knob"], s["knob"])
+        for p in pts:
+            ax.annotate(f"{knob}={p['knob']:g}", (p["utility"], p["attack_test"]), textcoords="offset points",
+                        xytext=(4, 4), fontsize=7, color=color)
+    settings = doc["settings"]
+    ax.set_xlabel("test MSE of √(weekly warfarin dose, mg)  (lower is more useful)")
+    ax.set_ylabel("VKORC1 attack accuracy, Naive MAP  (lower is more private)")
+    ax.set_title(f"Fig. 2(a): IWPC warfarin, linear regression — mean and 95% CI over {settings['n_splits']} "
+                 f"random 80/20 splits\nAdaSSP: δ = {settings['delta']:g}, {settings['calibration']} "
+                 "calibration", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto",
+         data_home: str | os.PathLike | None = None) -> Path:
+    """Compute Figure 2(a) and write ``fig2a.json`` and ``fig2a.png`` into ``out_dir``.
+
+    ``device`` is unused (the linear models run on CPU with numpy/scipy).
+    """
+    del device
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    config = CONFIGS["quick" if quick else "full"]
+    store = out_dir / ("fig2a.quick.runs.json" if quick else "fig2a.runs.json")
+    result = run_linear_sweep(store, data_home=data_home, **config)
+    doc = {
+        "figure": "fig2a",
+        "title": "Naive MAP attack on VKORC1 vs MSE: MID regression vs AdaSSP on IWPC warfarin",
+        "dataset": result["dataset"],
+        "settings": {**result["settings"], "quick": quick},
+        "series": result["series"],
+        "baseline": result["baseline"],
+        "metrics": {"utility": "MSE of sqrt(weekly dose, mg), test split",
+                    "utility_train": "MSE, training split",
+                    "attack": "accuracy of the Naive MAP guess of the VKORC1 genotype (3 values)",
+                    "attack_ci": "95% Student-t interval of attack_test over splits",
+                    "auroc": "macro one-vs-rest AUROC of the attack posteriors",
+                    "baseline.attack_prior": "accuracy of always guessing the training mode (no model)",
+                    "baseline.attack_known_attributes": "logistic regression on the other features (no model)",
+                    "baseline.attack_ideal": "logistic regression on the other features and the dose (no model)"},
+    }
+    doc["summary"] = summarize(doc)
+    path = write_json_atomic(out_dir / "fig2a.json", doc)
+    plot(doc, out_dir / "fig2a.png")
+    return path
