@@ -76,6 +76,7 @@ __all__ = [
     "SemanticMIGame",
     "gamma_exact",
     "gamma_simulate",
+    "Scenario",
     "SCENARIOS",
     "build_scenario",
     "run_scenario",
@@ -656,29 +657,300 @@ def gamma_exact(distribution: Any, n: int) -> Any:
 
 
 def gamma_simulate(
-    distribution: Any, n: int, rounds: int, rng: Any = None, *, alpha: float = 0.05
+    distribution: FiniteDistribution, n: int, rounds: int, rng: Any = None, *, alpha: float = 0.05
 ) -> SimulationResult:
-    """Monte Carlo ``γ``: the fraction of rounds in which ``S ~ p^n`` and ``S′ ~ q^n`` share a record."""
+    """Monte Carlo ``γ``: the fraction of rounds in which ``S ~ p^n`` and ``S′ ~ q^n`` share a record.
+
+    Vectorized: each round draws the two histograms over the support of ``q`` from their multinomial
+    laws; the sets intersect iff some record has a positive count in both.
+    """
     n = _check_n(n)
     rounds = _check_rounds(rounds)
     rng = _check_rng(rng)
+    if not isinstance(distribution, FiniteDistribution):
+        raise ValueError("gamma_simulate needs a FiniteDistribution (γ = 0 for UniformDiagonal)")
     q = distribution.decorrelated()
+    index = {r: i for i, r in enumerate(q.records)}
+    pw = np.zeros(len(q.records))
+    for r, w in zip(distribution.records, distribution.weights):
+        pw[index[r]] = w
     hits = 0
-    if isinstance(distribution, FiniteDistribution):
-        index = {r: i for i, r in enumerate(q.records)}
-        pw = np.zeros(len(q.records))
-        for r, w in zip(distribution.records, distribution.weights):
-            pw[index[r]] = w
-        per = max(1, _CHUNK // max(len(q.records), 1))
-        for start in range(0, rounds, per):
-            m = min(per, rounds - start)
-            a = rng.multinomial(n, pw / pw.sum(), size=m)
-            b = rng.multinomial(n, q.weights / q.weights.sum(), size=m)
-            hits += int(np.count_nonzero(np.any((a > 0) & (b > 0), axis=1)))
-    else:
-        for _ in range(0, rounds, 1):
-            s, s2 = distribution.sample(n, rng), q.sample(n, rng)
-            a = set(zip(map(tuple, s.x_ns.tolist()), s.x_s.tolist(), s.y.tolist()))
-            b = set(zip(map(tuple, s2.x_ns.tolist()), s2.x_s.tolist(), s2.y.tolist()))
-            hits += bool(a & b)
+    per = max(1, _CHUNK // max(len(q.records), 1))
+    for start in range(0, rounds, per):
+        m = min(per, rounds - start)
+        a = rng.multinomial(n, pw / pw.sum(), size=m)
+        b = rng.multinomial(n, q.weights / q.weights.sum(), size=m)
+        hits += int(np.count_nonzero(np.any((a > 0) & (b > 0), axis=1)))
     return _result(hits, rounds, alpha)
+
+
+# ----------------------------------------------------------------------------------------------------
+# built-in scenarios
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A built-in game: a name, one line of description and a builder ``(n, eps, delta) -> setup``."""
+
+    name: str
+    summary: str
+    builder: Callable[[int, float, float], dict]
+    uses_eps: bool
+    uses_delta: bool
+    max_n: int | None = None
+
+
+def _correlated_bits() -> FiniteDistribution:
+    """``Y`` a uniform bit, ``X_s = Y`` with probability 3/4 (no ``x_ns``)."""
+    f = Fraction
+    return FiniteDistribution(
+        {((), 0, 0): f(3, 8), ((), 1, 1): f(3, 8), ((), 1, 0): f(1, 8), ((), 0, 1): f(1, 8)}
+    )
+
+
+def _copy_label(models, x_ns, y):
+    """A*(f, y) = y."""
+    return np.asarray(y)
+
+
+def _sc_counterexample(n, eps, delta):
+    f = Fraction
+    p = FiniteDistribution({((), 0, 0): f(1, 2), ((), 1, 1): f(1, 2)})
+    return {"game": SemanticMIGame(p, Constant(0), n), "attack": CallableAdversary(_copy_label, name="A*(f, y) = y")}
+
+
+def _sc_rr(n, eps, delta):
+    mech = RandomizedResponse(eps, CountStatistic(agreement_event()))
+
+    def attack(models, x_ns, y):  # trust the released bit: "most records have x_s = y"
+        return np.where(np.asarray(models) == 1, y, 1 - np.asarray(y))
+
+    return {"game": SemanticMIGame(_correlated_bits(), mech, n),
+            "attack": CallableAdversary(attack, name="y if bit else 1 - y")}
+
+
+def _sc_geometric(n, eps, delta):
+    mech = GeometricCount(eps, CountStatistic(agreement_event()))
+
+    def attack(models, x_ns, y):
+        return np.where(np.asarray(models) > n / 2, y, 1 - np.asarray(y))
+
+    return {"game": SemanticMIGame(_correlated_bits(), mech, n),
+            "attack": CallableAdversary(attack, name="y if count > n/2 else 1 - y")}
+
+
+def _sc_laplace(n, eps, delta):
+    mech = LaplaceCount(eps, CountStatistic(agreement_event()))
+    attack = RegionGuessAdversary([n / 2], [lambda x_ns, y: 1 - np.asarray(y), lambda x_ns, y: np.asarray(y)])
+    return {"game": SemanticMIGame(_correlated_bits(), mech, n), "attack": attack}
+
+
+def _sc_extremal(n, eps, delta):
+    mech = ExtremalMechanism(eps, delta, CountStatistic(disagreement_event()))
+    return {"game": SemanticMIGame(UniformDiagonal(), mech, n), "attack": None}
+
+
+def _sc_memorizer(n, eps, delta):
+    p = _correlated_bits()
+    stat = HistogramStatistic(p.decorrelated().records)
+    return {"game": SemanticMIGame(p, Memorizer(stat), n), "attack": PluginAdversary(stat)}
+
+
+SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in [
+        Scenario("theorem1-counterexample",
+                 "constant model, X_s = Y a uniform bit, A*(f, y) = y: printed Theorem 1 fails (THEORY §1.1)",
+                 _sc_counterexample, False, False),
+        Scenario("randomized-response",
+                 "eps-DP randomized response on 1[#{x_s = y} > n/2], X_s = Y w.p. 3/4",
+                 _sc_rr, True, False),
+        Scenario("geometric-count",
+                 "eps-DP two-sided geometric count of {x_s = y}, clipped to [0, n], X_s = Y w.p. 3/4",
+                 _sc_geometric, True, False),
+        Scenario("laplace-count",
+                 "eps-DP Laplace count of {x_s = y}, X_s = Y w.p. 3/4 (real-valued model)",
+                 _sc_laplace, True, False),
+        Scenario("extremal",
+                 "(eps, delta)-DP extremal mechanism g^-c(U), Y ~ U(0,1), X_s = Y: attains the tight bound (THEORY §3.5)",
+                 _sc_extremal, True, True),
+        Scenario("memorizer",
+                 "releases the training histogram (no privacy); model-only plug-in attacker, X_s = Y w.p. 3/4",
+                 _sc_memorizer, False, False, 40),
+    ]
+}
+
+
+def build_scenario(name: str, n: int = 10, eps: float = 1.0, delta: float = 0.0) -> dict:
+    """Build a built-in scenario: ``{"game": SemanticMIGame, "attack": semantic adversary or None}``."""
+    if name not in SCENARIOS:
+        raise ValueError(f"unknown scenario {name!r}; choose one of: {', '.join(SCENARIOS)}")
+    sc = SCENARIOS[name]
+    n = _check_n(n)
+    if sc.max_n is not None and n > sc.max_n:
+        raise ValueError(f"scenario {name!r} enumerates training histograms exactly; use n <= {sc.max_n}")
+    eps_f = float(eps)
+    if not (eps_f > 0 and math.isfinite(eps_f)):
+        raise ValueError(f"eps must be a finite number > 0, got {eps!r}")
+    if not 0.0 <= float(delta) < 1.0:
+        raise ValueError(f"delta must lie in [0, 1), got {delta!r}")
+    if float(delta) > 0 and not sc.uses_delta:
+        raise ValueError(f"scenario {name!r} is pure DP; --delta applies only to: "
+                         + ", ".join(s.name for s in SCENARIOS.values() if s.uses_delta))
+    return sc.builder(n, eps, delta)
+
+
+def run_scenario(
+    name: str, n: int = 10, eps: float = 1.0, delta: float = 0.0, rounds: int = 1_000_000, seed: int = 0,
+    *, digits: int = DEFAULT_DIGITS,
+) -> dict:
+    """Run a built-in scenario: exact values, a seeded simulation of the IND game and both theorem checks.
+
+    Returns a JSON-ready dict with the keys ``scenario, n, eps, delta, exact, estimate, ci_low, ci_high,
+    rounds, paper_gain, tight_gain, theorem1_printed_holds, theorem1_corrected_holds, theorem2_holds``
+    (``exact``: the exact ``max_A gain^IND``; ``estimate``/``ci_*``: the simulated gain of the
+    likelihood-ratio adversary), plus ``refined_gain``, ``tv_pq``, ``ind_tv`` and a ``semantic`` block.
+    Theorem 1 entries are None when the semantic game is not finite (``extremal``); ``eps`` is None for
+    the non-private memorizer (ε = ∞).
+    """
+    from mitheory.theorems import check_theorem1, check_theorem2
+
+    setup = build_scenario(name, n, eps, delta)
+    rounds = _check_rounds(rounds)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    sc = SCENARIOS[name]
+    game: SemanticMIGame = setup["game"]
+    ind = game.ind
+    t2 = check_theorem2(ind, digits=digits)
+    sim = ind.simulate(ind.optimal_adversary(), rounds, np.random.default_rng(seed))
+    out: dict[str, Any] = {
+        "scenario": name,
+        "n": game.n,
+        "eps": float(eps) if sc.uses_eps else (None if isinstance(game.mechanism, Memorizer) else 0.0),
+        "mechanism": repr(game.mechanism),
+        "delta": float(delta) if sc.uses_delta else 0.0,
+        "exact": float(t2.max_gain),
+        "estimate": sim.estimate,
+        "ci_low": sim.ci_low,
+        "ci_high": sim.ci_high,
+        "rounds": rounds,
+        "paper_gain": float(t2.paper.gain),
+        "tight_gain": float(t2.tight.gain),
+        "refined_gain": float(t2.refined.gain),
+        "paper_vacuous": bool(t2.paper.vacuous),
+        "tv_pq": float(t2.tv_pq),
+        "ind_tv": float(2 * t2.max_gain - 1),
+        "theorem2_holds": bool(t2.holds),
+        "theorem2_paper_strictly_loose": bool(t2.paper_strictly_loose),
+        "theorem1_printed_holds": None,
+        "theorem1_corrected_holds": None,
+        "semantic": None,
+        "_theorem1": None,
+        "_theorem2": t2,
+    }
+    if setup["attack"] is not None:
+        t1 = check_theorem1(game, setup["attack"], digits=digits)
+        e = t1.exact
+        out["theorem1_printed_holds"] = bool(t1.printed_holds)
+        out["theorem1_corrected_holds"] = bool(t1.corrected_holds and t1.sharp_holds)
+        out["theorem1_decomposition_holds"] = bool(t1.decomposition_holds)
+        out["semantic"] = {
+            "attack": repr(setup["attack"]),
+            "gain": float(e.gain),
+            "baseline": float(e.baseline),
+            "adv_sem": float(e.advantage),
+            "adv_corrected": float(e.corrected_advantage),
+            "best_gain_eq7": float(e.best_gain),
+            "delta_star": float(e.delta_star),
+            "rhs_2maxgain_minus_1": float(e.tv_models),
+            "sharp_bound": float(t1.sharp_bound),
+            "decomposition_bound": float(t1.decomposition_bound),
+        }
+        out["_theorem1"] = t1
+    return out
+
+
+def _fmt(x: Any) -> str:
+    if isinstance(x, Fraction):
+        return f"{x} (= {float(x):.12g})" if x.denominator != 1 else str(x)
+    return mpmath.nstr(x, 15) if isinstance(x, mpmath.mpf) else f"{x:.12g}"
+
+
+def _human(res: dict, seed: int) -> str:
+    t2 = res["_theorem2"]
+    lines = [
+        f"scenario  {res['scenario']}: {SCENARIOS[res['scenario']].summary}",
+        f"setting   n = {res['n']}, eps = {'inf' if res['eps'] is None else format(res['eps'], 'g')}, delta = {res['delta']:g}, TV(p, q) = {res['tv_pq']:.6g}",
+        f"IND exact max gain^IND = {_fmt(t2.max_gain)}   (2 max gain - 1 = {res['ind_tv']:.12g})",
+        f"IND sim   likelihood-ratio adversary, {res['rounds']} rounds, seed {seed}: "
+        f"{res['estimate']:.6f}  95% CI [{res['ci_low']:.6f}, {res['ci_high']:.6f}]",
+        t2.summary(),
+        f"  paper bound strictly looser than tight: {t2.paper_strictly_loose}",
+    ]
+    t1 = res["_theorem1"]
+    if t1 is None:
+        lines.append("Theorem 1: not evaluated (the semantic game over a continuous p is not finite)")
+    else:
+        e = t1.exact
+        lines += [
+            f"SEM exact attack {res['semantic']['attack']}: gain = {_fmt(e.gain)}, baseline (q) = {_fmt(e.baseline)}, "
+            f"best possible (Eq. 7) = {_fmt(e.best_gain)}",
+            f"          Adv^SEM = {_fmt(e.advantage)}, Adv' = {_fmt(e.corrected_advantage)}, Delta* = {_fmt(e.delta_star)}",
+            t1.summary(),
+        ]
+    return "\n".join(lines)
+
+
+class _ArgError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2 (DESIGN.md §2)
+        raise _ArgError(message)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m mitheory.games list | run SCENARIO [...]``; returns the exit status."""
+    parser = _Parser(prog="python -m mitheory.games", description="Play the MID paper's security games.")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("list", help="list the built-in scenarios")
+    run = sub.add_parser("run", help="run one scenario")
+    run.add_argument("scenario")
+    run.add_argument("--n", type=int, default=10)
+    run.add_argument("--eps", type=float, default=1.0)
+    run.add_argument("--delta", type=float, default=0.0)
+    run.add_argument("--rounds", type=int, default=1_000_000)
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--json", action="store_true")
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            raise _ArgError("a command is required: list or run")
+        if args.command == "list":
+            width = max(map(len, SCENARIOS))
+            for s in SCENARIOS.values():
+                print(f"{s.name:<{width}}  {s.summary}")
+            return 0
+        if args.scenario not in SCENARIOS:
+            raise _ArgError(f"unknown scenario {args.scenario!r}; choose one of: {', '.join(SCENARIOS)}")
+        res = run_scenario(args.scenario, args.n, args.eps, args.delta, args.rounds, args.seed)
+    except (_ArgError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # internal failure: one line, exit 1
+        print(f"internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({k: v for k, v in res.items() if not k.startswith("_")}, indent=2))
+    else:
+        print(_human(res, args.seed))
+    return 0
+
+
+if __name__ == "__main__":
+    # run the importable module's main (not this __main__ copy), so isinstance checks see one set of classes
+    from mitheory.games import main as _main
+
+    sys.exit(_main())
