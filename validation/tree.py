@@ -14,7 +14,7 @@ Naive MAP's confusion matrix are estimated on the training split. Runs are store
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -39,15 +39,14 @@ class TreeSweepConfig:
     change the predictions]. DP-ID3 uses the same depth (ε spread over ``max_depth + 1`` levels).
     """
 
-    max_depth: int = 4
-    lambdas: tuple[float, ...] = (0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5)
-    epsilons: tuple[float, ...] = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)
-    priority_depths: tuple[int | None, ...] = (0, 1, 2, 3, None)
+    max_depth: int = 5
+    lambdas: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)
+    epsilons: tuple[float, ...] = (1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0)
+    priority_depths: tuple[int | None, ...] = (0, 1, 2, 3, 4, None)
     dp_quality: str = "max"
     test_fraction: float = 0.2
     seed: int = 0
     complete_cases: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def settings(self) -> list[Setting]:
         out = [Setting("ID3 (no defense)", None, None)]
@@ -58,8 +57,8 @@ class TreeSweepConfig:
 
 
 FULL = TreeSweepConfig()
-QUICK = TreeSweepConfig(lambdas=(0.005, 0.02, 0.05, 0.2), epsilons=(1.0, 10.0, 100.0, 1000.0),
-                        priority_depths=(0, 2, None))
+QUICK = TreeSweepConfig(lambdas=(1.0, 10.0, 100.0, 1000.0), epsilons=(10.0, 100.0, 1000.0),
+                        priority_depths=(0, 2, 4, None))
 
 
 def split_indices(n: int, split: int, config: TreeSweepConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -115,6 +114,7 @@ def evaluate_split(data, setting: Setting, split: int, config: TreeSweepConfig) 
         "nm": NaiveMAPAttack(SENSITIVE, prior, confusion_matrix(model, Xtr, ytr)),
         "wc": MAPWithCountsAttack(SENSITIVE, prior),
         "prior": PriorAttack(prior, strategy="sample", random_state=prior_seed),
+        "mode": PriorAttack(prior, strategy="mode"),
     }
     for part, (Xp, yp) in {"train": (Xtr, ytr), "test": (Xte, yte)}.items():
         truth = Xp[SENSITIVE].to_numpy()
@@ -161,16 +161,20 @@ class TreeSweepResult:
         return out
 
     def baseline(self) -> dict[str, Any]:
-        """The prior-only adversary's F1 of "Yes" (guesses drawn from the training prior), train and test."""
+        """The adversaries without a model, F1 of "Yes" on training (``attack_prior``) and test respondents.
+
+        ``attack_prior``: each guess drawn from the training prior p(cheated) (a guesser at the base rate);
+        ``attack_prior_mode``: the MAP rule without a model (always the prior's mode, "No").
+        """
+        rows = [self.runs[f"{s.key}|split={k}"] for s in self.settings[:1] for k in range(self.n_splits)]
         out: dict[str, Any] = {}
-        for part in ("train", "test"):
-            vals = [r[f"prior_{part}_f1"] for k, r in self.runs.items()]
-            m, lo, hi = mean_ci(vals)
-            suffix = "" if part == "train" else "_test"
-            out[f"attack_prior{suffix}"], out[f"attack_prior{suffix}_ci"] = m, [lo, hi]
-        out["attack_prior_description"] = (
-            "F1 of 'Yes' when each guess is drawn from the training prior p(cheated) (no model); "
-            "always guessing the prior's mode 'No' scores 0")
+        for name, prefix in (("attack_prior", "prior"), ("attack_prior_mode", "mode")):
+            for part in ("train", "test"):
+                m, lo, hi = mean_ci([r[f"{prefix}_{part}_f1"] for r in rows])
+                key = name if part == "train" else f"{name}_test"
+                out[key], out[f"{key}_ci"] = m, [lo, hi]
+        out["description"] = ("attack_prior: F1 of 'Yes' guessing from the training prior at its rate, no "
+                              "model; attack_prior_mode: always the prior's mode (the MAP rule without a model)")
         return out
 
 
