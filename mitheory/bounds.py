@@ -175,6 +175,11 @@ def _mp(x: Fraction) -> mpf:
     return mpf(x.numerator) / x.denominator if x.denominator != 1 else mpf(x.numerator)
 
 
+def _expm1(x: mpf) -> mpf:
+    """e^x − 1: mpmath's cancellation-free expm1 near 0, the cheaper exp(x) − 1 where |x| ≥ 1/2 (< 1 bit lost)."""
+    return mpmath.exp(x) - 1 if abs(x) >= 0.5 else mpmath.expm1(x)
+
+
 # ---------------------------------------------------------------------------------------------------
 # The Ziv loop: evaluate at increasing precision until two results agree.
 
@@ -224,10 +229,10 @@ def _paper_parts(e: Fraction, n: int, d: Fraction):
     """(gain, slack, raw, vacuous, advantage) of Theorem 2 at the current precision."""
     eps, delta = _mp(e), _mp(d)
     ne = n * eps
-    c = delta / mpmath.expm1(eps)  # δ/(e^ε − 1)
+    c = delta / _expm1(eps)  # δ/(e^ε − 1)
     tv_raw = (1 + 2 * c) * mpmath.tanh(ne / 2)  # THEORY.md §2 identity
     raw = (1 + tv_raw) / 2
-    one_minus_delta_n = 1 - c * mpmath.expm1(ne)  # 1 − δ_n
+    one_minus_delta_n = 1 - c * _expm1(ne)  # 1 − δ_n
     vacuous = one_minus_delta_n <= 0
     if vacuous:
         return mpf(1), mpf(0), raw, True, mpf(1)
@@ -238,18 +243,18 @@ def _paper_parts(e: Fraction, n: int, d: Fraction):
 def _tight_parts(e: Fraction, n: int, d: Fraction):
     """(gain, slack, raw, vacuous, advantage) of the tight bound acc*_n at the current precision."""
     eps, delta = _mp(e), _mp(d)
-    c = delta / mpmath.expm1(eps)
+    c = delta / _expm1(eps)
     m, odd = divmod(n, 2)
     if odd:
         # τ_n = 1 − 2e^{−(n−1)ε/2}/(1 + e^ε) = (expm1(ε) − 2·expm1(−mε))/(1 + e^ε): both terms ≥ 0.
-        tau = (mpmath.expm1(eps) - 2 * mpmath.expm1(-m * eps)) / (1 + mpmath.exp(eps))
+        tau = (_expm1(eps) - 2 * _expm1(-m * eps)) / (1 + mpmath.exp(eps))
         x0 = (1 - delta) / (1 + mpmath.exp(eps))
     else:
-        tau = -mpmath.expm1(-m * eps)
+        tau = -_expm1(-m * eps)
         x0 = mpf(1) / 2
     tv_raw = (1 + 2 * c) * tau
     raw = (1 + tv_raw) / 2
-    bracket = x0 - c * mpmath.expm1(m * eps)
+    bracket = x0 - c * _expm1(m * eps)
     if bracket <= 0:
         return mpf(1), mpf(0), raw, True, mpf(1)
     alpha = mpmath.exp(-m * eps) * bracket
