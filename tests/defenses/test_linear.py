@@ -1,0 +1,382 @@
+"""MID regression, AdaSSP and the Naive MAP attack (ALGORITHMS.md §1, §2, §6)."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.stats import kstest
+from sklearn.linear_model import LinearRegression
+from sklearn.exceptions import SkipTestWarning
+from sklearn.utils.estimator_checks import check_estimator
+
+from defenses.datasets import load_iwpc
+from defenses.linear import (AdaSSPRegression, MIDLinearRegression, NaiveMAPAttack, NoModelBaseline,
+                             PriorBaseline, empirical_prior, gaussian_mixture_entropy, gaussian_noise_multiplier)
+from defenses.linear.adassp import _exact_gaussian_delta
+
+H = gaussian_mixture_entropy
+HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+
+
+# --------------------------------------------------------------------------------------------------
+# The regularizer H0 (MID paper Eq. 4)
+
+@pytest.mark.parametrize("pred, expected", [
+    ((0, 0), 0.918939), ((0, 1), 1.138009), ((0, 2), 1.485158), ((0, 1, 2), 1.382787), ((0, 100), 1.612086),
+])
+def test_entropy_matches_hand_values_at_sigma_one(pred, expected):
+    assert H(np.array(pred, float), 1.0) == pytest.approx(expected, abs=5e-7)
+
+
+def test_entropy_of_two_far_points_is_half_log_2pi_plus_log2():
+    assert H(np.array([0.0, 100.0]), 1.0) == pytest.approx(HALF_LOG_2PI + math.log(2), abs=1e-15)
+
+
+finite = st.floats(-50, 50, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=150)
+@given(st.lists(finite, min_size=1, max_size=40), st.floats(0.05, 20), finite)
+def test_entropy_is_translation_invariant_and_within_bounds(values, sigma, shift):
+    y = np.array(values)
+    h = H(y, sigma)
+    low = 0.5 * math.log(2 * math.pi * sigma**2)
+    assert low - 1e-12 <= h <= low + math.log(len(y)) + 1e-12
+    assert H(y + shift, sigma) == pytest.approx(h, abs=1e-9)
+
+
+@settings(max_examples=100)
+@given(st.lists(finite, min_size=2, max_size=60), st.floats(0.1, 5), st.integers(1, 17), st.randoms())
+def test_chunked_entropy_and_gradient_equal_one_shot_and_are_permutation_invariant(values, sigma, chunk, rnd):
+    y = np.array(values)
+    h1, g1 = H(y, sigma, chunk_size=10_000, return_grad=True)
+    h2, g2 = H(y, sigma, chunk_size=chunk, return_grad=True)
+    assert h2 == pytest.approx(h1, abs=1e-12)
+    np.testing.assert_allclose(g2, g1, atol=1e-12)
+    perm = np.array(rnd.sample(range(len(y)), len(y)))
+    hp, gp = H(y[perm], sigma, chunk_size=chunk, return_grad=True)
+    assert hp == pytest.approx(h1, abs=1e-12)
+    np.testing.assert_allclose(gp, g1[perm], atol=1e-12)
+
+
+@pytest.mark.parametrize("sigma", [0.3, 1.0, 4.0])
+@pytest.mark.parametrize("n", [2, 7, 300])
+def test_entropy_gradient_matches_central_finite_differences(sigma, n):
+    rng = np.random.default_rng(n)
+    y = rng.normal(scale=1.5, size=n)
+    _, grad = H(y, sigma, chunk_size=64, return_grad=True)
+    step = 1e-5
+    for k in rng.choice(n, size=min(n, 12), replace=False):
+        e = np.zeros(n)
+        e[k] = step
+        fd = (H(y + e, sigma) - H(y - e, sigma)) / (2 * step)
+        assert grad[k] == pytest.approx(fd, abs=1e-8)
+    assert abs(grad.sum()) < 1e-12  # translation invariance: Σ_k ∂H0/∂ŷ_k = 0
+
+
+@pytest.mark.parametrize("bad", [dict(pred=[]), dict(pred=[0.0, np.nan]), dict(sigma=0.0), dict(sigma=-1.0),
+                                 dict(chunk_size=0)])
+def test_entropy_rejects_bad_input(bad):
+    kw = {"pred": [0.0, 1.0], "sigma": 1.0, **bad}
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        H(np.asarray(kw.pop("pred"), float), kw.pop("sigma"), **kw)
+
+
+# --------------------------------------------------------------------------------------------------
+# MIDLinearRegression
+
+def _regression(n=400, d=4, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)) * [1.0, 10.0, 0.1, 3.0][:d] + 5.0
+    y = X @ np.array([0.5, -0.1, 8.0, 0.2])[:d] + rng.normal(scale=0.7, size=n) + 3.0
+    return X, y
+
+
+def test_mid_with_lambda_zero_is_ordinary_least_squares():
+    X, y = _regression()
+    ols = LinearRegression().fit(X, y)
+    mid = MIDLinearRegression(mid_lambda=0.0).fit(X, y)
+    np.testing.assert_allclose(mid.coef_, ols.coef_, rtol=0, atol=1e-8)
+    assert mid.intercept_ == pytest.approx(ols.intercept_, abs=1e-8)
+    assert mid.sigma_ == pytest.approx(np.sqrt(np.mean((y - ols.predict(X)) ** 2)), rel=1e-12)
+
+
+def test_mid_with_lambda_zero_is_ols_on_iwpc(iwpc):
+    X, y = iwpc.data.to_numpy(), iwpc.target
+    np.testing.assert_allclose(MIDLinearRegression(mid_lambda=0).fit(X, y).coef_,
+                               LinearRegression().fit(X, y).coef_, atol=1e-8)
+
+
+@pytest.mark.parametrize("lam", [0.05, 0.5, 3.0])
+def test_mid_solution_is_a_stationary_point_of_the_objective(lam):
+    """Finite differences of J(θ) = MSE + λ·H0 (public functions only) vanish at the fitted θ."""
+    X, y = _regression(n=200)
+    m = MIDLinearRegression(mid_lambda=lam, tol=1e-9).fit(X, y)
+    sigma = m.sigma_
+
+    def J(coef):
+        pred = X @ coef
+        b = np.mean(y - pred)
+        return np.mean((y - pred - b) ** 2) + lam * H(pred, sigma)
+
+    assert J(m.coef_) == pytest.approx(m.objective_, rel=1e-10)
+    scale = X.std(axis=0)
+    for k in range(X.shape[1]):
+        e = np.zeros(X.shape[1])
+        e[k] = 1e-5 / scale[k]  # a step in standardized coordinates
+        assert (J(m.coef_ + e) - J(m.coef_ - e)) / 2e-5 == pytest.approx(0.0, abs=1e-6)
+
+
+def test_mid_lambda_path_trades_mse_for_entropy():
+    X, y = _regression(n=300, seed=3)
+    fits = [MIDLinearRegression(mid_lambda=lam).fit(X, y) for lam in (0.0, 0.1, 0.3, 1.0, 3.0, 10.0)]
+    mses = [np.mean((y - f.predict(X)) ** 2) for f in fits]
+    entropies = [f.entropy_ for f in fits]
+    assert all(b >= a - 1e-9 for a, b in zip(mses, mses[1:]))
+    assert all(b <= a + 1e-9 for a, b in zip(entropies, entropies[1:]))
+    assert entropies[-1] < entropies[0] - 0.5
+    assert np.linalg.norm(fits[-1].coef_) < 0.2 * np.linalg.norm(fits[0].coef_)
+
+
+def test_mid_is_deterministic_and_handles_fixed_sigma_and_no_intercept():
+    X, y = _regression(n=150)
+    a = MIDLinearRegression(mid_lambda=0.7, sigma=0.3, fit_intercept=False).fit(X, y)
+    b = MIDLinearRegression(mid_lambda=0.7, sigma=0.3, fit_intercept=False).fit(X, y)
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    assert a.intercept_ == 0.0 and a.sigma_ == 0.3
+
+
+@pytest.mark.parametrize("param, value", [("mid_lambda", -0.1), ("mid_lambda", np.inf), ("sigma", 0.0),
+                                          ("sigma", "big"), ("max_iter", 0), ("tol", 0.0), ("chunk_size", 0),
+                                          ("fit_intercept", "yes")])
+def test_mid_rejects_bad_parameters_naming_them(param, value):
+    X, y = _regression(n=20)
+    with pytest.raises(ValueError, match=param):
+        MIDLinearRegression(**{param: value}).fit(X, y)
+
+
+@pytest.mark.parametrize("estimator", [MIDLinearRegression(), AdaSSPRegression(random_state=0)],
+                         ids=lambda e: type(e).__name__)
+def test_sklearn_check_estimator_passes_every_check(estimator):
+    """No expected failures. (sklearn skips its array-API check unless SCIPY_ARRAY_API is set.)"""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SkipTestWarning)
+        results = check_estimator(estimator, on_fail=None)
+    failed = [(r["check_name"], str(r["exception"])[:200]) for r in results if r["status"] == "failed"]
+    assert len(results) > 40 and failed == []
+
+
+# --------------------------------------------------------------------------------------------------
+# AdaSSP
+
+def test_adassp_noise_scales_match_wang_formulas():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-0.3, 0.3, size=(50, 10))
+    y = rng.uniform(-1, 1, size=50)
+    m = AdaSSPRegression(epsilon=1.0, delta=1e-6, x_bound=1.0, y_bound=1.0, fit_intercept=False,
+                         random_state=1).fit(X, y)
+    assert m.noise_multiplier_ == pytest.approx(11.8518, abs=1e-4)
+    assert m.eigenvalue_shift_ == pytest.approx(46.8218, abs=1e-4)
+    assert m.gram_noise_scale_ == m.noise_multiplier_ and m.moment_noise_scale_ == m.noise_multiplier_
+    assert m.ridge_ + m.min_eigenvalue_noisy_ == pytest.approx(107.936, abs=1e-3)  # λ̃_min < threshold here
+    m2 = AdaSSPRegression(epsilon=3.0, delta=1e-5, x_bound=2.0, y_bound=5.0, random_state=1).fit(X, y)
+    s = math.sqrt(math.log(6 / 1e-5)) / 1.0
+    assert m2.row_bound_ == pytest.approx(math.sqrt(5.0))
+    assert m2.gram_noise_scale_ == pytest.approx(5.0 * s) and m2.moment_noise_scale_ == pytest.approx(math.sqrt(5) * 5 * s)
+
+
+@pytest.mark.parametrize("eps, expected", [(0.1, 108.686), (1.0, 12.471), (10.0, 1.4661)])
+def test_analytic_calibration_reproduces_exact_gaussian_mechanism(eps, expected):
+    ratio = gaussian_noise_multiplier(eps, 1e-6, "analytic")
+    assert ratio == pytest.approx(expected, rel=2e-4)
+    assert _exact_gaussian_delta(eps / 3, ratio) == pytest.approx(1e-6 / 3, rel=1e-6)
+    assert _exact_gaussian_delta(eps / 3, ratio * 0.999) > 1e-6 / 3  # smallest such ratio
+
+
+def test_wang_calibration_underdelivers_delta_at_large_epsilon():
+    assert _exact_gaussian_delta(10 / 3, gaussian_noise_multiplier(10.0, 1e-6)) > 1e-6 / 3 * 10
+
+
+def test_adassp_output_equals_a_seeded_reference_computation():
+    rng = np.random.default_rng(5)
+    X = rng.uniform(-0.5, 0.5, size=(80, 3))
+    y = X @ [0.3, -0.2, 0.1] + rng.uniform(-0.1, 0.1, 80)
+    m = AdaSSPRegression(epsilon=2.0, delta=1e-6, x_bound=1.0, y_bound=1.0, rho=0.05, random_state=42).fit(X, y)
+    # By hand: the documented draw order Z, triu(E), z on numpy's default_rng(42).
+    A = np.column_stack([X, np.ones(80)])
+    d, bound = 4, math.sqrt(2.0)
+    s = math.sqrt(math.log(6e6)) / (2.0 / 3)
+    g = np.random.default_rng(42)
+    lam_min = max(0.0, np.linalg.eigvalsh(A.T @ A)[0] + bound**2 * s * g.standard_normal()
+                  - bound**2 * s * math.sqrt(math.log(6e6)))
+    ridge = max(0.0, bound**2 * s * math.sqrt(d * math.log(2 * d * d / 0.05)) - lam_min)
+    E = np.zeros((d, d))
+    E[np.triu_indices(d)] = g.standard_normal(d * (d + 1) // 2)
+    E = E + np.triu(E, 1).T
+    theta = np.linalg.solve(A.T @ A + bound**2 * s * E + ridge * np.eye(d),
+                            A.T @ y + bound * 1.0 * s * g.standard_normal(d))
+    np.testing.assert_allclose(np.r_[m.coef_, m.intercept_], theta, rtol=1e-12)
+    assert m.ridge_ == pytest.approx(ridge)
+
+
+def test_adassp_noisy_eigenvalue_has_the_stated_distribution():
+    """λ̃_min + shift − λ_min = 𝒳² s Z with Z ~ N(0, 1) whenever the max(0, ·) is inactive."""
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(20000, 2)) / math.sqrt(2)
+    y = rng.uniform(-1, 1, size=20000)
+    lam = np.linalg.eigvalsh(X.T @ X)[0]
+    z = []
+    for seed in range(300):
+        m = AdaSSPRegression(epsilon=5.0, x_bound=1.0, fit_intercept=False, random_state=seed).fit(X, y)
+        assert m.min_eigenvalue_noisy_ > 0
+        z.append((m.min_eigenvalue_noisy_ + m.eigenvalue_shift_ - lam) / m.gram_noise_scale_)
+    assert kstest(z, "norm").pvalue > 0.01
+
+
+def test_adassp_with_huge_epsilon_is_ordinary_least_squares():
+    X, y = _regression(n=300)
+    X, y = X / 100.0, y / 100.0  # inside the bounds, so nothing is clipped
+    m = AdaSSPRegression(epsilon=1e12, x_bound=1.0, y_bound=1.0, random_state=0).fit(X, y)
+    ols = LinearRegression().fit(X, y)
+    np.testing.assert_allclose(m.coef_, ols.coef_, rtol=1e-5)
+    assert m.intercept_ == pytest.approx(ols.intercept_, rel=1e-5)
+
+
+def test_adassp_clips_rows_and_labels_to_the_declared_bounds():
+    rng = np.random.default_rng(1)
+    X = rng.normal(scale=3.0, size=(100, 3))
+    y = rng.normal(scale=4.0, size=100)
+    norms = np.linalg.norm(X, axis=1, keepdims=True)
+    Xc, yc = X * np.minimum(1.0, 2.0 / norms), np.clip(y, -1.5, 1.5)
+    assert np.all(np.linalg.norm(Xc, axis=1) <= 2.0 + 1e-12)
+    kw = dict(epsilon=1.0, x_bound=2.0, y_bound=1.5, random_state=7)
+    np.testing.assert_allclose(AdaSSPRegression(**kw).fit(X, y).coef_, AdaSSPRegression(**kw).fit(Xc, yc).coef_,
+                               rtol=1e-12)
+
+
+@pytest.mark.parametrize("param, value", [("epsilon", 0.0), ("epsilon", np.inf), ("delta", 1.0), ("x_bound", -1.0),
+                                          ("y_bound", 0.0), ("rho", 1.5), ("calibration", "exact"),
+                                          ("random_state", "seed")])
+def test_adassp_rejects_bad_parameters_naming_them(param, value):
+    X, y = _regression(n=20)
+    with pytest.raises(ValueError, match=param):
+        AdaSSPRegression(**{param: value}).fit(X, y)
+
+
+# --------------------------------------------------------------------------------------------------
+# Naive MAP attack and the no-model adversaries
+
+class _Table:
+    """f(x) = 2 − x₀: predicts 2, 1, 0 for the codes 0, 1, 2 of GG, AG, AA."""
+
+    def predict(self, X):
+        return 2.0 - np.asarray(X, float)[:, 0]
+
+
+def test_naive_map_matches_the_hand_example():
+    attack = NaiveMAPAttack([0], {"GG": [0.0], "AG": [1.0], "AA": [2.0]}, {"GG": .3, "AG": .4, "AA": .3}, 0.5)
+    known = (np.array([[7.0, 1.0]]), np.array([0.9]))  # the sensitive column's content is ignored
+    np.testing.assert_allclose(attack.infer_proba(_Table(), known), [[0.0558, 0.8200, 0.1242]], atol=5e-5)
+    assert attack.infer(_Table(), known).tolist() == ["AG"]
+
+
+def test_naive_map_on_a_constant_model_returns_the_prior_and_its_mode():
+    class Constant:
+        def predict(self, X):
+            return np.zeros(len(X))
+
+    prior = {"GG": .3, "AG": .45, "AA": .25}
+    attack = NaiveMAPAttack([0], {"GG": [0.0], "AG": [1.0], "AA": [2.0]}, prior, 1.0)
+    known = (np.zeros((5, 1)), np.arange(5.0))
+    np.testing.assert_allclose(attack.infer_proba(Constant(), known), np.tile([.3, .45, .25], (5, 1)))
+    assert set(attack.infer(Constant(), known)) == {"AG"}
+    np.testing.assert_allclose(PriorBaseline(prior).infer_proba(known), np.tile([.3, .45, .25], (5, 1)))
+    assert set(PriorBaseline(prior).infer(known)) == {"AG"}
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(prior={"a": 0.5, "b": 0.6}), "prior"), (dict(prior={"a": 1.0}), "prior"),
+    (dict(encoding={"a": [0.0], "c": [1.0]}), "encoding"), (dict(encoding={"a": [0.0, 1.0], "b": [1.0, 0.0]}), "encoding"),
+    (dict(residual_scale=0.0), "residual_scale"), (dict(sensitive_columns=[]), "sensitive_columns"),
+])
+def test_naive_map_rejects_bad_knowledge(kw, match):
+    args = dict(sensitive_columns=[0], encoding={"a": [0.0], "b": [1.0]}, prior={"a": 0.5, "b": 0.5},
+                residual_scale=1.0)
+    with pytest.raises(ValueError, match=match):
+        NaiveMAPAttack(**{**args, **kw})
+
+
+def test_naive_map_rejects_mismatched_known():
+    attack = NaiveMAPAttack([0], {"a": [0.0], "b": [1.0]}, {"a": 0.5, "b": 0.5}, 1.0)
+    with pytest.raises(ValueError, match="known"):
+        attack.infer(_Table(), (np.zeros((3, 1)), np.zeros(2)))
+    with pytest.raises(ValueError, match="known"):
+        attack.infer(_Table(), np.zeros((3, 1)))
+
+
+@pytest.fixture(scope="module")
+def iwpc():
+    return load_iwpc()
+
+
+@pytest.fixture(scope="module")
+def iwpc_split(iwpc):
+    """A 2,000-patient training sample and 1,000 held-out patients (small enough for fast MID fits)."""
+    rng = np.random.default_rng(11)
+    idx = rng.permutation(len(iwpc.target))
+    cols = [list(iwpc.data.columns).index(c) for c in iwpc.sensitive]
+    return iwpc.data.to_numpy(), iwpc.target, iwpc.extra["vkorc1"], idx[:2000], idx[2000:3000], cols
+
+
+def _attack_accuracy(model, split, enc):
+    X, y, s, tr, te, cols = split
+    model.fit(X[tr], y[tr])
+    attack = NaiveMAPAttack.from_training_data(model, X[tr], y[tr], s[tr], cols, enc)
+    return np.mean(attack.infer(model, (X[te], y[te])) == s[te]), attack
+
+
+def test_attack_recovers_vkorc1_far_above_the_prior_and_falls_to_it_as_lambda_grows(iwpc, iwpc_split):
+    X, y, s, tr, te, cols = iwpc_split
+    enc = iwpc.extra["sensitive_encoding"]
+    prior_acc = np.mean(PriorBaseline(empirical_prior(list(enc), s[tr])).infer((X[te], y[te])) == s[te])
+    undefended, attack = _attack_accuracy(LinearRegression(), iwpc_split, enc)
+    assert 0.3 < prior_acc < 0.4
+    assert undefended > prior_acc + 0.12
+    assert attack.prior == pytest.approx(empirical_prior(list(enc), s[tr]))
+    strong, _ = _attack_accuracy(MIDLinearRegression(mid_lambda=100.0), iwpc_split, enc)
+    assert abs(strong - prior_acc) < 0.03
+
+
+def test_attack_accepts_dataframes_with_named_columns(iwpc):
+    frame, y = iwpc.data.iloc[:300], iwpc.target[:300]
+    model = LinearRegression().fit(frame, y)
+    attack = NaiveMAPAttack(list(iwpc.sensitive), iwpc.extra["sensitive_encoding"],
+                            {"G/G": 1 / 3, "A/G": 1 / 3, "A/A": 1 / 3}, 1.0)
+    by_name = attack.infer_proba(model, (frame, y))
+    cols = [list(frame.columns).index(c) for c in iwpc.sensitive]
+    by_index = NaiveMAPAttack(cols, iwpc.extra["sensitive_encoding"], attack.prior, 1.0).infer_proba(
+        LinearRegression().fit(frame.to_numpy(), y), (frame.to_numpy(), y))
+    np.testing.assert_allclose(by_name, by_index, atol=1e-10)
+
+
+def test_no_model_baselines_use_population_knowledge(iwpc_split):
+    X, y, s, tr, te, cols = iwpc_split
+    values = ("G/G", "A/G", "A/A")
+    known = NoModelBaseline(cols, values).fit(X[tr], y[tr], s[tr])
+    ideal = NoModelBaseline(cols, values, use_target=True).fit(X[tr], y[tr], s[tr])
+    post = known.infer_proba((X[te], y[te]))
+    assert post.shape == (len(te), 3)
+    np.testing.assert_allclose(post.sum(axis=1), 1.0)
+    acc_known = np.mean(known.infer((X[te], y[te])) == s[te])
+    acc_ideal = np.mean(ideal.infer((X[te], y[te])) == s[te])
+    assert 0.5 < acc_known < acc_ideal  # race predicts VKORC1; the dose adds more
+    X_tampered = X[te].copy()
+    X_tampered[:, cols] = 0.0  # the sensitive columns are not inputs
+    np.testing.assert_allclose(known.infer_proba((X_tampered, y[te])), post)
+    with pytest.raises(ValueError, match="sensitive_values"):
+        NoModelBaseline(cols, values).fit(X[tr], y[tr], np.array(["x"] * len(tr), dtype=object))
