@@ -1,0 +1,83 @@
+"""Figure 2(a): the command line writes fig2a.json (DESIGN.md §2 schema) and a readable fig2a.png."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import paper_figs.fig2a as fig2a
+from paper_figs.__main__ import main
+
+TINY = {"n_splits": 1, "mid_lambdas": (2.0,), "epsilons": (0.3, 300.0)}
+
+
+def _check_document(doc, n_splits):
+    assert doc["figure"] == "fig2a" and doc["title"] and "IWPC" in doc["dataset"]
+    assert doc["metrics"]["utility"].startswith("MSE") and "accuracy" in doc["metrics"]["attack"]
+    assert doc["settings"]["n_splits"] == n_splits
+    names = [s["defense"] for s in doc["series"]]
+    assert names == ["undefended", "MID", "AdaSSP"]
+    for s in doc["series"]:
+        for p in s["points"]:
+            assert {"knob", "utility", "utility_ci", "attack_train", "attack_test", "attack_ci", "runs"} <= set(p)
+    b = doc["baseline"]
+    assert 0.3 < b["attack_prior"] < 0.4 and len(b["attack_prior_ci"]) == 2
+    summary = doc["summary"]
+    assert summary["undefended_mse"] == doc["series"][0]["points"][0]["utility"]
+    for name in ("MID", "AdaSSP"):
+        for tol in ("5", "25"):
+            entry = summary[f"{name}@mse+{tol}%"]
+            assert entry is None or entry["utility"] <= (1 + int(tol) / 100) * summary["undefended_mse"]
+
+
+def test_cli_writes_json_and_png(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(fig2a.CONFIGS, "quick", TINY)
+    assert main(["fig2a", "--quick", "--out", str(tmp_path)]) == 0
+    assert "fig2a" in capsys.readouterr().out
+    doc = json.loads((tmp_path / "fig2a.json").read_text())
+    _check_document(doc, 1)
+    png = (tmp_path / "fig2a.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
+    assert (tmp_path / "fig2a.quick.runs.json").exists()
+    # A second run resumes from the per-split store and reproduces the same numbers.
+    fig2a.make(tmp_path, quick=True)
+    assert json.loads((tmp_path / "fig2a.json").read_text())["series"] == doc["series"]
+
+
+def test_plot_draws_every_series_with_labels_and_legend(tmp_path, monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    captured = {}
+    monkeypatch.setattr(plt, "close", lambda fig: captured.setdefault("fig", fig))
+    point = {"knob": 1.0, "utility": 1.1, "utility_ci": [1.0, 1.2], "attack_train": 0.5, "attack_test": 0.5,
+             "attack_train_ci": [0.45, 0.55], "attack_test_ci": [0.45, 0.55], "runs": 3}
+    doc = {"settings": {"n_splits": 3, "delta": 1e-6, "calibration": "wang2018"},
+           "series": [{"defense": "undefended", "knob": None, "points": [{**point, "knob": None}]},
+                      {"defense": "MID", "knob": "mid_lambda", "points": [point]},
+                      {"defense": "AdaSSP", "knob": "epsilon", "points": [point]}],
+           "baseline": {"attack_prior": 0.37, "attack_prior_ci": [0.36, 0.38],
+                        "attack_known_attributes": 0.6, "attack_known_attributes_ci": [0.59, 0.61]}}
+    fig2a.plot(doc, tmp_path / "f.png")
+    ax = captured["fig"].axes[0]
+    assert "MSE" in ax.get_xlabel() and "accuracy" in ax.get_ylabel()
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert {"MID (test)", "MID (train)", "AdaSSP (test)", "undefended OLS (test)", "prior only (no model)"} <= set(labels)
+
+
+@pytest.mark.slow
+def test_quick_figure_from_the_command_line(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "paper_figs", "fig2a", "--quick", "--out", str(tmp_path)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads((tmp_path / "fig2a.json").read_text())
+    _check_document(doc, 10)
+    undefended = doc["series"][0]["points"][0]
+    assert undefended["attack_test_ci"][0] > doc["baseline"]["attack_prior_ci"][1]
+    assert np.isfinite(doc["summary"]["undefended_mse"])
