@@ -115,6 +115,8 @@ class RegionAdversary:
 
     def decide(self, models: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         x = np.asarray(models, dtype=np.float64)
+        if len(self.breaks) == 1:  # one comparison is ~10x cheaper than searchsorted
+            return self.decisions[(x > self.breaks[0]).view(np.int8)]
         return self.decisions[np.searchsorted(self.breaks, x, side="left")]
 
     def __repr__(self) -> str:

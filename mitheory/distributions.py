@@ -358,7 +358,7 @@ def empirical_distribution(
     Parameters
     ----------
     data : pandas.DataFrame or array-like of shape (N, columns)
-        The table. Rows with a missing value (None/NaN) in a used column are dropped.
+        The table. Rows with a missing value (None, NaN or an empty string) in a used column are dropped.
     sensitive, target : str or int
         Column names (DataFrame) or indices (array) of ``x_s`` and ``y``.
     nonsensitive : sequence of str or int, optional
@@ -401,7 +401,7 @@ def empirical_distribution(
     used = [i_s, i_y, *i_ns]
 
     def missing(v: Any) -> bool:
-        return v is None or (isinstance(v, float) and v != v)
+        return v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and not v.strip())
 
     counts: dict[tuple, int] = {}
     for row in arr:

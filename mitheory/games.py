@@ -85,6 +85,7 @@ __all__ = [
 
 DEFAULT_DIGITS = 50
 _CHUNK = 1 << 22
+_BLOCK = 1 << 21
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -361,31 +362,46 @@ class IndistinguishabilityGame:
         rng: np.random.Generator | int | None = None,
         *,
         alpha: float = 0.05,
+        workers: int = 1,
     ) -> SimulationResult:
         """Play ``rounds`` independent rounds (vectorized) and estimate ``gain^IND``.
 
-        The secret bits are drawn as ``m₁ ~ Bin(rounds, 1/2)`` ones; each round's statistic is drawn from
-        its binomial/multinomial law under ``p`` or ``q``, the mechanism releases one model per round, and
-        the adversary (default: the likelihood-ratio adversary) answers all rounds in one call.
+        Rounds are processed in blocks of ``2^21``; block ``i`` uses the ``i``-th generator spawned from
+        ``rng``, so the result depends on the seed only, not on ``workers``. In a block the number of
+        ``b = 1`` rounds is drawn as ``Bin(block, 1/2)``, each round's statistic is drawn from its
+        binomial/multinomial law under ``p`` or ``q``, the mechanism releases one model per round, and the
+        adversary (default: the likelihood-ratio adversary) answers the whole block in one call.
+        ``workers > 1`` runs blocks in threads (numpy releases the GIL in its samplers and ufuncs); the
+        adversary must then be thread-safe, as the reference adversaries are.
         """
         rounds = _check_rounds(rounds)
         rng = _check_rng(rng)
+        if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
+            raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
         if adversary is None:
             adversary = self.optimal_adversary()
-        st = self.mechanism.statistic
-        wins = 0
-        for start in range(0, rounds, _CHUNK):
-            m = min(_CHUNK, rounds - start)
-            m1 = int(rng.binomial(m, 0.5))
-            m0 = m - m1
-            s0 = sample_statistic(st, self.distribution, self.n, m0, rng)
-            s1 = sample_statistic(st, self.q, self.n, m1, rng)
-            models = self.mechanism.sample(np.concatenate([s0, s1]), self.n, rng)
-            d = np.asarray(adversary.decide(models, rng)).reshape(-1)
-            if len(d) != m:
-                raise ValueError("adversary.decide must return one decision per model")
-            wins += int(np.count_nonzero(d[:m0] == 0)) + int(np.count_nonzero(d[m0:] == 1))
+        sizes = [min(_BLOCK, rounds - s) for s in range(0, rounds, _BLOCK)]
+        gens = rng.spawn(len(sizes))
+        if workers == 1:
+            wins = sum(self._block(adversary, m, g) for m, g in zip(sizes, gens))
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=int(workers)) as pool:
+                wins = sum(pool.map(lambda mg: self._block(adversary, *mg), zip(sizes, gens)))
         return _result(wins, rounds, alpha)
+
+    def _block(self, adversary: Any, m: int, rng: np.random.Generator) -> int:
+        st = self.mechanism.statistic
+        m1 = int(rng.binomial(m, 0.5))
+        m0 = m - m1
+        s0 = sample_statistic(st, self.distribution, self.n, m0, rng)
+        s1 = sample_statistic(st, self.q, self.n, m1, rng)
+        models = self.mechanism.sample(np.concatenate([s0, s1]), self.n, rng)
+        d = np.asarray(adversary.decide(models, rng)).reshape(-1)
+        if len(d) != m:
+            raise ValueError("adversary.decide must return one decision per model")
+        return int(np.count_nonzero(d[:m0] == 0)) + int(np.count_nonzero(d[m0:] == 1))
 
     # -- Eq. 11 ----------------------------------------------------------------------------------------
     def gamma(self, rounds: int | None = None, rng: Any = None, *, alpha: float = 0.05) -> Any:
