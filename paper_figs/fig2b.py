@@ -39,7 +39,9 @@ def tree_figure(name: str, attack: str, title: str, out_dir, *, quick: bool, dat
         "baseline": result.baseline(),
         "metrics": {"utility": "macro F1 of steak preparation (test respondents)",
                     "attack": "F1 of sensitive value 'Yes' (cheated), attack_train / attack_test",
-                    "attack_ci": "95% Student-t interval of attack_train over splits"},
+                    "attack_ci": "95% Student-t interval of attack_test over splits",
+                    "baseline.attack_prior": "F1 of always guessing the training prior's mode (no model)",
+                    "baseline.attack_prior_rate": "F1 of guesses drawn from the training prior (no model)"},
     }
     path = write_json_atomic(out_dir / f"{name}.json", payload)
     _plot(payload, out_dir / f"{name}.png")
@@ -72,8 +74,10 @@ def _plot(payload: dict, path: Path) -> None:
                         ms=5 if len(pts) > 1 else 12, lw=1.2, capsize=2, color=COLORS.get(s["defense"]),
                         label=label)
         base = payload["baseline"]
-        key = "attack_prior" if part == "train" else "attack_prior_test"
-        ax.axhline(base[key], color="gray", ls="--", lw=1, label="prior-rate guess (no model)")
+        suffix = "" if part == "train" else "_test"
+        ax.axhline(base[f"attack_prior_rate{suffix}"], color="gray", ls="--", lw=1,
+                   label="guess at the prior's rate (no model)")
+        ax.axhline(base[f"attack_prior{suffix}"], color="gray", ls=":", lw=1, label="prior's mode (no model)")
         ax.set_title(f"{payload['title']}: {part} respondents", fontsize=9)
         ax.set_xlabel("utility: macro F1 (steak preparation, test)")
         ax.grid(alpha=0.3)

@@ -139,7 +139,7 @@ class TreeSweepResult:
         """DESIGN.md §2 ``series`` for ``attack`` ∈ {"naive_map", "map_counts", "prior"}.
 
         ``attack_train``/``attack_test`` are F1 of "Yes" on training/test respondents; ``attack_ci`` is
-        ``attack_train``'s interval. Precision and recall come along with their intervals.
+        ``attack_test``'s interval (as in Figure 2(a)). Precision and recall come along with their intervals.
         """
         prefix = ATTACKS[attack]
         out = []
@@ -154,27 +154,26 @@ class TreeSweepResult:
                     for m in ("precision", "recall"):
                         q[f"{m}_{part}"] = p[f"{prefix}_{part}_{m}"]
                         q[f"{m}_{part}_ci"] = p[f"{prefix}_{part}_{m}_ci"]
-                q["attack_ci"] = q["attack_train_ci"]
+                q["attack_ci"] = q["attack_test_ci"]
                 q["runs"] = p["runs"]
                 points.append(q)
             out.append({"defense": s["defense"], "knob": s["knob"], "points": points})
         return out
 
     def baseline(self) -> dict[str, Any]:
-        """The adversaries without a model, F1 of "Yes" on training (``attack_prior``) and test respondents.
+        """The adversaries without a model: F1 of "Yes" on training (no suffix) and test (``_test``) rows.
 
-        ``attack_prior``: each guess drawn from the training prior p(cheated) (a guesser at the base rate);
-        ``attack_prior_mode``: the MAP rule without a model (always the prior's mode, "No").
+        ``attack_prior``: the MAP rule without a model — always the training prior's mode ("No" here, so
+        F1 0 whenever "No" is the majority); ``attack_prior_rate``: each guess drawn from the training prior
+        (a guesser at the base rate, F1 ≈ the rate of "Yes").
         """
         rows = [self.runs[f"{s.key}|split={k}"] for s in self.settings[:1] for k in range(self.n_splits)]
         out: dict[str, Any] = {}
-        for name, prefix in (("attack_prior", "prior"), ("attack_prior_mode", "mode")):
+        for name, prefix in (("attack_prior", "mode"), ("attack_prior_rate", "prior")):
             for part in ("train", "test"):
                 m, lo, hi = mean_ci([r[f"{prefix}_{part}_f1"] for r in rows])
                 key = name if part == "train" else f"{name}_test"
                 out[key], out[f"{key}_ci"] = m, [lo, hi]
-        out["description"] = ("attack_prior: F1 of 'Yes' guessing from the training prior at its rate, no "
-                              "model; attack_prior_mode: always the prior's mode (the MAP rule without a model)")
         return out
 
 

@@ -243,7 +243,7 @@ class BaseCategoricalTree(ClassifierMixin, BaseEstimator):
         if (codes < 0).any():
             j = int(np.flatnonzero((codes < 0).any(axis=0))[0])
             raise ValueError(f"feature {names[j] if names else j} has values outside its given categories")
-        y_codes = np.asarray(pd.Categorical(y_arr, categories=classes).codes, np.int64)
+        y_codes = np.asarray(pd.Index(classes).get_indexer(np.asarray(y_arr, dtype=object)), np.int64)
         if (y_codes < 0).any():
             raise ValueError("y has labels outside the categories of its categorical dtype")
         return codes, y_codes
@@ -267,7 +267,7 @@ class BaseCategoricalTree(ClassifierMixin, BaseEstimator):
                     (np.asarray(dtype.categories) == cats).all():
                 out[:, j] = col.cat.codes.to_numpy()
             else:
-                out[:, j] = pd.Categorical(np.asarray(col, dtype=object), categories=cats).codes
+                out[:, j] = pd.Index(cats).get_indexer(np.asarray(col, dtype=object))
         return out
 
     # --- prediction -----------------------------------------------------------------------------

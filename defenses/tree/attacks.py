@@ -49,10 +49,14 @@ def estimate_prior(values, domain=None) -> pd.Series:
     s = pd.Series(values)
     if domain is None:
         domain = s.cat.categories if isinstance(s.dtype, pd.CategoricalDtype) else np.unique(s.to_numpy())
-    counts = pd.Series(pd.Categorical(s.to_numpy(), categories=list(domain))).value_counts(sort=False)
-    if counts.sum() == 0:
-        raise ValueError("cannot estimate a prior from no values in the domain")
-    return (counts / counts.sum()).rename("prior")
+    values = s.dropna().to_numpy(dtype=object)
+    codes = pd.Index(list(domain)).get_indexer(values)
+    if (codes < 0).any():
+        raise ValueError(f"value {values[codes < 0][0]!r} is outside the given domain")
+    if len(codes) == 0:
+        raise ValueError("cannot estimate a prior from no values")
+    counts = np.bincount(codes, minlength=len(domain))
+    return pd.Series(counts / counts.sum(), index=list(domain), name="prior")
 
 
 def confusion_matrix(model, X, y) -> np.ndarray:
@@ -71,7 +75,7 @@ def confusion_matrix(model, X, y) -> np.ndarray:
 
 def _label_codes(classes: np.ndarray, y) -> np.ndarray:
     y = np.asarray(y.to_numpy() if isinstance(y, pd.Series) else y, dtype=object)
-    codes = np.asarray(pd.Categorical(y, categories=list(classes)).codes, np.int64)
+    codes = np.asarray(pd.Index(classes).get_indexer(y), np.int64)
     if (codes < 0).any():
         bad = y[codes < 0][0]
         raise ValueError(f"label {bad!r} is not one of the model's classes {list(classes)}")

@@ -1,0 +1,123 @@
+"""Naive MAP, MAP with counts and the prior baseline: hand-built tree (ALGORITHMS.md §7) and the survey."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import confusion_matrix as sk_confusion
+
+from defenses.datasets import load_steak_survey
+from defenses.tree import (ID3Classifier, MAPWithCountsAttack, NaiveMAPAttack, PriorAttack,
+                           PriorityID3Classifier, confusion_matrix, estimate_prior)
+from validation.tree import binary_prf
+
+
+@pytest.fixture(scope="module")
+def hand_tree():
+    """x1 = a → leaf Medium (n=40); x1 = b → s: Yes → Rare (n=5), No → Medium (n=55)."""
+    rows = [("a", "Yes", "Medium")] * 15 + [("a", "No", "Medium")] * 25 + \
+           [("b", "Yes", "Rare")] * 5 + [("b", "No", "Medium")] * 55
+    df = pd.DataFrame(rows, columns=["x1", "s", "y"])
+    X = df[["x1", "s"]]
+    m = PriorityID3Classifier("s", 1).fit(X, df["y"])  # s excluded at the root, forced at depth 1
+    return m
+
+
+def test_hand_tree_has_the_documented_shape(hand_tree):
+    t = hand_tree.tree_
+    assert t.feature[0] == 0 and t.feature[1] == -1 and t.feature[2] == 1
+    assert list(t.n_samples[t.leaves]) == [40, 55, 5]  # s's domain is sorted: No, Yes
+
+
+def test_map_with_counts_on_the_hand_tree(hand_tree):
+    attack = MAPWithCountsAttack("s", {"Yes": 0.2, "No": 0.8})
+    known = pd.DataFrame({"x1": ["b", "b", "a"], "s": ["?", "?", "?"]})
+    res = attack.infer(hand_tree, known, ["Medium", "Rare", "Medium"])
+    by = {v: i for i, v in enumerate(res.values)}
+    assert res.scores[0, by["Yes"]] == 0 and res.scores[0, by["No"]] == pytest.approx(0.8 * 55 / 95)
+    assert res.scores[1, by["Yes"]] == pytest.approx(0.2 * 5 / 45) and res.scores[1, by["No"]] == 0
+    assert res.scores[2, by["Yes"]] == pytest.approx(0.2 * 40 / 45)
+    assert res.scores[2, by["No"]] == pytest.approx(0.8 * 40 / 95)
+    assert list(res.guesses) == ["No", "Yes", "No"]
+    assert np.allclose(res.posterior().sum(axis=1), 1.0)
+    # the sensitive column may be absent from what the attacker passes
+    res2 = attack.infer(hand_tree, known[["x1"]], ["Medium", "Rare", "Medium"])
+    assert np.array_equal(res.scores, res2.scores)
+
+
+def test_map_with_counts_with_an_unknown_feature_sums_consistent_leaves(hand_tree):
+    attack = MAPWithCountsAttack("s", {"Yes": 0.2, "No": 0.8})
+    known = pd.DataFrame({"x1": [None, None], "s": [None, None]}, dtype=object)
+    res = attack.infer(hand_tree, known, ["Rare", "Medium"])
+    by = {v: i for i, v in enumerate(res.values)}
+    # y = Rare: Yes ← L2 (5/45), No ← nothing; y = Medium: Yes ← L1 (40/45), No ← L1 + L3 (95/95)
+    assert res.scores[0, by["Yes"]] == pytest.approx(0.2 * 5 / 45) and res.scores[0, by["No"]] == 0
+    assert res.scores[1, by["Yes"]] == pytest.approx(0.2 * 40 / 45)
+    assert res.scores[1, by["No"]] == pytest.approx(0.8)
+    assert list(res.guesses) == ["Yes", "No"]
+
+
+def test_map_with_counts_drops_the_label_filter_when_no_value_reproduces_y(hand_tree):
+    attack = MAPWithCountsAttack("s", {"Yes": 0.2, "No": 0.8})
+    res = attack.infer(hand_tree, pd.DataFrame({"x1": ["a"], "s": ["?"]}), ["Rare"])
+    by = {v: i for i, v in enumerate(res.values)}
+    assert res.scores[0, by["Yes"]] == pytest.approx(0.2 * 40 / 45)
+    assert res.scores[0, by["No"]] == pytest.approx(0.8 * 40 / 95)
+
+
+def test_naive_map_on_the_hand_tree(hand_tree):
+    classes = list(hand_tree.classes_)
+    assert classes == ["Medium", "Rare"]
+    conf = np.array([[0.9, 0.05], [0.1, 0.9]])  # C[Medium, Medium] = 0.9, C[Medium, Rare] = 0.05
+    attack = NaiveMAPAttack("s", {"Yes": 0.2, "No": 0.8}, conf)
+    res = attack.infer(hand_tree, pd.DataFrame({"x1": ["b", "b"], "s": ["?", "?"]}), ["Medium", "Rare"])
+    by = {v: i for i, v in enumerate(res.values)}
+    assert res.scores[0, by["Yes"]] == pytest.approx(0.01) and res.scores[0, by["No"]] == pytest.approx(0.72)
+    assert res.scores[1, by["Yes"]] == pytest.approx(0.2 * 0.9) and res.scores[1, by["No"]] == pytest.approx(0.8 * 0.1)
+    assert list(res.guesses) == ["No", "Yes"]
+    # ties go to the larger prior: both values give the same prediction at x1 = a
+    flat = NaiveMAPAttack("s", {"Yes": 0.6, "No": 0.4}, conf)
+    assert flat.infer(hand_tree, pd.DataFrame({"x1": ["a"], "s": ["?"]}), ["Medium"]).guesses[0] == "Yes"
+    skewed = NaiveMAPAttack("s", {"Yes": 0.4, "No": 0.6}, conf)
+    assert skewed.infer(hand_tree, pd.DataFrame({"x1": ["a"], "s": ["?"]}), ["Medium"]).guesses[0] == "No"
+
+
+def test_confusion_prior_and_bad_inputs(hand_tree):
+    X = pd.DataFrame({"x1": ["a", "b", "b"], "s": ["No", "Yes", "No"]})
+    y = ["Medium", "Medium", "Rare"]
+    C = confusion_matrix(hand_tree, X, y)
+    ref = sk_confusion(y, hand_tree.predict(X), labels=hand_tree.classes_).astype(float)
+    assert np.allclose(C, ref / ref.sum(axis=1, keepdims=True))
+    p = estimate_prior(pd.Categorical(["Yes", "No", "No", "No"], categories=["No", "Yes"]))
+    assert p.to_dict() == {"No": 0.75, "Yes": 0.25}
+    with pytest.raises(ValueError, match="outside"):
+        estimate_prior(["Maybe"], domain=["No", "Yes"])
+    with pytest.raises(ValueError, match="prior"):
+        MAPWithCountsAttack("s", {"Perhaps": 1.0}).infer(hand_tree, X, y)
+    with pytest.raises(ValueError, match="label"):
+        MAPWithCountsAttack("s", {"Yes": 0.5, "No": 0.5}).infer(hand_tree, X, ["Raw", "Rare", "Rare"])
+    with pytest.raises(ValueError, match="confusion"):
+        NaiveMAPAttack("s", {"Yes": 0.5, "No": 0.5}, np.eye(3)).infer(hand_tree, X, y)
+    with pytest.raises(ValueError, match="strategy"):
+        PriorAttack({"Yes": 0.5, "No": 0.5}, strategy="best").infer(None, X)
+    mode = PriorAttack({"Yes": 0.2, "No": 0.8}).infer(None, X)
+    assert list(mode.guesses) == ["No"] * 3
+    sampled = PriorAttack({"Yes": 0.2, "No": 0.8}, "sample", random_state=0).infer(None, np.zeros((5000, 1)))
+    assert abs(np.mean(sampled.guesses == "Yes") - 0.2) < 0.02
+
+
+def test_attacks_on_the_undefended_survey_tree(data_home):
+    """Training respondents of a tree fitted on the whole survey: white box ≥ black box ≥ prior."""
+    d = load_steak_survey(data_home)
+    X, y = d.data, d.target
+    m = ID3Classifier(max_depth=5).fit(X, y)
+    prior = estimate_prior(X["cheated"])
+    truth = X["cheated"].to_numpy()
+    wc = MAPWithCountsAttack("cheated", prior).infer(m, X, y)
+    nm = NaiveMAPAttack("cheated", prior, confusion_matrix(m, X, y)).infer(m, X, y)
+    mode = PriorAttack(prior).infer(m, X, y)
+    f = {name: binary_prf(truth, r.guesses) for name, r in (("wc", wc), ("nm", nm), ("mode", mode))}
+    assert f["wc"][2] >= f["nm"][2] > f["mode"][2] == 0.0
+    # both attacks are far more precise than the base rate of "Yes" (57/331 = 0.17)
+    assert f["wc"][0] > 0.5 and f["nm"][0] > 0.5

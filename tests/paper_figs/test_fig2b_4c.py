@@ -1,0 +1,47 @@
+"""Figures 2(b) and 4(c): JSON schema (DESIGN.md §2), PNG, shared resumable sweep, CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import paper_figs.fig2b as fig2b
+import paper_figs.fig4c as fig4c
+from paper_figs.__main__ import main
+from validation.tree import TreeSweepConfig
+
+TINY = TreeSweepConfig(max_depth=3, lambdas=(1.0, 100.0), epsilons=(100.0,), priority_depths=(0, None))
+
+
+@pytest.fixture
+def tiny(monkeypatch):
+    monkeypatch.setitem(fig2b.CONFIGS, True, TINY)
+    monkeypatch.setitem(fig2b.SPLITS, True, 2)
+
+
+def test_both_figures_share_one_sweep_and_follow_the_schema(tmp_path, data_home, tiny, monkeypatch):
+    p2 = fig2b.make(tmp_path, quick=True, device="cpu", data_home=data_home)
+    import validation.tree as vt
+
+    monkeypatch.setattr(vt, "evaluate_split", lambda *a: pytest.fail("fig4c must reuse fig2b's runs"))
+    p4 = fig4c.make(tmp_path, quick=True, device="cpu", data_home=data_home)
+    for path, name in ((p2, "fig2b"), (p4, "fig4c")):
+        doc = json.loads(path.read_text())
+        assert doc["figure"] == name and (tmp_path / f"{name}.png").stat().st_size > 10_000
+        assert {"title", "dataset", "settings", "series", "baseline", "metrics"} <= set(doc)
+        assert "attack_prior" in doc["baseline"] and "attack_prior_ci" in doc["baseline"]
+        defenses = {s["defense"]: s for s in doc["series"]}
+        assert set(defenses) == {"ID3 (no defense)", "MID", "DP-ID3", "Priority"}
+        assert [p["knob"] for p in defenses["MID"]["points"]] == [1.0, 100.0]
+        for s in doc["series"]:
+            for p in s["points"]:
+                assert {"knob", "utility", "utility_ci", "attack_train", "attack_test", "attack_ci", "runs"} <= set(p)
+    d2, d4 = json.loads(p2.read_text()), json.loads(p4.read_text())
+    assert d2["series"][0]["points"][0]["utility"] == d4["series"][0]["points"][0]["utility"]
+    assert d2["settings"]["attack"] == "naive_map" and d4["settings"]["attack"] == "map_counts"
+
+
+def test_cli_reports_a_missing_dataset_with_exit_2(tmp_path, tiny, capsys):
+    assert main(["fig2b", "--quick", "--out", str(tmp_path), "--data-home", str(tmp_path)]) == 2
+    assert "steak-risk-survey.csv" in capsys.readouterr().err
