@@ -335,18 +335,23 @@ def gdp_bound(mu: Number, n: int, *, digits: int = DEFAULT_DIGITS) -> GainBound:
 
 
 def refined_bound(
-    eps: Number, n: int, delta: Number, tv_pq: Number, *, digits: int = DEFAULT_DIGITS
+    eps: Number, n: int, delta: Number, tv_pq: Number, *, steps: int = 1, digits: int = DEFAULT_DIGITS
 ) -> GainBound:
     r"""Distribution-dependent bound ``1/2 + ½·E_{K~Bin(n, TV(p,q))} TV*_K`` (THEORY.md §6, corrected Theorem 2).
 
     Coupling p^n and q^n coordinatewise maximally makes the Hamming distance K ~ Bin(n, TV(p, q)), and
     joint convexity of TV gives ``max_A gain^IND ≤ 1/2 + ½ E[TV*_K] ≤ acc*_n`` for every p, with no γ.
 
+    ``steps`` is the number of neighbouring steps one differing record costs: 1 under substitution
+    adjacency, 2 under add/remove adjacency (a substitution is a removal and an addition), in which case
+    the bound is ``1/2 + ½·E TV*_{2K}`` (THEORY.md §6, point 4).
+
     The expectation is summed outward from the binomial mode until the remaining tail mass (which
     bounds the remaining terms, as TV*_K ≤ 1) is below the working precision; the cost grows like
     ``sqrt(n·t(1−t))`` terms.
     """
     e, d, n, digits = _epsilon(eps), _delta(delta), _size(n), _digits(digits)
+    steps = _size(steps, "steps")
     t = _rational("tv_pq", tv_pq)
     if not 0 <= t <= 1:
         raise ValueError(f"tv_pq must lie in [0, 1], got {tv_pq!r}")
@@ -354,10 +359,10 @@ def refined_bound(
         half = mpf(1) / 2
         return GainBound(half, half, half, False, mpf(0))
     if t == 1:
-        return tight_bound(e, n, d, digits=digits)
+        return tight_bound(e, steps * n, d, digits=digits)
 
     def tv_star(k: int) -> mpf:
-        return mpf(0) if k == 0 else _tight_parts(e, k, d)[4]
+        return mpf(0) if k == 0 else _tight_parts(e, steps * k, d)[4]
 
     def evaluate():
         tt = _mp(t)

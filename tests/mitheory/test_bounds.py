@@ -363,6 +363,9 @@ def test_refined_bound_between_half_and_tight():
     assert float(tight_bound(0.1, 50).advantage) == pytest.approx(0.9179, abs=5e-5)
     assert refined_bound(0.1, 50, 0, 0).gain == mpf(1) / 2
     assert refined_bound(0.1, 50, 0, 1).gain == tight_bound(0.1, 50).gain
+    # Add/remove adjacency: each differing record costs two steps.
+    assert refined_bound(0.1, 50, 0, 1, steps=2).gain == tight_bound(0.1, 100).gain
+    assert refined_bound(0.1, 50, 0, 0.3).gain < refined_bound(0.1, 50, 0, 0.3, steps=2).gain
 
 
 @settings(max_examples=60)
