@@ -166,9 +166,16 @@ class SemanticExact:
     worst_gain : ``L_p = E min_v p(τ=v | x_ns, y)``.
     delta_star : ``Δ* = E_p max_v [p(τ=v | x_ns, y) − p(τ=v)]`` (§1.4).
     tv_models : ``TV(P_p, P_q) = 2·max gain^IND − 1``.
-    sup_corrected_advantage : ``sup_A Adv′ = (G_p − L_p)·TV(P_p, P_q)`` (sharp Theorem 1′).
-    sup_advantage : ``sup_A Adv^SEM = Σ_{f,x_ns,y} max_v [P_p(f)p_τ − P_q(f)q_τ]`` (finite outputs only,
-        else None).
+    sup_corrected_advantage : ``sup_A Adv′ = (G_p − L_p)·TV(P_p, P_q)`` (sharp Theorem 1′) over attackers
+        whose answers lie in ``V``, the values ``τ`` takes under ``p``.
+    sup_advantage : ``sup_A Adv^SEM = Σ_{f,x_ns,y} max_v [P_p(f)p_τ − P_q(f)q_τ]`` over attackers with
+        answers in ``V`` (finite outputs only, else None).
+    sup_advantage_any : the same supremum when an attacker may also answer a value outside ``V`` (always
+        wrong): each term becomes ``max(0, max_v […])``.
+    answers_in_range : bool or None
+        Whether every answer of the given adversary lies in ``V`` (None without an adversary). An
+        attacker that answers outside ``V`` can have ``h(f) = 0 < L_p``; for it the sharp bound of
+        Theorem 1′ is ``G_p·TV`` (:func:`mitheory.theorems.check_theorem1` uses the right one).
     """
 
     gain: Any
@@ -184,6 +191,8 @@ class SemanticExact:
     tv_models: Any
     sup_corrected_advantage: Any
     sup_advantage: Any
+    sup_advantage_any: Any = None
+    answers_in_range: bool | None = None
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -530,7 +539,7 @@ class SemanticMIGame:
             j = vidx.get(gv)
             if j is not None:
                 row[j] = 1
-            law.append(row)
+            law.append(row)  # an answer outside V is always wrong: a zero row
         return law
 
     def exact(self, adversary: Any = None, *, digits: int = DEFAULT_DIGITS) -> SemanticExact:
@@ -552,17 +561,19 @@ class SemanticMIGame:
             l_p = sum((min(row) for row in pt), zero)
             g_q = max(mv)
             d_star = sum((max(x - y for x, y in zip(rp, rq)) for rp, rq in zip(pt, qt)), zero)
-            sup_adv = None
+            sup_adv = sup_any = None
             if finite:
-                sup_adv = sum(
-                    (max(ap * x - bq * y for x, y in zip(rp, rq)) for ap, bq in zip(a, b) for rp, rq in zip(pt, qt)),
-                    zero,
-                )
+                terms = [max(ap * x - bq * y for x, y in zip(rp, rq)) for ap, bq in zip(a, b) for rp, rq in zip(pt, qt)]
+                sup_adv = sum(terms, zero)
+                sup_any = sum((t for t in terms if t > 0), zero)
+            in_range = None
             gains = {"pp": None, "qq": None, "qp": None}
             if adversary is not None:
                 hp, hq = [], []
+                in_range = True
                 for cell in cells:
                     law = self._guess_law(adversary, cell, keys, values, finite)
+                    in_range = in_range and all(sum(row) == 1 for row in law)
                     hp.append(sum((x * w for rp, lr in zip(pt, law) for x, w in zip(rp, lr) if w), zero))
                     hq.append(sum((x * w for rq, lr in zip(qt, law) for x, w in zip(rq, lr) if w), zero))
                 gains["pp"] = sum((x * h for x, h in zip(a, hp)), zero)
@@ -583,6 +594,8 @@ class SemanticMIGame:
                 tv_models=tv,
                 sup_corrected_advantage=(g_p - l_p) * tv,
                 sup_advantage=sup_adv,
+                sup_advantage_any=sup_any,
+                answers_in_range=in_range,
             )
 
     # -- simulation ------------------------------------------------------------------------------------

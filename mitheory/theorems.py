@@ -69,7 +69,8 @@ class Theorem1Check:
     corrected_holds : bool
         Theorem 1′: ``|Adv′(A*)| ≤ 2·max gain^IND − 1``.
     sharp_bound : exact number
-        ``(G_p − L_p)(2·max gain^IND − 1)``; ``sharp_holds``: ``Adv′ ≤ sharp_bound``.
+        ``(G_p − L_p)(2·max gain^IND − 1)``; ``sharp_holds``: ``Adv′ ≤ sharp_bound``. For an attacker that
+        sometimes answers a value ``τ`` never takes under ``p`` (always wrong), ``L_p`` is replaced by 0.
     decomposition_bound : exact number
         ``(2·max gain^IND − 1) + Δ*``; ``decomposition_holds``: ``Adv^SEM ≤ decomposition_bound``.
     naive_bound : exact number
@@ -127,7 +128,8 @@ def check_theorem1(game: SemanticMIGame, adversary: Any, *, digits: int = DEFAUL
     with mpmath.workdps(digits):
         rhs = ex.tv_models
         lhs = ex.advantage
-        sharp = (ex.best_gain - ex.worst_gain) * rhs
+        low = ex.worst_gain if ex.answers_in_range else ex.worst_gain * 0
+        sharp = (ex.best_gain - low) * rhs
         decomp = rhs + ex.delta_star
         naive = rhs + (ex.best_gain - ex.best_baseline)
         viol = lhs - rhs
