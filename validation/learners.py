@@ -1,0 +1,264 @@
+"""The real learners and attacks that the empirical games are played with.
+
+Each entry wraps a model family of :mod:`defenses` as a :class:`validation.ind.Learner` over a real table:
+
+==============  ========  ======  ======================================================================
+name            dataset   knob    learner (declared privacy)
+==============  ========  ======  ======================================================================
+``adassp``      IWPC      eps     AdaSSP (Wang 2018), (ε, δ)-DP for add/remove neighbours
+``mid-linear``  IWPC      lam     MID linear regression (no DP claim)
+``ols``         IWPC      —       ordinary least squares (undefended)
+``dp-id3``      survey    eps     DP-ID3 (Friedman & Schuster 2010), ε-DP for add/remove neighbours
+``mid-id3``     survey    lam     ID3 with the MID criterion (no DP claim)
+``id3``         survey    —       ID3 (undefended)
+==============  ========  ======  ======================================================================
+
+Attacks (the ``A*`` of the reduction and of the semantic game): on IWPC the Naive MAP inversion of the
+VKORC1 genotype (Fredrikson et al. 2014); on the survey ``map-counts`` (white box, the default) or
+``naive-map`` (black box) for "Have you ever cheated?" (Fredrikson et al. 2015). The attacker's prior,
+residual scale and confusion matrix come from ``aux`` — records it draws from the challenge law itself —
+never from the training set. The meta-classifier probe is the model's prediction on a fixed probe set.
+
+The tables are the ones the sweeps use (``validation.linear.IWPCProblem`` with its public scaling, and
+``defenses.datasets.load_steak_survey`` complete cases); ``p`` is their empirical distribution.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from mitheory.distributions import FiniteDistribution, Records, empirical_distribution
+from validation.ind import Learner, Privacy
+
+
+@dataclass(frozen=True)
+class LearnerInfo:
+    """Registry entry: dataset, the knob the CLI sets, and what the learner is."""
+
+    dataset: str
+    knob: str | None
+    description: str
+    attacks: tuple[str, ...]
+
+
+LEARNERS: dict[str, LearnerInfo] = {
+    "adassp": LearnerInfo("iwpc", "eps", "AdaSSP linear regression, (eps, delta)-DP (add/remove)", ("naive-map",)),
+    "mid-linear": LearnerInfo("iwpc", "lam", "MID linear regression (Eq. 3-4), no DP claim", ("naive-map",)),
+    "ols": LearnerInfo("iwpc", None, "ordinary least squares, undefended", ("naive-map",)),
+    "dp-id3": LearnerInfo("steak", "eps", "DP-ID3 (Friedman & Schuster 2010), eps-DP (add/remove)",
+                          ("map-counts", "naive-map")),
+    "mid-id3": LearnerInfo("steak", "lam", "ID3 with the MID criterion, no DP claim", ("map-counts", "naive-map")),
+    "id3": LearnerInfo("steak", None, "ID3, undefended", ("map-counts", "naive-map")),
+}
+
+ATTACK_DESCRIPTIONS = {
+    "naive-map": "Naive MAP: prior x likelihood of the observed label/target (Fredrikson et al. 2014/2015)",
+    "map-counts": "MAP with counts: white-box, training counts on consistent tree paths (Fredrikson et al. 2015)",
+}
+
+
+# ---------------------------------------------------------------------------------------------------
+# IWPC (linear models).
+
+
+@dataclass(frozen=True)
+class _IWPC:
+    p: FiniteDistribution
+    columns: list[str]
+    ns_columns: list[str]
+    sensitive_columns: list[int]
+    encoding: dict
+    values: tuple
+    x_bound: float
+    y_bound: float
+    rows: int
+
+    def design(self, records: Records) -> np.ndarray:
+        """The model's input matrix: non-sensitive columns plus the one-hot genotype from ``x_s``."""
+        X = np.zeros((len(records), len(self.columns)))
+        ns_pos = [self.columns.index(c) for c in self.ns_columns]
+        X[:, ns_pos] = np.asarray(records.x_ns, float)
+        codes = np.array([self.encoding[v] for v in records.x_s], float).reshape(len(records), -1)
+        X[:, self.sensitive_columns] = codes
+        return X
+
+
+@functools.lru_cache(maxsize=4)
+def _iwpc(data_home: str | None) -> _IWPC:
+    from validation.linear import IWPCProblem
+
+    prob = IWPCProblem(data_home)
+    ns = [c for i, c in enumerate(prob.columns) if i not in prob.sensitive_columns]
+    frame = pd.DataFrame(prob.X[:, [prob.columns.index(c) for c in ns]], columns=ns)
+    frame["vkorc1"] = np.asarray(prob.genotype, dtype=object)
+    frame["y"] = prob.y
+    p = empirical_distribution(frame, sensitive="vkorc1", target="y", nonsensitive=ns)
+    return _IWPC(p, prob.columns, ns, prob.sensitive_columns, dict(prob.encoding), prob.values,
+                 prob.x_bound, prob.y_bound, len(frame))
+
+
+def _iwpc_learner(name: str, make_model: Callable[[np.random.Generator], Any], privacy: Privacy | None,
+                  data_home: str | None) -> tuple[Learner, FiniteDistribution]:
+    from defenses.linear import NaiveMAPAttack
+
+    task = _iwpc(data_home)
+
+    def fit(train: Records, rng: np.random.Generator):
+        return make_model(rng).fit(task.design(train), np.asarray(train.y, float))
+
+    def attack(model, aux: Records, challenges: Records) -> np.ndarray:
+        adversary = NaiveMAPAttack.from_training_data(model, task.design(aux), np.asarray(aux.y, float),
+                                                      list(aux.x_s), task.sensitive_columns, task.encoding)
+        return adversary.infer(model, (task.design(challenges), np.asarray(challenges.y, float)))
+
+    def probe(model, records: Records) -> np.ndarray:
+        return np.asarray(model.predict(task.design(records)), float)
+
+    return Learner(name, fit, privacy, attack, probe, LEARNERS[name].description), task.p
+
+
+# ---------------------------------------------------------------------------------------------------
+# FiveThirtyEight steak survey (trees).
+
+
+@dataclass(frozen=True)
+class _Steak:
+    p: FiniteDistribution
+    ns_columns: list[str]
+    categories: dict[str, list]
+    sensitive: str
+    target_categories: list
+    rows: int
+
+    def frame(self, records: Records) -> tuple[pd.DataFrame, pd.Series]:
+        """The tree's input: every survey answer as a categorical with the full (public) domain."""
+        cols = {c: pd.Categorical(np.asarray(records.x_ns, dtype=object)[:, j], categories=self.categories[c])
+                for j, c in enumerate(self.ns_columns)}
+        cols[self.sensitive] = pd.Categorical(np.asarray(records.x_s, dtype=object),
+                                              categories=self.categories[self.sensitive])
+        X = pd.DataFrame(cols)
+        y = pd.Series(pd.Categorical(np.asarray(records.y, dtype=object), categories=self.target_categories))
+        return X, y
+
+
+@functools.lru_cache(maxsize=4)
+def _steak(data_home: str | None) -> _Steak:
+    from defenses.datasets import load_steak_survey
+
+    ds = load_steak_survey(data_home)
+    sensitive = ds.sensitive[0]
+    frame = ds.data.astype(object).copy()
+    frame["__target__"] = np.asarray(ds.target, dtype=object)
+    ns = [c for c in ds.data.columns if c != sensitive]
+    p = empirical_distribution(frame, sensitive=sensitive, target="__target__", nonsensitive=ns)
+    categories = {c: list(ds.data[c].cat.categories) if hasattr(ds.data[c], "cat") else sorted(ds.data[c].unique())
+                  for c in ds.data.columns}
+    target_categories = list(ds.target.cat.categories) if hasattr(ds.target, "cat") else sorted(set(ds.target))
+    return _Steak(p, ns, categories, sensitive, target_categories, len(frame))
+
+
+def _steak_learner(name: str, make_model: Callable[[np.random.Generator], Any], privacy: Privacy | None,
+                   attack_name: str, data_home: str | None) -> tuple[Learner, FiniteDistribution]:
+    from defenses.tree import MAPWithCountsAttack, NaiveMAPAttack, confusion_matrix, estimate_prior
+
+    task = _steak(data_home)
+
+    def fit(train: Records, rng: np.random.Generator):
+        X, y = task.frame(train)
+        return make_model(rng).fit(X, y)
+
+    def attack(model, aux: Records, challenges: Records) -> np.ndarray:
+        Xa, ya = task.frame(aux)
+        prior = estimate_prior(Xa[task.sensitive], task.categories[task.sensitive])
+        if attack_name == "map-counts":
+            adversary = MAPWithCountsAttack(task.sensitive, prior)
+        else:
+            adversary = NaiveMAPAttack(task.sensitive, prior, confusion_matrix(model, Xa, ya))
+        Xc, yc = task.frame(challenges)
+        Xc[task.sensitive] = pd.Categorical([None] * len(Xc), categories=task.categories[task.sensitive])
+        return np.asarray(adversary.infer(model, Xc, yc).guesses, dtype=object)
+
+    def probe(model, records: Records) -> np.ndarray:
+        X, _ = task.frame(records)
+        return np.asarray(model.predict_proba(X), float).ravel()
+
+    return Learner(name, fit, privacy, attack, probe, LEARNERS[name].description), task.p
+
+
+# ---------------------------------------------------------------------------------------------------
+
+
+def table_rows(name: str, data_home: str | os.PathLike | None = None) -> int:
+    """Number of rows of the real table behind learner ``name`` (the empirical distribution's sample size)."""
+    if name not in LEARNERS:
+        raise ValueError(f"unknown learner {name!r}; choose from {', '.join(LEARNERS)}")
+    home = None if data_home is None else str(data_home)
+    return (_iwpc(home) if LEARNERS[name].dataset == "iwpc" else _steak(home)).rows
+
+
+def _seed(rng: np.random.Generator) -> int:
+    return int(rng.integers(2**31 - 1))
+
+
+def build_learner(
+    name: str,
+    *,
+    eps: float | None = None,
+    delta: float | None = None,
+    lam: float | None = None,
+    attack: str | None = None,
+    max_depth: int = 5,
+    data_home: str | os.PathLike | None = None,
+) -> tuple[Learner, FiniteDistribution]:
+    """The registered learner ``name`` at the given knob, and the empirical distribution p of its data.
+
+    ``eps`` (and ``delta`` for AdaSSP, default 1e-6) for the DP learners, ``lam`` for the MID learners;
+    ``attack`` chooses the survey attack (``map-counts`` or ``naive-map``); ``max_depth`` bounds every
+    tree (as in the Figure 2(b) sweep).
+    """
+    if name not in LEARNERS:
+        raise ValueError(f"unknown learner {name!r}; choose from {', '.join(LEARNERS)}")
+    info = LEARNERS[name]
+    if info.knob == "eps" and (eps is None or not np.isfinite(eps) or eps <= 0):
+        raise ValueError(f"learner {name!r} needs --eps > 0")
+    if info.knob == "lam" and (lam is None or not np.isfinite(lam) or lam < 0):
+        raise ValueError(f"learner {name!r} needs --lam >= 0")
+    attack = attack or info.attacks[0]
+    if attack not in info.attacks:
+        raise ValueError(f"learner {name!r} supports the attacks {', '.join(info.attacks)}, not {attack!r}")
+    home = None if data_home is None else str(data_home)
+
+    if info.dataset == "iwpc":
+        from sklearn.linear_model import LinearRegression
+
+        from defenses.linear import AdaSSPRegression, MIDLinearRegression
+
+        if name == "adassp":
+            d = 1e-6 if delta is None else float(delta)
+            task = _iwpc(home)
+            privacy = Privacy(float(eps), d, "add/remove")
+            return _iwpc_learner(name, lambda rng: AdaSSPRegression(
+                epsilon=float(eps), delta=d, x_bound=task.x_bound, y_bound=task.y_bound,
+                random_state=_seed(rng)), privacy, home)
+        if name == "mid-linear":
+            return _iwpc_learner(name, lambda rng: MIDLinearRegression(mid_lambda=float(lam)), None, home)
+        return _iwpc_learner(name, lambda rng: LinearRegression(), None, home)
+
+    from defenses.tree import DPID3Classifier, ID3Classifier
+
+    if name == "dp-id3":
+        if delta not in (None, 0, 0.0):
+            raise ValueError("dp-id3 is pure eps-DP: delta must be 0")
+        return _steak_learner(name, lambda rng: DPID3Classifier(epsilon=float(eps), max_depth=max_depth,
+                                                                random_state=_seed(rng)),
+                              Privacy(float(eps), 0.0, "add/remove"), attack, home)
+    if name == "mid-id3":
+        return _steak_learner(name, lambda rng: ID3Classifier(mid_lambda=float(lam), max_depth=max_depth),
+                              None, attack, home)
+    return _steak_learner(name, lambda rng: ID3Classifier(max_depth=max_depth), None, attack, home)

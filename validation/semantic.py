@@ -1,0 +1,119 @@
+r"""Empirical semantic MI game (Experiment 1) for real learners and real attacks (THEORY.md §1).
+
+For an attack A* and property τ = identity on the sensitive attribute, with p the table's empirical
+distribution and q = p(X_s) × p(X_ns, Y):
+
+* ``gain(A; r, s)`` — train M on S ~ r^n, draw a challenge z ~ s, A* guesses x_s from (f, x_ns, y);
+* the printed advantage of Eq. 8, ``Adv^SEM = gain(A; p, p) − gain(A; q, q)`` — the decorrelated
+  baseline gain(A; q, q) is what the attack scores when x_s carries no information about (x_ns, y);
+* the corrected advantage of Theorem 1′, ``Adv′ = gain(A; p, p) − gain(A; q, p)`` — only the training
+  distribution changes — which every (ε, δ)-DP learner bounds by ``2·max gain^IND − 1``; the printed
+  Adv^SEM is *not* bounded by it (Theorem 1 as printed is false, THEORY.md §1.1).
+
+Each split trains one model on p and one on q (``numpy.random.default_rng([seed, split])``) and scores
+``challenges`` fresh records of each law; the intervals are Student-t over splits. Results are stored per
+split, so an interrupted run resumes with the same final numbers.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from mitheory.distributions import FiniteDistribution, Records
+from validation.ind import Learner, bounds_for
+from validation.store import ResultStore
+from validation.sweep import mean_ci
+
+
+@dataclass
+class SemanticReport:
+    """Gains and advantages of a real attack, each as ``[mean, ci_low, ci_high]`` over splits."""
+
+    learner: str
+    n: int
+    splits: int
+    eps: float | None
+    delta: float | None
+    gain_pp: list[float]
+    gain_qq: list[float]
+    gain_qp: list[float]
+    adv_sem: list[float]
+    adv_corrected: list[float]
+    advantage_bound_paper: float | None
+    advantage_bound_tight: float | None
+    verdict: str
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.update(estimate=self.adv_corrected[0], ci_low=self.adv_corrected[1], ci_high=self.adv_corrected[2])
+        return out
+
+
+def _accuracy(learner: Learner, model: Any, law: FiniteDistribution, m: int, rng: np.random.Generator) -> float:
+    aux: Records = law.sample(max(m, 500), rng)
+    chal: Records = law.sample(m, rng)
+    return float(np.mean(np.asarray(learner.attack(model, aux, chal)) == chal.x_s))
+
+
+def run_semantic(
+    learner: Learner,
+    p: FiniteDistribution,
+    n: int,
+    splits: int,
+    *,
+    challenges: int = 500,
+    seed: int = 0,
+    store_path: str | os.PathLike | None = None,
+    progress: bool = True,
+) -> SemanticReport:
+    """Estimate ``gain(A; p, p)``, ``gain(A; q, q)``, ``gain(A; q, p)``, Adv^SEM and Adv′ over ``splits``.
+
+    The verdict compares the corrected advantage with ``2·tight_bound − 1`` at the learner's privacy
+    ("violates" when the whole interval lies above it; "no DP claim" for learners without one).
+    """
+    if learner.attack is None:
+        raise ValueError(f"learner {learner.name!r} has no attack")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be an integer >= 1, got {n!r}")
+    if isinstance(splits, bool) or not isinstance(splits, (int, np.integer)) or splits < 2:
+        raise ValueError(f"splits must be an integer >= 2, got {splits!r}")
+    if challenges < 1:
+        raise ValueError(f"challenges must be >= 1, got {challenges!r}")
+    q = p.decorrelated()
+    settings = {"learner": learner.name, "privacy": asdict(learner.privacy) if learner.privacy else None,
+                "n": int(n), "challenges": challenges, "seed": seed, "support": len(p)}
+    store = ResultStore(store_path, settings) if store_path is not None else None
+    results: dict[str, Any] = dict(store.results) if store is not None else {}
+    todo = [j for j in range(splits) if f"split={j}" not in results]
+    for j in tqdm(todo, desc=f"sem {learner.name}", disable=not progress or not todo):
+        rng = np.random.default_rng([seed, j])
+        f_p = learner.fit(p.sample(int(n), rng), rng)
+        f_q = learner.fit(q.sample(int(n), rng), rng)
+        row = {"pp": _accuracy(learner, f_p, p, challenges, rng),
+               "qq": _accuracy(learner, f_q, q, challenges, rng),
+               "qp": _accuracy(learner, f_q, p, challenges, rng)}
+        results[f"split={j}"] = row
+        if store is not None:
+            store.put(f"split={j}", row)
+    rows = [results[f"split={j}"] for j in range(splits)]
+    pp, qq, qp = (np.array([r[k] for r in rows]) for k in ("pp", "qq", "qp"))
+    paper, tight, _ = bounds_for(learner.privacy, int(n), float(p.tv_decorrelated()))
+    adv_paper = None if paper is None else 2 * paper - 1
+    adv_tight = None if tight is None else 2 * tight - 1
+    corrected = list(mean_ci(pp - qp))
+    if adv_tight is None:
+        verdict = "no DP claim"
+    else:
+        verdict = "violates" if corrected[1] > adv_tight else "consistent"
+    return SemanticReport(
+        learner=learner.name, n=int(n), splits=int(splits),
+        eps=learner.privacy.eps if learner.privacy else None,
+        delta=learner.privacy.delta if learner.privacy else None,
+        gain_pp=list(mean_ci(pp)), gain_qq=list(mean_ci(qq)), gain_qp=list(mean_ci(qp)),
+        adv_sem=list(mean_ci(pp - qq)), adv_corrected=corrected,
+        advantage_bound_paper=adv_paper, advantage_bound_tight=adv_tight, verdict=verdict)
