@@ -119,14 +119,120 @@ class ID3Classifier(BaseCategoricalTree):
         self.train_prediction_entropy_ = float(entropy_bits(np.bincount(pred, minlength=len(self.classes_))))
         return self
 
-    # Priority hooks (overridden by PriorityID3Classifier): candidate features and the forced feature.
+    # Priority hooks (overridden by PriorityID3Classifier).
     def _check_priority(self) -> None:
-        self._forced = None
+        pass
 
-    def _candidates(self, unused: np.ndarray, depth: int) -> tuple[np.ndarray, int | None]:
-        return unused, None
+    def _candidate_mask(self, unused: np.ndarray, depth: int) -> np.ndarray:
+        """Candidate features of nodes at ``depth`` whose unused features are the rows of ``unused``."""
+        return unused
 
     def _grow(self, codes: np.ndarray, y: np.ndarray) -> CategoricalTree:
+        if self.growth == "bfs":
+            return self._grow_levels(codes, y)
+        return self._grow_nodes(codes, y)
+
+    def _grow_levels(self, codes: np.ndarray, y: np.ndarray) -> CategoricalTree:
+        """Breadth-first growth one level at a time: contingency tables and gains of all nodes of a level
+        in one pass; with the global MID term the choices are then made in node order (each split updates
+        the global prediction counts M seen by the next node, exactly as a FIFO queue would)."""
+        n, d = codes.shape
+        n_classes = len(self.classes_)
+        n_cat = np.array([len(c) for c in self.categories_])
+        kmax = int(n_cat.max())
+        lam = float(self.mid_lambda)
+        max_depth = np.inf if self.max_depth is None else self.max_depth
+        xlogx = xlog2x(np.arange(n + 1))
+        eye = np.eye(n_classes, dtype=np.int64)
+        root_counts = np.bincount(y, minlength=n_classes)
+        # Nodes are created one level at a time; each level's new nodes form a chunk of arrays.
+        root = {"parent": np.array([-1]), "branch": np.array([-1]), "n": np.array([n]),
+                "counts": root_counts[None, :], "label": np.array([int(np.argmax(root_counts))]),
+                "feature": np.array([-1]), "first_child": np.array([-1]), "path": np.full((1, d), -1)}
+        chunks, offset, total = [root], 0, 1
+        M = np.zeros(n_classes, np.int64)
+        M[root["label"][0]] = n
+        loc = np.array([0])                    # the current level's open nodes (indices in the last chunk)
+        unused = np.ones((1, d), bool)         # their unused features
+        row_node = np.zeros(n, np.int64)       # node (global id) of each row still in an open node, else -1
+        depth = 0
+        while len(loc):
+            chunk = chunks[-1]
+            counts = chunk["counts"][loc]
+            n_t = counts.sum(axis=1)
+            cand = self._candidate_mask(unused, depth)
+            open_ = (np.count_nonzero(counts, axis=1) > 1) & (n_t >= self.min_samples_split) & \
+                (depth < max_depth) & cand.any(axis=1)
+            if not open_.any():
+                break
+            loc, counts, unused, cand, n_t = loc[open_], counts[open_], unused[open_], cand[open_], n_t[open_]
+            m = len(loc)
+            slot = np.full(total, -1)
+            slot[offset + loc] = np.arange(m)
+            rows = np.flatnonzero(row_node >= 0)
+            rs = slot[row_node[rows]]
+            keep = rs >= 0
+            rows, rs = rows[keep], rs[keep]
+            pos = ((rs[:, None] * d + np.arange(d)) * kmax + codes[rows]) * n_classes + y[rows, None]
+            tab = np.bincount(pos.ravel(), minlength=m * d * kmax * n_classes).reshape(m, d, kmax, n_classes)
+            n_a = tab.sum(axis=3)
+            labels = chunk["label"][loc]
+            maj = np.where(n_a > 0, tab.argmax(axis=3), labels[:, None, None])
+            if self.criterion == "entropy":
+                parent = (xlogx[n_t] - xlogx[counts].sum(axis=1)) / n_t
+                score = parent[:, None] - (xlogx[n_a] - xlogx[tab].sum(axis=3)).sum(axis=2) / n_t[:, None]
+            else:
+                parent = 1.0 - ((counts / n_t[:, None]) ** 2).sum(axis=1)
+                sq = ((tab ** 2).sum(axis=3) / np.maximum(n_a, 1)).sum(axis=2)
+                score = parent[:, None] - (1.0 - sq / n_t[:, None])
+            score = np.where(cand, score, -np.inf)
+            if lam > 0:
+                child_pred = (eye[maj] * n_a[..., None]).sum(axis=2)  # (m, d, C)
+            if lam > 0 and self.mid_scope == "global":
+                chosen = np.empty(m, np.int64)
+                for i in range(m):
+                    mvec = M - n_t[i] * eye[labels[i]] + child_pred[i]
+                    sc = score[i] - lam * (xlogx[n] - xlogx[mvec].sum(axis=1)) / n
+                    chosen[i] = np.argmax(sc >= sc.max() - _TIE)
+                    M = mvec[chosen[i]]
+            else:
+                if lam > 0:
+                    score = score - lam * (xlogx[n_t][:, None] - xlogx[child_pred].sum(axis=2)) / n_t[:, None]
+                chosen = np.argmax(score >= score.max(axis=1, keepdims=True) - _TIE, axis=1)
+            # Split every open node: one child per value of its chosen feature, allocated contiguously.
+            k = n_cat[chosen]
+            firsts = total + np.concatenate([[0], np.cumsum(k)[:-1]])
+            chunk["feature"][loc] = chosen
+            chunk["first_child"][loc] = firsts
+            par = np.repeat(np.arange(m), k)
+            branch = np.arange(k.sum()) - np.repeat(firsts - total, k)
+            f_par = chosen[par]
+            child_path = chunk["path"][loc][par]
+            child_path[np.arange(len(par)), f_par] = branch
+            new = {"parent": offset + loc[par], "branch": branch, "n": n_a[par, f_par, branch],
+                   "counts": tab[par, f_par, branch], "label": maj[par, f_par, branch],
+                   "feature": np.full(len(par), -1), "first_child": np.full(len(par), -1), "path": child_path}
+            new_node = np.full(n, -1)
+            new_node[rows] = firsts[rs] + codes[rows, chosen[rs]]
+            row_node = new_node
+            next_unused = unused[par]
+            next_unused[np.arange(len(par)), f_par] = False
+            nonempty = np.flatnonzero(new["n"] > 0)
+            offset, total = total, total + len(par)
+            chunks.append(new)
+            loc, unused = nonempty, next_unused[nonempty]
+            depth += 1
+        cat = {key: np.concatenate([c[key] for c in chunks]) for key in chunks[0]}
+        depths = np.concatenate([np.full(len(c["n"]), i) for i, c in enumerate(chunks)])
+        return CategoricalTree(
+            feature=cat["feature"].astype(np.int64), first_child=cat["first_child"].astype(np.int64),
+            parent=cat["parent"].astype(np.int64), branch=cat["branch"].astype(np.int64),
+            depth=depths.astype(np.int64), n_samples=cat["n"].astype(float),
+            class_counts=cat["counts"].astype(float), label=cat["label"].astype(np.int64),
+            path=cat["path"].astype(np.int64), n_categories=tuple(int(v) for v in n_cat))
+
+    def _grow_nodes(self, codes: np.ndarray, y: np.ndarray) -> CategoricalTree:
+        """Node-by-node growth from a FIFO queue (``bfs``) or a stack (``dfs``)."""
         n, d = codes.shape
         n_classes = len(self.classes_)
         n_cat = np.array([len(c) for c in self.categories_])
@@ -147,9 +253,7 @@ class ID3Classifier(BaseCategoricalTree):
             n_t, depth = len(idx), builder.depth[t]
             if np.count_nonzero(counts) <= 1 or n_t < self.min_samples_split or depth >= max_depth:
                 continue
-            cand, forced = self._candidates(np.flatnonzero(unused), depth)
-            if forced is not None:
-                cand = np.array([forced])
+            cand = np.flatnonzero(self._candidate_mask(unused[None], depth)[0])
             if cand.size == 0:
                 continue
             tab = contingency(codes[idx], y[idx], cand, kmax, n_classes)
@@ -219,11 +323,15 @@ class PriorityID3Classifier(ID3Classifier):
             raise ValueError(f"priority_depth must be None or an int >= 0, got {self.priority_depth!r}")
         self.sensitive_index_ = resolve_feature(self, self.sensitive_feature)
 
-    def _candidates(self, unused: np.ndarray, depth: int) -> tuple[np.ndarray, int | None]:
+    def _candidate_mask(self, unused: np.ndarray, depth: int) -> np.ndarray:
+        mask = np.zeros_like(unused)
         s = self.sensitive_index_
         if self.priority_depth is not None and depth == self.priority_depth:
-            return unused, s
-        return unused[unused != s], None
+            mask[:, s] = unused[:, s]  # forced: s is the only candidate
+        else:
+            mask[:] = unused
+            mask[:, s] = False
+        return mask
 
 
 def resolve_feature(model: BaseCategoricalTree, feature) -> int:

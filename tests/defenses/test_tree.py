@@ -212,19 +212,26 @@ def test_to_sklearn_predicts_exactly_as_ours_on_the_survey(steak, make):
     assert list(sk.classes_) == list(m.classes_)
 
 
+TREE_FIELDS = ("feature", "first_child", "parent", "branch", "depth", "n_samples", "class_counts", "label", "path")
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.integers(0, 2 ** 32 - 1), st.integers(1, 4), st.integers(2, 40), st.sampled_from([None, 1, 2]),
-       st.floats(0, 5))
-def test_property_export_matches_and_lambda_zero_is_reference(seed, n_feat, n, max_depth, lam):
+       st.floats(0, 5), st.sampled_from(["global", "local"]), st.sampled_from(["entropy", "gini"]))
+def test_property_export_matches_levelwise_equals_queue_and_lambda_zero_is_reference(
+        seed, n_feat, n, max_depth, lam, scope, criterion):
     rng = np.random.default_rng(seed)
     k = rng.integers(1, 4, size=n_feat)
     X = np.column_stack([rng.integers(0, kj, size=n) for kj in k]).astype(object)
     y = rng.integers(0, 3, size=n)
-    m = ID3Classifier(mid_lambda=lam, max_depth=max_depth).fit(X, y)
+    m = ID3Classifier(mid_lambda=lam, max_depth=max_depth, mid_scope=scope, criterion=criterion).fit(X, y)
+    # the level-at-a-time grower builds exactly the tree of the node-by-node FIFO queue
+    queue = m._grow_nodes(m.encode(X), np.searchsorted(m.classes_, y))
+    assert all(np.array_equal(getattr(m.tree_, f), getattr(queue, f)) for f in TREE_FIELDS)
     probe = np.column_stack([rng.integers(-1, kj + 1, size=50) for kj in k]).astype(object)  # -1, k unseen
     enc, sk = m.to_sklearn()
     assert (sk.predict(enc.transform(probe)) == m.predict(probe)).all()
-    if lam == 0:
+    if lam == 0 and criterion == "entropy":
         codes = m.encode(X)
         ref = _reference_id3(codes, np.searchsorted(m.classes_, y), [len(c) for c in m.categories_],
                              len(m.classes_), set(range(n_feat)), 0, max_depth)
