@@ -473,20 +473,51 @@ class GeometricCount(_EpsMixin, Mechanism):
         z = rng.geometric(q, len(stats)) - rng.geometric(q, len(stats))
         return np.clip(np.asarray(stats) + z, 0, n)
 
-    def kernel(self, stat, n):
-        a = self._exp_neg_eps()
-        c = int(stat)
-        out = {}
-        for x in range(n + 1):
-            if x == 0:
-                pr = a**c / (1 + a)
-            elif x == n:
-                pr = a ** (n - c) / (1 + a)
-            else:
-                pr = (1 - a) / (1 + a) * a ** abs(x - c)
-            out[x] = pr
+    def _powers(self, n: int) -> tuple:
+        """``(a^0, …, a^n, 1/(1+a), (1−a)/(1+a))`` at the current precision (cached)."""
+        key = (n, mpmath.mp.prec)
+        if getattr(self, "_pow_key", None) != key:
+            a = self._exp_neg_eps()
+            pw = [a * 0 + 1]
+            for _ in range(n):
+                pw.append(pw[-1] * a)
+            self._pow_cache = (pw, 1 / (1 + a), (1 - a) / (1 + a))
+            self._pow_key = key
+        return self._pow_cache
+
+    def output_law_from_weights(self, weights: Sequence, n: int) -> dict:
+        """Exact output law for the count law ``weights[c]`` in O(n), by two geometric recurrences.
+
+        ``L(x) = Σ_{c≤x} w_c a^{x−c} = a·L(x−1) + w_x`` and ``R(x) = Σ_{c>x} w_c a^{c−x} = a·(R(x+1) + w_{x+1})``
+        give ``P(x) = (1−a)/(1+a)·(L(x) + R(x))`` inside, ``P(0) = (w_0 + R(0))/(1+a)``,
+        ``P(n) = L(n)/(1+a)``.
+        """
+        pw, edge, mid = self._powers(n)
+        a = pw[1] if n >= 1 else pw[0]
+        w = unify_exact(list(weights) + [a])[:-1]
+        if isinstance(w[0], mpmath.mpf) and not isinstance(a, mpmath.mpf):
+            a, edge, mid = _mp(a), _mp(edge), _mp(mid)
         if n == 0:
-            out = {0: a * 0 + 1}
+            return {0: w[0]}
+        left = [w[0]] * (n + 1)
+        for x in range(1, n + 1):
+            left[x] = a * left[x - 1] + w[x]
+        right = [w[0] * 0] * (n + 1)
+        for x in range(n - 1, -1, -1):
+            right[x] = a * (right[x + 1] + w[x + 1])
+        out = {0: (w[0] + right[0]) * edge, n: left[n] * edge}
+        for x in range(1, n):
+            out[x] = mid * (left[x] + right[x])
+        return out
+
+    def kernel(self, stat, n):
+        pw, edge, mid = self._powers(n)
+        c = int(stat)
+        if n == 0:
+            return {0: pw[0]}
+        out = {0: pw[c] * edge, n: pw[n - c] * edge}
+        for x in range(1, n):
+            out[x] = mid * pw[abs(x - c)]
         return out
 
     def __repr__(self) -> str:
@@ -848,11 +879,20 @@ def output_law(mechanism: Mechanism, stat_law: list[tuple], n: int) -> dict:
 
     Values are all ``Fraction`` when the statistic law and the kernel are rational, else all ``mpf``.
     """
+    if isinstance(mechanism, GeometricCount):
+        weights: list = [0] * (n + 1)
+        for c, w in stat_law:
+            weights[c] = w
+        return mechanism.output_law_from_weights(weights, n)
     parts = [(w, mechanism.kernel(stat, n)) for stat, w in stat_law]
     use_mpf = any(isinstance(w, mpmath.mpf) for w, _ in parts) or any(
         isinstance(v, mpmath.mpf) for _, k in parts for v in k.values()
     )
-    conv = _mp if use_mpf else to_exact
+    def conv(v: Any) -> Any:
+        if use_mpf:
+            return v if isinstance(v, mpmath.mpf) else _mp(v)
+        return v if isinstance(v, Fraction) else to_exact(v)
+
     out: dict = {}
     for w, law in parts:
         w = conv(w)
