@@ -26,7 +26,7 @@ def tree_figure(name: str, attack: str, title: str, out_dir, *, quick: bool, dat
     """Run (or resume) the shared tree sweep and write ``<name>.json`` and ``<name>.png`` for ``attack``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    store = out_dir / f"tree_sweep{'_quick' if quick else ''}.store.json"
+    store = out_dir / f"tree_sweep{'_quick' if quick else ''}.store"
     result: TreeSweepResult = run_tree_sweep(store, data_home=data_home, config=CONFIGS[quick],
                                              n_splits=SPLITS[quick])
     payload = {

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 from defenses.datasets import load_steak_survey
 from defenses.tree import (DPID3Classifier, ID3Classifier, MAPWithCountsAttack, NaiveMAPAttack, PriorAttack,
@@ -177,12 +179,21 @@ class TreeSweepResult:
         return out
 
 
-def run_tree_sweep(store_path: str | os.PathLike, *, data_home=None, config: TreeSweepConfig = FULL,
+def run_tree_sweep(store_dir: str | os.PathLike, *, data_home=None, config: TreeSweepConfig = FULL,
                    n_splits: int = 100, progress: bool = True) -> TreeSweepResult:
-    """Run (or resume) the sweep, recording every (setting, split) in ``store_path``."""
+    """Run (or resume) the sweep, recording every (setting, split) under the directory ``store_dir``.
+
+    Each setting has its own resumable store file (``<index>.json``): the store rewrites its whole file
+    at every record, so one file per setting keeps the cost linear in the number of splits per setting
+    rather than quadratic in the whole sweep.
+    """
     data = load_steak_survey(data_home, complete_cases=config.complete_cases)
     settings = config.settings()
     experiment = {"dataset": "steak-survey", "n_rows": len(data.data), "config": asdict(config)}
-    runs = run_sweep(settings, n_splits, lambda s, k: evaluate_split(data, s, k, config), store_path,
-                     experiment, progress=progress)
+    store_dir = Path(store_dir)
+    store_dir.mkdir(parents=True, exist_ok=True)
+    runs: dict[str, dict[str, float]] = {}
+    for i, setting in enumerate(tqdm(settings, desc="tree sweep (settings)", disable=not progress)):
+        runs.update(run_sweep([setting], n_splits, lambda s, k: evaluate_split(data, s, k, config),
+                              store_dir / f"{i:03d}.json", experiment, progress=False))
     return TreeSweepResult(config, settings, n_splits, runs, data.description)

@@ -16,7 +16,8 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 
 @dataclass(frozen=True)
@@ -182,12 +183,17 @@ def entropy_bits(counts: np.ndarray, axis: int = -1) -> np.ndarray:
     return np.where(n > 0, h, 0.0)
 
 
-def _columns(X) -> tuple[list[np.ndarray] | list[pd.Series], list[str] | None]:
+def _columns(X, fitting: bool) -> tuple[list[np.ndarray] | list[pd.Series], list[str] | None]:
+    """Columns of a DataFrame, or of an array validated by scikit-learn's ``check_array`` (any dtype;
+    missing values refused at fit time, where every category must be a real value)."""
     if isinstance(X, pd.DataFrame):
+        if X.shape[0] < 1 or X.shape[1] < 1:
+            raise ValueError(f"Found array with {X.shape[0]} sample(s) and {X.shape[1]} feature(s) "
+                             f"(shape={X.shape}) while a minimum of 1 is required.")
         return [col for _, col in X.items()], [str(c) for c in X.columns]
-    arr = np.asarray(X, dtype=object) if not isinstance(X, np.ndarray) else X
-    if arr.ndim != 2:
-        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {arr.shape}")
+    arr = check_array(X, dtype=None, accept_sparse=False, ensure_all_finite=fitting)
+    if arr.dtype.kind == "c":
+        raise ValueError("Complex data not supported")
     return [arr[:, j] for j in range(arr.shape[1])], None
 
 
@@ -205,18 +211,22 @@ class BaseCategoricalTree(ClassifierMixin, BaseEstimator):
 
     # --- encoding -------------------------------------------------------------------------------
     def _fit_encoding(self, X, y) -> tuple[np.ndarray, np.ndarray]:
-        cols, names = _columns(X)
-        n = len(cols[0]) if cols else 0
-        if not cols or n == 0:
-            raise ValueError("X must have at least one sample and one feature")
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
+        cols, names = _columns(X, fitting=True)
+        n = len(cols[0])
+        categorical_y = isinstance(getattr(y, "dtype", None), pd.CategoricalDtype)
         y_arr = y.to_numpy() if isinstance(y, pd.Series) else np.asarray(y)
+        if y_arr.ndim == 2 and y_arr.shape[1] == 1:
+            y_arr = column_or_1d(y_arr, warn=True)
         if y_arr.ndim != 1 or len(y_arr) != n:
             raise ValueError(f"y must be 1-D with one label per row of X ({n}), got shape {np.shape(y)}")
         if _is_missing(y_arr).any():
             raise ValueError("y contains missing labels")
-        if isinstance(getattr(y, "dtype", None), pd.CategoricalDtype):
+        if categorical_y:
             classes = np.asarray(y.dtype.categories if hasattr(y, "cat") else y.categories)
         else:
+            check_classification_targets(y_arr)
             classes = np.unique(y_arr)
         cats = self.categories
         if not (isinstance(cats, str) and cats == "auto"):
@@ -231,7 +241,12 @@ class BaseCategoricalTree(ClassifierMixin, BaseEstimator):
                 if isinstance(col.dtype, pd.CategoricalDtype):
                     categories.append(np.asarray(col.cat.categories))
                 else:
-                    categories.append(np.unique(np.asarray(col)))
+                    try:
+                        categories.append(np.unique(np.asarray(col)))
+                    except TypeError as exc:
+                        name = names[j] if names else j
+                        raise TypeError(f"argument must be a string or a number (feature {name}: values "
+                                        f"of one sortable kind; {exc})") from None
             else:
                 categories.append(np.asarray(cats[j]))
         self.categories_ = categories
@@ -254,9 +269,10 @@ class BaseCategoricalTree(ClassifierMixin, BaseEstimator):
         return self._encode(X)
 
     def _encode(self, X) -> np.ndarray:
-        cols, names = _columns(X)
+        cols, names = _columns(X, fitting=False)
         if len(cols) != self.n_features_in_:
-            raise ValueError(f"X has {len(cols)} features, but the tree was fitted with {self.n_features_in_}")
+            raise ValueError(f"X has {len(cols)} features, but {type(self).__name__} is expecting "
+                             f"{self.n_features_in_} features as input")
         fitted_names = getattr(self, "feature_names_in_", None)
         if names is not None and fitted_names is not None and list(names) != list(fitted_names):
             raise ValueError("X's columns differ from the columns seen in fit")
@@ -278,11 +294,13 @@ class BaseCategoricalTree(ClassifierMixin, BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         """Predicted class of every row: the label of the node it ends in (vectorized)."""
-        return self.classes_[self.tree_.label[self.apply(X)]]
+        node = self.apply(X)
+        return self.classes_[self.tree_.label[node]]
 
     def predict_proba(self, X) -> np.ndarray:
         """Class frequencies of the training records at the node each row ends in (columns: ``classes_``)."""
-        return self.tree_.proba[self.apply(X)]
+        node = self.apply(X)
+        return self.tree_.proba[node]
 
     # --- presentation and export ---------------------------------------------------------------
     def _feature_name(self, j: int) -> str:

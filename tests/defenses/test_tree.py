@@ -261,3 +261,12 @@ def test_sklearn_conventions_and_bad_parameters(steak):
         fitted.predict(steak.data.iloc[:, :3])
     assert str(fitted).startswith("ID3Classifier\n")
     assert fitted.tree_.to_dict()["n_categories"] == [len(c) for c in fitted.categories_]
+
+
+@pytest.mark.parametrize("est", [ID3Classifier(), PriorityID3Classifier(0, 1)], ids=["ID3", "Priority"])
+def test_scikit_learn_estimator_checks(est):
+    from sklearn.utils.estimator_checks import check_estimator
+
+    check_estimator(est, expected_failed_checks={
+        "check_estimators_nan_inf": "by design a missing or unseen value at predict time stops the row at "
+                                    "the node testing it (its label is predicted), as for an unseen category"})
