@@ -78,12 +78,25 @@ def row_keys(x_ns: np.ndarray, y: np.ndarray) -> tuple[list[tuple], np.ndarray]:
             ns = tuple(_cast(v, x_ns.dtype) for v in row[:d])
             keys.append((ns, _cast(row[d], y.dtype)))
         return keys, inv.reshape(-1)
-    index: dict = {}
-    inv = np.empty(len(y), dtype=np.int64)
-    for i in range(len(y)):
-        key = (tuple(_py(v) for v in x_ns[i].tolist()), _py(y[i]))
-        inv[i] = index.setdefault(key, len(index))
-    return list(index), inv
+    # object columns (strings, mixed): encode each column to integer codes, then reuse the numeric path
+    try:
+        cols = [x_ns[:, j] for j in range(x_ns.shape[1])] + [y]
+        levels, codes = [], []
+        for col in cols:
+            lv, cd = np.unique(np.asarray(col, dtype=object), return_inverse=True)
+            levels.append(lv)
+            codes.append(cd.reshape(-1))
+    except TypeError:  # values that do not sort: a dict, one row at a time
+        index: dict = {}
+        inv = np.empty(len(y), dtype=np.int64)
+        for i in range(len(y)):
+            key = (tuple(_py(v) for v in x_ns[i].tolist()), _py(y[i]))
+            inv[i] = index.setdefault(key, len(index))
+        return list(index), inv
+    uniq, inv = np.unique(np.column_stack(codes), axis=0, return_inverse=True)
+    d = x_ns.shape[1]
+    keys = [(tuple(_py(levels[j][r[j]]) for j in range(d)), _py(levels[d][r[d]])) for r in uniq]
+    return keys, inv.reshape(-1)
 
 
 def _cast(v: float, dtype: np.dtype) -> Any:

@@ -258,8 +258,9 @@ def sample_statistic(
         cats = statistic.categorize(dist.sample(m * n, rng)).reshape(m, n)
         if isinstance(statistic, CountStatistic):
             parts.append(cats.sum(axis=1))
-        else:
-            parts.append(np.stack([np.bincount(row, minlength=statistic.k) for row in cats]))
+        else:  # one bincount over (round, category) pairs
+            flat = (np.arange(m)[:, None] * statistic.k + cats).ravel()
+            parts.append(np.bincount(flat, minlength=m * statistic.k).reshape(m, statistic.k))
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 
@@ -637,17 +638,25 @@ def _mp(v: Any) -> mpmath.mpf:
 
 
 def _region_solution(tv: Any, cuts: list) -> RegionSolution:
-    """Merge consecutive pieces with equal decisions into a :class:`RegionSolution`."""
-    breaks, decisions = [], []
+    """Turn ``[(right end, decision), …]`` pieces into a :class:`RegionSolution` with float cut points.
+
+    Pieces whose right end rounds to the previous float cut point are empty in floating point and are
+    dropped; consecutive pieces with equal decisions are merged.
+    """
+    breaks: list[float] = []
+    decisions: list[int] = []
     for right, dec in cuts:
+        r = float(right)
+        if breaks and r <= breaks[-1]:
+            continue
         if decisions and decisions[-1] == dec:
-            breaks[-1] = right
+            breaks[-1] = r
         else:
-            breaks.append(right)
+            breaks.append(r)
             decisions.append(dec)
     # the last piece extends to +inf: drop its right end
     breaks = breaks[:-1]
-    return RegionSolution(tv, np.array([float(b) for b in breaks]), np.array(decisions, dtype=np.int64))
+    return RegionSolution(tv, np.array(breaks, dtype=np.float64), np.array(decisions, dtype=np.int64))
 
 
 # ----------------------------------------------------------------------------------------------------
