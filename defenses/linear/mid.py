@@ -51,7 +51,7 @@ def gaussian_mixture_entropy(
     sigma : float
         Component standard deviation σ > 0.
     chunk_size : int
-        Side of the kernel blocks; extra memory is O(chunk_size²).
+        Side of the kernel blocks; extra memory is O(N + chunk_size²).
     return_grad : bool
         Also return ∂H₀/∂ŷ.
 

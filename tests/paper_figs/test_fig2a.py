@@ -12,7 +12,7 @@ import pytest
 import paper_figs.fig2a as fig2a
 from paper_figs.__main__ import main
 
-TINY = {"n_splits": 1, "mid_lambdas": (2.0,), "epsilons": (0.3, 300.0)}
+TINY = {"n_splits": 1, "mid_lambdas": (2.0,), "epsilons": (0.3, 300.0), "test_size": 0.8}
 
 
 def _check_document(doc, n_splits):
