@@ -65,7 +65,7 @@ def _print_list() -> None:
     for name, text in ATTACK_DESCRIPTIONS.items():
         print(f"  {name:<11} {text}")
     print("distinguishers (ind): reduction (from the attack, Theorem 1' proof), meta (shadow-model "
-          "logistic regression on probe-set outputs)")
+          "ridge classifier on probe-set outputs)")
 
 
 def main(argv: list[str] | None = None) -> int:

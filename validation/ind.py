@@ -16,7 +16,7 @@ trained model once for every distinguisher:
   given f); the two worlds are averaged separately and combined with a Welch t-interval
   (Clopper–Pearson when one challenge per model).
 * ``meta`` — a shadow-model meta-classifier: the model's outputs on a fixed probe set drawn from p are
-  the features of a logistic regression trained on the first half of the model draws and evaluated on
+  the features of a ridge classifier trained on the first half of the model draws and evaluated on
   the second half (exact Clopper–Pearson interval, as the test draws are independent of the classifier).
 * any callable ``(model, probe) -> b'`` given in ``extra_distinguishers``.
 
@@ -288,8 +288,8 @@ def _reduction_estimate(rows: list[dict], challenges: int) -> Estimate:
 
 
 def _meta_estimate(rows: list[dict]) -> Estimate:
-    """Accuracy of a logistic-regression meta-classifier on held-out model draws (shadow-model attack)."""
-    from sklearn.linear_model import LogisticRegression
+    """Accuracy of a linear (ridge) meta-classifier on held-out model draws (shadow-model attack)."""
+    from sklearn.linear_model import RidgeClassifierCV
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
@@ -299,7 +299,9 @@ def _meta_estimate(rows: list[dict]) -> Estimate:
     train, test = slice(0, half), slice(half, None)
     if len(np.unique(b[train])) < 2:
         raise ValueError("meta-classifier needs both worlds among the training model draws")
-    clf = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000))
+    # A linear classifier whose regularization is chosen by efficient leave-one-out cross-validation on
+    # the training draws (there are often more probe features than model draws).
+    clf = make_pipeline(StandardScaler(), RidgeClassifierCV(alphas=np.logspace(-3, 4, 15)))
     clf.fit(X[train], b[train])
     wins = int(np.sum(clf.predict(X[test]) == b[test]))
     m = len(b[test])
