@@ -971,10 +971,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # internal failure: one line, exit 1
         print(f"internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
-    if args.json:
-        print(json.dumps({k: v for k, v in res.items() if not k.startswith("_")}, indent=2))
-    else:
-        print(_human(res, args.seed))
+    try:
+        if args.json:
+            print(json.dumps({k: v for k, v in res.items() if not k.startswith("_")}, indent=2))
+        else:
+            print(_human(res, args.seed))
+        sys.stdout.flush()
+    except BrokenPipeError:  # e.g. piped into `head`: stop quietly
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
