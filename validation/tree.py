@@ -4,8 +4,8 @@ For each setting — the undefended ID3 tree, MID-ID3 over a λ grid, DP-ID3 ove
 every depth — and each of ``n_splits`` random 80/20 train/test splits [ours, the paper does not give the
 ratio], one tree is trained on the training respondents and attacked on the training and on the test
 respondents by Naive MAP (black box), MAP with counts (white box) and the prior-only adversary.
-Metrics per split: utility = macro F1 of the steak preparation on the test split (also accuracy); for
-each attack, F1 / precision / recall of the sensitive value "Yes" ("cheated"). The attacker's prior and
+Metrics per split: utility = macro F1 of the steak preparation on the test split [ours: the paper says
+"F1"] (also accuracy); for each attack, F1 / precision / recall of the sensitive value "Yes" ("cheated"). The attacker's prior and
 Naive MAP's confusion matrix are estimated on the training split. Runs are stored in a resumable
 :class:`~validation.store.ResultStore` and aggregated with :func:`validation.sweep.aggregate` (mean and
 95% Student-t interval over splits).
