@@ -135,6 +135,19 @@ def test_huge_lambda_on_a_table_where_a_neutral_split_exists_predicts_one_class(
     assert len(np.unique(m.predict(X))) == 1 and m.train_prediction_entropy_ == 0.0
 
 
+def test_explicit_public_domains_give_children_for_unobserved_values():
+    X = np.array([["a", "x"], ["a", "y"], ["b", "x"], ["b", "y"]], dtype=object)
+    y = np.array([0, 0, 1, 1])
+    m = ID3Classifier(categories=[["a", "b", "c"], ["x", "y"]]).fit(X, y)
+    assert m.tree_.n_categories == (3, 2) and m.tree_.feature[0] == 0
+    assert m.tree_.n_samples[m.tree_.first_child[0] + 2] == 0  # the empty child for "c"
+    assert m.predict(np.array([["c", "x"]], dtype=object))[0] == 0  # parent's label (tie → lowest class)
+    with pytest.raises(ValueError, match="categories"):
+        ID3Classifier(categories=[["a"], ["x", "y"]]).fit(X, y)
+    with pytest.raises(ValueError, match="one domain per feature"):
+        ID3Classifier(categories=[["a", "b"]]).fit(X, y)
+
+
 def test_gini_criterion_and_stopping_rules(steak):
     m = ID3Classifier(criterion="gini", max_depth=2, min_samples_split=30).fit(steak.data, steak.target)
     t = m.tree_

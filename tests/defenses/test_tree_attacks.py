@@ -121,3 +121,20 @@ def test_attacks_on_the_undefended_survey_tree(data_home):
     assert f["wc"][2] >= f["nm"][2] > f["mode"][2] == 0.0
     # both attacks are far more precise than the base rate of "Yes" (57/331 = 0.17)
     assert f["wc"][0] > 0.5 and f["nm"][0] > 0.5
+
+
+def test_map_with_counts_fast_path_equals_the_leaf_matching_path(data_home):
+    """Rows with an unknown feature go through the general leaf-matching code; a feature the tree never
+    tests carries no information, so marking it unknown must not change any score."""
+    d = load_steak_survey(data_home)
+    X, y = d.data, d.target
+    m = PriorityID3Classifier("cheated", 1, max_depth=3).fit(X, y)
+    unused = [c for j, c in enumerate(X.columns) if not (m.tree_.feature == j).any()]
+    assert unused
+    prior = estimate_prior(X["cheated"])
+    attack = MAPWithCountsAttack("cheated", prior, chunk_size=50)
+    full = attack.infer(m, X, y)
+    blind = X.astype(object).copy()
+    blind[unused[0]] = None
+    partial = attack.infer(m, blind, y)
+    assert np.allclose(full.scores, partial.scores) and (full.guesses == partial.guesses).all()
