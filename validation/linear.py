@@ -39,7 +39,7 @@ from defenses.linear import (AdaSSPRegression, MIDLinearRegression, NaiveMAPAtta
 from validation.sweep import Setting, aggregate, run_sweep
 
 #: The paper's protocol: 100 random splits (ratio unstated; 80/20 as in the FB reproduction).
-FULL_GRID = {"mid_lambdas": (0.1, 0.3, 0.5, 1.0, 2.0, 4.0, 8.0),
+FULL_GRID = {"mid_lambdas": (0.3, 0.6, 1.0, 2.0, 4.0, 8.0),
              "epsilons": (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0)}
 QUICK_GRID = {"mid_lambdas": (0.3, 1.0, 3.0), "epsilons": (0.3, 1.0, 3.0, 10.0, 100.0)}
 UNDEFENDED, BASELINES = "undefended", ("prior", "known attributes", "ideal")

@@ -119,7 +119,9 @@ class NaiveMAPAttack:
         self.encoding = {v: tuple(c) for v, c in zip(values, codes)}
         self.prior = dict(zip(values, p))
         self.residual_scale = float(residual_scale)
-        self._codes, self._log_prior = codes, np.log(np.where(p > 0, p, 1.0)) + np.where(p > 0, 0.0, -np.inf)
+        self._codes = codes
+        with np.errstate(divide="ignore"):
+            self._log_prior = np.log(p)  # a value with prior 0 is never guessed
 
     @classmethod
     def from_training_data(cls, model, X, y, sensitive_values, sensitive_columns, encoding) -> "NaiveMAPAttack":
