@@ -63,6 +63,21 @@ def init_parameters(module: nn.Module, generator: torch.Generator) -> None:
         elif isinstance(m, (nn.GroupNorm, nn.BatchNorm2d)) and m.affine:
             nn.init.ones_(m.weight)
             nn.init.zeros_(m.bias)
+        if isinstance(m, nn.BatchNorm2d):
+            m.reset_running_stats()
+
+
+def build_module(factory, generator: torch.Generator, device: torch.device) -> nn.Module:
+    """Construct ``factory()`` without drawing from the global RNG, then initialise it from ``generator``.
+
+    Layers are created on the ``meta`` device (PyTorch's own initialisation would consume the global
+    RNG), materialised on CPU, initialised by :func:`init_parameters`, and moved to ``device``.
+    """
+    with torch.device("meta"):
+        module = factory()
+    module = module.to_empty(device="cpu")
+    init_parameters(module, generator)
+    return module.to(device)
 
 
 def as_images(X, name: str = "X") -> np.ndarray:

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from ._torch import as_images, batched, init_parameters, make_generator, resolve_device, seed_from
+from ._torch import as_images, batched, build_module, make_generator, resolve_device, seed_from
 from .architectures import InversionNet
 
 _TRANSFORMS = ("logits", "softmax", "log_shift")
@@ -144,9 +144,7 @@ class KnowledgeAlignmentAttack:
         self.device_ = resolve_device(self.device)
         seed = seed_from(self.random_state)
         g_init, g_data = make_generator(seed), make_generator(seed + 1)
-        net = InversionNet(self.n_inputs_, X_aux.shape[1], self.ngf)
-        init_parameters(net, g_init)
-        net.to(self.device_)
+        net = build_module(lambda: InversionNet(self.n_inputs_, X_aux.shape[1], self.ngf), g_init, self.device_)
         V = torch.from_numpy(vectors).to(self.device_)
         T = torch.from_numpy(X_aux).to(self.device_)
         n_val = int(round(self.validation_fraction * len(V)))
