@@ -41,7 +41,9 @@ def tree_figure(name: str, attack: str, title: str, out_dir, *, quick: bool, dat
                     "attack": "F1 of sensitive value 'Yes' (cheated), attack_train / attack_test",
                     "attack_ci": "95% Student-t interval of attack_test over splits",
                     "baseline.attack_prior": "F1 of always guessing the training prior's mode (no model)",
-                    "baseline.attack_prior_rate": "F1 of guesses drawn from the training prior (no model)"},
+                    "baseline.attack_prior_rate": "F1 of guesses drawn from the training prior (no model)",
+                    "baseline.attack_known_attributes": "F1 of naive-Bayes MAP guesses from the known attributes "
+                                                        "and the label, fitted on the training split (no model)"},
     }
     path = write_json_atomic(out_dir / f"{name}.json", payload)
     _plot(payload, out_dir / f"{name}.png")
@@ -78,6 +80,8 @@ def _plot(payload: dict, path: Path) -> None:
         ax.axhline(base[f"attack_prior_rate{suffix}"], color="gray", ls="--", lw=1,
                    label="guess at the prior's rate (no model)")
         ax.axhline(base[f"attack_prior{suffix}"], color="gray", ls=":", lw=1, label="prior's mode (no model)")
+        ax.axhline(base[f"attack_known_attributes{suffix}"], color="tab:purple", ls="-.", lw=1,
+                   label="naive Bayes on known attributes (no model)")
         ax.set_title(f"{payload['title']}: {part} respondents", fontsize=9)
         ax.set_xlabel("utility: macro F1 (steak preparation, test)")
         ax.grid(alpha=0.3)

@@ -3,10 +3,11 @@
 For each setting — the undefended ID3 tree, MID-ID3 over a λ grid, DP-ID3 over an ε grid, Priority at
 every depth — and each of ``n_splits`` random 80/20 train/test splits [ours, the paper does not give the
 ratio], one tree is trained on the training respondents and attacked on the training and on the test
-respondents by Naive MAP (black box), MAP with counts (white box) and the prior-only adversary.
-Metrics per split: utility = macro F1 of the steak preparation on the test split [ours: the paper says
-"F1"] (also accuracy); for each attack, F1 / precision / recall of the sensitive value "Yes" ("cheated"). The attacker's prior and
-Naive MAP's confusion matrix are estimated on the training split. Runs are stored in a resumable
+respondents by Naive MAP (black box), MAP with counts (white box) and the model-free adversaries (prior
+mode, guessing at the prior's rate, naive Bayes on the known attributes). Metrics per split: utility =
+macro F1 of the steak preparation on the test split [ours: the paper says "F1"] (also accuracy); for each
+attack, F1 / precision / recall of the sensitive value "Yes" ("cheated"). The attacker's prior and Naive
+MAP's confusion matrix are estimated on the training split. Runs are stored in a resumable
 :class:`~validation.store.ResultStore` and aggregated with :func:`validation.sweep.aggregate` (mean and
 95% Student-t interval over splits).
 """
@@ -20,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.naive_bayes import CategoricalNB
 from tqdm.auto import tqdm
 
 from defenses.datasets import load_steak_survey
@@ -51,6 +53,7 @@ class TreeSweepConfig:
     complete_cases: bool = True
 
     def settings(self) -> list[Setting]:
+        """The undefended tree first (its runs also carry the model-free baselines), then the grids."""
         out = [Setting("ID3 (no defense)", None, None)]
         out += [Setting("MID", "mid_lambda", float(v)) for v in self.lambdas]
         out += [Setting("DP-ID3", "epsilon", float(v)) for v in self.epsilons]
@@ -120,11 +123,29 @@ def evaluate_split(data, setting: Setting, split: int, config: TreeSweepConfig) 
     }
     for part, (Xp, yp) in {"train": (Xtr, ytr), "test": (Xte, yte)}.items():
         truth = Xp[SENSITIVE].to_numpy()
-        for name, attack in attacks.items():
-            guess = attack.infer(model, Xp, yp).guesses
+        guesses = {name: attack.infer(model, Xp, yp).guesses for name, attack in attacks.items()}
+        if setting.defense == "ID3 (no defense)":  # model-free, so computed once per split
+            guesses["known"] = known_attributes_guesses(Xtr, ytr, Xp, yp)
+        for name, guess in guesses.items():
             p, r, f = binary_prf(truth, guess)
             out.update({f"{name}_{part}_precision": p, f"{name}_{part}_recall": r, f"{name}_{part}_f1": f})
     return out
+
+
+def known_attributes_guesses(X_train: pd.DataFrame, y_train: pd.Series, X: pd.DataFrame, y: pd.Series) -> np.ndarray:
+    """MAP guesses of the sensitive value without any model: a categorical naive Bayes
+    p(s | x_K, y) ∝ p(s) Π_j p(x_j | s) · p(y | s) (Laplace smoothing, α = 1) fitted on the training
+    respondents' answers — what an attacker holding the training data's joint distribution infers from
+    the known attributes and the label alone [ours, the "known attributes" baseline of Figure 2(a)]."""
+    cols = [c for c in X_train.columns if c != SENSITIVE]
+
+    def design(Xp, yp):
+        return np.column_stack([Xp[c].cat.codes.to_numpy() for c in cols] + [yp.cat.codes.to_numpy()])
+
+    sizes = [len(X_train[c].cat.categories) for c in cols] + [len(y_train.cat.categories)]
+    nb = CategoricalNB(alpha=1.0, min_categories=np.array(sizes))
+    nb.fit(design(X_train, y_train), X_train[SENSITIVE].astype(str).to_numpy())
+    return nb.predict(design(X, y))
 
 
 @dataclass
@@ -167,11 +188,13 @@ class TreeSweepResult:
 
         ``attack_prior``: the MAP rule without a model — always the training prior's mode ("No" here, so
         F1 0 whenever "No" is the majority); ``attack_prior_rate``: each guess drawn from the training prior
-        (a guesser at the base rate, F1 ≈ the rate of "Yes").
+        (a guesser at the base rate, F1 ≈ the rate of "Yes"); ``attack_known_attributes``: MAP guesses of a
+        naive Bayes fitted on the training respondents (:func:`known_attributes_guesses`).
         """
         rows = [self.runs[f"{s.key}|split={k}"] for s in self.settings[:1] for k in range(self.n_splits)]
         out: dict[str, Any] = {}
-        for name, prefix in (("attack_prior", "mode"), ("attack_prior_rate", "prior")):
+        for name, prefix in (("attack_prior", "mode"), ("attack_prior_rate", "prior"),
+                             ("attack_known_attributes", "known")):
             for part in ("train", "test"):
                 m, lo, hi = mean_ci([r[f"{prefix}_{part}_f1"] for r in rows])
                 key = name if part == "train" else f"{name}_test"

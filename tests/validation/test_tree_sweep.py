@@ -58,6 +58,7 @@ def test_sweep_runs_resumes_and_aggregates(tmp_path, data_home, monkeypatch):
     assert prio_none["attack_train"] == 0.0  # the tree never tests "cheated", so nothing reveals "Yes"
     base = res.baseline()
     assert base["attack_prior"] == 0.0 and 0 < base["attack_prior_rate"] < 0.5
+    assert 0 <= base["attack_known_attributes"] <= 1 and "attack_known_attributes_test_ci" in base
     json.dumps({"series": series, "baseline": base}, allow_nan=False)
 
 
@@ -70,5 +71,7 @@ def test_evaluate_split_metrics(data_home):
         for part in ("train", "test"):
             assert 0 <= out[f"{prefix}_{part}_f1"] <= 1
     assert out["mode_train_f1"] == 0.0 and out["n_leaves"] > 1
+    assert "known_test_f1" in out
+    assert "known_test_f1" not in vt.evaluate_split(d, Setting("MID", "mid_lambda", 1.0), 0, TINY)
     with pytest.raises(ValueError, match="defense"):
         vt.make_model(Setting("Bagging", None, None), TINY, 0)
