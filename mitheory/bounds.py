@@ -346,9 +346,13 @@ def refined_bound(
     adjacency, 2 under add/remove adjacency (a substitution is a removal and an addition), in which case
     the bound is ``1/2 + ½·E TV*_{2K}`` (THEORY.md §6, point 4).
 
-    The expectation is summed outward from the binomial mode until the remaining tail mass (which
-    bounds the remaining terms, as TV*_K ≤ 1) is below the working precision; the cost grows like
-    ``sqrt(n·t(1−t))`` terms.
+    The slack ``1 − gain = E[α*_{steps·K}]`` is summed directly (no cancellation when the gain is close
+    to 1). For δ = 0, ``α*_k = z^k/2`` (k even) or ``z^{k−1}/(1 + e^ε)`` (k odd) with ``z = e^{−ε/2}``, so the
+    expectation has the closed form ``½·E_even + E_odd/(z(1+e^ε))`` with
+    ``E_even/odd = ((1−t+tz)^n ± (1−t−tz)^n)/2`` — O(1). For δ > 0 every ``K ≥ k_vac`` (the first group
+    size at which the tight bound is 1) contributes slack 0 and ``TV* = 1`` (its binomial tail mass is one
+    regularized incomplete beta function); the ``K < k_vac`` terms are summed one by one, so the cost is
+    ``min(n, k_vac)`` terms, ``k_vac ≈ (2/ε)·ln((e^ε − 1)/(2δ))``.
     """
     e, d, n, digits = _epsilon(eps), _delta(delta), _size(n), _digits(digits)
     steps = _size(steps, "steps")
@@ -361,29 +365,40 @@ def refined_bound(
     if t == 1:
         return tight_bound(e, steps * n, d, digits=digits)
 
-    def tv_star(k: int) -> mpf:
-        return mpf(0) if k == 0 else _tight_parts(e, steps * k, d)[4]
+    def pure():
+        # α*_{sK} = u^K/2 (sK even) or u^K/(z(1 + e^ε)) (sK odd), with z = e^{−ε/2}, u = z^s; sK is odd iff
+        # s and K are, so E[α*] follows from the parity-split generating function of Bin(n, t) at u.
+        tt, eps = _mp(t), _mp(e)
+        z = mpmath.exp(-eps / 2)
+        u = z**steps
+        plus, minus = (1 - tt + tt * u) ** n, (1 - tt - tt * u) ** n
+        if steps % 2 == 0:
+            slack = plus / 2
+        else:
+            slack = (plus + minus) / 4 + (plus - minus) / (2 * z * (1 + mpmath.exp(eps)))
+        return 1 - slack, slack, 1 - slack, False, 1 - 2 * slack
 
-    def evaluate():
+    def with_delta():
         tt = _mp(t)
-        tol = mpf(10) ** (-mp.dps)
-        mode = min(n, int((n + 1) * t))
-        log_pmf = (mpmath.loggamma(n + 1) - mpmath.loggamma(mode + 1) - mpmath.loggamma(n - mode + 1)
-                   + mode * mpmath.log(tt) + (n - mode) * mpmath.log1p(-tt))
-        p_mode = mpmath.exp(log_pmf)
+        c = _mp(d) / _expm1(_mp(e))
+        # First vacuous group size for even and odd sizes (the tight TV is nondecreasing in the size).
+        m_even = int(mpmath.ceil(mpmath.log1p(1 / (2 * c)) / _mp(e)))
+        m_odd = int(mpmath.ceil(mpmath.log1p((1 - _mp(d)) / ((1 + mpmath.exp(_mp(e))) * c)) / _mp(e)))
+        k_vac = min(2 * m_even, 2 * m_odd + 1)  # in group-size units
+        last = min(n, -(-k_vac // steps) - 1)  # largest K with steps·K < k_vac
+        pk = (1 - tt) ** n
         odds = tt / (1 - tt)
-        total = p_mode * tv_star(mode)
-        for step in (1, -1):
-            p, k = p_mode, mode
-            while 0 <= k + step <= n:
-                ratio = (n - k) / mpf(k + 1) * odds if step == 1 else k / mpf(n - k + 1) / odds
-                p, k = p * ratio, k + step
-                total += p * tv_star(k)
-                if ratio < mpf(1) / 2 and p < tol:  # geometric tail: remaining mass < p
-                    break
-        tv = min(mpf(1), total)
-        return (1 + tv) / 2, (1 - tv) / 2, (1 + tv) / 2, False, tv
+        slack, advantage = pk / 2, mpf(0)
+        for k in range(1, last + 1):
+            pk = pk * (n - k + 1) / k * odds
+            _, s_k, _, _, tv_k = _tight_parts(e, steps * k, d)
+            slack += pk * s_k
+            advantage += pk * tv_k
+        if last < n:  # P(K > last) = I_t(last + 1, n − last), every such K is vacuous
+            advantage += mpmath.betainc(last + 1, n - last, 0, tt, regularized=True)
+        return 1 - slack, slack, 1 - slack, False, advantage
 
+    evaluate = pure if d == 0 else with_delta
     return _as_bound(_exact(evaluate, digits))
 
 
