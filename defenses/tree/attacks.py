@@ -134,7 +134,9 @@ class NaiveMAPAttack(_MAPBase):
     .. math:: \mathrm{score}(v) = p(v)\, C[y, f(x_K, v)],
 
     with C[y, y'] = Pr[f(x) = y' | true label y] estimated on the training set (row-normalized, the 2015
-    definition; see :func:`confusion_matrix`). The guess is argmax_v, ties to the larger prior.
+    definition; see :func:`confusion_matrix`). The guess is argmax_v, ties to the larger prior. A known
+    feature outside the model's domain (or missing) is sent to the model as is: the tree answers with the
+    label of the node where such a row stops.
 
     Parameters
     ----------

@@ -88,6 +88,13 @@ def test_children_for_every_value_noisy_counts_and_seeding(steak):
         assert np.allclose(t.class_counts[node], t.class_counts[t.first_child[node]:t.first_child[node] + k].sum(0))
 
 
+@pytest.mark.parametrize("kind", ["ig", "gini"])
+def test_other_qualities_fit_and_predict(steak, kind):
+    m = DPID3Classifier(300.0, max_depth=3, quality=kind, n_bound=1000, random_state=0).fit(steak.data, steak.target)
+    assert m.tree_.node_count > 1 and m.epsilon_spent_ == pytest.approx(300.0)
+    assert set(m.predict(steak.data)) <= set(m.classes_)
+
+
 def test_bad_parameters(steak):
     for kw, name in (({"epsilon": 0}, "epsilon"), ({"epsilon": float("inf")}, "epsilon"),
                      ({"max_depth": None}, "max_depth"), ({"quality": "gain_ratio"}, "quality"),
