@@ -1,9 +1,9 @@
 """Atomic result files and resumable experiments.
 
-Long experiments (sweeps over splits, many model draws) record each finished unit of work under a
-string key in a JSON file. Every write goes to a temporary file in the same directory followed by
-``os.replace``, so an interrupted run never leaves a half-written file, and a rerun skips the keys
-already present.
+:func:`write_json_atomic` writes a whole JSON document through a temporary file in the same directory
+and ``os.replace``, so a reader never sees a half-written figure file. Long experiments (sweeps over
+splits, many model draws) record each finished unit of work under a string key in a
+:class:`ResultStore`, an append-only JSON Lines file, and a rerun skips the keys already present.
 """
 
 from __future__ import annotations
@@ -34,10 +34,13 @@ def write_json_atomic(path: str | os.PathLike, obj: Any) -> Path:
 
 
 class ResultStore:
-    """A resumable key → JSON-value store backed by one atomically rewritten file.
+    """A resumable key → JSON-value store: an append-only JSON Lines file.
 
-    ``settings`` identify the experiment; a file written under other settings is refused rather than
-    silently mixed with new results.
+    The first line holds the experiment's ``settings``; each :meth:`put` appends one line
+    ``{"key": ..., "value": ...}`` and fsyncs it, so recording a result costs O(1) however large the store
+    grows. A record is all-or-nothing: a last line cut short by a crash does not parse, is dropped when the
+    store is reopened, and that unit of work is simply redone. A file written under other settings is
+    refused rather than silently mixed with new results.
 
     Examples
     --------
@@ -50,13 +53,27 @@ class ResultStore:
         self.path = Path(path)
         self.settings = json.loads(json.dumps(settings))
         self.results: dict[str, Any] = {}
-        if self.path.exists():
-            saved = json.loads(self.path.read_text())
-            if saved.get("settings") != self.settings:
-                raise ValueError(
-                    f"{self.path} holds results for other settings; remove it or choose another path"
-                )
-            self.results = saved["results"]
+        if not self.path.exists():
+            write_json_lines_header(self.path, {"settings": self.settings})
+            return
+        with open(self.path, "rb") as fh:
+            lines = fh.read().split(b"\n")
+        try:
+            header = json.loads(lines[0])
+        except json.JSONDecodeError:
+            raise ValueError(f"{self.path} is not a result store; remove it or choose another path") from None
+        if header.get("settings") != self.settings:
+            raise ValueError(f"{self.path} holds results for other settings; remove it or choose another path")
+        good = len(lines[0]) + 1
+        for line in lines[1:]:
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                break  # a record cut short by an interruption: drop it and everything after it
+            self.results[record["key"]] = record["value"]
+            good += len(line) + 1
+        if good < self.path.stat().st_size:
+            os.truncate(self.path, good)
 
     def __contains__(self, key: str) -> bool:
         return key in self.results
@@ -65,12 +82,32 @@ class ResultStore:
         return len(self.results)
 
     def put(self, key: str, value: Any) -> None:
-        """Record ``value`` under ``key`` and persist the whole store atomically."""
-        self.results[key] = json.loads(json.dumps(value))
-        write_json_atomic(self.path, {"settings": self.settings, "results": self.results})
+        """Record ``value`` under ``key``: one appended, fsynced line."""
+        value = json.loads(json.dumps(value, allow_nan=False))
+        line = json.dumps({"key": key, "value": value}, allow_nan=False) + "\n"
+        with open(self.path, "a") as fh:
+            fh.write(line)
+            fh.flush()
+            os.fsync(fh.fileno())
+        self.results[key] = value
 
     def get_or_compute(self, key: str, compute: Callable[[], Any]) -> Any:
         """Return the stored value for ``key``, computing and persisting it first if absent."""
         if key not in self.results:
             self.put(key, compute())
         return self.results[key]
+
+
+def write_json_lines_header(path: Path, header: dict[str, Any]) -> None:
+    """Create ``path`` atomically holding the single JSON line ``header``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(json.dumps(header, allow_nan=False) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
