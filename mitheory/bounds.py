@@ -41,6 +41,7 @@ This module imports only the standard library and mpmath, so ``python -m mitheor
 from __future__ import annotations
 
 import math
+import numbers
 import operator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -111,29 +112,27 @@ def _rational(name: str, value: Number) -> Fraction:
         sign, man, exp, _ = value._mpf_
         frac = Fraction(man) * (Fraction(2) ** exp) if man else Fraction(0)
         return -frac if sign else frac
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, numbers.Integral):
+        return Fraction(int(value))
+    if isinstance(value, numbers.Real):
+        value = float(value)
+        if not math.isfinite(value):
+            raise ValueError(f"{name} must be finite, got {value!r}")
+        return Fraction(value)
     if isinstance(value, str):
         text = value.strip()
         try:
             return Fraction(text)
         except (ValueError, ZeroDivisionError):
-            try:
-                as_float = float(text)
-            except ValueError:
-                raise ValueError(f"{name} must be a number, got {value!r}") from None
-            if not math.isfinite(as_float):
-                raise ValueError(f"{name} must be finite, got {value!r}") from None
+            pass
+        try:
+            as_float = float(text)
+        except ValueError:
             raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if isinstance(value, float) or type(value).__name__.startswith("float"):
-        value = float(value)
-        if not math.isfinite(value):
+        if not math.isfinite(as_float):
             raise ValueError(f"{name} must be finite, got {value!r}")
-        return Fraction(value)
-    try:
-        return Fraction(operator.index(value))
-    except TypeError:
-        pass
-    if isinstance(value, Fraction):
-        return value
     raise ValueError(f"{name} must be a number, got {value!r}")
 
 
