@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -20,8 +21,8 @@ ARCHITECTURES: dict[str, dict] = {
     "cnn-s": dict(channels=(8, 16, 32), kernel_size=3, pool="max", feature_dim=128),
     # a wider target
     "cnn-m": dict(channels=(16, 32, 64), kernel_size=3, pool="max", feature_dim=256),
-    # the evaluation classifier: a different architecture (4 blocks, 5×5 kernels, average pooling)
-    "eval": dict(channels=(8, 16, 32, 64), kernel_size=5, pool="avg", feature_dim=128),
+    # the evaluation classifier: a different architecture (4 blocks, average pooling, wider features)
+    "eval": dict(channels=(8, 16, 32, 64), kernel_size=3, pool="avg", feature_dim=128),
 }
 
 
@@ -157,18 +158,22 @@ def gaussian_kl(mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
 
 
 class InversionNet(nn.Module):
-    """Knowledge-Alignment inversion network G: R^K → [0, 1]^{1×64×64} (official MID structure).
+    """Knowledge-Alignment inversion network G: R^K → [0, 1]^{C×S×S} (official MID structure for S = 64).
 
-    Input vector as a K×1×1 map → ConvT(K→8·ngf, 4, 1, 0) → 4×4 → three ConvT(4, 2, 1) stages halving
-    the channels to ngf (8, 16, 32 px), each BatchNorm + Tanh → ConvT(ngf → C, 4, 2, 1) + Sigmoid = 64×64.
-    The official code uses ngf = 128; ``ngf`` is a parameter so CPU runs can use a narrower network.
+    Input vector as a K×1×1 map → ConvT(K → 2^(L−1)·ngf, 4, 1, 0) → 4×4, then L − 1 ConvT(4, 2, 1) stages
+    halving the channels down to ngf, each BatchNorm + Tanh, then ConvT(ngf → C, 4, 2, 1) + Sigmoid,
+    with L = log2(S / 4) (S = 64: channels 8·ngf, 4·ngf, 2·ngf, ngf — the official layout). The official
+    code uses ngf = 128; ``ngf`` is a parameter so CPU runs can use a narrower network.
     """
 
-    def __init__(self, n_inputs: int, out_channels: int = 1, ngf: int = 32):
+    def __init__(self, n_inputs: int, out_channels: int = 1, ngf: int = 32, image_size: int = 64):
         super().__init__()
+        n_up = int(round(np.log2(image_size / 4))) if image_size >= 8 else 0
+        if n_up < 1 or 4 * 2 ** n_up != image_size:
+            raise ValueError(f"image_size must be a power of two >= 8, got {image_size}")
         layers: list[nn.Module] = []
-        c_in, c = n_inputs, 8 * ngf
-        for i in range(4):
+        c_in, c = n_inputs, ngf * 2 ** (n_up - 1)
+        for i in range(n_up):
             layers += [nn.ConvTranspose2d(c_in, c, 4, 1 if i == 0 else 2, 0 if i == 0 else 1),
                        nn.BatchNorm2d(c), nn.Tanh()]
             c_in, c = c, c // 2

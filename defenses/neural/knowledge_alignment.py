@@ -136,15 +136,16 @@ class KnowledgeAlignmentAttack:
         """Query ``model`` on the auxiliary images and train the inversion network G on the pairs."""
         self._check()
         X_aux = as_images(X_aux, "X_aux")
-        if X_aux.shape[1:] != (X_aux.shape[1], 64, 64):
-            raise ValueError(f"X_aux must hold 64x64 images, got shape {X_aux.shape[1:]}")
+        h, w = X_aux.shape[2:]
+        if h != w or h < 8 or h & (h - 1):
+            raise ValueError(f"X_aux must hold square images whose side is a power of two >= 8, got {h}x{w}")
         vectors = self._inputs(self.release(model, X_aux))
         self.n_inputs_ = vectors.shape[1]
         self.model_ = model
         self.device_ = resolve_device(self.device)
         seed = seed_from(self.random_state)
         g_init, g_data = make_generator(seed), make_generator(seed + 1)
-        net = build_module(lambda: InversionNet(self.n_inputs_, X_aux.shape[1], self.ngf), g_init, self.device_)
+        net = build_module(lambda: InversionNet(self.n_inputs_, X_aux.shape[1], self.ngf, h), g_init, self.device_)
         V = torch.from_numpy(vectors).to(self.device_)
         T = torch.from_numpy(X_aux).to(self.device_)
         n_val = int(round(self.validation_fraction * len(V)))
@@ -191,7 +192,7 @@ class KnowledgeAlignmentAttack:
     # ------------------------------------------------------------------ the verb
     @torch.no_grad()
     def invert(self, model, targets) -> np.ndarray:
-        """Reconstruct images (N, C, 64, 64) in [0, 1] from released prediction vectors ``targets``.
+        """Reconstruct images (N, C, S, S) in [0, 1] (S: the auxiliary images' side) from released vectors.
 
         ``targets`` are vectors as :meth:`release` returns them for ``model``; the attack must have been
         fit against the same model.

@@ -1,0 +1,183 @@
+"""Figure 2(c): Knowledge-Alignment attack accuracy vs test accuracy on faces — VIB (MID) vs DP-SGD.
+
+``python -m paper_figs fig2c [--quick] [--device auto] [--out DIR]`` runs (or resumes)
+:func:`validation.neural.run_faces_sweep` — undefended, VIB over a β grid and DP-SGD over a noise grid,
+each over several seeded per-identity splits of the AT&T/Olivetti faces (stand-in for the paper's
+FaceScrub) — and writes ``fig2c.json`` (DESIGN.md §2 schema; ``summary`` holds the attack accuracy of
+each defense at its most protective setting within 5 points of the undefended test accuracy, with ε),
+``fig2c.png`` and ``fig2c_reconstructions.png`` (true training images; reconstructions from the
+undefended, the matched VIB and the matched DP-SGD model of split 0). Per-run results are kept in
+``neural_sweep[_quick].json`` and shared with Fig. 3(a).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from validation.neural import matched_points, recon_file_stem, run_faces_sweep
+from validation.store import write_json_atomic
+from validation.sweep import Setting
+
+NAME = "fig2c"
+N_IDENTITIES = 40
+_STYLE = {"VIB": ("tab:blue", "o"), "DP-SGD": ("tab:red", "s")}
+
+
+def figure_document(res: dict[str, Any], name: str, title: str) -> dict[str, Any]:
+    """The DESIGN.md §2 document of the faces sweep (shared by Fig. 2(c) and 3(a))."""
+    series = []
+    for s in res["series"]:
+        pts = []
+        for p in s["points"]:
+            q = dict(p)
+            q["attack_ci"] = p["attack_train_ci"]
+            pts.append(q)
+        series.append({**s, "points": pts})
+    und = next(s for s in series if s["defense"] == "undefended")["points"][0]
+    return {
+        "figure": name,
+        "title": title,
+        "dataset": "AT&T/Olivetti faces, 40 identities x 10 images, 64x64 (stand-in for FaceScrub)",
+        "settings": res["config"],
+        "series": series,
+        "baseline": {
+            "attack_prior": und["mean_face_acc_train"], "attack_prior_ci": und["mean_face_acc_train_ci"],
+            "attack_prior_name": "mean auxiliary face as every reconstruction (no model)",
+            "mean_face_rmse_train": und["mean_face_rmse_train"],
+            "mean_face_feature_l2_train": und["mean_face_feature_l2_train"],
+            "chance": 1.0 / N_IDENTITIES,
+        },
+        "metrics": {
+            "utility": "test accuracy on held-out images of the 40 identities",
+            "attack": "attack accuracy: evaluation-classifier top-1 on reconstructions (train / held-out)",
+            "ece": f"ECE, {res['config']['ece_bins']} equal-width bins, held-out images",
+            "rmse": "pixel RMSE sqrt(mean((x_hat - x)^2)), pixels in [0, 1]",
+            "feature_l2": "L2 between evaluation-classifier penultimate features",
+            "epsilon": "eps_rdp: Opacus RDP + Balle et al. 2020 conversion; eps_prv: Opacus PRV; both at delta",
+        },
+        "summary": summarize(series),
+        "store": res["store"],
+    }
+
+
+def summarize(series: list[dict[str, Any]], within: float = 0.05) -> dict[str, Any]:
+    """Undefended, VIB and DP-SGD points used in the "done when" comparison (attack on training images)."""
+    out: dict[str, Any] = {"within_test_accuracy_points": within}
+    for name, p in matched_points(series, within).items():
+        if p is None:
+            out[name] = None
+            continue
+        keep = ("knob", "utility", "utility_ci", "attack_train", "attack_train_ci", "attack_test",
+                "attack_test_ci", "ece", "eps_rdp", "eps_prv", "mean_face_acc_train")
+        out[name] = {k: p[k] for k in keep if k in p}
+    return out
+
+
+def _errorbars(pts, key):
+    return [[p[key] - p[f"{key}_ci"][0] for p in pts], [p[f"{key}_ci"][1] - p[key] for p in pts]]
+
+
+def _eps_label(p: dict[str, Any]) -> str:
+    prv = f"{p['eps_prv']:.3g}" if "eps_prv" in p else "n/a"
+    return f"ε={p['eps_rdp']:.3g}/{prv}"
+
+
+def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
+    """Attack accuracy (train: filled, held-out: hollow) vs test accuracy with 95% CIs over seeds."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.5, 5.2), dpi=120)
+    base = doc["baseline"]
+    ax.axhline(base["chance"], color="0.3", ls=":", lw=1.2, label="chance (1/40)")
+    ax.axhline(base["attack_prior"], color="0.5", ls="-.", lw=1.2, label="mean-face baseline (no model)")
+    for s in doc["series"]:
+        pts = sorted(s["points"], key=lambda p: p["utility"])
+        x = [p["utility"] for p in pts]
+        if s["defense"] == "undefended":
+            color, marker, label = "black", "*", "undefended"
+        else:
+            color, marker = _STYLE.get(s["defense"], ("tab:green", "^"))
+            label = s["defense"]
+        for part, face, ls in (("train", color, "-"), ("test", "white", "--")):
+            ax.errorbar(x, [p[f"attack_{part}"] for p in pts], xerr=_errorbars(pts, "utility"),
+                        yerr=_errorbars(pts, f"attack_{part}"), fmt=marker, ls=ls if len(pts) > 1 else "none",
+                        color=color, mfc=face, ms=9 if marker == "*" else 6, capsize=2, lw=1.2,
+                        label=f"{label} ({'train' if part == 'train' else 'held-out'})")
+        for p in pts:
+            if s["defense"] == "VIB":
+                ax.annotate(f"β={p['knob']:g}", (p["utility"], p["attack_train"]), textcoords="offset points",
+                            xytext=(4, 4), fontsize=7, color=color)
+            elif s["defense"] == "DP-SGD":
+                ax.annotate(f"σ={p['knob']:g}\n{_eps_label(p)}", (p["utility"], p["attack_train"]),
+                            textcoords="offset points", xytext=(4, -14), fontsize=6.5, color=color)
+    ax.set_xlabel("test accuracy (held-out faces)")
+    ax.set_ylabel("attack accuracy (evaluation classifier)")
+    ax.set_title(doc["title"], fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_reconstructions(doc: dict[str, Any], recon_dir: str | os.PathLike, path: str | os.PathLike) -> Path | None:
+    """Grid: true training images, then reconstructions from the undefended / matched VIB / matched DP model."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    recon_dir = Path(recon_dir)
+    rows: list[tuple[str, np.ndarray]] = []
+    summ = doc["summary"]
+    und = recon_dir / f"{recon_file_stem(Setting('undefended', None, None))}.npz"
+    if not und.is_file():
+        return None
+    with np.load(und) as d:
+        rows.append(("true", d["true"]))
+        rows.append((f"undefended (acc {summ['undefended']['utility']:.2f})", d["recon"]))
+    for name, knob in (("VIB", "beta"), ("DP-SGD", "noise_multiplier")):
+        p = summ.get(name)
+        if p is None:
+            continue
+        f = recon_dir / f"{recon_file_stem(Setting(name, knob, p['knob']))}.npz"
+        if f.is_file():
+            with np.load(f) as d:
+                sym = "β" if name == "VIB" else "σ"
+                rows.append((f"{name} {sym}={p['knob']:g} (acc {p['utility']:.2f})", d["recon"]))
+    n = rows[0][1].shape[0]
+    fig, axes = plt.subplots(len(rows), n, figsize=(1.1 * n + 1.6, 1.2 * len(rows)), dpi=110, squeeze=False)
+    for r, (label, imgs) in enumerate(rows):
+        for c in range(n):
+            ax = axes[r, c]
+            ax.imshow(imgs[c, 0] if imgs.ndim == 4 else imgs[c], cmap="gray", vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[r, 0].set_ylabel(label, fontsize=6.5, rotation=0, ha="right", va="center")
+    fig.suptitle("Knowledge Alignment reconstructions of training images (split 0)", fontsize=9)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None) -> Path:
+    out_dir = Path(out_dir)
+    res = run_faces_sweep(out_dir, quick=quick, device=device, data_home=data_home)
+    doc = figure_document(res, NAME, "Fig. 2(c): Knowledge Alignment on faces — attack vs utility"
+                          + (" (quick)" if quick else ""))
+    png = plot(doc, out_dir / f"{NAME}.png")
+    grid = plot_reconstructions(doc, res["recon_dir"], out_dir / f"{NAME}_reconstructions.png")
+    doc["png"] = png.name
+    doc["reconstructions_png"] = None if grid is None else grid.name
+    return write_json_atomic(out_dir / f"{NAME}.json", doc)

@@ -1,0 +1,239 @@
+"""Privacy-utility sweeps on the faces: undefended, VIB (β grid) and DP-SGD (noise grid) × seeds.
+
+One run = one seeded per-identity split of the 40 AT&T/Olivetti identities
+(:func:`defenses.datasets.faces.split_faces`: 5 training, 2 held-out, 3 attacker images per identity by
+default), one target model, one Knowledge-Alignment attack trained on the attacker's images, and the
+metrics of MID paper Table 1 / Fig. 2(c), 3(a):
+
+Faces are 64×64 (``image_size=64``); the ``--quick`` configuration averages them to 32×32 so that it fits
+a few minutes on two CPU cores.
+
+* ``utility`` — test accuracy on the held-out images; ``train_accuracy``; ``ece`` (``ece_bins`` bins,
+  held-out images, ``predict_proba`` as released — one latent draw for VIB);
+* ``attack_train`` / ``attack_test`` — attack accuracy (evaluation classifier top-1) on reconstructions
+  of training / held-out images; ``rmse_*`` pixel RMSE and ``feature_l2_*`` (evaluation classifier
+  features) on each;
+* ``mean_face_*`` — the same metrics for the model-free mean-face reconstruction (undefended runs);
+* ``eps_rdp`` / ``eps_prv`` and ``noise_multiplier`` for DP-SGD (δ = ``delta``); an ε that is infinite
+  (PRV's numerical domain fails at tiny σ) is left out rather than stored.
+
+The evaluation classifier (architecture ``"eval"``: 4 blocks, average pooling — not the
+target's) is trained per split on all 40 identities' training and auxiliary images; the held-out
+images are never trained on by anyone.
+
+:func:`run_faces_sweep` runs a grid through :func:`validation.sweep.run_sweep` (resumable store) and
+returns the aggregated figure ``series``; it is shared by ``paper_figs.fig2c`` and ``paper_figs.fig3a``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from defenses.datasets import load_faces
+from defenses.datasets.faces import split_faces
+from defenses.metrics import ece
+from defenses.neural import (CNNClassifier, DPSGDClassifier, KnowledgeAlignmentAttack, VIBClassifier,
+                             evaluate_reconstruction, mean_face_baseline)
+from validation.sweep import Setting, aggregate, run_sweep
+
+
+@dataclass(frozen=True)
+class FacesConfig:
+    """Everything that determines the numbers of a faces sweep (stored with the results)."""
+
+    n_train: int = 5
+    n_test: int = 2
+    n_aux: int = 3
+    image_size: int = 64
+    architecture: str = "cnn-s"
+    epochs: int = 80
+    batch_size: int = 32
+    lr: float = 1e-3
+    patience: int = 20
+    dp_lr: float = 3e-3
+    dp_batch_size: int = 16
+    max_grad_norm: float = 1.0
+    delta: float = 1e-5
+    eval_epochs: int = 80
+    attack_epochs: int = 50
+    attack_ngf: int = 32
+    input_transform: str = "logits"
+    truncate_k: int | None = None
+    ece_bins: int = 15
+    betas: tuple[float, ...] = (1e-3, 3e-3, 1e-2, 3e-2, 0.1)
+    noise_multipliers: tuple[float, ...] = (0.1, 0.2, 0.4, 0.8)
+    n_seeds: int = 3
+    n_show: int = 8
+
+    def settings(self) -> list[Setting]:
+        return ([Setting("undefended", None, None)]
+                + [Setting("VIB", "beta", float(b)) for b in self.betas]
+                + [Setting("DP-SGD", "noise_multiplier", float(s)) for s in self.noise_multipliers])
+
+
+FULL = FacesConfig()
+#: The ``--quick`` check: faces averaged to 32×32, short training, one VIB and one DP-SGD setting, 2 seeds.
+QUICK = FacesConfig(image_size=32, epochs=20, patience=20, eval_epochs=20, attack_epochs=15, attack_ngf=16,
+                    betas=(3e-2,), noise_multipliers=(0.5,), n_seeds=2)
+
+
+def make_target(setting: Setting, config: FacesConfig, seed: int, device: str = "auto"):
+    """The (unfitted) target estimator of a sweep setting."""
+    common = dict(architecture=config.architecture, epochs=config.epochs, patience=config.patience,
+                  device=device, random_state=seed, progress=False)
+    if setting.defense == "undefended":
+        return CNNClassifier(batch_size=config.batch_size, lr=config.lr, **common)
+    if setting.defense == "VIB":
+        return VIBClassifier(beta=setting.value, batch_size=config.batch_size, lr=config.lr, **common)
+    if setting.defense == "DP-SGD":
+        return DPSGDClassifier(noise_multiplier=setting.value, max_grad_norm=config.max_grad_norm,
+                               delta=config.delta, batch_size=config.dp_batch_size, lr=config.dp_lr, **common)
+    raise ValueError(f"unknown defense {setting.defense!r}")
+
+
+class FacesExperiment:
+    """Callable ``(setting, split) -> metrics`` for :func:`validation.sweep.run_sweep`.
+
+    Caches the data and the per-split evaluation classifiers; writes the reconstructions of the first
+    ``n_show`` identities' first training image for split 0 into ``recon_dir`` (one ``.npz`` per setting).
+    """
+
+    def __init__(self, config: FacesConfig, *, data_home=None, device: str = "auto",
+                 recon_dir: str | os.PathLike | None = None):
+        self.config = config
+        self.device = device
+        self.recon_dir = Path(recon_dir) if recon_dir is not None else None
+        self.data = load_faces(data_home)
+        if config.image_size != 64:
+            f = 64 // config.image_size
+            if f * config.image_size != 64 or config.image_size < 8:
+                raise ValueError(f"image_size must be 64 or a power-of-two divisor of it >= 8, got {config.image_size}")
+            images = self.data.data.reshape(-1, config.image_size, f, config.image_size, f).mean(axis=(2, 4))
+            self.data = replace(self.data, data=images.astype(np.float32),
+                                description=self.data.description + f" Averaged over {f}x{f} blocks to "
+                                f"{config.image_size}x{config.image_size}.")
+        self._evaluators: dict[int, CNNClassifier] = {}
+
+    def split(self, split: int):
+        c = self.config
+        return split_faces(self.data.target, c.n_train, c.n_test, c.n_aux, random_state=split)
+
+    def evaluator(self, split: int) -> CNNClassifier:
+        if split not in self._evaluators:
+            sp = self.split(split)
+            idx = np.concatenate([sp.train, sp.aux])
+            self._evaluators[split] = CNNClassifier(
+                architecture="eval", epochs=self.config.eval_epochs, patience=self.config.eval_epochs,
+                device=self.device, random_state=10_000 + split, progress=False,
+            ).fit(self.data.data[idx], self.data.target[idx])
+        return self._evaluators[split]
+
+    def __call__(self, setting: Setting, split: int) -> dict[str, float]:
+        c = self.config
+        X, y = self.data.data, self.data.target
+        sp = self.split(split)
+        evaluator = self.evaluator(split)
+        model = make_target(setting, c, seed=split, device=self.device).fit(X[sp.train], y[sp.train])
+        out: dict[str, float] = {
+            "utility": float(np.mean(model.predict(X[sp.test]) == y[sp.test])),
+            "train_accuracy": float(np.mean(model.predict(X[sp.train]) == y[sp.train])),
+            "ece": ece(y[sp.test], model.predict_proba(X[sp.test]), n_bins=c.ece_bins, n_boot=1).value,
+            "evaluator_test_accuracy": float(np.mean(evaluator.predict(X[sp.test]) == y[sp.test])),
+            "epochs_run": float(model.n_epochs_),
+        }
+        attack = KnowledgeAlignmentAttack(
+            input_transform=c.input_transform, truncate_k=c.truncate_k, ngf=c.attack_ngf,
+            epochs=c.attack_epochs, device=self.device, random_state=100 + split, progress=False,
+        ).fit(model, X[sp.aux])
+        recons = {}
+        for part, idx in (("train", sp.train), ("test", sp.test)):
+            recons[part] = attack.invert(model, attack.release(model, X[idx]))
+            m = evaluate_reconstruction(recons[part], X[idx], y[idx], evaluator)
+            out[f"attack_{part}"] = m["attack_acc"]
+            out[f"rmse_{part}"] = m["pixel_rmse"]
+            out[f"feature_l2_{part}"] = m["feature_l2"]
+            if setting.defense == "undefended":
+                mf = evaluate_reconstruction(mean_face_baseline(X[sp.aux], len(idx)), X[idx], y[idx], evaluator)
+                out[f"mean_face_acc_{part}"] = mf["attack_acc"]
+                out[f"mean_face_rmse_{part}"] = mf["pixel_rmse"]
+                out[f"mean_face_feature_l2_{part}"] = mf["feature_l2"]
+        if setting.defense == "DP-SGD":
+            out["noise_multiplier"] = model.noise_multiplier_
+            out.update({f"eps_{k}": v for k, v in model.epsilon_.items() if np.isfinite(v)})
+        if self.recon_dir is not None and split == 0:
+            self._save_recon(setting, sp, recons["train"])
+        return out
+
+    def _save_recon(self, setting: Setting, sp, recon_train: np.ndarray) -> None:
+        y = self.data.target[sp.train]
+        first = np.array([np.flatnonzero(y == i)[0] for i in np.unique(y)[: self.config.n_show]])
+        self.recon_dir.mkdir(parents=True, exist_ok=True)
+        path = self.recon_dir / f"{recon_file_stem(setting)}.npz"
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez_compressed(tmp, recon=recon_train[first], true=self.data.data[sp.train][first], labels=y[first])
+        os.replace(tmp, path)
+
+
+def recon_file_stem(setting: Setting) -> str:
+    return setting.defense if setting.knob is None else f"{setting.defense}_{setting.knob}={setting.value:g}"
+
+
+def run_faces_sweep(out_dir: str | os.PathLike, *, quick: bool, device: str = "auto", data_home=None,
+                    config: FacesConfig | None = None, progress: bool = True) -> dict[str, Any]:
+    """Run (or resume) the faces sweep; return ``{"config", "series", "runs", "store", "recon_dir"}``.
+
+    The store is ``<out_dir>/neural_sweep[_quick].json`` (shared by Fig. 2(c) and 3(a), so the second
+    figure reuses the first's runs); reconstructions of split 0 go to ``<out_dir>/neural_recon[_quick]/``.
+    """
+    config = config or (QUICK if quick else FULL)
+    out_dir = Path(out_dir)
+    tag = "_quick" if quick else ""
+    settings = config.settings()
+    experiment = FacesExperiment(config, data_home=data_home, device=device,
+                                 recon_dir=out_dir / f"neural_recon{tag}")
+    described = {"dataset": "olivetti", **_jsonable(asdict(config))}
+    store = out_dir / f"neural_sweep{tag}.json"
+    runs = run_sweep(settings, config.n_seeds, experiment, store, described, progress=progress)
+    return {"config": described, "series": aggregate(settings, config.n_seeds, _common_keys(settings, config.n_seeds, runs)),
+            "runs": runs,
+            "store": str(store), "recon_dir": str(experiment.recon_dir)}
+
+
+def _common_keys(settings, n_splits, runs):
+    """Keep, per setting, only metrics present in every split (an infinite ε is not stored: JSON has no ∞)."""
+    out = {}
+    for s in settings:
+        keys = [f"{s.key}|split={k}" for k in range(n_splits)]
+        common = set.intersection(*(set(runs[k]) for k in keys))
+        out.update({k: {m: v for m, v in runs[k].items() if m in common} for k in keys})
+    return out
+
+
+def matched_points(series: list[dict[str, Any]], within: float = 0.05) -> dict[str, dict[str, Any] | None]:
+    """For VIB and DP-SGD, the point of strongest protection (lowest attack accuracy on training images)
+    among those whose mean test accuracy is within ``within`` of the undefended model's."""
+    by = {s["defense"]: s for s in series}
+    ref = by["undefended"]["points"][0]["utility"]
+    out: dict[str, dict[str, Any] | None] = {"undefended": by["undefended"]["points"][0]}
+    for name in ("VIB", "DP-SGD"):
+        pts = [p for p in by.get(name, {"points": []})["points"] if p["utility"] >= ref - within]
+        out[name] = min(pts, key=lambda p: p["attack_train"]) if pts else None
+    return out
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    return obj
+
+
+__all__ = ["FULL", "QUICK", "FacesConfig", "FacesExperiment", "make_target", "matched_points",
+           "recon_file_stem", "run_faces_sweep"]
+
