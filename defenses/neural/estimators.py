@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import sys
+import time
 import warnings
 from typing import Any
 
@@ -114,8 +115,9 @@ class _NeuralClassifier(ClassifierMixin, BaseEstimator):
         best, best_state, bad = None, None, 0
         bar = self._progress(self.epochs)
         for epoch in bar:
+            start = time.perf_counter()
             train_loss = run_epoch()
-            rec = {"epoch": epoch + 1, "train_loss": train_loss}
+            rec = {"epoch": epoch + 1, "train_loss": train_loss, "seconds": time.perf_counter() - start}
             if len(Xva):
                 module.eval()
                 with torch.no_grad():
@@ -235,7 +237,9 @@ class CNNClassifier(_NeuralClassifier):
     ----------
     module_ : torch.nn.Module
         The trained :class:`~defenses.neural.architectures.Classifier`.
-    classes_, history_, n_epochs_, best_epoch_, device_
+    classes_, n_epochs_, best_epoch_, device_
+    history_ : list of dict
+        Per epoch: ``train_loss``, ``seconds`` (training pass), ``val_loss``, ``val_accuracy``.
     """
 
     def __init__(self, *, architecture="cnn-s", epochs=100, batch_size=32, lr=1e-3, weight_decay=0.0,
