@@ -201,9 +201,6 @@ class _NeuralClassifier(ClassifierMixin, BaseEstimator):
         return torch.cat([self.module_.features(Xt[sl].to(self.device_)).cpu()
                           for sl in batched(len(Xt), _EVAL_BATCH)]).numpy()
 
-    def _more_tags(self):
-        return {"non_deterministic": True}
-
 
 _COMMON_DOC = """
     architecture : str or dict
@@ -382,7 +379,9 @@ class DPSGDClassifier(_NeuralClassifier):
       max(0.01, 0.001·ε_rdp); ``inf`` where its numerical domain cannot cover the loss (tiny σ).
 
     Early stopping uses a held-out part of the training data that is *not* trained on; the ε reported
-    is for the steps actually taken (stopping early only spends less). The official MID DP-SGD (fixed
+    is for the steps actually taken (stopping early only spends less). The guarantee covers the images
+    trained on; the held-out validation images only choose the epoch and are *not* covered — pass
+    ``early_stopping=False`` for a guarantee over every image given to ``fit``. The official MID DP-SGD (fixed
     shuffled batches, BatchNorm, no accounting) has no valid ε; this implementation departs from it.
 
     Parameters

@@ -229,3 +229,27 @@ def test_dp_model_is_a_plain_module_after_fit(dp_models, small_faces):
     assert type(m.module_).__name__ == "Classifier"
     assert not any(hasattr(p, "grad_sample") for p in m.module_.parameters())
     assert m.predict_proba(Xt).shape == (len(Xt), N_ID)
+
+
+# ------------------------------------------------------------------ calibration metric used by Fig. 3(a)
+def test_ece_of_a_perfectly_calibrated_predictor_is_near_zero():
+    from defenses.metrics import ece, reliability_diagram
+
+    rng = np.random.default_rng(0)
+    c = rng.uniform(0.5, 1.0, 20_000)
+    y = np.where(rng.uniform(size=c.size) < c, 0, 1)
+    proba = np.column_stack([c, 1 - c])
+    assert ece(y, proba, n_bins=15, n_boot=20).value < 0.02
+    d = reliability_diagram(y, proba, n_bins=10)
+    keep = d["counts"] > 0
+    np.testing.assert_allclose(d["accuracy"][keep], d["confidence"][keep], atol=0.03)
+    overconfident = np.column_stack([np.full(c.size, 0.99), np.full(c.size, 0.01)])
+    assert ece(y, overconfident, n_boot=20).value > 0.2
+
+
+def test_estimators_clone_with_their_parameters():
+    from sklearn.base import clone
+
+    m = clone(VIBClassifier(beta=0.3, epochs=7, random_state=2))
+    assert m.get_params()["beta"] == 0.3 and m.get_params()["epochs"] == 7
+    assert clone(DPSGDClassifier(noise_multiplier=1.1)).get_params()["noise_multiplier"] == 1.1
