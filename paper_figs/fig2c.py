@@ -78,7 +78,8 @@ def summarize(series: list[dict[str, Any]], within: float = 0.05) -> dict[str, A
 
 
 def _errorbars(pts, key):
-    return [[p[key] - p[f"{key}_ci"][0] for p in pts], [p[f"{key}_ci"][1] - p[key] for p in pts]]
+    """Error-bar half-widths of the 95% CIs, clipped to [0, 1] (all plotted quantities are proportions)."""
+    return [[p[key] - max(p[f"{key}_ci"][0], 0.0) for p in pts], [min(p[f"{key}_ci"][1], 1.0) - p[key] for p in pts]]
 
 
 def _eps_label(p: dict[str, Any]) -> str:
@@ -130,7 +131,8 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
 
 
 def plot_reconstructions(doc: dict[str, Any], recon_dir: str | os.PathLike, path: str | os.PathLike) -> Path | None:
-    """Grid: true training images, then reconstructions from the undefended / matched VIB / matched DP model."""
+    """Grid: true training images, then reconstructions from the undefended model and from the VIB and
+    DP-SGD settings of the summary (within 5 test-accuracy points; else each defense's most accurate)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -145,15 +147,17 @@ def plot_reconstructions(doc: dict[str, Any], recon_dir: str | os.PathLike, path
     with np.load(und) as d:
         rows.append(("true", d["true"]))
         rows.append((f"undefended (acc {summ['undefended']['utility']:.2f})", d["recon"]))
-    for name, knob in (("VIB", "beta"), ("DP-SGD", "noise_multiplier")):
-        p = summ.get(name)
-        if p is None:
+    for s in doc["series"]:
+        if s["defense"] == "undefended":
             continue
-        f = recon_dir / f"{recon_file_stem(Setting(name, knob, p['knob']))}.npz"
+        p, tag = summ.get(s["defense"]), "matched"
+        if p is None:  # nothing within 5 points: show the most accurate setting instead
+            p, tag = max(s["points"], key=lambda q: q["utility"]), "most accurate"
+        f = recon_dir / f"{recon_file_stem(Setting(s['defense'], s['knob'], p['knob']))}.npz"
         if f.is_file():
             with np.load(f) as d:
-                sym = "β" if name == "VIB" else "σ"
-                rows.append((f"{name} {sym}={p['knob']:g} (acc {p['utility']:.2f})", d["recon"]))
+                sym = "β" if s["defense"] == "VIB" else "σ"
+                rows.append((f"{s['defense']} {sym}={p['knob']:g}\n({tag}, acc {p['utility']:.2f})", d["recon"]))
     n = rows[0][1].shape[0]
     fig, axes = plt.subplots(len(rows), n, figsize=(1.1 * n + 1.6, 1.2 * len(rows)), dpi=110, squeeze=False)
     for r, (label, imgs) in enumerate(rows):

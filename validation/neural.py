@@ -65,8 +65,8 @@ class FacesConfig:
     input_transform: str = "logits"
     truncate_k: int | None = None
     ece_bins: int = 15
-    betas: tuple[float, ...] = (1e-3, 3e-3, 1e-2, 3e-2, 0.1)
-    noise_multipliers: tuple[float, ...] = (0.1, 0.2, 0.4, 0.8)
+    betas: tuple[float, ...] = (1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1)
+    noise_multipliers: tuple[float, ...] = (0.05, 0.1, 0.2, 0.5, 1.0)
     n_seeds: int = 3
     n_show: int = 8
 
