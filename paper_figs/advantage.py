@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 
 from mitheory.bounds import paper_bound, tight_bound
+from paper_figs._common import pyplot, save, write_figure
 from validation.learners import build_learner, table_rows
 from validation.semantic import run_semantic
-from validation.store import write_json_atomic
 
 CONFIGS: dict[str, dict[str, Any]] = {
     "full": {"eps": (0.01, 0.1, 1.0, 10.0, 100.0), "splits": 20, "challenges": 500},
@@ -66,11 +66,7 @@ def compute(out_dir: Path, quick: bool, data_home) -> dict[str, Any]:
 
 
 def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     series = doc["series"]
     fig, axes = plt.subplots(1, len(series), figsize=(6.0 * len(series), 4.6), dpi=110)
     for ax, s in zip(np.atleast_1d(axes), series):
@@ -94,15 +90,9 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7, loc="center left")
     fig.suptitle(doc["title"], fontsize=11)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return Path(path)
+    return save(fig, path)
 
 
 def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None) -> Path:
     """Compute the figure's numbers, write ``advantage.json`` and ``advantage.png`` in ``out_dir``."""
-    out = Path(out_dir)
-    doc = compute(out, quick, data_home)
-    write_json_atomic(out / "advantage.json", doc)
-    return plot(doc, out / "advantage.png")
+    return write_figure(out_dir, "advantage", compute(Path(out_dir), quick, data_home), plot)

@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 
 from mitheory.bounds import paper_bound, required_epsilon, tight_bound
+from paper_figs._common import pyplot, save, write_figure
 from validation.ind import run_ind
 from validation.learners import build_learner, table_rows
-from validation.store import write_json_atomic
 
 NS = (10, 100, 1000)
 CONFIGS: dict[str, dict[str, Any]] = {
@@ -81,11 +81,7 @@ def compute(out_dir: Path, quick: bool, data_home) -> dict[str, Any]:
 
 
 def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     panels = doc["panels"]
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.6), dpi=110, sharey=True)
     for ax, panel in zip(np.atleast_1d(axes), panels):
@@ -112,15 +108,9 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
     np.atleast_1d(axes)[0].set_ylabel("max gain^IND (bound) / gain^IND (empirical)")
     np.atleast_1d(axes)[0].legend(fontsize=7, loc="upper left")
     fig.suptitle(doc["title"], fontsize=11)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return Path(path)
+    return save(fig, path)
 
 
 def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None) -> Path:
     """Compute the figure's numbers, write ``bounds.json`` and ``bounds.png`` in ``out_dir``."""
-    out = Path(out_dir)
-    doc = compute(out, quick, data_home)
-    write_json_atomic(out / "bounds.json", doc)
-    return plot(doc, out / "bounds.png")
+    return write_figure(out_dir, "bounds", compute(Path(out_dir), quick, data_home), plot)

@@ -15,15 +15,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 
-def write_json_atomic(path: str | os.PathLike, obj: Any) -> Path:
-    """Write ``obj`` as JSON to ``path`` atomically (temp file + fsync + ``os.replace``)."""
-    path = Path(path)
+def _write_text_atomic(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file in the same directory, fsync and ``os.replace``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as fh:
-            json.dump(obj, fh, indent=2, sort_keys=False, allow_nan=False)
-            fh.write("\n")
+            fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -31,6 +29,11 @@ def write_json_atomic(path: str | os.PathLike, obj: Any) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_json_atomic(path: str | os.PathLike, obj: Any) -> Path:
+    """Write ``obj`` as JSON to ``path`` atomically (temp file + fsync + ``os.replace``)."""
+    return _write_text_atomic(Path(path), json.dumps(obj, indent=2, allow_nan=False) + "\n")
 
 
 class ResultStore:
@@ -54,7 +57,7 @@ class ResultStore:
         self.settings = json.loads(json.dumps(settings))
         self.results: dict[str, Any] = {}
         if not self.path.exists():
-            write_json_lines_header(self.path, {"settings": self.settings})
+            _write_text_atomic(self.path, json.dumps({"settings": self.settings}, allow_nan=False) + "\n")
             return
         with open(self.path, "rb") as fh:
             lines = fh.read().split(b"\n")
@@ -97,17 +100,3 @@ class ResultStore:
             self.put(key, compute())
         return self.results[key]
 
-
-def write_json_lines_header(path: Path, header: dict[str, Any]) -> None:
-    """Create ``path`` atomically holding the single JSON line ``header``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(json.dumps(header, allow_nan=False) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
