@@ -253,3 +253,13 @@ def test_estimators_clone_with_their_parameters():
     m = clone(VIBClassifier(beta=0.3, epochs=7, random_state=2))
     assert m.get_params()["beta"] == 0.3 and m.get_params()["epochs"] == 7
     assert clone(DPSGDClassifier(noise_multiplier=1.1)).get_params()["noise_multiplier"] == 1.1
+
+
+@pytest.mark.gpu
+def test_auto_device_trains_on_cuda_when_present(small_faces):
+    if not torch.cuda.is_available():
+        pytest.skip("CUDA not available")
+    X, y, Xt, yt = small_faces
+    m = VIBClassifier(beta=1e-3, random_state=0, **FAST).fit(X, y)
+    assert m.device_.type == "cuda" and next(m.module_.parameters()).is_cuda
+    assert np.mean(m.predict(Xt, random_state=0) == yt) >= 0.6
