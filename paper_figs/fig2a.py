@@ -87,7 +87,7 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
                  f"random 80/20 splits\nAdaSSP: δ = {settings['delta']:g}, {settings['calibration']} "
                  "calibration", fontsize=9)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower left", framealpha=0.9)
+    ax.legend(fontsize=7, loc="best", framealpha=0.9)
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path)
