@@ -2,7 +2,8 @@
 
 ``python benchmarks/linear.py [--repeat 5] [--lambdas 0.3 1 3] [--sweep-splits 0]`` prints ``name: value unit``
 lines. Peer: ``sklearn.linear_model.LinearRegression.fit`` on the same 5,452 × 15 matrix, measured in the same
-run. Times are medians over ``--repeat`` runs in this process. Also reported: one evaluation of the exact
+run. Times are medians over ``--repeat`` runs in this process, all with one BLAS thread (threadpoolctl;
+on a shared machine a second spinning OpenBLAS thread made LinearRegression.fit 30x slower). Also reported: one evaluation of the exact
 O(N²) regularizer H₀ with its gradient (the unit of MID's cost) and, with ``--sweep-splits K``, the wall
 time of K splits of the full Figure 2(a) grid (scale by 100/K for the paper's protocol).
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.linear_model import LinearRegression
+from threadpoolctl import threadpool_limits
 
 from defenses.linear import AdaSSPRegression, MIDLinearRegression, gaussian_mixture_entropy
 from validation.linear import FULL_GRID, IWPCProblem, run_linear_sweep
@@ -42,6 +44,7 @@ def main() -> None:
     if args.repeat < 1 or args.sweep_splits < 0:
         parser.exit(2, "benchmarks/linear.py: error: --repeat must be >= 1 and --sweep-splits >= 0\n")
 
+    threadpool_limits(1)
     p = IWPCProblem()
     X, y = p.X, p.y
     print(f"data: IWPC {X.shape[0]} rows x {X.shape[1]} features")

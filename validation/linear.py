@@ -32,6 +32,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from sklearn.linear_model import LinearRegression
 from sklearn.metrics import roc_auc_score
+from threadpoolctl import threadpool_limits
 
 from defenses.datasets import load_iwpc
 from defenses.linear import (AdaSSPRegression, MIDLinearRegression, NaiveMAPAttack, NoModelBaseline,
@@ -137,6 +138,7 @@ _WORKER_EVALUATE: Callable[[Setting, int], dict[str, float]] | None = None
 def _init_worker(evaluate: Callable[[Setting, int], dict[str, float]]) -> None:
     global _WORKER_EVALUATE
     _WORKER_EVALUATE = evaluate
+    threadpool_limits(1)  # one BLAS thread per worker process: no oversubscription
 
 
 def _run_job(job: tuple[Setting, int]) -> dict[str, float]:
