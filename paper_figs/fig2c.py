@@ -83,8 +83,9 @@ def _errorbars(pts, key):
 
 
 def _eps_label(p: dict[str, Any]) -> str:
+    rdp = f"{p['eps_rdp']:.3g}" if "eps_rdp" in p else "∞"
     prv = f"{p['eps_prv']:.3g}" if "eps_prv" in p else "n/a"
-    return f"ε={p['eps_rdp']:.3g}/{prv}"
+    return f"ε={rdp} / {prv}"
 
 
 def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
@@ -114,10 +115,16 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
         for p in pts:
             if s["defense"] == "VIB":
                 ax.annotate(f"β={p['knob']:g}", (p["utility"], p["attack_train"]), textcoords="offset points",
-                            xytext=(4, 4), fontsize=7, color=color)
+                            xytext=(-34, 2), fontsize=7, color=color)
             elif s["defense"] == "DP-SGD":
-                ax.annotate(f"σ={p['knob']:g}\n{_eps_label(p)}", (p["utility"], p["attack_train"]),
-                            textcoords="offset points", xytext=(4, -14), fontsize=6.5, color=color)
+                ax.annotate(f"σ={p['knob']:g}", (p["utility"], p["attack_train"]), textcoords="offset points",
+                            xytext=(4, -10), fontsize=7, color=color)
+        if s["defense"] == "DP-SGD":
+            delta = doc["settings"].get("delta")
+            lines = [f"DP-SGD ε at δ={delta:g} (RDP / PRV):"] + [
+                f"σ={p['knob']:g}: {_eps_label(p)}" for p in sorted(pts, key=lambda q: q["knob"])]
+            ax.text(0.98, 0.02, "\n".join(lines), transform=ax.transAxes, ha="right", va="bottom", fontsize=7,
+                    color=color, bbox=dict(facecolor="white", edgecolor="0.8", alpha=0.9))
     ax.set_xlabel("test accuracy (held-out faces)")
     ax.set_ylabel("attack accuracy (evaluation classifier)")
     ax.set_title(doc["title"], fontsize=10)
