@@ -16,11 +16,14 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 from sklearn.linear_model import LinearRegression
 from threadpoolctl import threadpool_limits
 
-from defenses.linear import AdaSSPRegression, MIDLinearRegression, gaussian_mixture_entropy
+from defenses.linear import (
+    AdaSSPRegression,
+    MIDLinearRegression,
+    gaussian_mixture_entropy,
+)
 from validation.linear import FULL_GRID, IWPCProblem, run_linear_sweep
 
 
@@ -57,7 +60,7 @@ def main() -> None:
 
     for lam in args.lambdas:
         model = MIDLinearRegression(mid_lambda=lam)
-        t_mid = median_time(lambda: model.fit(X, y), args.repeat)
+        t_mid = median_time(lambda m=model: m.fit(X, y), args.repeat)
         print(f"MIDLinearRegression(mid_lambda={lam:g}).fit: {t_mid * 1e3:.0f} ms "
               f"({model.n_iter_} L-BFGS iterations)")
         print(f"ratio MID(mid_lambda={lam:g}) / sklearn LinearRegression: {t_mid / t_ols:.0f}")

@@ -35,8 +35,14 @@ from sklearn.metrics import roc_auc_score
 from threadpoolctl import threadpool_limits
 
 from defenses.datasets import load_iwpc
-from defenses.linear import (AdaSSPRegression, MIDLinearRegression, NaiveMAPAttack, NoModelBaseline,
-                             PriorBaseline, empirical_prior)
+from defenses.linear import (
+    AdaSSPRegression,
+    MIDLinearRegression,
+    NaiveMAPAttack,
+    NoModelBaseline,
+    PriorBaseline,
+    empirical_prior,
+)
 from validation.sweep import Setting, aggregate, run_sweep
 
 #: The paper's protocol: 100 random splits (ratio unstated; 80/20 as in the FB reproduction).

@@ -17,7 +17,7 @@ __all__ = [
     "NaiveMAPAttack",
     "NoModelBaseline",
     "PriorBaseline",
-    "gaussian_mixture_entropy",
     "empirical_prior",
+    "gaussian_mixture_entropy",
     "gaussian_noise_multiplier",
 ]

@@ -172,7 +172,7 @@ class AdaSSPRegression(RegressorMixin, BaseEstimator):
         if not isinstance(self.fit_intercept, (bool, np.bool_)):
             raise ValueError(f"fit_intercept must be a bool, got {self.fit_intercept!r}")
 
-    def fit(self, X, y) -> "AdaSSPRegression":
+    def fit(self, X, y) -> AdaSSPRegression:
         """Clip the data to the declared bounds and release θ̂ by AdaSSP (see the class docstring)."""
         self._validate_params()
         s = gaussian_noise_multiplier(self.epsilon, self.delta, self.calibration)

@@ -124,7 +124,7 @@ class NaiveMAPAttack:
             self._log_prior = np.log(p)  # a value with prior 0 is never guessed
 
     @classmethod
-    def from_training_data(cls, model, X, y, sensitive_values, sensitive_columns, encoding) -> "NaiveMAPAttack":
+    def from_training_data(cls, model, X, y, sensitive_values, sensitive_columns, encoding) -> NaiveMAPAttack:
         """The attacker of the MID/Fredrikson experiments: prior = the training population's marginal of
         the sensitive attribute, σ_f = the model's training RMSE (its published error statistic)."""
         X_, y_ = _split_known((X, y))
@@ -214,7 +214,7 @@ class NoModelBaseline:
         A = A[:, [k for k in range(A.shape[1]) if k not in cols]]
         return np.column_stack([A, y]) if self.use_target else A
 
-    def fit(self, X, y, sensitive_values) -> "NoModelBaseline":
+    def fit(self, X, y, sensitive_values) -> NoModelBaseline:
         """Learn p(v | ·) from auxiliary records (X, y) with their sensitive values."""
         X, y = _split_known((X, y))
         s = np.asarray(sensitive_values, dtype=object)

@@ -18,6 +18,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+
 def gaussian_mixture_entropy(
     pred: np.ndarray,
     sigma: float,
@@ -200,7 +201,7 @@ class MIDLinearRegression(RegressorMixin, BaseEstimator):
         if isinstance(self.tol, bool) or not isinstance(self.tol, numbers.Real) or not self.tol > 0:
             raise ValueError(f"tol must be a number > 0, got {self.tol!r}")
 
-    def fit(self, X, y) -> "MIDLinearRegression":
+    def fit(self, X, y) -> MIDLinearRegression:
         """Fit θ and b by minimizing J (see the class docstring)."""
         self._validate_params()
         X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)

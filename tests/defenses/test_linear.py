@@ -10,13 +10,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import kstest
-from sklearn.linear_model import LinearRegression
 from sklearn.exceptions import SkipTestWarning
+from sklearn.linear_model import LinearRegression
 from sklearn.utils.estimator_checks import check_estimator
 
 from defenses.datasets import load_iwpc
-from defenses.linear import (AdaSSPRegression, MIDLinearRegression, NaiveMAPAttack, NoModelBaseline,
-                             PriorBaseline, empirical_prior, gaussian_mixture_entropy, gaussian_noise_multiplier)
+from defenses.linear import (
+    AdaSSPRegression,
+    MIDLinearRegression,
+    NaiveMAPAttack,
+    NoModelBaseline,
+    PriorBaseline,
+    empirical_prior,
+    gaussian_mixture_entropy,
+    gaussian_noise_multiplier,
+)
 from defenses.linear.adassp import _exact_gaussian_delta
 
 H = gaussian_mixture_entropy
