@@ -60,7 +60,8 @@ def _print_list() -> None:
     print("learners:")
     for name, info in LEARNERS.items():
         knob = f"--{info.knob}" if info.knob else "(no knob)"
-        print(f"  {name:<11} {info.dataset:<6} {knob:<10} {info.description}; attacks: {', '.join(info.attacks)}")
+        attacks = ", ".join(info.attacks) or "none (the meta-classifier only)"
+        print(f"  {name:<11} {info.dataset:<6} {knob:<10} {info.description}; attacks: {attacks}")
     print("attacks:")
     for name, text in ATTACK_DESCRIPTIONS.items():
         print(f"  {name:<11} {text}")

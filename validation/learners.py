@@ -11,6 +11,9 @@ name            dataset   knob    learner (declared privacy)
 ``dp-id3``      survey    eps     DP-ID3 (Friedman & Schuster 2010), ε-DP for add/remove neighbours
 ``mid-id3``     survey    lam     ID3 with the MID criterion (no DP claim)
 ``id3``         survey    —       ID3 (undefended)
+``dp-sgd``      digits    eps     DP-SGD CNN on Opacus, (ε, δ)-DP for add/remove neighbours (RDP)
+``vib``         digits    lam     VIB (MID for neural networks), ``lam`` = β (no DP claim)
+``cnn``         digits    —       the same CNN, undefended
 ==============  ========  ======  ======================================================================
 
 Attacks (the ``A*`` of the reduction and of the semantic game): on IWPC the Naive MAP inversion of the
@@ -19,7 +22,9 @@ VKORC1 genotype (Fredrikson et al. 2014); on the survey ``map-counts`` (white bo
 residual scale and confusion matrix come from ``aux`` — records it draws from the challenge law itself —
 never from the training set. The meta-classifier probe is the model's prediction on a fixed probe set.
 
-The tables are the ones the sweeps use (``validation.linear.IWPCProblem`` with its public scaling, and
+On the 8x8 digits the sensitive attribute is the image itself and the label is y, so q pairs images with
+random labels; no attribute attack applies and only the meta-classifier (on predicted probabilities of a
+probe set) distinguishes. The tables are the ones the sweeps use (``validation.linear.IWPCProblem`` with its public scaling, and
 ``defenses.datasets.load_steak_survey`` complete cases); ``p`` is their empirical distribution.
 """
 
@@ -55,6 +60,10 @@ LEARNERS: dict[str, LearnerInfo] = {
                           ("map-counts", "naive-map")),
     "mid-id3": LearnerInfo("steak", "lam", "ID3 with the MID criterion, no DP claim", ("map-counts", "naive-map")),
     "id3": LearnerInfo("steak", None, "ID3, undefended", ("map-counts", "naive-map")),
+    "dp-sgd": LearnerInfo("digits", "eps", "DP-SGD CNN (Opacus, Poisson sampling), eps from the RDP accountant "
+                          "(add/remove); --eps is the target", ()),
+    "vib": LearnerInfo("digits", "lam", "VIB / MID CNN, --lam is beta; no DP claim", ()),
+    "cnn": LearnerInfo("digits", None, "CNN, undefended", ()),
 }
 
 ATTACK_DESCRIPTIONS = {
@@ -192,6 +201,41 @@ def _steak_learner(name: str, make_model: Callable[[np.random.Generator], Any], 
 
 
 # ---------------------------------------------------------------------------------------------------
+# 8x8 digits (neural networks): the sensitive "attribute" is the image itself.
+
+
+@dataclass(frozen=True)
+class _Digits:
+    p: FiniteDistribution
+    images: np.ndarray
+    rows: int
+
+
+@functools.lru_cache(maxsize=1)
+def _digits() -> _Digits:
+    from defenses.datasets import load_digits
+
+    ds = load_digits()
+    # x_s = the image (as its row index into the table), y = the digit; q pairs images with random labels.
+    frame = pd.DataFrame({"image": np.arange(len(ds.target)), "label": ds.target})
+    return _Digits(empirical_distribution(frame, sensitive="image", target="label", nonsensitive=[]),
+                   ds.data, len(ds.target))
+
+
+def _digits_learner(name: str, make_model: Callable[[np.random.Generator], Any],
+                    privacy: Privacy | None) -> tuple[Learner, FiniteDistribution]:
+    task = _digits()
+
+    def fit(train: Records, rng: np.random.Generator):
+        return make_model(rng).fit(task.images[np.asarray(train.x_s, int)], np.asarray(train.y, int))
+
+    def probe(model, records: Records) -> np.ndarray:
+        return np.asarray(model.predict_proba(task.images[np.asarray(records.x_s, int)]), float).ravel()
+
+    return Learner(name, fit, privacy, None, probe, LEARNERS[name].description), task.p
+
+
+# ---------------------------------------------------------------------------------------------------
 
 
 def table_rows(name: str, data_home: str | os.PathLike | None = None) -> int:
@@ -199,7 +243,8 @@ def table_rows(name: str, data_home: str | os.PathLike | None = None) -> int:
     if name not in LEARNERS:
         raise ValueError(f"unknown learner {name!r}; choose from {', '.join(LEARNERS)}")
     home = None if data_home is None else str(data_home)
-    return (_iwpc(home) if LEARNERS[name].dataset == "iwpc" else _steak(home)).rows
+    dataset = LEARNERS[name].dataset
+    return (_iwpc(home) if dataset == "iwpc" else _steak(home) if dataset == "steak" else _digits()).rows
 
 
 def _seed(rng: np.random.Generator) -> int:
@@ -214,13 +259,16 @@ def build_learner(
     lam: float | None = None,
     attack: str | None = None,
     max_depth: int = 5,
+    neural_epochs: int = 10,
     data_home: str | os.PathLike | None = None,
 ) -> tuple[Learner, FiniteDistribution]:
     """The registered learner ``name`` at the given knob, and the empirical distribution p of its data.
 
     ``eps`` (and ``delta`` for AdaSSP, default 1e-6) for the DP learners, ``lam`` for the MID learners;
     ``attack`` chooses the survey attack (``map-counts`` or ``naive-map``); ``max_depth`` bounds every
-    tree (as in the Figure 2(b) sweep).
+    tree (as in the Figure 2(b) sweep); ``neural_epochs`` is the training length of the digits CNNs
+    (DP-SGD's σ is calibrated by Opacus so that its RDP accountant reaches ``eps`` at ``delta``, default
+    1e-5, after that many epochs of Poisson-sampled batches).
     """
     if name not in LEARNERS:
         raise ValueError(f"unknown learner {name!r}; choose from {', '.join(LEARNERS)}")
@@ -229,8 +277,8 @@ def build_learner(
         raise ValueError(f"learner {name!r} needs --eps > 0")
     if info.knob == "lam" and (lam is None or not np.isfinite(lam) or lam < 0):
         raise ValueError(f"learner {name!r} needs --lam >= 0")
-    attack = attack or info.attacks[0]
-    if attack not in info.attacks:
+    attack = attack or (info.attacks[0] if info.attacks else None)
+    if attack is not None and attack not in info.attacks:
         raise ValueError(f"learner {name!r} supports the attacks {', '.join(info.attacks)}, not {attack!r}")
     home = None if data_home is None else str(data_home)
 
@@ -249,6 +297,22 @@ def build_learner(
         if name == "mid-linear":
             return _iwpc_learner(name, lambda rng: MIDLinearRegression(mid_lambda=float(lam)), None, home)
         return _iwpc_learner(name, lambda rng: LinearRegression(), None, home)
+
+    if info.dataset == "digits":
+        from defenses.neural import CNNClassifier, DPSGDClassifier, VIBClassifier
+
+        # Small, fixed training budgets (CPU friendly); no early stopping, whose held-out split would be
+        # chosen from the private training set outside the DP-SGD accounting.
+        common = dict(epochs=neural_epochs, batch_size=32, early_stopping=False, progress=False)
+        if name == "dp-sgd":
+            d = 1e-5 if delta is None else float(delta)
+            return _digits_learner(name, lambda rng: DPSGDClassifier(
+                target_epsilon=float(eps), delta=d, random_state=_seed(rng), **common),
+                Privacy(float(eps), d, "add/remove"))
+        if name == "vib":
+            return _digits_learner(name, lambda rng: VIBClassifier(beta=float(lam), random_state=_seed(rng),
+                                                                   **common), None)
+        return _digits_learner(name, lambda rng: CNNClassifier(random_state=_seed(rng), **common), None)
 
     from defenses.tree import DPID3Classifier, ID3Classifier
 

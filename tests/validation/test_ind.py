@@ -186,3 +186,14 @@ def test_cli_bad_input_in_a_real_process(tmp_path, data_home):
     res = run_cli("sem", "--learner", "mid-linear", "--splits", "3", "--data-home", str(data_home), cwd=tmp_path)
     assert res.returncode == 2
     assert res.stderr.strip() == "python -m validation: error: learner 'mid-linear' needs --lam >= 0"
+
+
+def test_neural_learners_on_digits():
+    """The image itself is the sensitive attribute: q pairs images with random labels."""
+    dp, p = build_learner("dp-sgd", eps=2.0)
+    assert dp.privacy == Privacy(2.0, 1e-5, "add/remove") and dp.attack is None
+    assert len(p) == 1797 and float(p.tv_decorrelated()) == pytest.approx(0.9, abs=0.01)
+    cnn, p = build_learner("cnn", neural_epochs=2)
+    report = run_ind(cnn, p, 40, 4, probe_size=8, seed=0, progress=False)
+    (meta,) = report.estimates
+    assert meta.distinguisher == "meta" and meta.rounds == 2 and report.verdict == "no DP claim"
