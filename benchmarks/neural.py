@@ -53,7 +53,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from defenses.datasets import load_faces
     from defenses.datasets.faces import split_faces
-    from defenses.neural import CNNClassifier, DPSGDClassifier, VIBClassifier, resolve_device
+    from defenses.neural import (
+        CNNClassifier,
+        DPSGDClassifier,
+        VIBClassifier,
+        resolve_device,
+    )
     from defenses.neural.architectures import Classifier, make_backbone
 
     try:
@@ -69,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"torch_threads: {torch.get_num_threads()}")
     print(f"train_images: {len(Xtr)} images of {args.image_size}x{args.image_size}")
 
-    common = dict(epochs=1, batch_size=32, early_stopping=False, progress=False, random_state=0, device=str(device))
+    common = {"epochs": 1, "batch_size": 32, "early_stopping": False, "progress": False, "random_state": 0, "device": str(device)}
     makers = {
         "undefended": lambda e: CNNClassifier(**{**common, "epochs": e}),
         "vib": lambda e: VIBClassifier(beta=1e-2, **{**common, "epochs": e}),

@@ -124,7 +124,7 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
             lines = [f"DP-SGD ε at δ={delta:g} (RDP / PRV):"] + [
                 f"σ={p['knob']:g}: {_eps_label(p)}" for p in sorted(pts, key=lambda q: q["knob"])]
             ax.text(0.98, 0.02, "\n".join(lines), transform=ax.transAxes, ha="right", va="bottom", fontsize=7,
-                    color=color, bbox=dict(facecolor="white", edgecolor="0.8", alpha=0.9))
+                    color=color, bbox={"facecolor": "white", "edgecolor": "0.8", "alpha": 0.9})
     ax.set_xlabel("test accuracy (held-out faces)")
     ax.set_ylabel("attack accuracy (evaluation classifier)")
     ax.set_title(doc["title"], fontsize=10)

@@ -37,8 +37,14 @@ import numpy as np
 from defenses.datasets import load_faces
 from defenses.datasets.faces import split_faces
 from defenses.metrics import ece
-from defenses.neural import (CNNClassifier, DPSGDClassifier, KnowledgeAlignmentAttack, VIBClassifier,
-                             evaluate_reconstruction, mean_face_baseline)
+from defenses.neural import (
+    CNNClassifier,
+    DPSGDClassifier,
+    KnowledgeAlignmentAttack,
+    VIBClassifier,
+    evaluate_reconstruction,
+    mean_face_baseline,
+)
 from validation.sweep import Setting, aggregate, run_sweep
 
 
@@ -86,8 +92,8 @@ QUICK = FacesConfig(image_size=32, epochs=20, patience=20, eval_epochs=20, attac
 
 def make_target(setting: Setting, config: FacesConfig, seed: int, device: str = "auto"):
     """The (unfitted) target estimator of a sweep setting."""
-    common = dict(architecture=config.architecture, epochs=config.epochs, patience=config.patience,
-                  device=device, random_state=seed, progress=False)
+    common = {"architecture": config.architecture, "epochs": config.epochs, "patience": config.patience,
+                  "device": device, "random_state": seed, "progress": False}
     if setting.defense == "undefended":
         return CNNClassifier(batch_size=config.batch_size, lr=config.lr, **common)
     if setting.defense == "VIB":

@@ -11,10 +11,22 @@ Torch code takes ``device="auto"`` (CUDA when present, else CPU) and explicit se
 """
 
 from ._torch import resolve_device
-from .architectures import ARCHITECTURES, Classifier, ConvNet, InversionNet, VIBNet, gaussian_kl
+from .architectures import (
+                                  ARCHITECTURES,
+                                  Classifier,
+                                  ConvNet,
+                                  InversionNet,
+                                  VIBNet,
+                                  gaussian_kl,
+)
 from .estimators import CNNClassifier, DPSGDClassifier, VIBClassifier
-from .knowledge_alignment import (KnowledgeAlignmentAttack, evaluate_reconstruction, log_shift,
-                                  mean_face_baseline, truncate_top_k)
+from .knowledge_alignment import (
+                                  KnowledgeAlignmentAttack,
+                                  evaluate_reconstruction,
+                                  log_shift,
+                                  mean_face_baseline,
+                                  truncate_top_k,
+)
 
 __all__ = [
     "ARCHITECTURES", "CNNClassifier", "Classifier", "ConvNet", "DPSGDClassifier", "InversionNet",

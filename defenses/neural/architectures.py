@@ -8,7 +8,7 @@ the official Knowledge-Alignment code.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -18,11 +18,11 @@ from torch import nn
 #: Named members of the CNN family (keyword arguments of :class:`ConvNet`).
 ARCHITECTURES: dict[str, dict] = {
     # the default target (undefended, VIB, DP-SGD): 3 conv blocks, 3×3, max-pool, F = 128 (CPU-sized)
-    "cnn-s": dict(channels=(8, 16, 32), kernel_size=3, pool="max", feature_dim=128),
+    "cnn-s": {"channels": (8, 16, 32), "kernel_size": 3, "pool": "max", "feature_dim": 128},
     # a wider target
-    "cnn-m": dict(channels=(16, 32, 64), kernel_size=3, pool="max", feature_dim=256),
+    "cnn-m": {"channels": (16, 32, 64), "kernel_size": 3, "pool": "max", "feature_dim": 256},
     # the evaluation classifier: a different architecture (4 blocks, average pooling, wider features)
-    "eval": dict(channels=(8, 16, 32, 64), kernel_size=3, pool="avg", feature_dim=128),
+    "eval": {"channels": (8, 16, 32, 64), "kernel_size": 3, "pool": "avg", "feature_dim": 128},
 }
 
 
@@ -88,7 +88,7 @@ def make_backbone(architecture: str | dict, in_channels: int, image_shape: tuple
     elif isinstance(architecture, dict):
         kwargs = architecture
     else:
-        raise ValueError(f"architecture must be a name or a dict of ConvNet arguments, got {architecture!r}")
+        raise ValueError(f"architecture must be a name or a dict of ConvNet arguments, got {architecture!r}")  # noqa: TRY004 (project rule: ValueError naming the parameter)
     return ConvNet(in_channels=in_channels, image_shape=image_shape, **kwargs)
 
 
@@ -168,7 +168,7 @@ class InversionNet(nn.Module):
 
     def __init__(self, n_inputs: int, out_channels: int = 1, ngf: int = 32, image_size: int = 64):
         super().__init__()
-        n_up = int(round(np.log2(image_size / 4))) if image_size >= 8 else 0
+        n_up = round(np.log2(image_size / 4)) if image_size >= 8 else 0
         if n_up < 1 or 4 * 2 ** n_up != image_size:
             raise ValueError(f"image_size must be a power of two >= 8, got {image_size}")
         layers: list[nn.Module] = []

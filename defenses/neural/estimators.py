@@ -24,7 +24,14 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 from tqdm.auto import tqdm
 
-from ._torch import as_images, batched, build_module, make_generator, resolve_device, seed_from
+from ._torch import (
+    as_images,
+    batched,
+    build_module,
+    make_generator,
+    resolve_device,
+    seed_from,
+)
 from .architectures import Classifier, VIBNet, gaussian_kl, make_backbone
 
 _EVAL_BATCH = 256
@@ -68,7 +75,7 @@ class _NeuralClassifier(ClassifierMixin, BaseEstimator):
         self.input_shape_ = tuple(X.shape[1:])
 
         if self.early_stopping:
-            n_val = max(1, int(round(self.validation_fraction * len(X))))
+            n_val = max(1, round(self.validation_fraction * len(X)))
             stratify = y_idx if n_val >= len(self.classes_) else None
             tr, va = train_test_split(np.arange(len(X)), test_size=n_val, random_state=seed % 2**32,
                                       stratify=stratify)
@@ -461,8 +468,8 @@ class DPSGDClassifier(_NeuralClassifier):
                             generator=gens["data"])
         opt = self._optimizer(module)
         engine = PrivacyEngine(accountant=self.accountant)
-        common = dict(module=module, optimizer=opt, data_loader=loader, max_grad_norm=float(self.max_grad_norm),
-                      poisson_sampling=True, noise_generator=gens["noise"])
+        common = {"module": module, "optimizer": opt, "data_loader": loader, "max_grad_norm": float(self.max_grad_norm),
+                      "poisson_sampling": True, "noise_generator": gens["noise"]}
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*[Ss]ecure RNG.*")
             warnings.filterwarnings("ignore", message=".*Optimal order is the.*")

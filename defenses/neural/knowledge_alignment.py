@@ -22,7 +22,14 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from ._torch import as_images, batched, build_module, make_generator, resolve_device, seed_from
+from ._torch import (
+    as_images,
+    batched,
+    build_module,
+    make_generator,
+    resolve_device,
+    seed_from,
+)
 from .architectures import InversionNet
 
 _TRANSFORMS = ("logits", "softmax", "log_shift")
@@ -132,7 +139,7 @@ class KnowledgeAlignmentAttack:
         return truncate_top_k(v, self.truncate_k)
 
     # ------------------------------------------------------------------ training
-    def fit(self, model, X_aux) -> "KnowledgeAlignmentAttack":
+    def fit(self, model, X_aux) -> KnowledgeAlignmentAttack:
         """Query ``model`` on the auxiliary images and train the inversion network G on the pairs."""
         self._check()
         X_aux = as_images(X_aux, "X_aux")
@@ -148,7 +155,7 @@ class KnowledgeAlignmentAttack:
         net = build_module(lambda: InversionNet(self.n_inputs_, X_aux.shape[1], self.ngf, h), g_init, self.device_)
         V = torch.from_numpy(vectors).to(self.device_)
         T = torch.from_numpy(X_aux).to(self.device_)
-        n_val = int(round(self.validation_fraction * len(V)))
+        n_val = round(self.validation_fraction * len(V))
         perm = torch.randperm(len(V), generator=g_data).to(self.device_)
         va, tr = perm[:n_val], perm[n_val:]
         if len(tr) == 0:

@@ -13,8 +13,15 @@ from hypothesis import strategies as st
 
 from defenses.datasets import load_faces
 from defenses.datasets.faces import split_faces
-from defenses.neural import (CNNClassifier, ConvNet, DPSGDClassifier, VIBClassifier, VIBNet, gaussian_kl,
-                             resolve_device)
+from defenses.neural import (
+    CNNClassifier,
+    ConvNet,
+    DPSGDClassifier,
+    VIBClassifier,
+    VIBNet,
+    gaussian_kl,
+    resolve_device,
+)
 
 N_ID = 10  # identities used by the fast tests
 
@@ -38,7 +45,7 @@ def small_faces(data_home):
     return X[s.train], y[s.train], X[s.test], y[s.test]
 
 
-FAST = dict(epochs=10, batch_size=10, lr=3e-3, early_stopping=False, progress=False)
+FAST = {"epochs": 10, "batch_size": 10, "lr": 3e-3, "early_stopping": False, "progress": False}
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +189,7 @@ def test_bad_input_is_rejected(cnn):
 @pytest.fixture(scope="module")
 def dp_models(small_faces):
     X, y, _, _ = small_faces
-    kw = dict(epochs=2, batch_size=10, early_stopping=False, progress=False, random_state=0, delta=1e-3)
+    kw = {"epochs": 2, "batch_size": 10, "early_stopping": False, "progress": False, "random_state": 0, "delta": 1e-3}
     return {s: DPSGDClassifier(noise_multiplier=s, **kw).fit(X, y) for s in (0.8, 1.6)}
 
 

@@ -11,8 +11,15 @@ from hypothesis.extra.numpy import arrays
 
 from defenses.datasets import load_faces
 from defenses.datasets.faces import split_faces
-from defenses.neural import (CNNClassifier, InversionNet, KnowledgeAlignmentAttack, evaluate_reconstruction,
-                             log_shift, mean_face_baseline, truncate_top_k)
+from defenses.neural import (
+    CNNClassifier,
+    InversionNet,
+    KnowledgeAlignmentAttack,
+    evaluate_reconstruction,
+    log_shift,
+    mean_face_baseline,
+    truncate_top_k,
+)
 from defenses.neural._torch import build_module, make_generator
 
 N_ID = 8
@@ -89,7 +96,7 @@ def attacked(data_home):
 
 
 def test_attack_beats_the_mean_face_on_the_undefended_model(attacked):
-    X, y, s, model, attack = attacked
+    X, _y, s, model, attack = attacked
     recon = attack.invert(model, attack.release(model, X[s.train]))
     assert recon.shape == (len(s.train), 1, 32, 32) and 0 <= recon.min() and recon.max() <= 1
     rmse = np.sqrt(np.mean((recon - X[s.train][:, None]) ** 2))
@@ -124,7 +131,7 @@ def test_perfect_reconstructions_score_like_the_evaluator_on_the_originals(attac
 
 
 def test_truncated_softmax_attack_runs(attacked):
-    X, y, s, model, _ = attacked
+    X, _y, s, model, _ = attacked
     att = KnowledgeAlignmentAttack(input_transform="log_shift", truncate_k=3, ngf=4, epochs=2, batch_size=8,
                                    random_state=0, progress=False).fit(model, X[s.aux])
     v = att.release(model, X[s.train[:3]])

@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from validation.neural import FacesConfig, FacesExperiment, matched_points, run_faces_sweep
+from validation.neural import (
+    FacesConfig,
+    FacesExperiment,
+    matched_points,
+    run_faces_sweep,
+)
 
 #: A tiny but complete sweep: faces averaged to 16×16, two epochs everywhere, two seeds.
 TINY = FacesConfig(image_size=16, epochs=2, patience=2, eval_epochs=2, attack_epochs=2, attack_ngf=4,
