@@ -9,6 +9,8 @@ from pathlib import Path
 
 from paper_figs import FIGURES
 
+NEURAL_FIGURES = {"fig1", "fig2c", "fig3a"}
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m paper_figs", description=__doc__)
@@ -22,6 +24,13 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [n for n in names if n not in FIGURES]
     if unknown:
         parser.exit(2, f"python -m paper_figs: error: unknown figure {unknown[0]!r}; choose from {', '.join(FIGURES)}\n")
+    if args.device != "auto" and set(names) & NEURAL_FIGURES:
+        from defenses.neural import resolve_device
+
+        try:
+            resolve_device(args.device)
+        except ValueError as exc:
+            parser.exit(2, f"python -m paper_figs: error: {exc}\n")
     for name in names:
         try:
             module = importlib.import_module(FIGURES[name])

@@ -50,3 +50,17 @@ def test_advantage_figure(tmp_path, data_home, tiny):
         assert pt["adv_sem"] == pytest.approx(pt["gain_pp"][0] - pt["gain_qq"][0])
         assert pt["adv_corrected"] == pytest.approx(pt["gain_pp"][0] - pt["gain_qp"][0])
         assert pt["advantage_bound_tight"] <= pt["advantage_bound_paper"] <= 1
+
+
+@pytest.mark.parametrize("args,message", [
+    (["nope"], "unknown figure 'nope'"),
+    (["fig1", "--device", "banana"], "device must be"),
+])
+def test_paper_figs_cli_bad_input(args, message, capsys):
+    from paper_figs.__main__ import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
