@@ -32,12 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as exc:
             parser.exit(2, f"python -m paper_figs: error: {exc}\n")
     for name in names:
-        try:
-            module = importlib.import_module(FIGURES[name])
-        except ModuleNotFoundError as exc:
-            if exc.name != FIGURES[name]:
-                raise
-            parser.exit(2, f"python -m paper_figs: error: figure {name!r} is not implemented yet\n")
+        module = importlib.import_module(FIGURES[name])
         try:
             path = module.make(args.out, quick=args.quick, device=args.device, data_home=args.data_home)
         except FileNotFoundError as exc:
