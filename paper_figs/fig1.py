@@ -26,6 +26,7 @@ import torch
 from defenses.datasets import load_faces
 from defenses.datasets.faces import split_faces
 from defenses.neural import VIBClassifier
+from paper_figs._common import pyplot, save
 from validation.store import write_json_atomic
 
 NAME = "fig1"
@@ -84,10 +85,7 @@ def compute(*, quick: bool, device: str, data_home) -> dict[str, Any]:
 
 
 def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     pts = doc["series"][0]["points"]
     colors = plt.cm.viridis(np.linspace(0, 0.9, len(pts)))
@@ -107,11 +105,7 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     fig.suptitle(doc["title"], fontsize=10)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save(fig, path)
 
 
 def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None) -> Path:

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from paper_figs._common import pyplot, save
 from validation.linear import FULL_GRID, QUICK_GRID, run_linear_sweep, within_mse_budget
 from validation.store import write_json_atomic
 
@@ -45,10 +46,7 @@ def summarize(doc: dict[str, Any]) -> dict[str, Any]:
 
 def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
     """Attack accuracy (test: filled, train: hollow) vs test MSE, one curve per defense, with 95% CIs."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(7.0, 5.0), dpi=120)
     base = doc["baseline"]
@@ -88,11 +86,7 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
                  "calibration", fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="best", framealpha=0.9)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save(fig, path)
 
 
 def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto",

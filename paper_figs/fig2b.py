@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from paper_figs._common import pyplot
 from validation.store import write_json_atomic
 from validation.tree import FULL, QUICK, TreeSweepConfig, TreeSweepResult, run_tree_sweep
 
@@ -57,10 +58,7 @@ def _config_dict(config: TreeSweepConfig) -> dict:
 
 
 def _plot(payload: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
     for ax, part in zip(axes, ("train", "test")):

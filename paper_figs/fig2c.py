@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from paper_figs._common import pyplot, save
 from validation.neural import matched_points, recon_file_stem, run_faces_sweep
 from validation.store import write_json_atomic
 from validation.sweep import Setting
@@ -90,10 +91,7 @@ def _eps_label(p: dict[str, Any]) -> str:
 
 def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
     """Attack accuracy (train: filled, held-out: hollow) vs test accuracy with 95% CIs over seeds."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(7.5, 5.2), dpi=120)
     base = doc["baseline"]
@@ -130,20 +128,13 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
     ax.set_title(doc["title"], fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save(fig, path)
 
 
 def plot_reconstructions(doc: dict[str, Any], recon_dir: str | os.PathLike, path: str | os.PathLike) -> Path | None:
     """Grid: true training images, then reconstructions from the undefended model and from the VIB and
     DP-SGD settings of the summary (within 5 test-accuracy points; else each defense's most accurate)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     recon_dir = Path(recon_dir)
     rows: list[tuple[str, np.ndarray]] = []
@@ -175,11 +166,7 @@ def plot_reconstructions(doc: dict[str, Any], recon_dir: str | os.PathLike, path
             ax.set_yticks([])
         axes[r, 0].set_ylabel(label, fontsize=6.5, rotation=0, ha="right", va="center")
     fig.suptitle("Knowledge Alignment reconstructions of training images (split 0)", fontsize=9)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save(fig, path)
 
 
 def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None) -> Path:

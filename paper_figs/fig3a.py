@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from paper_figs._common import pyplot, save
 from paper_figs.fig2c import _STYLE, _errorbars, figure_document
 from validation.neural import run_faces_sweep
 from validation.store import write_json_atomic
@@ -21,10 +22,7 @@ NAME = "fig3a"
 
 
 def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(6.8, 4.8), dpi=120)
     for s in doc["series"]:
@@ -47,11 +45,7 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
     ax.set_title(doc["title"], fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save(fig, path)
 
 
 def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None) -> Path:
