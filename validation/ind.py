@@ -144,14 +144,19 @@ class INDReport:
         return out
 
 
-def bounds_for(privacy: Privacy | None, n: int, tv_pq: float) -> tuple[float | None, float | None, float | None]:
-    """(paper, tight, refined) gains at the learner's privacy and training-set size (None without DP)."""
+def bounds_for(privacy: Privacy | None, n: int,
+               tv_pq: float | None = None) -> tuple[float | None, float | None, float | None]:
+    """(paper, tight, refined) gains at the learner's privacy and training-set size.
+
+    All three are None without a DP claim; ``refined`` (which needs TV(p, q)) is None without ``tv_pq``.
+    """
     if privacy is None:
         return None, None, None
     k = privacy.steps_per_record
     paper = float(paper_bound(privacy.eps, k * n, privacy.delta, digits=20).gain)
     tight = float(tight_bound(privacy.eps, k * n, privacy.delta, digits=20).gain)
-    refined = float(refined_bound(privacy.eps, n, privacy.delta, tv_pq, steps=k, digits=20).gain)
+    refined = None if tv_pq is None else float(
+        refined_bound(privacy.eps, n, privacy.delta, tv_pq, steps=k, digits=20).gain)
     return paper, tight, refined
 
 

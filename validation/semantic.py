@@ -102,7 +102,7 @@ def run_semantic(
             store.put(f"split={j}", row)
     rows = [results[f"split={j}"] for j in range(splits)]
     pp, qq, qp = (np.array([r[k] for r in rows]) for k in ("pp", "qq", "qp"))
-    paper, tight, _ = bounds_for(learner.privacy, int(n), float(p.tv_decorrelated()))
+    paper, tight, _ = bounds_for(learner.privacy, int(n))
     adv_paper = None if paper is None else 2 * paper - 1
     adv_tight = None if tight is None else 2 * tight - 1
     corrected = list(mean_ci(pp - qp))
