@@ -29,3 +29,15 @@ def data_home() -> Path:
     if not path.is_dir():
         pytest.fail(f"data directory {path} not found; set MID_DATA to the shared data folder")
     return path
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Run a module's torch code on one thread (small CPU networks train several times faster on one
+    thread when the cores are shared) and restore the previous setting afterwards."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -26,13 +26,7 @@ from defenses.neural import (
 N_ID = 10  # identities used by the fast tests
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """Small CPU networks train several times faster on one thread when the cores are shared."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
@@ -263,9 +257,8 @@ def test_estimators_clone_with_their_parameters():
 
 
 @pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA (run with -m gpu on a GPU machine)")
 def test_auto_device_trains_on_cuda_when_present(small_faces):
-    if not torch.cuda.is_available():
-        pytest.skip("CUDA not available")
     X, y, Xt, yt = small_faces
     m = VIBClassifier(beta=1e-3, random_state=0, **FAST).fit(X, y)
     assert m.device_.type == "cuda" and next(m.module_.parameters()).is_cuda

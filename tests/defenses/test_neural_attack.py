@@ -25,13 +25,7 @@ from defenses.neural._torch import build_module, make_generator
 N_ID = 8
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """Small CPU networks train several times faster on one thread when the cores are shared."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @settings(max_examples=60)

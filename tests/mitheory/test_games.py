@@ -18,9 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mitheory.adversaries import (
-    BayesAdversary,
     CallableAdversary,
-    LikelihoodRatioAdversary,
     PluginAdversary,
     RegionGuessAdversary,
     ThresholdAdversary,

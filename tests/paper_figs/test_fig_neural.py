@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
 
 import validation.neural as vn
 from paper_figs import fig1
@@ -15,12 +14,7 @@ TINY = vn.FacesConfig(image_size=16, epochs=1, patience=1, eval_epochs=1, attack
                       batch_size=40, dp_batch_size=40, betas=(1e-3, 0.1), noise_multipliers=(1.0,), n_seeds=2)
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_fig2c_and_fig3a_through_the_cli(tmp_path, data_home, monkeypatch, capsys):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from validation.neural import (
     FacesConfig,
@@ -18,12 +17,7 @@ TINY = FacesConfig(image_size=16, epochs=2, patience=2, eval_epochs=2, attack_ep
                    batch_size=40, dp_batch_size=40, betas=(0.1,), noise_multipliers=(1.0,), n_seeds=2)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
