@@ -15,9 +15,7 @@ user callable can only be simulated unless it supplies its exact answer law.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Sequence
-from fractions import Fraction
 from typing import Any
 
 import mpmath
@@ -25,10 +23,10 @@ import numpy as np
 
 from mitheory.distributions import FiniteDistribution, unify_exact
 from mitheory.mechanisms import (
-    CountStatistic,
     HistogramStatistic,
     Mechanism,
     RegionSolution,
+    guard_digits,
     output_law,
     statistic_law,
 )
@@ -70,7 +68,8 @@ def row_keys(x_ns: np.ndarray, y: np.ndarray) -> tuple[list[tuple], np.ndarray]:
     if x_ns.ndim == 1:
         x_ns = x_ns[:, None]
     if x_ns.dtype != object and y.dtype != object and y.dtype.kind in "biuf" and x_ns.dtype.kind in "biuf":
-        mat = np.column_stack([x_ns.astype(np.float64), y.astype(np.float64)]) if x_ns.shape[1] else y.astype(np.float64)[:, None]
+        ycol = y.astype(np.float64)[:, None]
+        mat = np.column_stack([x_ns.astype(np.float64), ycol]) if x_ns.shape[1] else ycol
         uniq, inv = np.unique(mat, axis=0, return_inverse=True)
         d = x_ns.shape[1]
         keys = []
@@ -185,13 +184,18 @@ class LikelihoodRatioAdversary:
     n : int
     digits : int
         Working precision for the exact laws.
+    arithmetic : "fraction" or "mpmath"
+        How the statistic's law is built (:func:`mitheory.mechanisms.statistic_law`); with ``"mpmath"``
+        the precision is ``digits`` plus :func:`~mitheory.mechanisms.guard_digits` ``(n)``.
     """
 
-    def __init__(self, distribution: Any, mechanism: Mechanism, n: int, *, digits: int = 30):
+    def __init__(self, distribution: Any, mechanism: Mechanism, n: int, *, digits: int = 30,
+                 arithmetic: str = "fraction"):
         self.n = int(n)
-        with mpmath.workdps(digits):
-            law_p = statistic_law(mechanism.statistic, distribution, self.n)
-            law_q = statistic_law(mechanism.statistic, distribution.decorrelated(), self.n)
+        dps = digits + (guard_digits(self.n) if arithmetic == "mpmath" else 0)
+        with mpmath.workdps(dps):
+            law_p = statistic_law(mechanism.statistic, distribution, self.n, arithmetic=arithmetic)
+            law_q = statistic_law(mechanism.statistic, distribution.decorrelated(), self.n, arithmetic=arithmetic)
             if mechanism.finite_output:
                 pp = output_law(mechanism, law_p, self.n)
                 pq = output_law(mechanism, law_q, self.n)
@@ -269,7 +273,7 @@ def _tau_values(tau: Callable | None, x_s: np.ndarray) -> np.ndarray:
 class BayesAdversary:
     """The Bayes-optimal semantic adversary of Eq. 7: ``argmax_v p(τ(X_s) = v | x_ns, y)``.
 
-    It knows ``p`` and ``τ`` and ignores the model; by the lemma of THEORY.md §1.2 no adversary does
+    It knows ``p`` and ``τ`` and ignores the model; by the lemma of docs/theory.md §1.2 no adversary does
     better, so its gain is the paper's best possible gain ``G_p`` (Eq. 7) for every mechanism. Ties are
     broken towards the smallest value (in sorted order); unseen ``(x_ns, y)`` get the mode of ``τ``.
 

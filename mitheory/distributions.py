@@ -10,7 +10,7 @@ sensitive feature ``x_s`` and the label ``y``. The games need the target distrib
   event probabilities, so the games can be evaluated exactly.
 - :func:`empirical_distribution` turns a real table (pandas DataFrame or numpy array) into the uniform
   distribution over its rows; its decorrelated product samples ``x_s`` from the column's marginal.
-- :class:`UniformDiagonal` is the continuous law ``Y ~ U(0, 1), X_s = Y`` of THEORY.md §3.5, for which
+- :class:`UniformDiagonal` is the continuous law ``Y ~ U(0, 1), X_s = Y`` of docs/theory.md §3.5, for which
   ``p ⊥ q``; it is what lets the extremal mechanism attain the tight bound exactly.
 - :class:`Event` is a named, vectorized predicate on records; a count of records in an event is the
   statistic most reference mechanisms release.
@@ -334,7 +334,7 @@ class FiniteDistribution:
         return sum((abs(a.get(r, zero) - b.get(r, zero)) for r in set(a) | set(b)), zero) / 2
 
     def tv_decorrelated(self) -> Fraction | mpmath.mpf:
-        """``TV(p, q)`` with ``q`` the decorrelated product (THEORY.md §6)."""
+        """``TV(p, q)`` with ``q`` the decorrelated product (docs/theory.md §6)."""
         return self.tv(self.decorrelated())
 
     # -- sampling ---------------------------------------------------------------------------------------
@@ -425,7 +425,7 @@ def _py(v: Any) -> Any:
 
 
 class UniformDiagonal:
-    """``Y ~ U(0, 1)``, ``X_s = Y``, no ``x_ns`` (THEORY.md §3.5); ``decorrelated=True`` gives ``q``.
+    """``Y ~ U(0, 1)``, ``X_s = Y``, no ``x_ns`` (docs/theory.md §3.5); ``decorrelated=True`` gives ``q``.
 
     Under ``p`` every record lies on the diagonal; under ``q = U(0,1)²`` almost none does, so ``p ⊥ q``
     and the event ``B = {x_s ≠ y}`` (:func:`disagreement_event`) has ``p(B) = 0``, ``q(B) = 1``. Exact

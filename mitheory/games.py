@@ -4,68 +4,38 @@
   challenge ``z = (x_ns, x_s, y) ~ p`` and the adversary, given ``(f, x_ns, y)``, guesses ``τ(x_s)``
   (Eq. 6). :meth:`SemanticMIGame.exact` returns the gain, the printed advantage ``Adv^SEM`` of Eq. 8
   (baseline: the same game over ``q = p(X_s) × p(X_ns, Y)``), the corrected advantage ``Adv′`` of
-  THEORY.md §1.3 (only the training set is drawn from ``q``), the best possible gain ``G_p`` (Eq. 7) and
-  the constants of THEORY.md §1.3–1.4.
+  docs/theory.md §1.3 (only the training set is drawn from ``q``), the best possible gain ``G_p`` (Eq. 7)
+  and the constants of §1.3–1.4.
 - :class:`IndistinguishabilityGame` ``(p, M, n)``: ``b`` uniform, ``S ~ p^n`` if ``b = 0`` else ``q^n``,
   the adversary sees ``f = M(S)`` and outputs ``b′``. ``max_A gain^IND = (1 + TV(M(p^n), M(q^n)))/2``.
-- :func:`gamma_exact` / :func:`gamma_simulate`: ``γ = 1 − Pr[S ∩ S′ = ∅]`` of Eq. 11 (THEORY.md §6).
+- :func:`gamma_exact` / :func:`gamma_simulate`: ``γ = 1 − Pr[S ∩ S′ = ∅]`` of Eq. 11 (docs/theory.md §6).
 
 Exact evaluation never enumerates datasets: it sums over the values of the mechanism's statistic (a
-count has ``n + 1`` values with binomial probabilities), so ``n`` in the hundreds is fine. Simulation is
-vectorized over rounds — the statistic is drawn from its binomial/multinomial law — and returns the
-estimate with a Clopper–Pearson interval.
+count has ``n + 1`` values with binomial probabilities). For counts the law is built by an O(n)
+recurrence in mpmath with guard digits chosen from n, and the Laplace and geometric solvers are O(n), so
+``n = 10^5`` takes seconds (exact rationals are kept up to n = 300, see :meth:`IndistinguishabilityGame.exact`).
+Simulation is vectorized over rounds — the statistic is drawn from its binomial/multinomial law — and
+returns the estimate with a Clopper–Pearson interval.
 
-Command line::
-
-    python -m mitheory.games list
-    python -m mitheory.games run SCENARIO [--n N] [--eps E] [--delta D] [--rounds R] [--seed S] [--json]
+The built-in scenarios live in :mod:`mitheory.scenarios` and the command line
+(``python -m mitheory.games list | run SCENARIO …``) in :mod:`mitheory.games_cli`; this module imports
+neither, so the imports run one way: games_cli → scenarios → theorems → games.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
-import sys
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 import mpmath
 import numpy as np
 
-from mitheory.adversaries import (
-    BayesAdversary,
-    CallableAdversary,
-    LikelihoodRatioAdversary,
-    PluginAdversary,
-    RegionGuessAdversary,
-    model_key,
-    row_keys,
-)
-from mitheory.distributions import (
-    FiniteDistribution,
-    UniformDiagonal,
-    agreement_event,
-    disagreement_event,
-    to_exact,
-    unify_exact,
-)
-from mitheory.mechanisms import (
-    Constant,
-    CountStatistic,
-    ExtremalMechanism,
-    GeometricCount,
-    HistogramStatistic,
-    LaplaceCount,
-    Mechanism,
-    Memorizer,
-    RandomizedResponse,
-    output_law,
-    sample_statistic,
-    statistic_law,
-)
+from mitheory.adversaries import BayesAdversary, LikelihoodRatioAdversary, RegionGuessAdversary
+from mitheory.distributions import FiniteDistribution, UniformDiagonal, unify_exact
+from mitheory.mechanisms import Mechanism, guard_digits, output_law, sample_statistic, statistic_law
 from mitheory.stats import clopper_pearson
 
 __all__ = [
@@ -76,11 +46,8 @@ __all__ = [
     "SemanticMIGame",
     "gamma_exact",
     "gamma_simulate",
-    "Scenario",
-    "SCENARIOS",
-    "build_scenario",
-    "run_scenario",
-    "main",
+    "resolve_arithmetic",
+    "FRACTION_MAX_N",
 ]
 
 DEFAULT_DIGITS = 50
@@ -151,7 +118,7 @@ class INDExact:
 class SemanticExact:
     """Exact values of the semantic MI game (Experiment 1) for one adversary ``A``.
 
-    Notation of THEORY.md §1: ``gain(A; r, s)`` trains on ``S ~ r^n`` and challenges with ``z ~ s``.
+    Notation of docs/theory.md §1: ``gain(A; r, s)`` trains on ``S ~ r^n`` and challenges with ``z ~ s``.
 
     Attributes
     ----------
@@ -236,6 +203,19 @@ def _as_model_array(models: list) -> np.ndarray:
     return arr
 
 
+FRACTION_MAX_N = 300
+"""``arithmetic="auto"`` keeps exact rationals up to this training-set size."""
+
+
+def resolve_arithmetic(arithmetic: str, n: int) -> str:
+    """``"fraction"`` or ``"mpmath"`` for an ``arithmetic`` argument (``"auto"``: by ``n``)."""
+    if arithmetic not in ("auto", "fraction", "mpmath"):
+        raise ValueError(f"arithmetic must be 'auto', 'fraction' or 'mpmath', got {arithmetic!r}")
+    if arithmetic == "auto":
+        return "fraction" if n <= FRACTION_MAX_N else "mpmath"
+    return arithmetic
+
+
 def _count_weights(law: list[tuple], n: int) -> list:
     w: list = [0] * (n + 1)
     for c, pr in law:
@@ -295,32 +275,45 @@ class IndistinguishabilityGame:
         return f"IndistinguishabilityGame({self.distribution!r}, {self.mechanism!r}, n={self.n})"
 
     # -- exact -----------------------------------------------------------------------------------------
-    def statistic_laws(self) -> tuple[list, list]:
-        """Exact laws of the mechanism's statistic under ``p^n`` and ``q^n``."""
-        st = self.mechanism.statistic
-        return statistic_law(st, self.distribution, self.n), statistic_law(st, self.q, self.n)
+    def _arithmetic(self, arithmetic: str) -> str:
+        return resolve_arithmetic(arithmetic, self.n)
 
-    def output_laws(self) -> tuple[dict, dict]:
+    def statistic_laws(self, arithmetic: str = "fraction") -> tuple[list, list]:
+        """Exact laws of the mechanism's statistic under ``p^n`` and ``q^n`` (``arithmetic`` as in
+        :func:`mitheory.mechanisms.statistic_law`; ``"auto"`` as in :meth:`exact`)."""
+        st, arith = self.mechanism.statistic, self._arithmetic(arithmetic)
+        return (statistic_law(st, self.distribution, self.n, arithmetic=arith),
+                statistic_law(st, self.q, self.n, arithmetic=arith))
+
+    def output_laws(self, arithmetic: str = "fraction") -> tuple[dict, dict]:
         """Exact output laws ``(P_p, P_q)`` as ``{model: probability}`` (finite-output mechanisms)."""
         if not self.mechanism.finite_output:
             raise ValueError(f"{self.mechanism!r} has real-valued output; use exact() for its TV")
-        law_p, law_q = self.statistic_laws()
+        law_p, law_q = self.statistic_laws(arithmetic)
         pp = output_law(self.mechanism, law_p, self.n)
         pq = output_law(self.mechanism, law_q, self.n)
         a, b = _mixed(list(pp.values()), list(pq.values()))
         return dict(zip(pp, a)), dict(zip(pq, b))
 
-    def exact(self, adversary: Any = None, *, digits: int = DEFAULT_DIGITS) -> INDExact:
-        """Exact ``gain^IND`` of ``adversary`` (if given) and ``max_A gain^IND`` (THEORY.md §1).
+    def exact(self, adversary: Any = None, *, digits: int = DEFAULT_DIGITS, arithmetic: str = "auto") -> INDExact:
+        """Exact ``gain^IND`` of ``adversary`` (if given) and ``max_A gain^IND`` (docs/theory.md §1).
 
-        Finite-output mechanisms: sums over the output laws (Fractions when everything is rational,
-        else mpmath at ``digits``). Laplace and extremal mechanisms: their closed-form solution; the
-        adversary must then read the model through a partition of the line (a ``RegionAdversary``,
-        ``ThresholdAdversary`` or ``LikelihoodRatioAdversary``).
+        Finite-output mechanisms: sums over the output laws. Laplace and extremal mechanisms: their
+        closed-form solution; the adversary must then read the model through a partition of the line (a
+        ``RegionAdversary``, ``ThresholdAdversary`` or ``LikelihoodRatioAdversary``).
+
+        ``arithmetic``: ``"fraction"`` keeps exact rationals wherever the inputs are rational (the
+        reference; its cost grows like n² because the numbers grow to O(n) digits); ``"mpmath"`` builds
+        the statistic's law by an O(n) recurrence in mpmath at ``digits`` plus
+        :func:`~mitheory.mechanisms.guard_digits` ``(n)`` digits, so every value agrees with the rational
+        one to ``digits`` digits, and the whole evaluation is O(n) (O(n log n) at most for the
+        histogram-free mechanisms); ``"auto"`` (default) is ``"fraction"`` up to n = 300, else ``"mpmath"``.
         """
-        with mpmath.workdps(digits):
+        arith = self._arithmetic(arithmetic)
+        dps = digits + (guard_digits(self.n) if arith == "mpmath" else 0)
+        with mpmath.workdps(dps):
             if self.mechanism.finite_output:
-                pp, pq = self.output_laws()
+                pp, pq = self.output_laws(arith)
                 models = list(set(pp) | set(pq))
                 zero = next(iter(pp.values())) * 0
                 a = [pp.get(m, zero) for m in models]
@@ -332,7 +325,7 @@ class IndistinguishabilityGame:
                     a2, b2, d = _mixed(a, b, d)
                     gain = sum(((x * (1 - di) + y * di) for x, y, di in zip(a2, b2, d)), a2[0] * 0) / 2
                 return INDExact(gain, (1 + tv) / 2, tv)
-            law_p, law_q = self.statistic_laws()
+            law_p, law_q = self.statistic_laws(arith)
             w_p, w_q = _count_weights(law_p, self.n), _count_weights(law_q, self.n)
             sol = self.mechanism.ind_solution(w_p, w_q, self.n)
             gain = None
@@ -361,7 +354,8 @@ class IndistinguishabilityGame:
 
     def optimal_adversary(self, *, digits: int = 30) -> LikelihoodRatioAdversary:
         """The likelihood-ratio adversary, which attains ``max_A gain^IND``."""
-        return LikelihoodRatioAdversary(self.distribution, self.mechanism, self.n, digits=digits)
+        return LikelihoodRatioAdversary(self.distribution, self.mechanism, self.n, digits=digits,
+                                        arithmetic=self._arithmetic("auto"))
 
     # -- simulation ------------------------------------------------------------------------------------
     def simulate(
@@ -482,7 +476,7 @@ class SemanticMIGame:
         qt = [[mk * mv for mv in marg_v] for mk in marg_key]
         return list(keys), values, pt, qt, marg_v
 
-    def _cells(self, adversary: Any):
+    def _cells(self, adversary: Any, arithmetic: str):
         """Model cells with exact masses under p^n and q^n, and the exact TV between the models.
 
         Finite-output mechanisms: one cell per model. Real-valued ones: the regions of a
@@ -490,7 +484,7 @@ class SemanticMIGame:
         """
         ind = self.ind
         if self.mechanism.finite_output:
-            pp, pq = ind.output_laws()
+            pp, pq = ind.output_laws(arithmetic)
             models = list(set(pp) | set(pq))
             zero = next(iter(pp.values())) * 0
             a = [pp.get(m, zero) for m in models]
@@ -502,7 +496,7 @@ class SemanticMIGame:
                 f"{self.mechanism!r} has real-valued output: exact evaluation needs a RegionGuessAdversary "
                 "(or no adversary); use simulate() otherwise"
             )
-        law_p, law_q = ind.statistic_laws()
+        law_p, law_q = ind.statistic_laws(arithmetic)
         w_p, w_q = _count_weights(law_p, self.n), _count_weights(law_q, self.n)
         tv = self.mechanism.ind_solution(w_p, w_q, self.n).tv
         breaks = list(adversary.breaks) if adversary is not None else []
@@ -542,14 +536,17 @@ class SemanticMIGame:
             law.append(row)  # an answer outside V is always wrong: a zero row
         return law
 
-    def exact(self, adversary: Any = None, *, digits: int = DEFAULT_DIGITS) -> SemanticExact:
-        """All exact quantities of THEORY.md §1 for ``adversary`` (None: only the adversary-free ones).
+    def exact(self, adversary: Any = None, *, digits: int = DEFAULT_DIGITS, arithmetic: str = "auto") -> SemanticExact:
+        """All exact quantities of docs/theory.md §1 for ``adversary`` (None: only the adversary-free ones).
 
-        Cost: one pass over the model cells × the (x_ns, y) keys × the τ values.
+        Cost: one pass over the model cells × the (x_ns, y) keys × the τ values. ``arithmetic`` as in
+        :meth:`IndistinguishabilityGame.exact`.
         """
-        with mpmath.workdps(digits):
+        arith = resolve_arithmetic(arithmetic, self.n)
+        dps = digits + (guard_digits(self.n) if arith == "mpmath" else 0)
+        with mpmath.workdps(dps):
             keys, values, pt, qt, marg_v = self._tables()
-            cells, a, b, tv, finite = self._cells(adversary)
+            cells, a, b, tv, finite = self._cells(adversary, arith)
             flat_pt = [v for row in pt for v in row]
             flat_qt = [v for row in qt for v in row]
             fpt, fqt, a, b, (tv,), mv = _mixed(flat_pt, flat_qt, a, b, [tv], marg_v)
@@ -634,11 +631,11 @@ class SemanticMIGame:
 
 
 # ----------------------------------------------------------------------------------------------------
-# γ of Eq. 11 (THEORY.md §6)
+# γ of Eq. 11 (docs/theory.md §6)
 
 
 def gamma_exact(distribution: Any, n: int) -> Any:
-    """Exact ``γ = 1 − Pr[S ∩ S′ = ∅]``, ``S ~ p^n``, ``S′ ~ q^n`` (Eq. 11; THEORY.md §6).
+    """Exact ``γ = 1 − Pr[S ∩ S′ = ∅]``, ``S ~ p^n``, ``S′ ~ q^n`` (Eq. 11; docs/theory.md §6).
 
     ``Pr[S ∩ S′ = ∅] = (n!)²·[uⁿvⁿ] ∏_x (e^{p_x u} + e^{q_x v} − 1)``, computed by a dynamic program over
     the records on the ``(n+1)×(n+1)`` coefficient table (``O(|𝒳|·n³)``) in exact arithmetic; records
@@ -713,279 +710,8 @@ def gamma_simulate(
     return _result(hits, rounds, alpha)
 
 
-# ----------------------------------------------------------------------------------------------------
-# built-in scenarios
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """A built-in game: a name, one line of description and a builder ``(n, eps, delta) -> setup``."""
-
-    name: str
-    summary: str
-    builder: Callable[[int, float, float], dict]
-    uses_eps: bool
-    uses_delta: bool
-    max_n: int | None = None
-
-
-def _correlated_bits() -> FiniteDistribution:
-    """``Y`` a uniform bit, ``X_s = Y`` with probability 3/4 (no ``x_ns``)."""
-    f = Fraction
-    return FiniteDistribution(
-        {((), 0, 0): f(3, 8), ((), 1, 1): f(3, 8), ((), 1, 0): f(1, 8), ((), 0, 1): f(1, 8)}
-    )
-
-
-def _copy_label(models, x_ns, y):
-    """A*(f, y) = y."""
-    return np.asarray(y)
-
-
-def _sc_counterexample(n, eps, delta):
-    f = Fraction
-    p = FiniteDistribution({((), 0, 0): f(1, 2), ((), 1, 1): f(1, 2)})
-    return {"game": SemanticMIGame(p, Constant(0), n), "attack": CallableAdversary(_copy_label, name="A*(f, y) = y")}
-
-
-def _sc_rr(n, eps, delta):
-    mech = RandomizedResponse(eps, CountStatistic(agreement_event()))
-
-    def attack(models, x_ns, y):  # trust the released bit: "most records have x_s = y"
-        return np.where(np.asarray(models) == 1, y, 1 - np.asarray(y))
-
-    return {"game": SemanticMIGame(_correlated_bits(), mech, n),
-            "attack": CallableAdversary(attack, name="y if bit else 1 - y")}
-
-
-def _sc_geometric(n, eps, delta):
-    mech = GeometricCount(eps, CountStatistic(agreement_event()))
-
-    def attack(models, x_ns, y):
-        return np.where(np.asarray(models) > n / 2, y, 1 - np.asarray(y))
-
-    return {"game": SemanticMIGame(_correlated_bits(), mech, n),
-            "attack": CallableAdversary(attack, name="y if count > n/2 else 1 - y")}
-
-
-def _sc_laplace(n, eps, delta):
-    mech = LaplaceCount(eps, CountStatistic(agreement_event()))
-    attack = RegionGuessAdversary([n / 2], [lambda x_ns, y: 1 - np.asarray(y), lambda x_ns, y: np.asarray(y)])
-    return {"game": SemanticMIGame(_correlated_bits(), mech, n), "attack": attack}
-
-
-def _sc_extremal(n, eps, delta):
-    mech = ExtremalMechanism(eps, delta, CountStatistic(disagreement_event()))
-    return {"game": SemanticMIGame(UniformDiagonal(), mech, n), "attack": None}
-
-
-def _sc_memorizer(n, eps, delta):
-    p = _correlated_bits()
-    stat = HistogramStatistic(p.decorrelated().records)
-    return {"game": SemanticMIGame(p, Memorizer(stat), n), "attack": PluginAdversary(stat)}
-
-
-SCENARIOS: dict[str, Scenario] = {
-    s.name: s
-    for s in [
-        Scenario("theorem1-counterexample",
-                 "constant model, X_s = Y a uniform bit, A*(f, y) = y: printed Theorem 1 fails (THEORY §1.1)",
-                 _sc_counterexample, False, False),
-        Scenario("randomized-response",
-                 "eps-DP randomized response on 1[#{x_s = y} > n/2], X_s = Y w.p. 3/4",
-                 _sc_rr, True, False),
-        Scenario("geometric-count",
-                 "eps-DP two-sided geometric count of {x_s = y}, clipped to [0, n], X_s = Y w.p. 3/4",
-                 _sc_geometric, True, False),
-        Scenario("laplace-count",
-                 "eps-DP Laplace count of {x_s = y}, X_s = Y w.p. 3/4 (real-valued model)",
-                 _sc_laplace, True, False),
-        Scenario("extremal",
-                 "(eps, delta)-DP extremal mechanism g^-c(U), Y ~ U(0,1), X_s = Y: attains the tight bound (THEORY §3.5)",
-                 _sc_extremal, True, True),
-        Scenario("memorizer",
-                 "releases the training histogram (no privacy); model-only plug-in attacker, X_s = Y w.p. 3/4",
-                 _sc_memorizer, False, False, 40),
-    ]
-}
-
-
-def build_scenario(name: str, n: int = 10, eps: float = 1.0, delta: float = 0.0) -> dict:
-    """Build a built-in scenario: ``{"game": SemanticMIGame, "attack": semantic adversary or None}``."""
-    if name not in SCENARIOS:
-        raise ValueError(f"unknown scenario {name!r}; choose one of: {', '.join(SCENARIOS)}")
-    sc = SCENARIOS[name]
-    n = _check_n(n)
-    if sc.max_n is not None and n > sc.max_n:
-        raise ValueError(f"scenario {name!r} enumerates training histograms exactly; use n <= {sc.max_n}")
-    eps_f = float(eps)
-    if not (eps_f > 0 and math.isfinite(eps_f)):
-        raise ValueError(f"eps must be a finite number > 0, got {eps!r}")
-    if not 0.0 <= float(delta) < 1.0:
-        raise ValueError(f"delta must lie in [0, 1), got {delta!r}")
-    if float(delta) > 0 and not sc.uses_delta:
-        raise ValueError(f"scenario {name!r} is pure DP; --delta applies only to: "
-                         + ", ".join(s.name for s in SCENARIOS.values() if s.uses_delta))
-    return sc.builder(n, eps, delta)
-
-
-def run_scenario(
-    name: str, n: int = 10, eps: float = 1.0, delta: float = 0.0, rounds: int = 1_000_000, seed: int = 0,
-    *, digits: int = DEFAULT_DIGITS,
-) -> dict:
-    """Run a built-in scenario: exact values, a seeded simulation of the IND game and both theorem checks.
-
-    Returns a JSON-ready dict with the keys ``scenario, n, eps, delta, exact, estimate, ci_low, ci_high,
-    rounds, paper_gain, tight_gain, theorem1_printed_holds, theorem1_corrected_holds, theorem2_holds``
-    (``exact``: the exact ``max_A gain^IND``; ``estimate``/``ci_*``: the simulated gain of the
-    likelihood-ratio adversary), plus ``refined_gain``, ``tv_pq``, ``ind_tv`` and a ``semantic`` block.
-    Theorem 1 entries are None when the semantic game is not finite (``extremal``); ``eps`` is None for
-    the non-private memorizer (ε = ∞).
-    """
-    from mitheory.theorems import check_theorem1, check_theorem2
-
-    setup = build_scenario(name, n, eps, delta)
-    rounds = _check_rounds(rounds)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
-    sc = SCENARIOS[name]
-    game: SemanticMIGame = setup["game"]
-    ind = game.ind
-    t2 = check_theorem2(ind, digits=digits)
-    sim = ind.simulate(ind.optimal_adversary(), rounds, np.random.default_rng(seed))
-    out: dict[str, Any] = {
-        "scenario": name,
-        "n": game.n,
-        "eps": float(eps) if sc.uses_eps else (None if isinstance(game.mechanism, Memorizer) else 0.0),
-        "mechanism": repr(game.mechanism),
-        "delta": float(delta) if sc.uses_delta else 0.0,
-        "exact": float(t2.max_gain),
-        "estimate": sim.estimate,
-        "ci_low": sim.ci_low,
-        "ci_high": sim.ci_high,
-        "rounds": rounds,
-        "paper_gain": float(t2.paper.gain),
-        "tight_gain": float(t2.tight.gain),
-        "refined_gain": float(t2.refined.gain),
-        "paper_vacuous": bool(t2.paper.vacuous),
-        "tv_pq": float(t2.tv_pq),
-        "ind_tv": float(2 * t2.max_gain - 1),
-        "theorem2_holds": bool(t2.holds),
-        "theorem2_paper_strictly_loose": bool(t2.paper_strictly_loose),
-        "theorem1_printed_holds": None,
-        "theorem1_corrected_holds": None,
-        "semantic": None,
-        "_theorem1": None,
-        "_theorem2": t2,
-    }
-    if setup["attack"] is not None:
-        t1 = check_theorem1(game, setup["attack"], digits=digits)
-        e = t1.exact
-        out["theorem1_printed_holds"] = bool(t1.printed_holds)
-        out["theorem1_corrected_holds"] = bool(t1.corrected_holds and t1.sharp_holds)
-        out["theorem1_decomposition_holds"] = bool(t1.decomposition_holds)
-        out["semantic"] = {
-            "attack": repr(setup["attack"]),
-            "gain": float(e.gain),
-            "baseline": float(e.baseline),
-            "adv_sem": float(e.advantage),
-            "adv_corrected": float(e.corrected_advantage),
-            "best_gain_eq7": float(e.best_gain),
-            "delta_star": float(e.delta_star),
-            "rhs_2maxgain_minus_1": float(e.tv_models),
-            "sharp_bound": float(t1.sharp_bound),
-            "decomposition_bound": float(t1.decomposition_bound),
-        }
-        out["_theorem1"] = t1
-    return out
-
-
-def _fmt(x: Any) -> str:
-    if isinstance(x, Fraction):
-        return f"{x} (= {float(x):.12g})" if x.denominator != 1 else str(x)
-    return mpmath.nstr(x, 15) if isinstance(x, mpmath.mpf) else f"{x:.12g}"
-
-
-def _human(res: dict, seed: int) -> str:
-    t2 = res["_theorem2"]
-    lines = [
-        f"scenario  {res['scenario']}: {SCENARIOS[res['scenario']].summary}",
-        f"setting   n = {res['n']}, eps = {'inf' if res['eps'] is None else format(res['eps'], 'g')}, delta = {res['delta']:g}, TV(p, q) = {res['tv_pq']:.6g}",
-        f"IND exact max gain^IND = {_fmt(t2.max_gain)}   (2 max gain - 1 = {res['ind_tv']:.12g})",
-        f"IND sim   likelihood-ratio adversary, {res['rounds']} rounds, seed {seed}: "
-        f"{res['estimate']:.6f}  95% CI [{res['ci_low']:.6f}, {res['ci_high']:.6f}]",
-        t2.summary(),
-        f"  paper bound strictly looser than tight: {t2.paper_strictly_loose}",
-    ]
-    t1 = res["_theorem1"]
-    if t1 is None:
-        lines.append("Theorem 1: not evaluated (the semantic game over a continuous p is not finite)")
-    else:
-        e = t1.exact
-        lines += [
-            f"SEM exact attack {res['semantic']['attack']}: gain = {_fmt(e.gain)}, baseline (q) = {_fmt(e.baseline)}, "
-            f"best possible (Eq. 7) = {_fmt(e.best_gain)}",
-            f"          Adv^SEM = {_fmt(e.advantage)}, Adv' = {_fmt(e.corrected_advantage)}, Delta* = {_fmt(e.delta_star)}",
-            t1.summary(),
-        ]
-    return "\n".join(lines)
-
-
-class _ArgError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, exit 2 (DESIGN.md §2)
-        raise _ArgError(message)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m mitheory.games list | run SCENARIO [...]``; returns the exit status."""
-    parser = _Parser(prog="python -m mitheory.games", description="Play the MID paper's security games.")
-    sub = parser.add_subparsers(dest="command")
-    sub.add_parser("list", help="list the built-in scenarios")
-    run = sub.add_parser("run", help="run one scenario")
-    run.add_argument("scenario")
-    run.add_argument("--n", type=int, default=10)
-    run.add_argument("--eps", type=float, default=1.0)
-    run.add_argument("--delta", type=float, default=0.0)
-    run.add_argument("--rounds", type=int, default=1_000_000)
-    run.add_argument("--seed", type=int, default=0)
-    run.add_argument("--json", action="store_true")
-    try:
-        args = parser.parse_args(argv)
-        if args.command is None:
-            raise _ArgError("a command is required: list or run")
-        if args.command == "list":
-            width = max(map(len, SCENARIOS))
-            for s in SCENARIOS.values():
-                print(f"{s.name:<{width}}  {s.summary}")
-            return 0
-        if args.scenario not in SCENARIOS:
-            raise _ArgError(f"unknown scenario {args.scenario!r}; choose one of: {', '.join(SCENARIOS)}")
-        res = run_scenario(args.scenario, args.n, args.eps, args.delta, args.rounds, args.seed)
-    except (_ArgError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except Exception as exc:  # internal failure: one line, exit 1
-        print(f"internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
-    try:
-        if args.json:
-            print(json.dumps({k: v for k, v in res.items() if not k.startswith("_")}, indent=2))
-        else:
-            print(_human(res, args.seed))
-        sys.stdout.flush()
-    except BrokenPipeError:  # e.g. piped into `head`: stop quietly
-        import os
-
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    return 0
-
-
 if __name__ == "__main__":
-    # run the importable module's main (not this __main__ copy), so isinstance checks see one set of classes
-    from mitheory.games import main as _main
+    # the command line lives in mitheory.games_cli (imports run one way: games_cli → scenarios → games)
+    from mitheory.games_cli import main
 
-    sys.exit(_main())
+    raise SystemExit(main())

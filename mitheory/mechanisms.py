@@ -22,7 +22,7 @@ class                         releases                            (ε, δ)      
 :class:`GeometricCount`       ``clip(c + Z, 0, n)``, Z two-sided  (ε, 0)      {0, …, n}
                               geometric
 :class:`LaplaceCount`         ``c + Lap(1/ε)``                     (ε, 0)      ℝ
-:class:`ExtremalMechanism`    ``g^{−c}(U)`` (THEORY.md §3.5)       (ε, δ)      [0, 1]
+:class:`ExtremalMechanism`    ``g^{−c}(U)`` (docs/theory.md §3.5)       (ε, δ)      [0, 1]
 :class:`TabularMechanism`     any exact kernel statistic → output  declared    finite
 ============================  ==================================  ==========  ==============
 
@@ -61,6 +61,8 @@ __all__ = [
     "TabularMechanism",
     "RegionSolution",
     "statistic_law",
+    "binomial_law",
+    "guard_digits",
     "sample_statistic",
     "output_law",
     "extremal_g",
@@ -135,17 +137,56 @@ def _py(v: Any) -> Any:
     return v.item() if isinstance(v, np.generic) else v
 
 
-def statistic_law(statistic: CountStatistic | HistogramStatistic | None, dist: Any, n: int) -> list[tuple]:
+def guard_digits(n: int) -> int:
+    """Extra decimal digits of working precision for the O(n) recurrences of the exact games.
+
+    A recurrence of n steps adds at most a few units of rounding error per step, so its relative error
+    stays below ``4n·10^−dps``; ``log10(4n) + 6`` guard digits keep the sums that follow (the total
+    variation, the output laws) correct to the requested digits.
+    """
+    return len(str(4 * max(int(n), 1))) + 6
+
+
+def binomial_law(theta: Any, n: int) -> list:
+    """``Bin(n, θ)`` probabilities ``[P(0), …, P(n)]`` in mpmath at the current precision, by the recurrence
+    ``P(k+1) = P(k)·(n−k)/(k+1)·θ/(1−θ)`` from ``P(0) = (1−θ)^n`` (O(n); relative error ≤ 4k ulps at k —
+    see :func:`guard_digits`). ``θ`` is exact (Fraction or mpf); θ = 0 and θ = 1 give point masses."""
+    th = _mp(theta)
+    if th == 0 or th == 1:
+        law = [mpmath.mpf(0)] * (n + 1)
+        law[0 if th == 0 else n] = mpmath.mpf(1)
+        return law
+    one_minus = _mp(1 - theta) if isinstance(theta, Fraction) else 1 - th
+    odds = th / one_minus
+    p = one_minus**n
+    law = [p]
+    for k in range(n):
+        p = p * odds * (n - k) / (k + 1)
+        law.append(p)
+    return law
+
+
+def statistic_law(statistic: CountStatistic | HistogramStatistic | None, dist: Any, n: int, *,
+                  arithmetic: str = "fraction") -> list[tuple]:
     """Exact law of the statistic of ``S ~ dist^n`` as ``[(value, probability), …]``.
 
     A count has values ``0..n`` with ``Bin(n, dist(B))`` probabilities; a histogram has the compositions
     of ``n`` over the categories of positive probability with multinomial probabilities; ``None`` (the
     constant mechanism's statistic) has the single value 0. Zero-probability values are omitted.
+
+    ``arithmetic="fraction"`` gives exact rationals when ``dist(B)`` is rational (the reference, whose
+    cost grows like n² — the numbers have O(n) digits); ``"mpmath"`` computes a count's law by the O(n)
+    recurrence of :func:`binomial_law` at the current mpmath precision (set it to the digits wanted plus
+    :func:`guard_digits`). A histogram's law is always exact.
     """
+    if arithmetic not in ("fraction", "mpmath"):
+        raise ValueError(f"arithmetic must be 'fraction' or 'mpmath', got {arithmetic!r}")
     if statistic is None:
         return [(0, Fraction(1))]
     if isinstance(statistic, CountStatistic):
         th = to_exact(dist.event_probability(statistic.event))
+        if arithmetic == "mpmath":
+            return [(c, pr) for c, pr in enumerate(binomial_law(th, n)) if pr != 0]
         one = th * 0 + 1
         out = []
         for c in range(n + 1):
@@ -204,10 +245,10 @@ def _binomial_alias(n: int, theta: float) -> tuple[np.ndarray, np.ndarray]:
     small = [i for i in range(k) if scaled[i] < 1.0]
     large = [i for i in range(k) if scaled[i] >= 1.0]
     while small and large:
-        s, l = small.pop(), large.pop()
-        prob[s], alias[s] = scaled[s], l
-        scaled[l] -= 1.0 - scaled[s]
-        (small if scaled[l] < 1.0 else large).append(l)
+        s, big = small.pop(), large.pop()
+        prob[s], alias[s] = scaled[s], big
+        scaled[big] -= 1.0 - scaled[s]
+        (small if scaled[big] < 1.0 else large).append(big)
     for i in small + large:  # numerical leftovers: probability 1 of themselves
         prob[i] = 1.0
     return prob, alias
@@ -368,7 +409,7 @@ class _EpsMixin:
 
 
 class Constant(Mechanism):
-    """``M(S) = value`` for every ``S`` — perfectly private, ``(0, 0)``-DP (THEORY.md §1.1)."""
+    """``M(S) = value`` for every ``S`` — perfectly private, ``(0, 0)``-DP (docs/theory.md §1.1)."""
 
     epsilon = 0.0
 
@@ -456,7 +497,7 @@ class RandomizedResponse(_EpsMixin, Mechanism):
 class GeometricCount(_EpsMixin, Mechanism):
     """``clip(c(S) + Z, 0, n)`` with ``P(Z = z) = (1−a)/(1+a)·a^{|z|}``, ``a = e^{−ε}`` (ε-DP).
 
-    Clipping to ``[0, n]`` is post-processing and, as THEORY.md §3.5 notes, it only merges outputs with
+    Clipping to ``[0, n]`` is post-processing and, as docs/theory.md §3.5 notes, it only merges outputs with
     equal likelihood ratio, so the IND game's optimum is that of the unclipped geometric mechanism; its
     total variation for ``p ⊥ q`` equals the tight pure-DP value ``τ_n(ε)``.
     """
@@ -573,23 +614,49 @@ class LaplaceCount(_EpsMixin, Mechanism):
         return x
 
     def cdf(self, x: Any, weights: Sequence, n: int) -> mpmath.mpf:
-        """Exact ``P(M(S) ≤ x)`` when ``c(S)`` has law ``weights`` (``weights[c]``, c = 0..n)."""
+        """Exact ``P(M(S) ≤ x)`` when ``c(S)`` has law ``weights`` (``weights[c]``, c = 0..n).
+
+        ``Σ_{c≤x} w_c (1 − e^{−ε(x−c)}/2) + Σ_{c>x} w_c e^{−ε(c−x)}/2``; the exponentials are powers of
+        ``e^{−ε}`` times two exponentials, so the cost is O(n) multiplications.
+        """
         eps = self.epsilon_exact()
         x = mpmath.mpf(x)
+        j = int(mpmath.floor(x)) if x >= 0 else -1
+        j = min(j, n)
+        e = mpmath.exp(-eps)
         total = mpmath.mpf(0)
-        for c, w in enumerate(weights):
-            if w == 0:
-                continue
-            u = x - c
-            total += _mp(w) * (mpmath.exp(eps * u) / 2 if u < 0 else 1 - mpmath.exp(-eps * u) / 2)
+        if j >= 0:  # c = j, j−1, …, 0 at distances x − c = (x − j) + (j − c)
+            f = mpmath.exp(-eps * (x - j)) / 2
+            below = mpmath.mpf(0)
+            for c in range(j, -1, -1):
+                w = weights[c]
+                if w != 0:
+                    below += _mp(w) * (1 - f)
+                f *= e
+            total += below
+        if j < n:  # c = j+1, …, n at distances c − x = (j + 1 − x) + (c − j − 1)
+            f = mpmath.exp(-eps * (j + 1 - x)) / 2
+            for c in range(j + 1, n + 1):
+                w = weights[c]
+                if w != 0:
+                    total += _mp(w) * f
+                f *= e
         return total
 
     def ind_solution(self, w_p: Sequence, w_q: Sequence, n: int) -> RegionSolution:
-        """Exact TV and likelihood-ratio regions between the outputs for count laws ``w_p``, ``w_q``."""
+        """Exact TV and likelihood-ratio regions between the outputs for count laws ``w_p``, ``w_q``.
+
+        On ``[j, j+1]`` (``x = j + t``) the density difference is ``(ε/2)(b_j e^{−εt} + a_j e^{εt})`` with
+        ``b_j = Σ_{c≤j} d_c e^{−ε(j−c)}`` and ``a_j = Σ_{c>j} d_c e^{−ε(c−j)}`` (``d = w_p − w_q``), both by
+        O(n) recurrences. Its primitive ``(a e^{εt} − b e^{−εt})/2`` changes sign at most once, where
+        ``e^{2εt} = −b/a``, and takes the value ``sign(a)·√(−ab)`` there, so each interval costs a few
+        multiplications and at most one square root: O(n) in all.
+        """
         eps = self.epsilon_exact()
         e = mpmath.exp(-eps)
+        ee = mpmath.exp(eps)
+        e2 = ee * ee
         d = [_mp(a) - _mp(b) for a, b in zip(w_p, w_q)]  # density difference f_p − f_q, per location
-        # b_j = Σ_{c≤j} d_c e^{−ε(j−c)},  a_j = Σ_{c>j} d_c e^{−ε(c−j)}
         b = [mpmath.mpf(0)] * (n + 1)
         acc = mpmath.mpf(0)
         for j in range(n + 1):
@@ -600,30 +667,26 @@ class LaplaceCount(_EpsMixin, Mechanism):
         for j in range(n - 1, -1, -1):
             acc = (acc + d[j + 1]) * e
             a[j] = acc
-        left = sum((d[c] * e**c for c in range(n + 1)), mpmath.mpf(0))  # d(x) = (ε/2)·left·e^{εx}, x<0
+        left = d[0] + a[0]  # Σ_c d_c e^{−εc}: for x < 0 the difference is (ε/2)·left·e^{εx}
         integral = abs(left) / 2 + abs(b[n]) / 2
-        cuts: list[tuple[mpmath.mpf, int]] = []  # (right end of a piece, decision on the piece)
-        cuts.append((mpmath.mpf(0), int(left < 0)))
-        ee = mpmath.exp(eps)
+        cuts: list[tuple[Any, int]] = [(mpmath.mpf(0), int(left < 0))]
+        half_eps = 1 / (2 * eps)
         for j in range(n):
             aj, bj = a[j], b[j]
-
-            def prim(t, aj=aj, bj=bj):
-                return (aj * mpmath.exp(eps * t) - bj * mpmath.exp(-eps * t)) / 2
-
-            root = None
-            if aj != 0 and bj != 0 and (aj > 0) != (bj > 0):
-                t = mpmath.log(-bj / aj) / (2 * eps)
-                if 0 < t < 1:
-                    root = t
-            if root is None:
-                integral += abs(prim(1) - prim(0))
-                mid_sign = aj * mpmath.sqrt(ee) + bj / mpmath.sqrt(ee)
-                cuts.append((mpmath.mpf(j + 1), int(mid_sign < 0)))
-            else:
-                integral += abs(prim(root) - prim(0)) + abs(prim(1) - prim(root))
-                cuts.append((j + root, int(bj < 0)))  # sign near t=0 is that of a+b≈ sign of b before root
+            p0, p1 = (aj - bj) / 2, (aj * ee - bj * e) / 2
+            ratio = -bj / aj if aj != 0 else mpmath.mpf(0)
+            if aj != 0 and bj != 0 and 1 < ratio < e2:
+                pr = mpmath.sqrt(-aj * bj)
+                pr = pr if aj > 0 else -pr
+                integral += abs(pr - p0) + abs(p1 - pr)
+                with mpmath.workprec(64):
+                    root = j + mpmath.log(ratio) * half_eps
+                cuts.append((root, int(bj < 0)))  # the sign near t = 0 is that of b
                 cuts.append((mpmath.mpf(j + 1), int(aj < 0)))
+            else:
+                integral += abs(p1 - p0)
+                mid_sign = aj * ee + bj  # sign of the difference at t = 1/2, times e^{ε/2} > 0
+                cuts.append((mpmath.mpf(j + 1), int(mid_sign < 0)))
         cuts.append((mpmath.inf, int(b[n] < 0)))
         return _region_solution(integral / 2, cuts)
 
@@ -660,11 +723,11 @@ def _region_solution(tv: Any, cuts: list) -> RegionSolution:
 
 
 # ----------------------------------------------------------------------------------------------------
-# the extremal mechanism (THEORY.md §3.5–3.6)
+# the extremal mechanism (docs/theory.md §3.5–3.6)
 
 
 def extremal_g(alpha: Any, eps: Any, delta: Any) -> Any:
-    """``g(α) = min{1, δ + e^ε α, 1 − e^{−ε}(1 − δ − α)}`` = 1 − f_{ε,δ}(α) (THEORY.md §3.1)."""
+    """``g(α) = min{1, δ + e^ε α, 1 − e^{−ε}(1 − δ − α)}`` = 1 − f_{ε,δ}(α) (docs/theory.md §3.1)."""
     ee = mpmath.exp(eps)
     return min(mpmath.mpf(1), delta + ee * alpha, 1 - (1 - delta - alpha) / ee)
 
@@ -676,7 +739,7 @@ def extremal_ginv(u: Any, eps: Any, delta: Any) -> Any:
 
 
 def extremal_sample(k: np.ndarray, u: np.ndarray, eps: float, delta: float) -> np.ndarray:
-    """``X = g^{−k}(U)`` in O(1) per draw (THEORY.md §3.6), vectorized over ``k`` and ``u``.
+    """``X = g^{−k}(U)`` in O(1) per draw (docs/theory.md §3.6), vectorized over ``k`` and ``u``.
 
     With ``c = δ/(e^ε − 1)`` the region-2 steps act on ``β = 1 − x`` as ``β + c ↦ e^ε(β + c)`` while
     ``β < α₁ = (1−δ)/(1+e^ε)``, and the region-1 steps act as ``x + c ↦ e^{−ε}(x + c)``, clipped at 0.
@@ -698,7 +761,7 @@ def extremal_sample(k: np.ndarray, u: np.ndarray, eps: float, delta: float) -> n
 
 
 class ExtremalMechanism(Mechanism):
-    """``M(S) = g^{−c(S)}(U)``, ``U ~ U(0,1)`` — (ε, δ)-DP and attains the tight bound (THEORY.md §3.5).
+    """``M(S) = g^{−c(S)}(U)``, ``U ~ U(0,1)`` — (ε, δ)-DP and attains the tight bound (docs/theory.md §3.5).
 
     ``P_k``, the law of ``g^{−k}(U)``, has CDF ``g^k`` (piecewise linear). Substituting one record
     changes ``c`` by at most one and each link ``(P_k, P_{k+1})`` has tradeoff ``≥ f_{ε,δ}``, so the
@@ -749,7 +812,7 @@ class ExtremalMechanism(Mechanism):
         The kinks of ``g^c`` are the points ``ginv^j(b)``, ``j < c``, for the kinks ``b`` of ``g``
         (``α₁`` and ``1 − δ``). Since ``g^j(ginv^j(b)) = b`` while ``ginv^j(b) > 0``, the CDF values are
         read off the orbit of ``b``: ``g^c(ginv^j(b)) = ginv^{j−c}(b)`` for ``c ≤ j`` and ``g^{c−j}(b)``
-        otherwise — O(n) evaluations of ``g`` per kink instead of O(n²).
+        otherwise — O(n) evaluations of ``g`` per kink, and O(n·len(counts)) memory for the table.
         """
         eps, delta = self.epsilon_exact(), self.delta_exact()
         ee = mpmath.exp(eps)
@@ -767,7 +830,8 @@ class ExtremalMechanism(Mechanism):
         orbit0 = [zero]
         for _ in range(kmax):
             orbit0.append(g(orbit0[-1]))
-        entries: dict = {zero: orbit0, one: [one] * (kmax + 1)}
+        wanted = sorted(set(counts))
+        entries: dict = {zero: [orbit0[c] for c in wanted], one: [one] * len(wanted)}
         for b in kinks:
             fwd = [b]
             for _ in range(kmax):
@@ -780,9 +844,9 @@ class ExtremalMechanism(Mechanism):
                 back.append(nxt)
             for j, x in enumerate(back):
                 if 0 < x < 1 and x not in entries:
-                    entries[x] = [back[j - c] if c <= j else fwd[c - j] for c in range(kmax + 1)]
+                    entries[x] = [back[j - c] if c <= j else fwd[c - j] for c in wanted]
         grid = sorted(entries)
-        cdfs = {c: [entries[x][c] for x in grid] for c in set(counts)}
+        cdfs = {c: [entries[x][i] for x in grid] for i, c in enumerate(wanted)}
         return grid, cdfs
 
     def cdf(self, x: Any, weights: Sequence, n: int) -> mpmath.mpf:

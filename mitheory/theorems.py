@@ -1,4 +1,4 @@
-"""Executable checks of Theorems 1 and 2 of the MID paper, as printed and as corrected (THEORY.md §1, §6).
+"""Executable checks of Theorems 1 and 2 of the MID paper, as printed and as corrected (docs/theory.md §1, §6).
 
 - :func:`check_theorem1` evaluates, exactly, both sides of Theorem 1 (Eq. 10) as printed,
   ``Adv^SEM(A*) ≤ 2·max_B gain^IND(B) − 1``; the corrected Theorem 1′ ``|Adv′(A*)| ≤ 2·max gain^IND − 1``
@@ -24,10 +24,9 @@ import numpy as np
 
 from mitheory.adversaries import CallableAdversary
 from mitheory.bounds import GainBound, paper_bound, refined_bound, tight_bound
-from mitheory.distributions import FiniteDistribution
+from mitheory.distributions import Event, FiniteDistribution
 from mitheory.games import DEFAULT_DIGITS, IndistinguishabilityGame, SemanticExact, SemanticMIGame
-from mitheory.mechanisms import Constant, CountStatistic, HistogramStatistic, TabularMechanism
-from mitheory.distributions import Event
+from mitheory.mechanisms import Constant, CountStatistic, TabularMechanism
 
 __all__ = [
     "Theorem1Check",
@@ -56,7 +55,7 @@ def _f(x: Any) -> float:
 
 @dataclass(frozen=True)
 class Theorem1Check:
-    """Both sides of Theorem 1 as printed, and the corrected statements (THEORY.md §1).
+    """Both sides of Theorem 1 as printed, and the corrected statements (docs/theory.md §1).
 
     Attributes
     ----------
@@ -152,7 +151,7 @@ def check_theorem1(game: SemanticMIGame, adversary: Any, *, digits: int = DEFAUL
 
 @dataclass(frozen=True)
 class Theorem2Check:
-    """Exact ``max_A gain^IND`` against the three bounds (THEORY.md §2, §3.3, §6).
+    """Exact ``max_A gain^IND`` against the three bounds (docs/theory.md §2, §3.3, §6).
 
     Attributes
     ----------
@@ -165,7 +164,7 @@ class Theorem2Check:
     holds : bool
         All three hold.
     paper_strictly_loose : bool
-        ``paper.gain > tight.gain`` (THEORY.md §3.4: true for n ≥ 2 unless both are 1).
+        ``paper.gain > tight.gain`` (docs/theory.md §3.4: true for n ≥ 2 unless both are 1).
     """
 
     max_gain: Any

@@ -139,11 +139,11 @@ def test_gdp_bound_agrees_with_scipy_normal_cdf():
 
 
 # --------------------------------------------------------------------------------------------------
-# High-precision spot values (THEORY.md tables and independent mpmath evaluations).
+# High-precision spot values (docs/theory.md tables and independent mpmath evaluations).
 
 
 def test_spot_values_from_theory_table():
-    # TV*_n for n = 1..6 (THEORY.md §3.5 table, closed form = LP).
+    # TV*_n for n = 1..6 (docs/theory.md §3.5 table, closed form = LP).
     table = {
         (1, 0): [0.46211716, 0.63212056, 0.80212396, 0.86466472, 0.92720547, 0.95021293],
         (0.5, 0.01): [0.25246948, 0.40559995, 0.55873043, 0.65160876, 0.74448709, 0.80082065],
@@ -209,7 +209,7 @@ def test_large_n_matches_backward_orbit():
 
 
 # --------------------------------------------------------------------------------------------------
-# Exact rational composition of the tradeoff curve (THEORY.md §3.3).
+# Exact rational composition of the tradeoff curve (docs/theory.md §3.3).
 
 
 def _compose(breaks_outer, breaks_inner):
@@ -236,7 +236,7 @@ def _compose(breaks_outer, breaks_inner):
 
 
 def _g_breaks(E: Fraction, delta: Fraction):
-    """g = 1 − f_{ε,δ} = min{1, δ + Eα, 1 − (1 − δ − α)/E} on [0, 1] (THEORY.md §3.1)."""
+    """g = 1 − f_{ε,δ} = min{1, δ + Eα, 1 − (1 − δ − α)/E} on [0, 1] (docs/theory.md §3.1)."""
     a1 = (1 - delta) / (1 + E)
     return [(Fraction(0), delta), (a1, 1 - a1), (1 - delta, Fraction(1)), (Fraction(1), Fraction(1))]
 
@@ -265,7 +265,7 @@ def test_tight_bound_equals_exact_composition_of_tradeoff_curve(E, delta):
 
 
 # --------------------------------------------------------------------------------------------------
-# LP over chains of distributions P_0..P_n (THEORY.md §3.5).
+# LP over chains of distributions P_0..P_n (docs/theory.md §3.5).
 
 
 def _chain_lp_tv(eps: float, delta: float, n: int, m: int) -> float:
@@ -357,7 +357,7 @@ def test_gdp_bound_is_phi_of_n_mu_over_two(mu, n):
 
 
 def test_refined_bound_between_half_and_tight():
-    # THEORY.md §6: ε = 0.1, n = 50, TV(p, q) = 0.3: E[TV*_K] = 0.5217 ≤ TV*_50 = 0.9179.
+    # docs/theory.md §6: ε = 0.1, n = 50, TV(p, q) = 0.3: E[TV*_K] = 0.5217 ≤ TV*_50 = 0.9179.
     b = refined_bound(0.1, 50, 0, 0.3)
     assert float(b.advantage) == pytest.approx(0.5217, abs=5e-5)
     assert float(tight_bound(0.1, 50).advantage) == pytest.approx(0.9179, abs=5e-5)

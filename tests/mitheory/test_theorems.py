@@ -39,7 +39,7 @@ def bits(rho: F) -> FiniteDistribution:
 
 
 # ----------------------------------------------------------------------------------------------------
-# Theorem 1: the counterexamples of THEORY §1.1 and §1.4, exactly
+# Theorem 1: the counterexamples of docs/theory.md §1.1 and §1.4, exactly
 
 
 def test_printed_theorem1_fails_on_constant_model_counterexample():
@@ -191,7 +191,7 @@ def test_extremal_mechanism_max_gain_equals_tight_bound(eps, delta, n):
     assert abs(mg - tb.gain) < 1e-12
     pb = paper_bound(eps, n, delta, digits=30)
     if n >= 2 and tb.gain < 1:
-        assert pb.gain > mg  # the paper's bound is strictly loose (THEORY §3.4)
+        assert pb.gain > mg  # the paper's bound is strictly loose (docs/theory.md §3.4)
 
 
 # ----------------------------------------------------------------------------------------------------
