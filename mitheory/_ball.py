@@ -182,14 +182,30 @@ def _require_positive(x: Ball) -> None:
 # functions
 
 
+_BIG = mpf(2) ** 16
+
+
+def _exp_mid(m: mpf) -> mpf:
+    """``e^m`` within a unit or two of the last place for any size of ``m``: for ``|m| ≥ 2^16`` by the
+    reduction ``m = k·ln 2 + r`` (``|r| ≤ ln 2``) with ``ln 2`` to ``prec + bits(k)`` bits, then
+    ``e^m = 2^k·e^r`` — mpmath's own exp takes seconds beyond ``|m| ≈ 10^300``."""
+    if abs(m) < _BIG:
+        return mpmath.exp(m)
+    k = int(mpmath.nint(m / mpmath.ln2))
+    with mp.workprec(mp.prec + k.bit_length() + 16):
+        r = m - k * mpmath.ln2
+    return mpmath.ldexp(mpmath.exp(r), k)
+
+
 def exp(x: Ball) -> Ball:
-    y = mpmath.exp(x.mid)
+    y = _exp_mid(x.mid)
     # |e^t − e^m| ≤ e^m (e^r − 1) for |t − m| ≤ r
     return Ball(y, y * _small(x.rad) + _ulp(y))
 
 
 def expm1(x: Ball) -> Ball:
-    y = mpmath.expm1(x.mid)
+    m = x.mid
+    y = mpmath.expm1(m) if abs(m) < _BIG else _exp_mid(m) - 1
     # |expm1(t) − expm1(m)| = e^m |e^{t−m} − 1| ≤ (1 + y) (e^r − 1)
     return Ball(y, (1 + y) * _small(x.rad) + _ulp(y))
 
@@ -216,10 +232,13 @@ def sqrt(x: Ball) -> Ball:
 
 
 def tanh(x: Ball) -> Ball:
-    y = mpmath.tanh(x.mid)
-    # tanh′ = sech² ≤ min(1, 4 e^{−2|t|}), evaluated at the point of the ball nearest to 0
-    near = abs(x.mid) - x.rad
-    slope = mpf(1) if near <= 1 else min(mpf(1), 4 * mpmath.exp(-2 * near))
+    m = x.mid
+    near = abs(m) - x.rad  # the point of the ball nearest to 0
+    if near > mp.prec:  # |1 − |tanh t|| = 2/(e^{2|t|} + 1) < 2 e^{−2|t|} ≤ 2^{1 − 2·near·log2 e}
+        return Ball(1 if m > 0 else -1, mpmath.ldexp(1, 2 - int(2 * near * 1.4426950408889634)))
+    y = mpmath.tanh(m)
+    # tanh′ = sech² ≤ min(1, 4 e^{−2|t|}) on the ball
+    slope = mpf(1) if near <= 1 else min(mpf(1), 4 * _exp_mid(-2 * near))
     return Ball(y, x.rad * slope + _ulp(y))
 
 
@@ -244,7 +263,7 @@ def _erfc_asymptotic(m: mpf) -> tuple[mpf, mpf]:
         k += 1
         term = -term * (2 * k - 1) / x2
         total += term
-    scale = mpmath.exp(-m * m) * _two_over_sqrt_pi() / (2 * m)
+    scale = _exp_mid(-m * m) * _two_over_sqrt_pi() / (2 * m)
     return scale * total, scale * abs(term)
 
 
@@ -254,7 +273,7 @@ def erfc(x: Ball) -> Ball:
     if m < 0:
         raise ValueError("erfc is only used for x >= 0")
     near = max(mpf(0), m - x.rad)
-    slope = _two_over_sqrt_pi() * mpmath.exp(-near * near)  # |erfc′| on the ball
+    slope = _two_over_sqrt_pi() * _exp_mid(-near * near)  # |erfc′| on the ball
     if m >= _ERFC_ASYMPTOTIC:
         y, err = _erfc_asymptotic(m)
         return Ball(y, err + x.rad * slope + _ulp(y) * 4)
@@ -271,7 +290,7 @@ def erf(x: Ball) -> Ball:
         return 1 - erfc(x)
     y = mpmath.erf(m)
     near = max(mpf(0), m - x.rad)
-    return Ball(y, x.rad * _two_over_sqrt_pi() * mpmath.exp(-near * near) + _ulp(y))
+    return Ball(y, x.rad * _two_over_sqrt_pi() * _exp_mid(-near * near) + _ulp(y))
 
 
 def power(x: Ball, k: int) -> Ball:
@@ -342,7 +361,7 @@ def _round_pos_log(b: Ball, digits: int, down: bool = False) -> tuple[int, int] 
     e_lo, e_hi = int(mpmath.floor(lg.lo)), int(mpmath.floor(lg.hi))
     if e_lo != e_hi:
         return None
-    scaled = exp((lg - (e_lo - digits + 1)) * Ball(mpmath.log(10), _ulp(mpmath.log(10))))
+    scaled = exp((lg - (e_lo - digits + 1)) * Ball(mpmath.log(10), _ulp(mpmath.log(10))))  # 10^(frac + digits − 1)
     shift = 0 if down else mpf(1) / 2
     lo = int(mpmath.floor(scaled.lo + shift))
     hi = int(mpmath.floor(scaled.hi + shift))

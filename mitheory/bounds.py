@@ -884,8 +884,9 @@ def _log_grid(values: list[Fraction], what: str) -> list[float]:
     return [10 ** (lo + (hi - lo) * i / 159) for i in range(160)]
 
 
-def _plot(path: str, eps_list: list[Fraction], mu_list: list[Fraction], ns: list[int], delta: Fraction) -> None:
-    """Draw paper and tight bounds against ε, and/or Φ(nμ/2) against μ, for each n; written atomically."""
+def _plot(path: str, eps_list: list[Fraction], mu_list: list[Fraction], ns: list[int], delta: Fraction) -> dict:
+    """Draw paper and tight bounds against ε, and/or Φ(nμ/2) against μ, for each n, into ``path``
+    (written atomically); returns the curves drawn, ``{label: (xs, ys)}``."""
     import os
     import tempfile
 
@@ -900,17 +901,19 @@ def _plot(path: str, eps_list: list[Fraction], mu_list: list[Fraction], ns: list
     if mu_list:
         grids["mu"] = _log_grid(mu_list, "mu")
     fig, axes = plt.subplots(1, len(grids), figsize=(7 * len(grids), 4.5), squeeze=False)
+    curves: dict = {}
     for ax, (kind, grid) in zip(axes[0], grids.items()):
         for i, n in enumerate(ns):
             color = f"C{i % 10}"
             if kind == "eps":
-                paper = [float(paper_bound(x, n, delta, digits=15).gain) for x in grid]
-                tight = [float(tight_bound(x, n, delta, digits=15).gain) for x in grid]
-                ax.plot(grid, paper, "--", color=color, label=f"Theorem 2 (paper), n = {n}")
-                ax.plot(grid, tight, "-", color=color, label=f"tight (f-DP), n = {n}")
+                for label, style, f in ((f"Theorem 2 (paper), n = {n}", "--", paper_bound),
+                                        (f"tight (f-DP), n = {n}", "-", tight_bound)):
+                    curves[label] = (grid, [float(f(x, n, delta, digits=15).gain) for x in grid])
+                    ax.plot(*curves[label], style, color=color, label=label)
             else:
-                ax.plot(grid, [float(gdp_bound(x, n, digits=15).gain) for x in grid], "-", color=color,
-                        label=f"Phi(n mu / 2), n = {n}")
+                label = f"Phi(n mu / 2), n = {n}"
+                curves[label] = (grid, [float(gdp_bound(x, n, digits=15).gain) for x in grid])
+                ax.plot(*curves[label], "-", color=color, label=label)
         ax.set_xscale("log")
         ax.set_xlabel("epsilon" if kind == "eps" else "mu")
         ax.set_ylabel("bound on max gain^IND")
@@ -931,6 +934,7 @@ def _plot(path: str, eps_list: list[Fraction], mu_list: list[Fraction], ns: list
         raise
     finally:
         plt.close(fig)
+    return curves
 
 
 def main(argv=None) -> int:

@@ -35,7 +35,15 @@ import numpy as np
 
 from mitheory.adversaries import BayesAdversary, LikelihoodRatioAdversary, RegionGuessAdversary
 from mitheory.distributions import FiniteDistribution, UniformDiagonal, unify_exact
-from mitheory.mechanisms import Mechanism, guard_digits, output_law, sample_statistic, statistic_law
+from mitheory.mechanisms import (
+    Mechanism,
+    from_fixed,
+    guard_digits,
+    output_law,
+    sample_statistic,
+    statistic_law,
+    to_fixed,
+)
 from mitheory.stats import clopper_pearson
 
 __all__ = [
@@ -235,6 +243,36 @@ def _decisions_exact(adversary: Any, models: list) -> list:
     return [Fraction(int(v)) for v in d]
 
 
+def _half_l1(a: list, b: list) -> Any:
+    """``Σ|a_i − b_i|/2``: exact for Fractions; for mpf values a fixed-point sum at the current precision
+    plus 16 bits (one rounding per term instead of three)."""
+    if all(isinstance(x, Fraction) for x in a) and all(isinstance(y, Fraction) for y in b):
+        return sum((abs(x - y) for x, y in zip(a, b)), Fraction(0)) / 2
+    bits = mpmath.mp.prec + 16
+    return from_fixed(sum(abs(to_fixed(x, bits) - to_fixed(y, bits)) for x, y in zip(a, b)), bits + 1)
+
+
+def _total(values: list, zero: Any) -> Any:
+    """``Σ values``: exact for Fractions, a fixed-point sum for mpf values."""
+    if all(isinstance(x, Fraction) for x in values):
+        return sum(values, zero if isinstance(zero, Fraction) else Fraction(0))
+    bits = mpmath.mp.prec + 16
+    return from_fixed(sum(to_fixed(x, bits) for x in values), bits)
+
+
+def _one_hot(guesses: list, values: list) -> list[list]:
+    """Rows of the guess law for deterministic guesses; an answer outside V is always wrong: a zero row."""
+    vidx = {v: i for i, v in enumerate(values)}
+    law = []
+    for gv in guesses:
+        row = [0] * len(values)
+        j = vidx.get(gv)
+        if j is not None:
+            row[j] = 1
+        law.append(row)
+    return law
+
+
 def _mixed(*groups: list) -> list[list]:
     """Unify several lists of exact numbers to one type (Fraction if possible)."""
     flat = unify_exact([v for g in groups for v in g])
@@ -318,12 +356,17 @@ class IndistinguishabilityGame:
                 zero = next(iter(pp.values())) * 0
                 a = [pp.get(m, zero) for m in models]
                 b = [pq.get(m, zero) for m in models]
-                tv = sum((abs(x - y) for x, y in zip(a, b)), zero) / 2
+                tv = _half_l1(a, b)
                 gain = None
                 if adversary is not None:
                     d = _decisions_exact(adversary, models)
-                    a2, b2, d = _mixed(a, b, d)
-                    gain = sum(((x * (1 - di) + y * di) for x, y, di in zip(a2, b2, d)), a2[0] * 0) / 2
+                    if all(v == 0 or v == 1 for v in d):  # deterministic decisions: the gain is a split sum
+                        says_p = [x for x, di in zip(a, d) if di == 0]
+                        says_q = [y for y, di in zip(b, d) if di == 1]
+                        gain = (_total(says_p, zero) + _total(says_q, zero)) / 2
+                    else:
+                        a2, b2, d = _mixed(a, b, d)
+                        gain = sum(((x * (1 - di) + y * di) for x, y, di in zip(a2, b2, d)), a2[0] * 0) / 2
                 return INDExact(gain, (1 + tv) / 2, tv)
             law_p, law_q = self.statistic_laws(arith)
             w_p, w_q = _count_weights(law_p, self.n), _count_weights(law_q, self.n)
@@ -489,8 +532,7 @@ class SemanticMIGame:
             zero = next(iter(pp.values())) * 0
             a = [pp.get(m, zero) for m in models]
             b = [pq.get(m, zero) for m in models]
-            tv = sum((abs(x - y) for x, y in zip(a, b)), zero) / 2
-            return models, a, b, tv, True
+            return models, a, b, _half_l1(a, b), True
         if adversary is not None and not isinstance(adversary, RegionGuessAdversary):
             raise ValueError(
                 f"{self.mechanism!r} has real-valued output: exact evaluation needs a RegionGuessAdversary "
@@ -512,12 +554,7 @@ class SemanticMIGame:
             return adversary.guess_law(model, keys, values)
         if getattr(adversary, "randomized", False):
             raise ValueError("a randomized adversary can only be simulated (or must provide guess_law)")
-        p = self.distribution
-        d = p.x_ns.shape[1]
-        x_ns = np.empty((len(keys), d), dtype=p.x_ns.dtype)
-        for i, (ns, _) in enumerate(keys):
-            x_ns[i] = list(ns)
-        y = np.array([k[1] for k in keys], dtype=p.y.dtype)
+        x_ns, y = self._key_columns(keys)
         if finite:
             m = np.array([model] * len(keys)) if isinstance(model, tuple) else np.full(len(keys), model)
             g = adversary.guess(m, x_ns, y, None)
@@ -526,21 +563,43 @@ class SemanticMIGame:
         g = np.asarray(g).reshape(-1)
         if len(g) != len(keys):
             raise ValueError("adversary.guess must return one guess per challenge")
+        return _one_hot(g.tolist(), values)
+
+    def _key_columns(self, keys: list) -> tuple[np.ndarray, np.ndarray]:
+        p = self.distribution
+        x_ns = np.empty((len(keys), p.x_ns.shape[1]), dtype=p.x_ns.dtype)
+        for i, (ns, _) in enumerate(keys):
+            x_ns[i] = list(ns)
+        return x_ns, np.array([k[1] for k in keys], dtype=p.y.dtype)
+
+    def _guess_patterns(self, adversary: Any, cells: list, keys: list, values: list, finite: bool) -> list:
+        """Per cell, the guessed value index for each key (−1: outside V), or the cell's guess law when
+        the adversary is randomized with a ``guess_law``. Deterministic adversaries on finite outputs
+        answer every (cell, key) pair in one vectorized call."""
+        if hasattr(adversary, "guess_law") or not finite:
+            return [self._guess_law(adversary, c, keys, values, finite) for c in cells]
+        if getattr(adversary, "randomized", False):
+            raise ValueError("a randomized adversary can only be simulated (or must provide guess_law)")
+        x_ns, y = self._key_columns(keys)
+        k = len(keys)
+        if cells and isinstance(cells[0], tuple):
+            models = np.array([c for c in cells for _ in range(k)])
+        else:
+            models = np.repeat(np.array(cells), k)
+        g = np.asarray(adversary.guess(models, np.tile(x_ns, (len(cells), 1)), np.tile(y, len(cells)), None))
+        g = g.reshape(-1)
+        if len(g) != len(cells) * k:
+            raise ValueError("adversary.guess must return one guess per challenge")
         vidx = {v: i for i, v in enumerate(values)}
-        law = []
-        for gv in g.tolist():
-            row = [0] * len(values)
-            j = vidx.get(gv)
-            if j is not None:
-                row[j] = 1
-            law.append(row)  # an answer outside V is always wrong: a zero row
-        return law
+        flat = [vidx.get(v, -1) for v in g.tolist()]
+        return [tuple(flat[i * k:(i + 1) * k]) for i in range(len(cells))]
 
     def exact(self, adversary: Any = None, *, digits: int = DEFAULT_DIGITS, arithmetic: str = "auto") -> SemanticExact:
         """All exact quantities of docs/theory.md §1 for ``adversary`` (None: only the adversary-free ones).
 
-        Cost: one pass over the model cells × the (x_ns, y) keys × the τ values. ``arithmetic`` as in
-        :meth:`IndistinguishabilityGame.exact`.
+        Cost: one pass over the model cells × the (x_ns, y) keys × the τ values; cells with the same
+        answers share one evaluation of the attacker's conditional gains. ``arithmetic`` as in
+        :meth:`IndistinguishabilityGame.exact` (with ``"mpmath"`` the sums over cells run in fixed point).
         """
         arith = resolve_arithmetic(arithmetic, self.n)
         dps = digits + (guard_digits(self.n) if arith == "mpmath" else 0)
@@ -549,7 +608,7 @@ class SemanticMIGame:
             cells, a, b, tv, finite = self._cells(adversary, arith)
             flat_pt = [v for row in pt for v in row]
             flat_qt = [v for row in qt for v in row]
-            fpt, fqt, a, b, (tv,), mv = _mixed(flat_pt, flat_qt, a, b, [tv], marg_v)
+            fpt, fqt, (tv,), mv = _mixed(flat_pt, flat_qt, [tv], marg_v)
             nv = len(values)
             pt = [fpt[i * nv:(i + 1) * nv] for i in range(len(keys))]
             qt = [fqt[i * nv:(i + 1) * nv] for i in range(len(keys))]
@@ -558,25 +617,56 @@ class SemanticMIGame:
             l_p = sum((min(row) for row in pt), zero)
             g_q = max(mv)
             d_star = sum((max(x - y for x, y in zip(rp, rq)) for rp, rq in zip(pt, qt)), zero)
+            exact_cells = all(isinstance(v, Fraction) for v in a + b + fpt + fqt)
+            if exact_cells:  # rationals throughout: sums stay exact
+                bits = 0
+                A, Bq, PT, QT = a, b, pt, qt
+                back = lambda x, scale: x  # noqa: E731
+            else:  # fixed point with `bits` fraction bits; products carry 2·bits
+                bits = mpmath.mp.prec + 16
+                A, Bq = [to_fixed(x, bits) for x in a], [to_fixed(y, bits) for y in b]
+                PT = [[to_fixed(x, bits) for x in row] for row in pt]
+                QT = [[to_fixed(x, bits) for x in row] for row in qt]
+                back = from_fixed
             sup_adv = sup_any = None
             if finite:
-                terms = [max(ap * x - bq * y for x, y in zip(rp, rq)) for ap, bq in zip(a, b) for rp, rq in zip(pt, qt)]
-                sup_adv = sum(terms, zero)
-                sup_any = sum((t for t in terms if t > 0), zero)
+                total = positive = 0
+                for ap, bq in zip(A, Bq):
+                    for rp, rq in zip(PT, QT):
+                        t = max(ap * x - bq * y for x, y in zip(rp, rq))
+                        total += t
+                        if t > 0:
+                            positive += t
+                sup_adv, sup_any = back(total, 2 * bits), back(positive, 2 * bits)
             in_range = None
-            gains = {"pp": None, "qq": None, "qp": None}
+            gpp = gqq = gqp = None
             if adversary is not None:
-                hp, hq = [], []
+                groups: dict = {}  # answer pattern → [Σ a, Σ b] over its cells
+                for pattern, ap, bq in zip(self._guess_patterns(adversary, cells, keys, values, finite), A, Bq):
+                    key = pattern if isinstance(pattern, tuple) else tuple(map(tuple, pattern))
+                    acc = groups.setdefault(key, [0, 0, pattern])
+                    acc[0] += ap
+                    acc[1] += bq
                 in_range = True
-                for cell in cells:
-                    law = self._guess_law(adversary, cell, keys, values, finite)
-                    in_range = in_range and all(sum(row) == 1 for row in law)
-                    hp.append(sum((x * w for rp, lr in zip(pt, law) for x, w in zip(rp, lr) if w), zero))
-                    hq.append(sum((x * w for rq, lr in zip(qt, law) for x, w in zip(rq, lr) if w), zero))
-                gains["pp"] = sum((x * h for x, h in zip(a, hp)), zero)
-                gains["qq"] = sum((y * h for y, h in zip(b, hq)), zero)
-                gains["qp"] = sum((y * h for y, h in zip(b, hp)), zero)
-            gpp, gqq, gqp = gains["pp"], gains["qq"], gains["qp"]
+                sums = [0, 0, 0]
+                for sa, sb, pattern in groups.values():
+                    if isinstance(pattern, tuple):  # value index per key
+                        in_range = in_range and all(j >= 0 for j in pattern)
+                        hp = sum((PT[k][j] for k, j in enumerate(pattern) if j >= 0), 0)
+                        hq = sum((QT[k][j] for k, j in enumerate(pattern) if j >= 0), 0)
+                    else:  # a guess law (rows of probabilities, exact)
+                        in_range = in_range and all(sum(row) == 1 for row in pattern)
+                        law = pattern if exact_cells else [[to_fixed(w, bits) for w in row] for row in pattern]
+                        hp = sum((x * w for rp, lr in zip(PT, law) for x, w in zip(rp, lr) if w), 0)
+                        hq = sum((x * w for rq, lr in zip(QT, law) for x, w in zip(rq, lr) if w), 0)
+                        if not exact_cells:
+                            hp, hq = hp >> bits, hq >> bits
+                    sums[0] += sa * hp
+                    sums[1] += sb * hq
+                    sums[2] += sb * hp
+                gpp, gqq, gqp = (back(v, 2 * bits) for v in sums)
+                if exact_cells:
+                    gpp, gqq, gqp = (Fraction(v) for v in (gpp, gqq, gqp))
             return SemanticExact(
                 gain=gpp,
                 baseline=gqq,

@@ -63,6 +63,8 @@ __all__ = [
     "statistic_law",
     "binomial_law",
     "guard_digits",
+    "to_fixed",
+    "from_fixed",
     "sample_statistic",
     "output_law",
     "extremal_g",
@@ -140,30 +142,75 @@ def _py(v: Any) -> Any:
 def guard_digits(n: int) -> int:
     """Extra decimal digits of working precision for the O(n) recurrences of the exact games.
 
-    A recurrence of n steps adds at most a few units of rounding error per step, so its relative error
-    stays below ``4n·10^−dps``; ``log10(4n) + 6`` guard digits keep the sums that follow (the total
-    variation, the output laws) correct to the requested digits.
+    The recurrences below run in fixed point with ``prec + 16`` fraction bits and lose at most a few
+    units of ``2^−(prec+16)`` per step in absolute terms, so after n steps the absolute error stays below
+    ``4n·2^−prec``; ``log10(4n) + 6`` guard digits keep the sums that follow (the total variation, the
+    output laws, the gains) correct to the requested digits.
     """
     return len(str(4 * max(int(n), 1))) + 6
 
 
+def _fixed_bits() -> int:
+    return mpmath.mp.prec + 16
+
+
+def to_fixed(x: Any, bits: int) -> int:
+    """``x`` (Fraction, int or mpf) as the integer ``⌊x·2^bits⌉`` (truncated toward zero)."""
+    if isinstance(x, Fraction):
+        q = (abs(x.numerator) << bits) // x.denominator
+        return q if x.numerator >= 0 else -q
+    if isinstance(x, int):
+        return x << bits
+    man, exp = (x if isinstance(x, mpmath.mpf) else mpmath.mpf(x)).man_exp
+    shift = exp + bits
+    if shift >= 0:
+        return int(man) << shift
+    return int(man) >> -shift if man >= 0 else -((-int(man)) >> -shift)
+
+
+def from_fixed(x: int, bits: int) -> mpmath.mpf:
+    """The fixed-point integer ``x`` (``bits`` fraction bits) as an mpf at the current precision."""
+    return mpmath.mpf((x, -bits)) if x else mpmath.mpf(0)
+
+
 def binomial_law(theta: Any, n: int) -> list:
-    """``Bin(n, θ)`` probabilities ``[P(0), …, P(n)]`` in mpmath at the current precision, by the recurrence
-    ``P(k+1) = P(k)·(n−k)/(k+1)·θ/(1−θ)`` from ``P(0) = (1−θ)^n`` (O(n); relative error ≤ 4k ulps at k —
-    see :func:`guard_digits`). ``θ`` is exact (Fraction or mpf); θ = 0 and θ = 1 give point masses."""
-    th = _mp(theta)
+    """``Bin(n, θ)`` probabilities ``[P(0), …, P(n)]`` as mpf at the current precision, in O(n).
+
+    ``P(mode)`` is computed in mpmath; the recurrences ``P(k±1) = P(k)·ratio`` then run outward from the
+    mode in fixed point with ``prec + 16`` fraction bits (every step's ratio is at most 1 there, so the
+    absolute error stays below ``3n`` units of ``2^−(prec+16)``; see :func:`guard_digits`), and
+    probabilities below that resolution come out as 0. ``θ`` is exact (Fraction or mpf); θ = 0 and θ = 1
+    give point masses.
+    """
+    th = theta if isinstance(theta, Fraction) else to_exact(theta)
     if th == 0 or th == 1:
         law = [mpmath.mpf(0)] * (n + 1)
         law[0 if th == 0 else n] = mpmath.mpf(1)
         return law
-    one_minus = _mp(1 - theta) if isinstance(theta, Fraction) else 1 - th
-    odds = th / one_minus
-    p = one_minus**n
-    law = [p]
-    for k in range(n):
-        p = p * odds * (n - k) / (k + 1)
-        law.append(p)
-    return law
+    bits = _fixed_bits()
+    with mpmath.workprec(bits + 32 + 2 * n.bit_length()):
+        t = _mp(th)
+        u = _mp(1 - th) if isinstance(th, Fraction) else 1 - t
+        mode = min(n, int(mpmath.floor((n + 1) * t)))
+        log_p = (mpmath.loggamma(n + 1) - mpmath.loggamma(mode + 1) - mpmath.loggamma(n - mode + 1)
+                 + mode * mpmath.log(t) + (n - mode) * mpmath.log(u))
+        top = to_fixed(mpmath.exp(log_p), bits)
+        up, down = to_fixed(t / u, bits), to_fixed(u / t, bits)
+    fixed = [0] * (n + 1)
+    fixed[mode] = top
+    x = top
+    for k in range(mode, n):
+        x = ((x * up) >> bits) * (n - k) // (k + 1)
+        if not x:
+            break
+        fixed[k + 1] = x
+    x = top
+    for k in range(mode, 0, -1):
+        x = ((x * down) >> bits) * k // (n - k + 1)
+        if not x:
+            break
+        fixed[k - 1] = x
+    return [from_fixed(v, bits) for v in fixed]
 
 
 def statistic_law(statistic: CountStatistic | HistogramStatistic | None, dist: Any, n: int, *,
@@ -532,15 +579,18 @@ class GeometricCount(_EpsMixin, Mechanism):
 
         ``L(x) = Σ_{c≤x} w_c a^{x−c} = a·L(x−1) + w_x`` and ``R(x) = Σ_{c>x} w_c a^{c−x} = a·(R(x+1) + w_{x+1})``
         give ``P(x) = (1−a)/(1+a)·(L(x) + R(x))`` inside, ``P(0) = (w_0 + R(0))/(1+a)``,
-        ``P(n) = L(n)/(1+a)``.
+        ``P(n) = L(n)/(1+a)``. Rational weights and a rational ``a`` stay exact; otherwise the recurrences
+        run in fixed point at the current precision (absolute error a few units of 2^−(prec+16) per step,
+        see :func:`guard_digits`).
         """
-        pw, edge, mid = self._powers(n)
-        a = pw[1] if n >= 1 else pw[0]
-        w = unify_exact(list(weights) + [a])[:-1]
-        if isinstance(w[0], mpmath.mpf) and not isinstance(a, mpmath.mpf):
-            a, edge, mid = _mp(a), _mp(edge), _mp(mid)
         if n == 0:
-            return {0: w[0]}
+            return {0: unify_exact(list(weights))[0]}
+        rational = all(isinstance(w, (int, Fraction)) for w in weights) and isinstance(self._exp_neg_eps(), Fraction)
+        if not rational:
+            return self._output_law_fixed(weights, n)
+        pw, edge, mid = self._powers(n)
+        a = pw[1]
+        w = unify_exact(list(weights))
         left = [w[0]] * (n + 1)
         for x in range(1, n + 1):
             left[x] = a * left[x - 1] + w[x]
@@ -550,6 +600,29 @@ class GeometricCount(_EpsMixin, Mechanism):
         out = {0: (w[0] + right[0]) * edge, n: left[n] * edge}
         for x in range(1, n):
             out[x] = mid * (left[x] + right[x])
+        return out
+
+    def _output_law_fixed(self, weights: Sequence, n: int) -> dict:
+        bits = _fixed_bits()
+        with mpmath.workprec(bits + 16):
+            a = self._exp_neg_eps()
+            a = _mp(a)
+            fa, fedge, fmid = to_fixed(a, bits), to_fixed(1 / (1 + a), bits), to_fixed((1 - a) / (1 + a), bits)
+        w = [to_fixed(v, bits) if v else 0 for v in weights]
+        left = [0] * (n + 1)
+        acc = 0
+        for x in range(n + 1):
+            acc = ((acc * fa) >> bits) + w[x]
+            left[x] = acc
+        right = [0] * (n + 1)
+        acc = 0
+        for x in range(n - 1, -1, -1):
+            acc = ((acc + w[x + 1]) * fa) >> bits
+            right[x] = acc
+        out = {0: from_fixed(((w[0] + right[0]) * fedge) >> bits, bits),
+               n: from_fixed((left[n] * fedge) >> bits, bits)}
+        for x in range(1, n):
+            out[x] = from_fixed(((left[x] + right[x]) * fmid) >> bits, bits)
         return out
 
     def kernel(self, stat, n):
@@ -616,32 +689,32 @@ class LaplaceCount(_EpsMixin, Mechanism):
     def cdf(self, x: Any, weights: Sequence, n: int) -> mpmath.mpf:
         """Exact ``P(M(S) ≤ x)`` when ``c(S)`` has law ``weights`` (``weights[c]``, c = 0..n).
 
-        ``Σ_{c≤x} w_c (1 − e^{−ε(x−c)}/2) + Σ_{c>x} w_c e^{−ε(c−x)}/2``; the exponentials are powers of
-        ``e^{−ε}`` times two exponentials, so the cost is O(n) multiplications.
+        ``Σ_{c≤x} w_c (1 − e^{−ε(x−c)}/2) + Σ_{c>x} w_c e^{−ε(c−x)}/2``: the exponentials are powers of
+        ``e^{−ε}`` times two exponentials, accumulated in fixed point (O(n) integer operations).
         """
-        eps = self.epsilon_exact()
+        bits = _fixed_bits()
         x = mpmath.mpf(x)
-        j = int(mpmath.floor(x)) if x >= 0 else -1
-        j = min(j, n)
-        e = mpmath.exp(-eps)
-        total = mpmath.mpf(0)
-        if j >= 0:  # c = j, j−1, …, 0 at distances x − c = (x − j) + (j − c)
-            f = mpmath.exp(-eps * (x - j)) / 2
-            below = mpmath.mpf(0)
-            for c in range(j, -1, -1):
-                w = weights[c]
-                if w != 0:
-                    below += _mp(w) * (1 - f)
-                f *= e
-            total += below
-        if j < n:  # c = j+1, …, n at distances c − x = (j + 1 − x) + (c − j − 1)
-            f = mpmath.exp(-eps * (j + 1 - x)) / 2
-            for c in range(j + 1, n + 1):
-                w = weights[c]
-                if w != 0:
-                    total += _mp(w) * f
-                f *= e
-        return total
+        j = min(n, int(mpmath.floor(x))) if x >= 0 else -1
+        with mpmath.workprec(bits + 16):
+            eps = self.epsilon_exact()
+            e = to_fixed(mpmath.exp(-eps), bits)
+            f_below = to_fixed(mpmath.exp(-eps * (x - j)) / 2, bits) if j >= 0 else 0
+            f_above = to_fixed(mpmath.exp(-eps * (j + 1 - x)) / 2, bits) if j < n else 0
+        one = 1 << bits
+        total = 0
+        f = f_below
+        for c in range(j, -1, -1):  # c ≤ x at distance (x − j) + (j − c)
+            w = weights[c]
+            if w:
+                total += (to_fixed(w, bits) * (one - f)) >> bits
+            f = (f * e) >> bits
+        f = f_above
+        for c in range(j + 1, n + 1):  # c > x at distance (j + 1 − x) + (c − j − 1)
+            w = weights[c]
+            if w:
+                total += (to_fixed(w, bits) * f) >> bits
+            f = (f * e) >> bits
+        return from_fixed(total, bits)
 
     def ind_solution(self, w_p: Sequence, w_q: Sequence, n: int) -> RegionSolution:
         """Exact TV and likelihood-ratio regions between the outputs for count laws ``w_p``, ``w_q``.
@@ -650,45 +723,47 @@ class LaplaceCount(_EpsMixin, Mechanism):
         ``b_j = Σ_{c≤j} d_c e^{−ε(j−c)}`` and ``a_j = Σ_{c>j} d_c e^{−ε(c−j)}`` (``d = w_p − w_q``), both by
         O(n) recurrences. Its primitive ``(a e^{εt} − b e^{−εt})/2`` changes sign at most once, where
         ``e^{2εt} = −b/a``, and takes the value ``sign(a)·√(−ab)`` there, so each interval costs a few
-        multiplications and at most one square root: O(n) in all.
+        integer operations (fixed point at the current precision plus 16 bits) and at most one integer
+        square root: O(n) in all.
         """
-        eps = self.epsilon_exact()
-        e = mpmath.exp(-eps)
-        ee = mpmath.exp(eps)
-        e2 = ee * ee
-        d = [_mp(a) - _mp(b) for a, b in zip(w_p, w_q)]  # density difference f_p − f_q, per location
-        b = [mpmath.mpf(0)] * (n + 1)
-        acc = mpmath.mpf(0)
+        bits = _fixed_bits()
+        with mpmath.workprec(bits + 16):
+            eps = self.epsilon_exact()
+            fe, fee = to_fixed(mpmath.exp(-eps), bits), to_fixed(mpmath.exp(eps), bits)
+            fe2 = to_fixed(mpmath.exp(2 * eps), bits)
+            eps_f = float(eps)
+        one = 1 << bits
+        d = [to_fixed(a, bits) - to_fixed(b, bits) for a, b in zip(w_p, w_q)]  # f_p − f_q per location
+        b = [0] * (n + 1)
+        acc = 0
         for j in range(n + 1):
-            acc = acc * e + d[j]
+            acc = ((acc * fe) >> bits) + d[j]
             b[j] = acc
-        a = [mpmath.mpf(0)] * (n + 1)
-        acc = mpmath.mpf(0)
+        a = [0] * (n + 1)
+        acc = 0
         for j in range(n - 1, -1, -1):
-            acc = (acc + d[j + 1]) * e
+            acc = ((acc + d[j + 1]) * fe) >> bits
             a[j] = acc
         left = d[0] + a[0]  # Σ_c d_c e^{−εc}: for x < 0 the difference is (ε/2)·left·e^{εx}
-        integral = abs(left) / 2 + abs(b[n]) / 2
-        cuts: list[tuple[Any, int]] = [(mpmath.mpf(0), int(left < 0))]
-        half_eps = 1 / (2 * eps)
+        twice = abs(left) + abs(b[n])  # twice the integral of |difference|
+        cuts: list[tuple[Any, int]] = [(0.0, int(left < 0))]
         for j in range(n):
             aj, bj = a[j], b[j]
-            p0, p1 = (aj - bj) / 2, (aj * ee - bj * e) / 2
-            ratio = -bj / aj if aj != 0 else mpmath.mpf(0)
-            if aj != 0 and bj != 0 and 1 < ratio < e2:
-                pr = mpmath.sqrt(-aj * bj)
-                pr = pr if aj > 0 else -pr
-                integral += abs(pr - p0) + abs(p1 - pr)
-                with mpmath.workprec(64):
-                    root = j + mpmath.log(ratio) * half_eps
-                cuts.append((root, int(bj < 0)))  # the sign near t = 0 is that of b
-                cuts.append((mpmath.mpf(j + 1), int(aj < 0)))
+            p0 = aj - bj  # twice the primitive at t = 0 and t = 1
+            p1 = (aj * fee - bj * fe) >> bits
+            if aj and bj and (aj > 0) != (bj > 0) and abs(aj) < abs(bj) and abs(bj) * one < abs(aj) * fe2:
+                root2 = 2 * math.isqrt(-aj * bj)  # twice sign(a)·√(−ab)
+                root2 = root2 if aj > 0 else -root2
+                twice += abs(root2 - p0) + abs(p1 - root2)
+                ratio = (abs(bj) << 64) // abs(aj) / 2.0**64  # −b/a ∈ (1, e^{2ε})
+                cuts.append((j + math.log(ratio) / (2 * eps_f), int(bj < 0)))  # the sign near t = 0 is b's
+                cuts.append((float(j + 1), int(aj < 0)))
             else:
-                integral += abs(p1 - p0)
-                mid_sign = aj * ee + bj  # sign of the difference at t = 1/2, times e^{ε/2} > 0
-                cuts.append((mpmath.mpf(j + 1), int(mid_sign < 0)))
-        cuts.append((mpmath.inf, int(b[n] < 0)))
-        return _region_solution(integral / 2, cuts)
+                twice += abs(p1 - p0)
+                mid_sign = ((aj * fee) >> bits) + bj  # sign of the difference at t = 1/2, times e^{ε/2}
+                cuts.append((float(j + 1), int(mid_sign < 0)))
+        cuts.append((math.inf, int(b[n] < 0)))
+        return _region_solution(from_fixed(twice, bits) / 4, cuts)
 
     def __repr__(self) -> str:
         return f"LaplaceCount(epsilon={self.epsilon:g}, {self.statistic!r})"

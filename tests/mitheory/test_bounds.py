@@ -412,10 +412,14 @@ def test_required_epsilon_inverts_the_bound(target, n, delta, which):
 
 def test_required_epsilon_edge_cases():
     assert required_epsilon(1, 10) == mpmath.inf
-    with pytest.raises(ValueError, match="no eps"):
-        required_epsilon(0.51, 100, delta=0.01)
+    # at or below the eps -> 0 limit 1/2 + min(1, n delta)/2 no eps > 0 qualifies: the documented 0
+    assert required_epsilon(0.51, 100, delta=0.01) == 0
+    assert required_epsilon(0.5, 10) == 0 and required_epsilon(0.4, 10) == 0
+    assert required_epsilon("0.55", 10, "0.01", bound="tight") == 0  # exactly the limit
     with pytest.raises(ValueError, match="target_gain"):
-        required_epsilon(0.4, 10)
+        required_epsilon(-0.1, 10)
+    with pytest.raises(ValueError, match="target_gain"):
+        required_epsilon(1.5, 10)
     with pytest.raises(ValueError, match="bound"):
         required_epsilon(0.6, 10, bound="loose")
 
@@ -449,3 +453,226 @@ def test_gdp_and_refined_bad_input():
         gdp_bound(0, 3)
     with pytest.raises(ValueError, match="tv_pq"):
         refined_bound(1, 3, 0, 1.5)
+
+
+# --------------------------------------------------------------------------------------------------
+# Correct to the last digit: rounding, the singular input, thresholds, refined and inverse (issue 15).
+
+
+def rounded(value, digits: int):
+    """The exact value (a high-precision mpf) rounded half-even to ``digits`` significant digits, as a
+    Decimal (an independent rounding: the decimal module, not mitheory._ball)."""
+    import decimal
+
+    ctx = decimal.Context(prec=digits, rounding=decimal.ROUND_HALF_EVEN, Emin=-10**17, Emax=10**17)
+    return ctx.plus(decimal.Decimal(mpmath.nstr(value, digits + 60, strip_zeros=False)))
+
+
+def same_decimal(text: str, value, digits: int) -> bool:
+    import decimal
+
+    return text == "0" and value == 0 or decimal.Decimal(text) == rounded(value, digits)
+
+
+def test_decimals_are_the_exact_value_correctly_rounded():
+    # issue example: rounding a binary float of the value ended in ...923; the value is ...9235...
+    b = tight_bound("0.3", 13, digits=60)
+    assert b.text("gain").endswith("578924")
+    with mp.workdps(150):
+        eps = mpf(3) / 10
+        alpha = mpmath.exp(-6 * eps) / (1 + mpmath.exp(eps))  # n = 13: m = 6, x0 = 1/(1 + e^eps)
+        assert "5789235" in mpmath.nstr(1 - alpha, 70)
+        assert same_decimal(b.text("gain"), 1 - alpha, 60) and same_decimal(b.text("slack"), alpha, 60)
+    with mp.workdps(62):
+        assert b.gain == mpf(b.text("gain"))  # the mpf field is the decimal, not a second rounding
+
+
+def test_singular_input_n2_delta_half_is_exact():
+    # n = 2, delta = 1/2: alpha*_2 = (1/2 - delta) e^-eps = 0 exactly; the old Ziv loop never settled here
+    t = tight_bound(4, 2, "0.5", digits=20)
+    assert t.vacuous and t.gain == 1 and t.slack == 0 and t.text("slack") == "0"
+    assert t.text("raw") == "1.0000000000000000000"  # (1 + 2c)(1 - e^-eps) = 1 exactly
+    assert paper_bound(4, 2, "0.5").vacuous
+    for side, vacuous in (("-", False), ("+", True)):
+        delta = f"0.5{'' if side == '-' else '0' * 94 + '1'}" if side == "+" else "0." + "4" + "9" * 94
+        b = tight_bound(4, 2, delta, digits=30)
+        assert b.vacuous is vacuous
+        if not vacuous:  # slack = e^-4 (1/2 - delta) = e^-4 * 10^-95
+            with mp.workdps(60):
+                assert same_decimal(b.text("slack"), mpmath.exp(-4) * mpf(10) ** -95, 30)
+
+
+def _threshold(eps: str, n: int, which: str):
+    """delta at which the bound turns vacuous, at 300 digits: delta_n = 1 (paper), alpha*_n = 0 (tight)."""
+    with mp.workdps(300):
+        e = mpf(eps)
+        if which == "paper":
+            return mpmath.expm1(e) / mpmath.expm1(n * e)
+        m = n // 2
+        x0 = mpf(1) / 2 if n % 2 == 0 else None
+        if x0 is not None:
+            return x0 * mpmath.expm1(e) / mpmath.expm1(m * e)
+        # odd n: (1 - d)/(1 + e^eps) = d expm1(m eps)/expm1(eps)
+        return 1 / (1 + (1 + mpmath.exp(e)) * mpmath.expm1(m * e) / mpmath.expm1(e))
+
+
+@pytest.mark.parametrize("which,n", [("paper", 20), ("tight", 10), ("tight", 7)])
+def test_delta_within_1e90_of_the_vacuity_threshold_is_flagged_correctly(which, n):
+    f = paper_bound if which == "paper" else tight_bound
+    star = _threshold("0.1", n, which)
+    with mp.workdps(300):
+        below = mpmath.nstr(star * (1 - mpf(10) ** -90), 200)
+        above = mpmath.nstr(star * (1 + mpf(10) ** -90), 200)
+    lo, hi = f("0.1", n, below, digits=25), f("0.1", n, above, digits=25)
+    assert not lo.vacuous and hi.vacuous
+    assert 0 < lo.slack < mpf(10) ** -85 and hi.slack == 0
+    with mp.workdps(300):  # the tiny slack itself, to all 25 digits
+        e, d = mpf("0.1"), mpf(below)
+        if which == "paper":
+            want = (1 - d * mpmath.expm1(n * e) / mpmath.expm1(e)) / (1 + mpmath.exp(n * e))
+        else:
+            m = n // 2
+            x0 = mpf(1) / 2 if n % 2 == 0 else (1 - d) / (1 + mpmath.exp(e))
+            want = mpmath.exp(-m * e) * (x0 - d * mpmath.expm1(m * e) / mpmath.expm1(e))
+        assert same_decimal(lo.text("slack"), want, 25)
+
+
+def test_huge_eps_and_mu_finish_with_correct_digits():
+    b = tight_bound("1e1000", 10, digits=15)  # slack = e^-(5e1000)/2: a 1000-digit decimal exponent
+    with mp.workdps(1100):
+        log10 = -5 * mpf(10) ** 1000 / mpmath.log(10) - mpmath.log10(2)
+        exponent = int(mpmath.floor(log10))
+        mantissa = mpf(10) ** (log10 - exponent)
+    got_mantissa, got_exponent = b.text("slack").split("e")
+    assert int(got_exponent) == exponent and same_decimal(got_mantissa, mantissa, 15)
+    assert b.gain == 1 and b.text("gain") == "1.00000000000000"
+    g = gdp_bound("1e400", 10, digits=12)  # erfc beyond the range of mpmath's own series
+    with mp.workdps(900):  # erfc(x)/2 ~ e^{-x^2}/(2 x sqrt(pi)), x = n mu / (2 sqrt 2)
+        x = 10 * mpf(10) ** 400 / (2 * mpmath.sqrt(2))
+        log10 = (-x * x - mpmath.log(2 * x * mpmath.sqrt(mpmath.pi))) / mpmath.log(10)
+        assert int(g.text("slack").split("e")[1]) == int(mpmath.floor(log10))
+    with pytest.raises(ValueError, match="too large"):
+        tight_bound("1e100000", 2)
+
+
+def _alpha_tv(eps, delta, k):
+    """alpha*_k and TV*_k from THEORY's first form (subtractions, no expm1), at the current precision."""
+    if k == 0:
+        return mpf(1) / 2, mpf(0)
+    m = k // 2
+    E = mpmath.exp(eps)
+    x0 = mpf(1) / 2 if k % 2 == 0 else (1 - delta) / (1 + E)
+    alpha = max(mpf(0), mpmath.exp(-m * eps) * x0 - delta * (1 - mpmath.exp(-m * eps)) / (E - 1))
+    return alpha, 1 - 2 * alpha
+
+
+def _refined_direct(eps, n, delta, t, steps=1, k_lo=0, k_hi=None):
+    """1/2 + E TV*_{steps K} term by term (K ~ Bin(n, t)) over k_lo..k_hi (default all), slack and
+    advantage, at the current precision; alpha*_k by THEORY's first form with e^{-m eps} updated per step."""
+    eps, delta, t = mpf(eps), mpf(delta), mpf(t)
+    k_hi = n if k_hi is None else k_hi
+    E = mpmath.exp(eps)
+    c = delta / (E - 1)
+    x_odd = (1 - delta) / (1 + E)
+    pk = mpmath.exp(mpmath.loggamma(n + 1) - mpmath.loggamma(k_lo + 1) - mpmath.loggamma(n - k_lo + 1)
+                    + k_lo * mpmath.log(t) + (n - k_lo) * mpmath.log(1 - t))
+    slack = adv = mpf(0)
+    for k in range(k_lo, k_hi + 1):
+        if k > k_lo:
+            pk = pk * (n - k + 1) / k * t / (1 - t)
+        j = steps * k
+        if j == 0:
+            a = mpf(1) / 2
+        else:
+            r = mpmath.exp(-(j // 2) * eps)
+            a = max(mpf(0), r * (mpf(1) / 2 if j % 2 == 0 else x_odd) - c * (1 - r))
+        slack += pk * a
+        adv += pk * (1 - 2 * a)
+    return slack, adv
+
+
+@pytest.mark.parametrize("eps,n,delta,t,steps", [
+    ("1", 40, "0.05", "0.5", 1),      # vacuous from k = 6 on: most of the mass is in the vacuous tail
+    ("0.5", 60, "0.01", "0.3", 1),    # the cut inside the bulk
+    ("0.5", 60, "0.01", "0.3", 2),    # add/remove adjacency
+    ("0.2", 300, "1e-3", "0.05", 1),  # the cut above the bulk: closed form minus an upper tail
+    ("0.01", 80, "0", "0.9", 1),      # pure DP: closed form
+])
+def test_refined_bound_every_field_equals_the_direct_sum(eps, n, delta, t, steps):
+    b = refined_bound(eps, n, delta, t, steps=steps, digits=40)
+    with mp.workdps(120):
+        slack, adv = _refined_direct(eps, n, delta, t, steps)
+        assert same_decimal(b.text("slack"), slack, 40)
+        assert same_decimal(b.text("gain"), 1 - slack, 40)
+        assert same_decimal(b.text("advantage"), adv, 40)  # includes the vacuous tail's mass
+
+
+def test_refined_bound_large_n_with_delta_and_tiny_eps_delta():
+    # n >= 5e4 with delta > 0 raised NoConvergence; tiny eps, delta took minutes (k_vac ~ 3e7 terms)
+    with mp.workdps(40):  # K ~ Bin(5e4, 1e-3) has mean 50: P(K > 400) < 1e-200
+        slack, adv = _refined_direct("0.001", 50_000, "1e-4", "0.001", k_hi=400)
+    b = refined_bound("0.001", 50_000, "1e-4", "0.001", digits=25)
+    assert same_decimal(b.text("slack"), slack, 25) and same_decimal(b.text("advantage"), adv, 25)
+    big = refined_bound("0.01", 10**6, "1e-6", "0.3", digits=30)  # almost all mass vacuous
+    assert big.text("advantage") == "1." + "0" * 29 and 0 < big.slack < mpf(10) ** -1000
+    tiny = refined_bound("1e-9", 10**6, "1e-12", "0.5", digits=30)  # no vacuous size: closed form
+    with mp.workdps(45):  # Bin(1e6, 1/2) has sd 500: the mass beyond 14 sd is below 1e-42
+        slack, _ = _refined_direct("1e-9", 10**6, "1e-12", "0.5", k_lo=500_000 - 7_000, k_hi=500_000 + 7_000)
+        assert same_decimal(tiny.text("slack"), slack, 30)
+    huge = refined_bound("1e-9", 10**15, "1e-30", "0.5", digits=20)  # n eps = 1e6: slack ~ e^{-n eps/4}
+    assert not huge.vacuous and 0 < huge.slack and int(huge.text("slack").split("e")[1]) < -10**5
+
+
+def _root(f, log_lo, log_hi, digits=70):
+    """Bisection on log(eps) for the increasing f with the root in [e^log_lo, e^log_hi], independent of
+    mitheory's search; at the caller's precision."""
+    lo, hi = mpf(log_lo), mpf(log_hi)
+    for _ in range(int(digits * 3.4) + 30):
+        mid = (lo + hi) / 2
+        if f(mpmath.exp(mid)) > 0:
+            hi = mid
+        else:
+            lo = mid
+    return mpmath.exp(lo)
+
+
+def _paper_gain_printed(eps, n, delta):
+    E = mpmath.exp(n * eps)
+    return min(mpf(1), E / (E + 1) + (E - 1) * delta / ((E + 1) * (mpmath.exp(eps) - 1)))
+
+
+@pytest.mark.parametrize("target,n,delta,which", [
+    ("0.55000000000000000001", 10, "0.01", "paper"),  # the issue's input: it looped forever
+    ("0.55000000000000000001", 10, "0.01", "tight"),
+    ("0.6", 1000, "1e-5", "paper"),
+    ("0.6", 1000, "1e-5", "tight"),
+    ("0.9", 7, "0.02", "tight"),
+    ("0.999", 10**6, "1e-9", "tight"),
+    ("0.75", 2, "0.1", "tight"),
+])
+def test_required_epsilon_with_delta_against_independent_roots(target, n, delta, which):
+    with mp.workdps(120):
+        d, g = mpf(delta), mpf(target)
+        if which == "paper":
+            def f(eps):
+                return _paper_gain_printed(eps, n, d) - g
+        else:
+            def f(eps):
+                return 1 - _alpha_tv(eps, d, n)[0] - g
+        want = _root(f, -100, 5)
+    got = required_epsilon(target, n, delta, bound=which, digits=12)
+    # rounded down to 12 digits: the largest 12-digit decimal not above the root
+    import decimal
+
+    ctx = decimal.Context(prec=12, rounding=decimal.ROUND_DOWN)
+    assert decimal.Decimal(mpmath.nstr(got, 12)) == ctx.plus(decimal.Decimal(mpmath.nstr(want, 60)))
+
+
+def test_required_epsilon_near_eps_zero_keeps_its_digits():
+    # delta > 0 and the target 1e-40 above the eps -> 0 limit: the root is near 1e-39
+    target = "0.5" + "0" * 2 + "5" + "0" * 37 + "1"  # 0.5005 + 1e-41: n delta = 0.001
+    got = required_epsilon(target, 10, "0.0001", bound="tight", digits=30)
+    with mp.workdps(200):
+        d, g = mpf("0.0001"), mpf(target)
+        want = _root(lambda e: 1 - _alpha_tv(e, d, 10)[0] - g, -200, 0, digits=60)
+        assert abs(got / want - 1) < mpf(10) ** -29
