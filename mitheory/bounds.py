@@ -940,14 +940,19 @@ def _plot(path: str, eps_list: list[Fraction], mu_list: list[Fraction], ns: list
 def main(argv=None) -> int:
     """Entry point of ``python -m mitheory.bounds``; returns the exit status (0, 1 internal, 2 bad input)."""
     import argparse
+    import os
     import sys
 
     class Parser(argparse.ArgumentParser):
         def error(self, message: str):  # one line, status 2, no usage dump
             self.exit(2, f"{self.prog}: error: {message}\n")
 
+    def formatter(prog: str) -> argparse.HelpFormatter:  # an explicit width keeps shutil out of start-up
+        return argparse.HelpFormatter(prog, width=min(100, int(os.environ.get("COLUMNS", "100") or 100)))
+
     parser = Parser(
         prog="python -m mitheory.bounds",
+        formatter_class=formatter,
         description="Exact bounds on max_A gain^IND for (eps, delta)-DP and mu-GDP learners: Theorem 2 of "
         "the MID paper, the tight f-DP bound, and the Theorem 1 advantage bounds they imply. Every printed "
         "digit is the exact value correctly rounded. Theory notes: docs/theory.md.",
@@ -968,9 +973,9 @@ def main(argv=None) -> int:
             raise _CLIError("argument --delta: applies to (eps, delta)-DP only; mu-GDP has no delta")
         digits = _option("digits", _digits, args.digits)
         ns = [_option("n", _parse_n, t) for t in _split(args.n, "n")]
-        eps = [(t, _option("eps", _epsilon, t)) for t in _split(args.eps, "eps")] if args.eps else []
-        deltas = [(t, _option("delta", _delta, t)) for t in _split(args.delta or "0", "delta")]
-        mus = [(t, _option("mu", _mu, t)) for t in _split(args.mu, "mu")] if args.mu else []
+        eps = [(t, _option("eps", _epsilon, t)) for t in _split(args.eps, "eps")] if args.eps is not None else []
+        deltas = [(t, _option("delta", _delta, t)) for t in _split("0" if args.delta is None else args.delta, "delta")]
+        mus = [(t, _option("mu", _mu, t)) for t in _split(args.mu, "mu")] if args.mu is not None else []
         for n in ns:  # refuse what cannot be evaluated before evaluating anything
             for t, e in eps:
                 _option("eps", lambda _: _start(digits, "n*eps", n * e), t)

@@ -444,3 +444,67 @@ def test_module_entry_point_runs_and_mitheory_imports_no_torch_sklearn_pandas():
     assert proc.returncode == 0, proc.stderr
     assert "theorem1-counterexample" in proc.stdout
     assert "BAD []" in proc.stdout
+
+
+# ----------------------------------------------------------------------------------------------------
+# exact games at large n: the mpmath recurrence against the fraction law, and THEORY's equalities
+
+
+@pytest.mark.parametrize("n", [1, 7, 60, 250])
+def test_mpmath_law_equals_fraction_law_to_the_printed_digits(n):
+    from mitheory.mechanisms import binomial_law, statistic_law
+
+    p = bits(F(2, 3))
+    exact = dict(statistic_law(AGREE, p, n))
+    with mpmath.workdps(40 + 10):
+        fast = binomial_law(F(2, 3), n)
+        assert all(abs(fast[c] - mpmath.mpf(exact.get(c, 0).numerator) / exact.get(c, F(1)).denominator)
+                   < mpmath.mpf(10) ** -45 for c in range(n + 1))
+    for mech in (GeometricCount(exp_epsilon=F(3, 2), statistic=AGREE), RandomizedResponse(exp_epsilon=3, statistic=AGREE),
+                 LaplaceCount(0.3, AGREE), GeometricCount(0.05, AGREE)):
+        ind = IndistinguishabilityGame(p, mech, n)
+        a = ind.exact(digits=40, arithmetic="fraction").max_gain
+        b = ind.exact(digits=40, arithmetic="mpmath").max_gain
+        with mpmath.workdps(60):
+            a = mpmath.mpf(a.numerator) / a.denominator if isinstance(a, F) else a
+            assert mpmath.nstr(a, 38) == mpmath.nstr(b, 38), (mech, n)
+    game = SemanticMIGame(p, GeometricCount(0.2, AGREE), n)
+    adv = CallableAdversary(lambda m, x_ns, y: np.where(np.asarray(m) > n / 2, y, 1 - np.asarray(y)))
+    ea, eb = game.exact(adv, digits=30, arithmetic="fraction"), game.exact(adv, digits=30, arithmetic="mpmath")
+    with mpmath.workdps(40):
+        for field in ("gain", "baseline", "gain_q_train", "sup_advantage", "tv_models"):
+            exact = getattr(ea, field)
+            exact = mpmath.mpf(exact.numerator) / exact.denominator if isinstance(exact, F) else exact
+            assert abs(exact - getattr(eb, field)) < mpmath.mpf(10) ** -28, field
+
+
+def test_exact_games_at_n_ten_thousand_equal_the_tight_bound_where_theory_says():
+    n = 10_000
+    # geometric count with p ⊥ q: TV = τ_n(ε) exactly (docs/theory.md §3.5), here at n = 10^4
+    ind = IndistinguishabilityGame(UniformDiagonal(), GeometricCount(0.0003, CountStatistic(disagreement_event())), n)
+    assert abs(ind.exact(digits=40).max_gain - tight_bound(0.0003, n, digits=40).gain) < mpmath.mpf(10) ** -38
+    # the Laplace count has TV = 1 − e^{−nε/2}: the tight value for even n, strictly below it for odd n
+    for size in (n, n + 1):
+        lap = IndistinguishabilityGame(UniformDiagonal(), LaplaceCount(0.0003, CountStatistic(disagreement_event())),
+                                       size)
+        tight, laplace = tight_bound(0.0003, size, digits=30).gain, lap.exact(digits=30).max_gain
+        with mpmath.workdps(40):  # odd n: (TV* − TV_Lap)/2 = e^{−(n−1)ε/2}(e^{−ε/2} − 2/(1 + e^ε))/2 > 0
+            gap, e = tight - laplace, mpmath.mpf(0.0003)
+            want = 0 if size % 2 == 0 else mpmath.exp(-(size - 1) * e / 2) * (
+                mpmath.exp(-e / 2) - 2 / (1 + mpmath.exp(e))) / 2
+            assert abs(gap - want) < mpmath.mpf(10) ** -28
+    # the extremal mechanism attains acc*_n with delta > 0
+    ext = IndistinguishabilityGame(UniformDiagonal(), ExtremalMechanism(F(1, 1000), F(1, 10**6),
+                                                                          CountStatistic(disagreement_event())), 2001)
+    assert abs(ext.exact(digits=40).max_gain - tight_bound(F(1, 1000), 2001, F(1, 10**6), digits=40).gain) \
+        < mpmath.mpf(10) ** -35
+
+
+def test_exact_laplace_and_geometric_at_large_n_agree_with_simulation():
+    n = 20_000
+    for mech in (LaplaceCount(0.004, AGREE), GeometricCount(0.004, AGREE)):
+        ind = IndistinguishabilityGame(bits(F(501, 1000)), mech, n)
+        ex = ind.exact(digits=30)
+        assert isinstance(ex.max_gain, mpmath.mpf) and 0.5 < ex.max_gain < 1
+        sim = ind.simulate(rounds=400_000, rng=np.random.default_rng(7), alpha=0.001)
+        assert sim.contains(ex.max_gain), (mech, sim, float(ex.max_gain))

@@ -231,3 +231,19 @@ def test_counterexample_search_finds_a_smallest_exact_violation():
     assert again.description == found.description  # seeded, reproducible
     with pytest.raises(ValueError, match="max_n"):
         find_theorem1_counterexample(max_n=0)
+
+
+def test_theorem2_check_fails_when_the_declared_privacy_is_too_optimistic():
+    # the extremal mechanism attains acc*_n at its true (eps, delta): judged at eps/2 every bound breaks
+    ind = IndistinguishabilityGame(UniformDiagonal(), ExtremalMechanism(F(1, 2), F(1, 100), CountStatistic(
+        disagreement_event())), 6)
+    honest = check_theorem2(ind, digits=30)
+    assert honest.holds is True and honest.tight_holds is True
+    chk = check_theorem2(ind, eps=F(1, 4), delta=F(1, 100), digits=30)
+    assert chk.holds is False and chk.tight_holds is False and chk.refined_holds is False
+    assert chk.max_gain > chk.tight.gain
+    # a memorizer declared (0.1, 0)-DP: its exact gain exceeds even the paper's bound
+    lying = TabularMechanism(CountStatistic(agreement_event()), lambda c, n: {c: F(1)}, epsilon=0.1)
+    chk = check_theorem2(IndistinguishabilityGame(bits(F(9, 10)), lying, 8), digits=30)
+    assert chk.holds is False and chk.paper_holds is False and chk.tight_holds is False
+    assert "FAILS" in chk.summary()
