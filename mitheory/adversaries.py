@@ -187,13 +187,26 @@ class LikelihoodRatioAdversary:
     arithmetic : "fraction" or "mpmath"
         How the statistic's law is built (:func:`mitheory.mechanisms.statistic_law`); with ``"mpmath"``
         the precision is ``digits`` plus :func:`~mitheory.mechanisms.guard_digits` ``(n)``.
+    game : IndistinguishabilityGame, optional
+        The game over the same ``(p, M, n)``, whose cached exact laws are then reused.
     """
 
     def __init__(self, distribution: Any, mechanism: Mechanism, n: int, *, digits: int = 30,
-                 arithmetic: str = "fraction"):
+                 arithmetic: str = "fraction", game: Any = None):
         self.n = int(n)
         dps = digits + (guard_digits(self.n) if arithmetic == "mpmath" else 0)
         with mpmath.workdps(dps):
+            if game is not None and mechanism.finite_output:
+                pp, pq = game.output_laws(arithmetic)
+                zero = next(iter(pp.values())) * 0
+                table = {o: int(pq.get(o, zero) > pp.get(o, zero)) for o in set(pp) | set(pq)}
+                self._impl: Any = LookupAdversary(table)
+                self.solution = None
+                return
+            if game is not None:
+                self.solution: RegionSolution | None = game.ind_solution(arithmetic)
+                self._impl = RegionAdversary(self.solution.breaks, self.solution.decisions)
+                return
             law_p = statistic_law(mechanism.statistic, distribution, self.n, arithmetic=arithmetic)
             law_q = statistic_law(mechanism.statistic, distribution.decorrelated(), self.n, arithmetic=arithmetic)
             if mechanism.finite_output:
@@ -204,11 +217,11 @@ class LikelihoodRatioAdversary:
                 pq = dict(zip(pq, vals[len(pp):]))
                 zero = vals[0] * 0
                 table = {o: int(pq.get(o, zero) > pp.get(o, zero)) for o in set(pp) | set(pq)}
-                self._impl: Any = LookupAdversary(table)
+                self._impl = LookupAdversary(table)
                 self.solution = None
             else:
                 w_p, w_q = _count_weights(law_p, self.n), _count_weights(law_q, self.n)
-                self.solution: RegionSolution | None = mechanism.ind_solution(w_p, w_q, self.n)
+                self.solution = mechanism.ind_solution(w_p, w_q, self.n)
                 self._impl = RegionAdversary(self.solution.breaks, self.solution.decisions)
 
     def decide(self, models: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:

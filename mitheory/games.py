@@ -308,6 +308,7 @@ class IndistinguishabilityGame:
         self.mechanism = mechanism
         self.n = _check_n(n)
         self.q = distribution.decorrelated()
+        self._cache: dict = {}  # (what, arithmetic) → (mp.prec, value): laws are reused at lower precision
 
     def __repr__(self) -> str:
         return f"IndistinguishabilityGame({self.distribution!r}, {self.mechanism!r}, n={self.n})"
@@ -316,22 +317,48 @@ class IndistinguishabilityGame:
     def _arithmetic(self, arithmetic: str) -> str:
         return resolve_arithmetic(arithmetic, self.n)
 
+    def _cached(self, what: str, arithmetic: str, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per (what, arithmetic), reused while the cached precision suffices."""
+        hit = self._cache.get((what, arithmetic))
+        if hit is not None and hit[0] >= mpmath.mp.prec:
+            return hit[1]
+        value = compute()
+        self._cache[(what, arithmetic)] = (mpmath.mp.prec, value)
+        return value
+
     def statistic_laws(self, arithmetic: str = "fraction") -> tuple[list, list]:
         """Exact laws of the mechanism's statistic under ``p^n`` and ``q^n`` (``arithmetic`` as in
         :func:`mitheory.mechanisms.statistic_law`; ``"auto"`` as in :meth:`exact`)."""
         st, arith = self.mechanism.statistic, self._arithmetic(arithmetic)
-        return (statistic_law(st, self.distribution, self.n, arithmetic=arith),
-                statistic_law(st, self.q, self.n, arithmetic=arith))
+        return self._cached("statistic", arith, lambda: (
+            statistic_law(st, self.distribution, self.n, arithmetic=arith),
+            statistic_law(st, self.q, self.n, arithmetic=arith)))
 
     def output_laws(self, arithmetic: str = "fraction") -> tuple[dict, dict]:
         """Exact output laws ``(P_p, P_q)`` as ``{model: probability}`` (finite-output mechanisms)."""
         if not self.mechanism.finite_output:
             raise ValueError(f"{self.mechanism!r} has real-valued output; use exact() for its TV")
-        law_p, law_q = self.statistic_laws(arithmetic)
-        pp = output_law(self.mechanism, law_p, self.n)
-        pq = output_law(self.mechanism, law_q, self.n)
-        a, b = _mixed(list(pp.values()), list(pq.values()))
-        return dict(zip(pp, a)), dict(zip(pq, b))
+        arith = self._arithmetic(arithmetic)
+
+        def compute():
+            law_p, law_q = self.statistic_laws(arith)
+            pp = output_law(self.mechanism, law_p, self.n)
+            pq = output_law(self.mechanism, law_q, self.n)
+            a, b = _mixed(list(pp.values()), list(pq.values()))
+            return dict(zip(pp, a)), dict(zip(pq, b))
+
+        return self._cached("output", arith, compute)
+
+    def ind_solution(self, arithmetic: str = "auto"):
+        """The real-valued mechanism's exact IND solution (TV and likelihood-ratio regions), cached."""
+        arith = self._arithmetic(arithmetic)
+
+        def compute():
+            law_p, law_q = self.statistic_laws(arith)
+            w_p, w_q = _count_weights(law_p, self.n), _count_weights(law_q, self.n)
+            return self.mechanism.ind_solution(w_p, w_q, self.n)
+
+        return self._cached("solution", arith, compute)
 
     def exact(self, adversary: Any = None, *, digits: int = DEFAULT_DIGITS, arithmetic: str = "auto") -> INDExact:
         """Exact ``gain^IND`` of ``adversary`` (if given) and ``max_A gain^IND`` (docs/theory.md §1).
@@ -370,7 +397,7 @@ class IndistinguishabilityGame:
                 return INDExact(gain, (1 + tv) / 2, tv)
             law_p, law_q = self.statistic_laws(arith)
             w_p, w_q = _count_weights(law_p, self.n), _count_weights(law_q, self.n)
-            sol = self.mechanism.ind_solution(w_p, w_q, self.n)
+            sol = self.ind_solution(arith)
             gain = None
             if adversary is not None:
                 if not (hasattr(adversary, "breaks") and hasattr(adversary, "decisions")) and not hasattr(
@@ -398,7 +425,7 @@ class IndistinguishabilityGame:
     def optimal_adversary(self, *, digits: int = 30) -> LikelihoodRatioAdversary:
         """The likelihood-ratio adversary, which attains ``max_A gain^IND``."""
         return LikelihoodRatioAdversary(self.distribution, self.mechanism, self.n, digits=digits,
-                                        arithmetic=self._arithmetic("auto"))
+                                        arithmetic=self._arithmetic("auto"), game=self)
 
     # -- simulation ------------------------------------------------------------------------------------
     def simulate(
@@ -540,7 +567,7 @@ class SemanticMIGame:
             )
         law_p, law_q = ind.statistic_laws(arithmetic)
         w_p, w_q = _count_weights(law_p, self.n), _count_weights(law_q, self.n)
-        tv = self.mechanism.ind_solution(w_p, w_q, self.n).tv
+        tv = ind.ind_solution(arithmetic).tv
         breaks = list(adversary.breaks) if adversary is not None else []
         fp = [self.mechanism.cdf(x, w_p, self.n) for x in breaks] + [mpmath.mpf(1)]
         fq = [self.mechanism.cdf(x, w_q, self.n) for x in breaks] + [mpmath.mpf(1)]

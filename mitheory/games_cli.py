@@ -83,7 +83,8 @@ def _parser() -> _Parser:
     sub.add_parser("list", help="list the built-in scenarios and the options each takes",
                    description="List the built-in scenarios and the options each takes.")
     run = sub.add_parser("run", help="run one scenario", description="Run one built-in scenario: the exact "
-                         "max gain^IND, a seeded simulation of the IND game, and the Theorem 1 and 2 checks.",
+                         "max gain^IND, a seeded simulation of the IND game,\nand the Theorem 1 and 2 checks. "
+                         "Theory notes: docs/theory.md.",
                          epilog=_catalogue(), formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("scenario", help="a scenario name (listed below)")
     run.add_argument("--n", type=int, default=10, help="training-set size (default 10)")

@@ -460,8 +460,8 @@ def test_mpmath_law_equals_fraction_law_to_the_printed_digits(n):
         fast = binomial_law(F(2, 3), n)
         assert all(abs(fast[c] - mpmath.mpf(exact.get(c, 0).numerator) / exact.get(c, F(1)).denominator)
                    < mpmath.mpf(10) ** -45 for c in range(n + 1))
-    for mech in (GeometricCount(exp_epsilon=F(3, 2), statistic=AGREE), RandomizedResponse(exp_epsilon=3, statistic=AGREE),
-                 LaplaceCount(0.3, AGREE), GeometricCount(0.05, AGREE)):
+    for mech in (GeometricCount(exp_epsilon=F(3, 2), statistic=AGREE), LaplaceCount(0.3, AGREE),
+                 RandomizedResponse(exp_epsilon=3, statistic=AGREE), GeometricCount(0.05, AGREE)):
         ind = IndistinguishabilityGame(p, mech, n)
         a = ind.exact(digits=40, arithmetic="fraction").max_gain
         b = ind.exact(digits=40, arithmetic="mpmath").max_gain
@@ -508,3 +508,16 @@ def test_exact_laplace_and_geometric_at_large_n_agree_with_simulation():
         assert isinstance(ex.max_gain, mpmath.mpf) and 0.5 < ex.max_gain < 1
         sim = ind.simulate(rounds=400_000, rng=np.random.default_rng(7), alpha=0.001)
         assert sim.contains(ex.max_gain), (mech, sim, float(ex.max_gain))
+
+
+def test_cli_help_is_plain_text_and_lists_scenarios_with_their_options(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for name in ("theorem1-counterexample", "randomized-response", "geometric-count", "laplace-count", "extremal",
+                 "memorizer"):
+        assert name in out
+    assert "extremal                 --n N --eps E --delta D" in out and "--n N (<= 40)" in out
+    for markup in ("``", ":class:", ":func:", ".. math"):
+        assert markup not in out

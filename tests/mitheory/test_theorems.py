@@ -73,7 +73,8 @@ def _all_table_attackers(models, labels, answers=None):
 
 def test_bruteforce_over_all_attackers_matches_closed_forms():
     # RR on n = 2 records: two models, two labels -> 16 deterministic attackers with answers in V = {0, 1}
-    game = SemanticMIGame(bits(F(3, 4)), RandomizedResponse(exp_epsilon=2, statistic=CountStatistic(agreement_event())), 2)
+    mech = RandomizedResponse(exp_epsilon=2, statistic=CountStatistic(agreement_event()))
+    game = SemanticMIGame(bits(F(3, 4)), mech, 2)
     results = [game.exact(a) for a in _all_table_attackers([0, 1], [0, 1])]
     e0 = results[0]
     assert max(r.gain for r in results) == e0.best_gain == F(3, 4)  # lemma: the model is useless if p is known
