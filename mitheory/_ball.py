@@ -14,13 +14,15 @@ evaluates again at a higher precision (:func:`solve`, a Ziv loop). Because the e
 toolkit are transcendental numbers except at a few points that are handled exactly, they never lie on a
 boundary, and the loop ends: the precision it reaches grows with the conditioning of the input.
 
-Only the standard library and mpmath are imported, so ``python -m mitheory.bounds`` starts fast.
+:class:`Q` is a minimal exact rational (numerator/denominator in lowest terms) for the inputs: it keeps
+``fractions`` (and with it ``decimal``) out of the start-up of ``python -m mitheory.bounds``, which imports
+only the standard library's light modules and mpmath. Objects with ``numerator`` and ``denominator``
+(``fractions.Fraction``, numpy integers) are accepted wherever a Q is.
 """
 
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 
 import mpmath
 from mpmath import mp, mpf
@@ -32,6 +34,137 @@ MAX_PREC = 70_000
 """Largest working precision, in bits (about 21,000 decimal digits), that :func:`solve` tries."""
 
 _SQRT_PI_INV2 = None  # 2/√π at the last precision it was computed for: (prec, value)
+
+
+class Q:
+    """An exact rational ``numerator/denominator`` in lowest terms, denominator > 0."""
+
+    __slots__ = ("numerator", "denominator")
+
+    def __init__(self, numerator: int = 0, denominator: int = 1):
+        if denominator == 0:
+            raise ZeroDivisionError("Q with a zero denominator")
+        if denominator < 0:
+            numerator, denominator = -numerator, -denominator
+        g = math.gcd(numerator, denominator)
+        if g > 1:
+            numerator, denominator = numerator // g, denominator // g
+        self.numerator, self.denominator = numerator, denominator
+
+    @staticmethod
+    def of(x) -> Q:
+        """An int, a Q, or anything with integer ``numerator``/``denominator`` (a Fraction)."""
+        if isinstance(x, Q):
+            return x
+        if isinstance(x, int):
+            return Q(x)
+        return Q(int(x.numerator), int(x.denominator))
+
+    @staticmethod
+    def from_float(x: float) -> Q:
+        return Q(*x.as_integer_ratio())
+
+    @staticmethod
+    def from_mpf(x: mpf) -> Q:
+        man, exp = x.man_exp
+        return Q(int(man) << exp) if exp >= 0 else Q(int(man), 1 << -exp)
+
+    def _pair(self, other):
+        if isinstance(other, Q):
+            return other.numerator, other.denominator
+        if isinstance(other, int):
+            return other, 1
+        if hasattr(other, "denominator") and hasattr(other, "numerator"):
+            return int(other.numerator), int(other.denominator)
+        return None
+
+    def __add__(self, other):
+        o = self._pair(other)
+        if o is None:
+            return NotImplemented
+        return Q(self.numerator * o[1] + o[0] * self.denominator, self.denominator * o[1])
+
+    __radd__ = __add__
+
+    def __sub__(self, other):
+        o = self._pair(other)
+        if o is None:
+            return NotImplemented
+        return Q(self.numerator * o[1] - o[0] * self.denominator, self.denominator * o[1])
+
+    def __rsub__(self, other):
+        o = self._pair(other)
+        if o is None:
+            return NotImplemented
+        return Q(o[0] * self.denominator - self.numerator * o[1], self.denominator * o[1])
+
+    def __mul__(self, other):
+        o = self._pair(other)
+        if o is None:
+            return NotImplemented
+        return Q(self.numerator * o[0], self.denominator * o[1])
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other):
+        o = self._pair(other)
+        if o is None:
+            return NotImplemented
+        return Q(self.numerator * o[1], self.denominator * o[0])
+
+    def __rtruediv__(self, other):
+        o = self._pair(other)
+        if o is None:
+            return NotImplemented
+        return Q(o[0] * self.denominator, o[1] * self.numerator)
+
+    def __pow__(self, k: int):
+        return Q(self.numerator**k, self.denominator**k) if k >= 0 else Q(self.denominator**-k, self.numerator**-k)
+
+    def __neg__(self):
+        return Q(-self.numerator, self.denominator)
+
+    def __abs__(self):
+        return Q(abs(self.numerator), self.denominator)
+
+    def __bool__(self) -> bool:
+        return self.numerator != 0
+
+    def _cmp(self, other) -> int | None:
+        o = self._pair(other)
+        if o is None:
+            return None
+        a, b = self.numerator * o[1], o[0] * self.denominator
+        return (a > b) - (a < b)
+
+    def __eq__(self, other):
+        c = self._cmp(other)
+        return NotImplemented if c is None else c == 0
+
+    def __lt__(self, other):
+        c = self._cmp(other)
+        return NotImplemented if c is None else c < 0
+
+    def __le__(self, other):
+        c = self._cmp(other)
+        return NotImplemented if c is None else c <= 0
+
+    def __gt__(self, other):
+        c = self._cmp(other)
+        return NotImplemented if c is None else c > 0
+
+    def __ge__(self, other):
+        c = self._cmp(other)
+        return NotImplemented if c is None else c >= 0
+
+    def __hash__(self) -> int:
+        return hash((self.numerator, self.denominator))
+
+    def __float__(self) -> float:
+        return self.numerator / self.denominator
+
+    def __repr__(self) -> str:
+        return f"{self.numerator}/{self.denominator}" if self.denominator != 1 else str(self.numerator)
 
 
 class Undecided(ArithmeticError):
@@ -54,19 +187,19 @@ class Ball:
     # -- construction --------------------------------------------------------------------------------
     @staticmethod
     def of(x) -> Ball:
-        """A ball around an exact number: a Ball, int, Fraction or mpf (exact binary value)."""
+        """A ball around an exact number: a Ball, int, mpf (exact binary value) or a rational (Q, Fraction)."""
         if isinstance(x, Ball):
             return x
-        if isinstance(x, Fraction):
-            if x.denominator == 1:
-                return Ball.of(x.numerator)
-            mid = mpf(x.numerator) / x.denominator
-            return Ball(mid, _ulp(mid) * 2)  # the numerator's rounding and the division's
         if isinstance(x, int):
             mid = mpf(x)
             return Ball(mid, 0 if x.bit_length() <= mp.prec else _ulp(mid))
         if isinstance(x, mpf):
             return Ball(+x, 0 if _fits(x) else _ulp(x))
+        if hasattr(x, "denominator"):
+            if x.denominator == 1:
+                return Ball.of(int(x.numerator))
+            mid = mpf(int(x.numerator)) / int(x.denominator)
+            return Ball(mid, _ulp(mid) * 2)  # the numerator's rounding and the division's
         raise TypeError(f"cannot make a ball of {type(x).__name__}")
 
     def __repr__(self) -> str:
@@ -419,12 +552,12 @@ def decimal(b: Ball, digits: int) -> str | None:
 
 def start_prec(digits: int, *magnitudes) -> int:
     """A first working precision for ``digits`` correct digits when exponentials of arguments as large as
-    ``magnitudes`` (numbers or Fractions) are taken: each costs about ``log2|x|`` bits."""
+    ``magnitudes`` (ints or rationals) are taken: each costs about ``log2|x|`` bits."""
     extra = 0
     for m in magnitudes:
         a = abs(m)
         if a > 1:
-            extra = max(extra, (a.numerator // a.denominator).bit_length() if isinstance(a, Fraction)
+            extra = max(extra, (a.numerator // a.denominator).bit_length() if hasattr(a, "denominator")
                         else int(a).bit_length())
     return int(digits * 3.3219280948873626) + 24 + extra
 

@@ -36,13 +36,12 @@ This module imports only the standard library and mpmath, so python -m mitheory.
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 import mpmath
 from mpmath import mp, mpf
 
 from mitheory import _ball as B
 from mitheory._ball import Ball
+from mitheory._ball import Q as Fraction  # exact rationals without importing fractions at start-up
 
 __all__ = [
     "GainBound",
@@ -158,10 +157,15 @@ def _parse_decimal(name: str, text: str) -> Fraction:
         raise ValueError(f"{name} must be a number, got {text!r}") from None
     if abs(e) > MAX_EXPONENT:
         raise ValueError(f"{name} must have a decimal exponent within ±{MAX_EXPONENT}, got {text!r}")
-    try:
-        return Fraction(mant + ("e" + exp if exp != "0" else ""))
-    except (ValueError, ZeroDivisionError):
-        raise ValueError(f"{name} must be a number, got {text!r}") from None
+    sign = -1 if mant.startswith("-") else 1
+    body = mant[1:] if mant[:1] in "+-" else mant
+    whole, dot, frac = body.partition(".")
+    digits = whole + frac
+    if not digits or not digits.isdigit() or not digits.isascii() or "_" in digits:
+        raise ValueError(f"{name} must be a number, got {text!r}")
+    power = e - len(frac)
+    value = sign * int(digits)
+    return Fraction(value * 10**power) if power >= 0 else Fraction(value, 10**-power)
 
 
 def _rational(name: str, value) -> Fraction:
@@ -175,14 +179,11 @@ def _rational(name: str, value) -> Fraction:
     if isinstance(value, mpf):
         if not mpmath.isfinite(value):
             raise ValueError(f"{name} must be finite, got {value}")
-        man, exp = value.man_exp
-        if not man:
-            return Fraction(0)
-        return Fraction(int(man) << exp) if exp >= 0 else Fraction(int(man), 1 << -exp)
+        return Fraction.from_mpf(value)
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
             raise ValueError(f"{name} must be finite, got {value!r}")
-        return Fraction(value)
+        return Fraction.from_float(value)
     if isinstance(value, str):
         return _parse_decimal(name, value)
     try:  # other numbers: numpy scalars, decimal.Decimal, numbers.Rational
@@ -572,8 +573,7 @@ def advantage_bound(gain) -> mpf:
 
 
 def _to_fraction(x: mpf) -> Fraction:
-    man, exp = x.man_exp
-    return Fraction(int(man) << exp) if exp >= 0 else Fraction(int(man), 1 << -exp)
+    return Fraction.from_mpf(x)
 
 
 def required_epsilon(target_gain, n: int, delta=0, bound: str = "paper", *,
@@ -781,7 +781,7 @@ def _parse_n(text: str) -> int:
     value = _parse_decimal("n", text) if text.strip() else None
     if value is None or value.denominator != 1 or value < 1:
         raise ValueError(f"n must be an integer >= 1, got {text!r}")
-    return int(value)
+    return value.numerator
 
 
 def _check_plot_path(path: str) -> None:
