@@ -45,21 +45,40 @@ def best_time(fn, repeat: int = 5) -> float:
     return min(timer.repeat(repeat=repeat, number=number)) / number
 
 
-def once(fn) -> str:
-    start = timeit.default_timer()
+def child(code: str, timeout: float) -> list[str]:
+    """Run ``code`` (which prints ``name: value`` lines) in a fresh process; an older checkout may raise or
+    never finish on the inputs the issues name, which is reported instead of stopping the benchmark."""
+    try:
+        res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        done = (exc.stdout or b"").decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        return done.splitlines() + [f"... did not finish within {timeout:.0f} s"]
+    lines = res.stdout.splitlines()
+    if res.returncode:
+        lines.append("... failed: " + (res.stderr.strip().splitlines() or ["?"])[-1][:120])
+    return lines
+
+
+_TIMED = """
+import time
+from mitheory.bounds import refined_bound, required_epsilon
+def timed(label, fn):
+    t = time.perf_counter()
     try:
         fn()
-    except Exception as exc:  # an older checkout may fail where the current one must not
-        return f"error after {timeit.default_timer() - start:.3g} s ({type(exc).__name__}: {str(exc)[:60]})"
-    return f"{(timeit.default_timer() - start) * 1e3:.1f} ms"
+        print(f"{label}: {(time.perf_counter() - t) * 1e3:.1f} ms", flush=True)
+    except Exception as exc:
+        print(f"{label}: {type(exc).__name__} after {time.perf_counter() - t:.3g} s: {str(exc)[:60]}", flush=True)
+"""
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Benchmark of mitheory.bounds (start-up, bounds, inverse).")
     parser.add_argument("--repeat", type=int, default=21)
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds allowed to each child run")
     args = parser.parse_args()
 
-    from mitheory.bounds import paper_bound, refined_bound, required_epsilon, tight_bound
+    from mitheory.bounds import paper_bound, tight_bound
 
     main_cmd = [sys.executable, "-m", "mitheory.bounds", "--eps", "0.1", "--n", "1000"]
     peer_cmd = [sys.executable, "-c", "import mpmath"]
@@ -74,22 +93,32 @@ def main() -> None:
                 best = best_time(lambda: f(0.1, n, delta, digits=50))
                 print(f"{f.__name__}(eps=0.1, n={n:.0e}, delta={delta:g}, digits=50): {best * 1e6:.0f} us")
 
-    worst, worst_case = 0.0, None
-    for g in ("0.5000001", "0.51", "0.6", "0.75", "0.9", "0.99", "0.999999"):
-        for n in (10, 1000, 10**6):
-            for delta in ("0", "1e-9", "1e-3", "0.1"):
-                t = best_time(lambda: required_epsilon(g, n, delta, bound="tight", digits=50), repeat=1)
-                if t > worst:
-                    worst, worst_case = t, (g, n, delta)
-    print(f"required_epsilon(bound='tight', digits=50) worst over 84 (gain, n, delta): {worst * 1e3:.1f} ms "
-          f"at {worst_case}")
-    print("required_epsilon('0.55000000000000000001', 10, '0.01', digits=12): "
-          + once(lambda: required_epsilon("0.55000000000000000001", 10, "0.01", digits=12)))
-
+    survey = _TIMED + """
+worst, where, errors = 0.0, None, 0
+for g in ("0.5000001", "0.51", "0.6", "0.75", "0.9", "0.99", "0.999999"):
+    for n in (10, 1000, 10**6):
+        for delta in ("0", "1e-9", "1e-3", "0.1"):
+            t = time.perf_counter()
+            try:
+                required_epsilon(g, n, delta, bound="tight", digits=50)
+            except Exception:
+                errors += 1
+            t = time.perf_counter() - t
+            if t > worst:
+                worst, where = t, (g, n, delta)
+print(f"required_epsilon(bound='tight', digits=50) worst over 84 (gain, n, delta): {worst * 1e3:.1f} ms at {where}; "
+      f"{errors} raised")
+"""
+    print("\n".join(child(survey, args.timeout)))
+    print("\n".join(child(_TIMED + """
+timed("required_epsilon('0.55000000000000000001', 10, '0.01', digits=12)",
+      lambda: required_epsilon("0.55000000000000000001", 10, "0.01", digits=12))
+""", 60)))
     for eps, n, delta, tv in (("0.01", 10**5, "1e-6", "0.3"), ("0.01", 10**6, "1e-6", "0.3"),
                               ("1e-5", 10**5, "1e-9", "0.5"), ("0.001", 50_000, "1e-4", "0.001")):
-        print(f"refined_bound(eps={eps}, n={n:.0e}, delta={delta}, tv={tv}, digits=30): "
-              + once(lambda: refined_bound(eps, n, delta, tv, digits=30)))
+        label = f"refined_bound(eps={eps}, n={n:.0e}, delta={delta}, tv={tv}, digits=30)"
+        print("\n".join(child(_TIMED + f"timed({label!r}, lambda: refined_bound({eps!r}, {n}, {delta!r}, {tv!r}, "
+                                         f"digits=30))", args.timeout)))
     print(f"load_average_1min: {os.getloadavg()[0]:.2f} (on {os.cpu_count()} cpus)")
 
 

@@ -521,3 +521,12 @@ def test_cli_help_is_plain_text_and_lists_scenarios_with_their_options(capsys):
     assert "extremal                 --n N --eps E --delta D" in out and "--n N (<= 40)" in out
     for markup in ("``", ":class:", ":func:", ".. math"):
         assert markup not in out
+
+
+def test_imports_run_one_way_games_never_imports_scenarios_theorems_or_the_cli():
+    code = ("import sys, mitheory.games, mitheory.bounds, mitheory.mechanisms, mitheory.adversaries; "
+            "print(sorted(m for m in sys.modules if m in ('mitheory.theorems', 'mitheory.scenarios', "
+            "'mitheory.games_cli', 'torch', 'sklearn', 'defenses', 'validation', 'paper_figs')))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
