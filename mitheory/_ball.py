@@ -233,6 +233,9 @@ class Ball:
         return Ball(-self.mid, self.rad)
 
     def __add__(self, other) -> Ball:
+        if isinstance(other, int) and other.bit_length() <= 53:  # small ints are exact: no conversion
+            mid = self.mid + other
+            return Ball(mid, self.rad + _ulp(mid))
         o = Ball.of(other)
         mid = self.mid + o.mid
         return Ball(mid, self.rad + o.rad + _ulp(mid))
@@ -240,14 +243,23 @@ class Ball:
     __radd__ = __add__
 
     def __sub__(self, other) -> Ball:
+        if isinstance(other, int) and other.bit_length() <= 53:
+            mid = self.mid - other
+            return Ball(mid, self.rad + _ulp(mid))
         o = Ball.of(other)
         mid = self.mid - o.mid
         return Ball(mid, self.rad + o.rad + _ulp(mid))
 
     def __rsub__(self, other) -> Ball:
+        if isinstance(other, int) and other.bit_length() <= 53:
+            mid = other - self.mid
+            return Ball(mid, self.rad + _ulp(mid))
         return Ball.of(other) - self
 
     def __mul__(self, other) -> Ball:
+        if isinstance(other, int) and other.bit_length() <= 53:
+            mid = self.mid * other
+            return Ball(mid, self.rad * abs(other) + _ulp(mid))
         o = Ball.of(other)
         mid = self.mid * o.mid
         rad = abs(self.mid) * o.rad + abs(o.mid) * self.rad + self.rad * o.rad
@@ -256,6 +268,9 @@ class Ball:
     __rmul__ = __mul__
 
     def __truediv__(self, other) -> Ball:
+        if isinstance(other, int) and other and other.bit_length() <= 53:
+            mid = self.mid / other
+            return Ball(mid, self.rad / abs(other) + _ulp(mid))
         o = Ball.of(other)
         low = abs(o.mid) - o.rad  # lower bound on |divisor|
         if low <= 0:
@@ -282,11 +297,14 @@ def _fits(x: mpf) -> bool:
     return int(man).bit_length() <= mp.prec
 
 
+_ZERO = mpf(0)
+
+
 def _ulp(x: mpf) -> mpf:
     """The rounding allowance ``ULPS · 2^−prec · |x|``."""
     if not x:
-        return mpf(0)
-    return mpmath.ldexp(abs(x), 3 - mp.prec)  # ULPS = 8 = 2^3
+        return _ZERO
+    return mpmath.ldexp(x if x > 0 else -x, 3 - mp.prec)  # ULPS = 8 = 2^3
 
 
 def _small(r: mpf) -> mpf:
@@ -336,9 +354,22 @@ def exp(x: Ball) -> Ball:
     return Ball(y, y * _small(x.rad) + _ulp(y))
 
 
+def _expm1_mid(m: mpf) -> mpf:
+    """``e^m − 1`` to a few units in the last place: ``exp(m) − 1`` at the working precision where
+    ``|m| ≥ 1/2`` (the subtraction loses under 2 bits), else at ``log2(1/|m|) + 8`` more bits, which
+    covers the cancellation (mpmath's own expm1 finds that precision by trial, several times slower)."""
+    if not m:
+        return m
+    if abs(m) >= 0.5:
+        return _exp_mid(m) - 1
+    with mp.workprec(mp.prec + max(0, -mpmath.mag(m)) + 8):
+        y = mpmath.exp(m) - 1
+    return +y
+
+
 def expm1(x: Ball) -> Ball:
     m = x.mid
-    y = mpmath.expm1(m) if abs(m) < _BIG else _exp_mid(m) - 1
+    y = _expm1_mid(m)
     # |expm1(t) − expm1(m)| = e^m |e^{t−m} − 1| ≤ (1 + y) (e^r − 1)
     return Ball(y, (1 + y) * _small(x.rad) + _ulp(y))
 

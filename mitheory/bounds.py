@@ -97,6 +97,10 @@ class GainBound:
     def __setattr__(self, name, value):
         raise AttributeError("GainBound is immutable")
 
+    def __reduce__(self):  # pickling (process pools) goes through __init__, not setattr
+        return _restore_gain_bound, (self.gain, self.slack, self.raw, self.vacuous, self.advantage, self.digits,
+                                     self._texts)
+
     def __eq__(self, other) -> bool:
         if not isinstance(other, GainBound):
             return NotImplemented
@@ -127,6 +131,10 @@ class GainBound:
             values = {k: mpf(v) for k, v in texts.items()}
         return cls(values["gain"], values["slack"], values["raw"], vacuous, values["advantage"],
                    digits=digits, texts=dict(texts))
+
+
+def _restore_gain_bound(gain, slack, raw, vacuous, advantage, digits, texts) -> GainBound:
+    return GainBound(gain, slack, raw, vacuous, advantage, digits=digits, texts=texts)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -652,47 +660,54 @@ def required_epsilon(target_gain, n: int, delta=0, bound: str = "paper", *,
                             f"1/2 + min(1, n*delta)/2 to be resolved") from None
                     state["prec"] = min(B.MAX_PREC, max(state["prec"] * 3 // 2, state["prec"] + exc.bits))
 
+    # a float estimate of the root seeds a narrow bracket; the certified search does the rest
+    u0 = _float_root(bound, float(g), n, float(d), by_advantage)
     with mp.workprec(state["prec"]):
-        gm = mpf(g.numerator) / g.denominator
-        guess = 2 * mpmath.atanh(2 * gm - 1) / n if bound == "paper" else -2 * mpmath.log(2 * (1 - gm)) / n
-        u0 = mpmath.log(guess) if guess > 0 else mpf(-1)
-    # bracket: F(lo) < 0 < F(hi), widening the step geometrically
+        if u0 is None:
+            gm = mpf(g.numerator) / g.denominator
+            guess = 2 * mpmath.atanh(2 * gm - 1) / n if bound == "paper" else -2 * mpmath.log(2 * (1 - gm)) / n
+            u0 = mpmath.log(guess) if guess > 0 else mpf(-1)
+            step = mpf(1)
+        else:
+            u0, step = mpf(u0), mpf(2) ** -40 * max(1, abs(u0))
+    # bracket: F(lo) < 0 < F(hi), widening the step geometrically (it ends: F → g₀ − target < 0 as
+    # u → −∞ and F > 0 once the bound is near 1)
     s0, v0 = sign_at(u0)
     if s0 == 0:
         return _round_eps(u0, digits)
     lo = hi = u0
     f_lo = f_hi = v0
-    step = mpf(1)
     if s0 > 0:
         while True:
             lo = hi - step
             s, f_lo = sign_at(lo)
             if s < 0:
                 break
-            hi, f_hi, step = lo, f_lo, step * 2
+            hi, f_hi, step = lo, f_lo, step * 4
     else:
         while True:
             hi = lo + step
             s, f_hi = sign_at(hi)
             if s > 0:
                 break
-            lo, f_lo, step = hi, f_hi, step * 2
-    # safeguarded secant (Illinois) until both ends round to one decimal
-    side = 0
+            lo, f_lo, step = hi, f_hi, step * 4
+    # secant steps on the last two points, kept inside the certified bracket (bisection otherwise); after a
+    # short step, a probe just past it on the other side shrinks the bracket from both ends. Stop when
+    # both ends round down to one decimal.
+    recent = [(lo, f_lo), (hi, f_hi)]
     while True:
         with mp.workprec(state["prec"]):
-            r_lo, r_hi = _round_eps_parts(lo, digits), _round_eps_parts(hi, digits)
-            if r_lo is not None and r_lo == r_hi:
-                return _eps_from_parts(r_lo, digits)
-            if mpmath.isinf(f_hi) or mpmath.isinf(f_lo) or f_hi == f_lo:
+            tol = mpf(2) ** -(int(digits * 3.33) + 4) * max(1, abs(lo))
+            if hi - lo <= tol:
+                r_lo, r_hi = _round_eps_parts(lo, digits), _round_eps_parts(hi, digits)
+                if r_lo is not None and r_lo == r_hi:
+                    return _eps_from_parts(r_lo, digits)
+            (ua, fa), (ub, fb) = recent[-2:]
+            mid = None
+            if mpmath.isfinite(fa) and mpmath.isfinite(fb) and fa != fb:
+                mid = ub - fb * (ub - ua) / (fb - fa)
+            if mid is None or not lo < mid < hi:
                 mid = (lo + hi) / 2
-            else:
-                mid = (lo * f_hi - hi * f_lo) / (f_hi - f_lo)
-                width = hi - lo
-                if not lo + width / 64 < mid < hi - width / 64:
-                    mid = (lo + hi) / 2 if side == 0 else mid
-                    if not lo < mid < hi:
-                        mid = (lo + hi) / 2
         if not lo < mid < hi:  # the bracket is below the resolution of the working precision
             state["prec"] = min(B.MAX_PREC, state["prec"] * 3 // 2)
             continue
@@ -701,14 +716,70 @@ def required_epsilon(target_gain, n: int, delta=0, bound: str = "paper", *,
             return _round_eps(mid, digits)
         if s < 0:
             lo, f_lo = mid, f_mid
-            if side == -1:
-                f_hi = f_hi / 2
-            side = -1
         else:
             hi, f_hi = mid, f_mid
-            if side == 1:
-                f_lo = f_lo / 2
-            side = 1
+        step = abs(mid - recent[-1][0])
+        recent.append((mid, f_mid))
+        if step < (hi - lo) / 4:  # probe just past the new point, towards the far end of the bracket
+            with mp.workprec(state["prec"]):
+                probe = mid + (2 * step + tol / 4) * (1 if s < 0 else -1)
+            if lo < probe < hi:
+                s2, f2 = sign_at(probe)
+                if s2 == 0:
+                    return _round_eps(probe, digits)
+                if s2 < 0:
+                    lo, f_lo = probe, f2
+                else:
+                    hi, f_hi = probe, f2
+
+
+def _float_root(bound: str, g: float, n: int, delta: float, by_advantage: bool) -> float | None:
+    """log ε at which the bound reaches ``g``, in floats (a starting point for the certified search), or
+    None where floats do not resolve it."""
+    import math
+
+    target = math.log(2 * g - 1) if by_advantage else math.log(1 - g)
+
+    def f(u: float) -> float:
+        eps = math.exp(u)
+        c = delta / math.expm1(eps) if delta else 0.0
+        if bound == "paper":
+            if by_advantage:
+                return math.log((1 + 2 * c) * math.tanh(n * eps / 2)) - target
+            x = n * eps
+            if x > 700:
+                return math.inf if c else -target - x  # slack ≈ e^{−nε}
+            rest = 1 - c * math.expm1(x)
+            return math.inf if rest <= 0 else target - (math.log(rest) - math.log1p(math.exp(x)))
+        m, odd = divmod(n, 2)
+        if by_advantage:
+            if odd:
+                tau = (math.expm1(eps) - 2 * math.expm1(-m * eps)) / (1 + math.exp(eps))
+            else:
+                tau = -math.expm1(-m * eps)
+            return math.log((1 + 2 * c) * tau) - target
+        x0 = 0.5 if not odd else (1 - delta) / (1 + math.exp(eps))
+        if m * eps > 700:
+            return math.inf if c else target - (math.log(x0) - m * eps)
+        bracket = x0 - c * math.expm1(m * eps)
+        return math.inf if bracket <= 0 else target - (math.log(bracket) - m * eps)
+
+    try:
+        lo, hi = -700.0, 6.0
+        f_lo, f_hi = f(lo), f(hi)
+        if not (f_lo < 0 < f_hi):
+            return None
+        for _ in range(200):
+            mid = (lo + hi) / 2
+            if mid in (lo, hi):
+                break
+            if f(mid) < 0:
+                lo = mid
+            else:
+                hi = mid
+        return (lo + hi) / 2
+    except (OverflowError, ValueError, ZeroDivisionError):
+        return None
 
 
 def _round_eps_parts(u: mpf, digits: int):

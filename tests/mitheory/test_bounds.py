@@ -676,3 +676,14 @@ def test_required_epsilon_near_eps_zero_keeps_its_digits():
         d, g = mpf("0.0001"), mpf(target)
         want = _root(lambda e: 1 - _alpha_tv(e, d, 10)[0] - g, -200, 0, digits=60)
         assert abs(got / want - 1) < mpf(10) ** -29
+
+
+def test_gain_bound_is_immutable_and_pickles():
+    import copy
+    import pickle
+
+    b = tight_bound("0.3", 13, "1e-4", digits=30)
+    with pytest.raises(AttributeError):
+        b.gain = 0
+    for c in (pickle.loads(pickle.dumps(b)), copy.deepcopy(b)):
+        assert c == b and c.text("slack") == b.text("slack") and c.digits == 30
