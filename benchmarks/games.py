@@ -93,7 +93,7 @@ def main() -> None:
         t_frac = best_of(lambda: statistic_law(stat, p, n), repeat=1)
         try:
             t_mp = best_of(lambda: mpmath_law(p, n))
-        except TypeError:  # an older checkout has no mpmath law
+        except (TypeError, ImportError):  # an older checkout has no mpmath law
             print(f"binomial_law_fraction_n{n}: {t_frac:.4g} s (no mpmath law in this checkout)")
             continue
         print(f"binomial_law_fraction_n{n}: {t_frac:.4g} s")

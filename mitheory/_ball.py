@@ -52,15 +52,6 @@ class Q:
         self.numerator, self.denominator = numerator, denominator
 
     @staticmethod
-    def of(x) -> Q:
-        """An int, a Q, or anything with integer ``numerator``/``denominator`` (a Fraction)."""
-        if isinstance(x, Q):
-            return x
-        if isinstance(x, int):
-            return Q(x)
-        return Q(int(x.numerator), int(x.denominator))
-
-    @staticmethod
     def from_float(x: float) -> Q:
         return Q(*x.as_integer_ratio())
 
@@ -223,10 +214,6 @@ class Ball:
         if -self.mid > self.rad:
             return -1
         raise Undecided(_bits_short(self))
-
-    def mag_hi(self) -> mpf:
-        """An upper bound on ``|x|``."""
-        return abs(self.mid) + self.rad
 
     # -- arithmetic -----------------------------------------------------------------------------------
     def __neg__(self) -> Ball:
@@ -591,11 +578,6 @@ def start_prec(digits: int, *magnitudes) -> int:
             extra = max(extra, (a.numerator // a.denominator).bit_length() if hasattr(a, "denominator")
                         else int(a).bit_length())
     return int(digits * 3.3219280948873626) + 24 + extra
-
-
-def needed_prec(digits: int, *magnitudes) -> int:
-    """The same estimate, used to refuse inputs that :func:`solve` could not finish (> :data:`MAX_PREC`)."""
-    return start_prec(digits, *magnitudes)
 
 
 def solve(evaluate, digits: int, prec: int, *, names=None):

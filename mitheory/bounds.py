@@ -40,8 +40,10 @@ import mpmath
 from mpmath import mp, mpf
 
 from mitheory import _ball as B
-from mitheory._ball import Ball
-from mitheory._ball import Q as Fraction  # exact rationals without importing fractions at start-up
+from mitheory._ball import (
+    Ball,
+    Q,  # exact rationals without importing fractions (and decimal) at start-up
+)
 
 __all__ = [
     "GainBound",
@@ -141,8 +143,8 @@ def _restore_gain_bound(gain, slack, raw, vacuous, advantage, digits, texts) -> 
 # Input validation: exact rationals, one-line errors.
 
 
-def _parse_decimal(name: str, text: str) -> Fraction:
-    """A decimal or ``p/q`` string as an exact Fraction; exponents are bounded so that no input can make
+def _parse_decimal(name: str, text: str) -> Q:
+    """A decimal or ``p/q`` string as an exact rational; exponents are bounded so that no input can make
     Python build an astronomically large integer."""
     s = text.strip()
     if "/" in s:
@@ -173,32 +175,32 @@ def _parse_decimal(name: str, text: str) -> Fraction:
         raise ValueError(f"{name} must be a number, got {text!r}")
     power = e - len(frac)
     value = sign * int(digits)
-    return Fraction(value * 10**power) if power >= 0 else Fraction(value, 10**-power)
+    return Q(value * 10**power) if power >= 0 else Q(value, 10**-power)
 
 
-def _rational(name: str, value) -> Fraction:
-    """Convert ``value`` exactly to a Fraction, rejecting non-numbers and non-finite values."""
+def _rational(name: str, value) -> Q:
+    """Convert ``value`` exactly to a rational (Q), rejecting non-numbers and non-finite values."""
     if isinstance(value, bool):
         raise ValueError(f"{name} must be a number, got {value!r}")
-    if isinstance(value, Fraction):
+    if isinstance(value, Q):
         return value
     if isinstance(value, int):
-        return Fraction(value)
+        return Q(value)
     if isinstance(value, mpf):
         if not mpmath.isfinite(value):
             raise ValueError(f"{name} must be finite, got {value}")
-        return Fraction.from_mpf(value)
+        return Q.from_mpf(value)
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
             raise ValueError(f"{name} must be finite, got {value!r}")
-        return Fraction.from_float(value)
+        return Q.from_float(value)
     if isinstance(value, str):
         return _parse_decimal(name, value)
     try:  # other numbers: numpy scalars, decimal.Decimal, numbers.Rational
         if hasattr(value, "numerator") and hasattr(value, "denominator"):
-            return Fraction(int(value.numerator), int(value.denominator))
+            return Q(int(value.numerator), int(value.denominator))
         if hasattr(value, "__index__"):
-            return Fraction(value.__index__())
+            return Q(value.__index__())
         if hasattr(value, "__float__"):
             return _rational(name, float(value))
     except (TypeError, ValueError, OverflowError):
@@ -206,14 +208,14 @@ def _rational(name: str, value) -> Fraction:
     raise ValueError(f"{name} must be a number, got {value!r}")
 
 
-def _epsilon(eps) -> Fraction:
+def _epsilon(eps) -> Q:
     e = _rational("eps", eps)
     if e <= 0:
         raise ValueError(f"eps must be > 0, got {eps!r}")
     return e
 
 
-def _delta(delta) -> Fraction:
+def _delta(delta) -> Q:
     d = _rational("delta", delta)
     if not 0 <= d < 1:
         raise ValueError(f"delta must lie in [0, 1), got {delta!r}")
@@ -252,7 +254,7 @@ def _start(digits: int, what: str, *magnitudes) -> int:
 # The bounds as balls at the current precision: ({name: Ball}, vacuous).
 
 
-def _paper_balls(e: Fraction, n: int, d: Fraction):
+def _paper_balls(e: Q, n: int, d: Q):
     eps = Ball.of(e)
     ne = Ball.of(n * e)
     c = Ball.of(d) / B.expm1(eps) if d else Ball(0)  # δ/(e^ε − 1)
@@ -270,7 +272,7 @@ def _paper_balls(e: Fraction, n: int, d: Fraction):
     return {"gain": 1 - slack, "slack": slack, "raw": raw, "advantage": tv_raw}, False
 
 
-def _tight_balls(e: Fraction, n: int, d: Fraction):
+def _tight_balls(e: Q, n: int, d: Q):
     eps = Ball.of(e)
     m, odd = divmod(n, 2)
     em1 = B.expm1(eps)
@@ -288,7 +290,7 @@ def _tight_balls(e: Fraction, n: int, d: Fraction):
     if d == 0 or m == 0:
         bracket = x0  # > 0
     elif n == 2:
-        bracket = Ball.of(Fraction(1, 2) - d)  # x₀ − c(e^ε − 1) = 1/2 − δ exactly: the one singular input
+        bracket = Ball.of(Q(1, 2) - d)  # x₀ − c(e^ε − 1) = 1/2 − δ exactly: the one singular input
     else:
         bracket = x0 - c * B.expm1(Ball.of(m * e))  # never exactly 0 (§7)
     if bracket.sign() <= 0:
@@ -354,14 +356,14 @@ def tight_bound(eps, n: int, delta=0, *, digits: int = DEFAULT_DIGITS) -> GainBo
     return _solve_bound(lambda: _tight_balls(e, n, d), digits, prec)
 
 
-def _gdp_balls(m: Fraction, n: int):
+def _gdp_balls(m: Q, n: int):
     x = Ball.of(n * m) / B.sqrt(Ball(8))  # nμ/(2√2)
     slack = B.erfc(x).scale2(-1)
     gain = 1 - slack
     return {"gain": gain, "slack": slack, "raw": gain, "advantage": B.erf(x)}, False
 
 
-def _mu(mu) -> Fraction:
+def _mu(mu) -> Q:
     m = _rational("mu", mu)
     if m <= 0:
         raise ValueError(f"mu must be > 0, got {mu!r}")
@@ -383,7 +385,7 @@ def gdp_bound(mu, n: int, *, digits: int = DEFAULT_DIGITS) -> GainBound:
 # The refined bound: binomial sums of the closed form.
 
 
-def _binomial_partial(n: int, t: Fraction, v: Ball, K: int, total: Ball) -> Ball:
+def _binomial_partial(n: int, t: Q, v: Ball, K: int, total: Ball) -> Ball:
     r"""``L(v) = Σ_{k<K} C(n,k) t^k (1−t)^{n−k} v^k`` for ``1 ≤ K ≤ n`` and ``|v| ≤ 1``.
 
     ``total`` is the full sum ``(1 − t + tv)^n``. When ``K − 1`` lies at or below the mode of the terms'
@@ -454,10 +456,10 @@ def _comb(n: int, k: int) -> int:
     return comb(n, k)
 
 
-def _refined_balls(e: Fraction, n: int, d: Fraction, t: Fraction, s: int):
+def _refined_balls(e: Q, n: int, d: Q, t: Q, s: int):
     eps = Ball.of(e)
     ee = B.exp(eps)
-    em1 = ee - 1 if e >= Fraction(1, 2) else B.expm1(eps)
+    em1 = ee - 1 if e >= Q(1, 2) else B.expm1(eps)
     c = Ball.of(d) / em1 if d else Ball(0)
     z = B.exp(Ball.of(-e / 2))  # e^{−ε/2}
     um1 = B.expm1(Ball.of(-s * e / 2))  # u − 1, u = z^s = e^{−sε/2}
@@ -468,7 +470,7 @@ def _refined_balls(e: Fraction, n: int, d: Fraction, t: Fraction, s: int):
     # k_vac: the first vacuous group size; every K with s·K ≥ k_vac is vacuous (TV*_j grows with j)
     k_vac = None
     if d:
-        if d >= Fraction(1, 2):
+        if d >= Q(1, 2):
             m_even = 1  # α*_2 = (1/2 − δ)e^{−ε} ≤ 0 exactly
         else:
             m_even = _ceil_ball(B.log1p(1 / (2 * c)) / eps, s * n + 2)
@@ -570,7 +572,7 @@ def advantage_bound(gain) -> mpf:
     if isinstance(gain, GainBound):
         return gain.advantage
     g = _rational("gain", gain)
-    if not Fraction(1, 2) <= g <= 1:
+    if not Q(1, 2) <= g <= 1:
         raise ValueError(f"gain must lie in [1/2, 1], got {gain!r}")
     x = 2 * g - 1
     return mpf(x.numerator) / x.denominator
@@ -580,8 +582,8 @@ def advantage_bound(gain) -> mpf:
 # Inversion.
 
 
-def _to_fraction(x: mpf) -> Fraction:
-    return Fraction.from_mpf(x)
+def _to_fraction(x: mpf) -> Q:
+    return Q.from_mpf(x)
 
 
 def required_epsilon(target_gain, n: int, delta=0, bound: str = "paper", *,
@@ -619,10 +621,10 @@ def required_epsilon(target_gain, n: int, delta=0, bound: str = "paper", *,
         raise ValueError(f"target_gain must lie in [0, 1], got {target_gain!r}")
     if g >= 1:
         return mpmath.inf
-    if g <= Fraction(1, 2) + min(Fraction(1), n * d) / 2:
+    if g <= Q(1, 2) + min(Q(1), n * d) / 2:
         return mpf(0)
     parts = _paper_balls if bound == "paper" else _tight_balls
-    by_advantage = g < Fraction(3, 4)
+    by_advantage = g < Q(3, 4)
     target = 2 * g - 1 if by_advantage else 1 - g
 
     state = {"prec": B.start_prec(digits) + 16}
@@ -879,11 +881,7 @@ def _check_plot_path(path: str) -> None:
         raise _CLIError(f"argument --plot: cannot write in {folder!r} ({exc.strerror})") from None
 
 
-def _texts(evaluate, digits: int, prec: int, names) -> tuple[dict, bool, dict]:
-    return B.solve(evaluate, digits, prec, names=names)
-
-
-def _eps_row(eps: str, e: Fraction, n: int, delta: str, d: Fraction, digits: int) -> dict:
+def _eps_row(eps: str, e: Q, n: int, delta: str, d: Q, digits: int) -> dict:
     def evaluate():
         paper, pv = _paper_balls(e, n, d)
         tight, tv = _tight_balls(e, n, d)
@@ -901,7 +899,7 @@ def _eps_row(eps: str, e: Fraction, n: int, delta: str, d: Fraction, digits: int
             "advantage_ratio": texts["advantage_ratio"]}
 
 
-def _mu_row(mu: str, m: Fraction, n: int, digits: int) -> dict:
+def _mu_row(mu: str, m: Q, n: int, digits: int) -> dict:
     b = gdp_bound(m, n, digits=digits)
     return {"mu": mu, "n": n, "gdp_gain": b.text("gain"), "gdp_slack": b.text("slack"),
             "gdp_advantage": b.text("advantage")}
@@ -946,7 +944,7 @@ def _table(rows: list[dict], digits: int) -> str:
     return "\n".join(out)
 
 
-def _log_grid(values: list[Fraction], what: str) -> list[float]:
+def _log_grid(values: list[Q], what: str) -> list[float]:
     """160 points, log-spaced from 100× below to 10× above the given values (float range only)."""
     logs = [float(mpmath.log10(mpf(v.numerator) / v.denominator)) for v in values]
     if min(logs) < -290 or max(logs) > 290:
@@ -955,7 +953,7 @@ def _log_grid(values: list[Fraction], what: str) -> list[float]:
     return [10 ** (lo + (hi - lo) * i / 159) for i in range(160)]
 
 
-def _plot(path: str, eps_list: list[Fraction], mu_list: list[Fraction], ns: list[int], delta: Fraction) -> dict:
+def _plot(path: str, eps_list: list[Q], mu_list: list[Q], ns: list[int], delta: Q) -> dict:
     """Draw paper and tight bounds against ε, and/or Φ(nμ/2) against μ, for each n, into ``path``
     (written atomically); returns the curves drawn, ``{label: (xs, ys)}``."""
     import os
