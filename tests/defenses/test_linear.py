@@ -62,37 +62,128 @@ def test_entropy_is_translation_invariant_and_within_bounds(values, sigma, shift
 @given(st.lists(finite, min_size=2, max_size=60), st.floats(0.1, 5), st.integers(1, 17), st.randoms())
 def test_chunked_entropy_and_gradient_equal_one_shot_and_are_permutation_invariant(values, sigma, chunk, rnd):
     y = np.array(values)
-    h1, g1 = H(y, sigma, chunk_size=10_000, return_grad=True)
-    h2, g2 = H(y, sigma, chunk_size=chunk, return_grad=True)
+    h1, g1 = H(y, sigma, method="exact", chunk_size=10_000, return_grad=True)
+    h2, g2 = H(y, sigma, method="exact", chunk_size=chunk, return_grad=True)
     assert h2 == pytest.approx(h1, abs=1e-12)
     np.testing.assert_allclose(g2, g1, atol=1e-12)
     perm = np.array(rnd.sample(range(len(y)), len(y)))
-    hp, gp = H(y[perm], sigma, chunk_size=chunk, return_grad=True)
+    hp, gp = H(y[perm], sigma, method="exact", chunk_size=chunk, return_grad=True)
     assert hp == pytest.approx(h1, abs=1e-12)
     np.testing.assert_allclose(gp, g1[perm], atol=1e-12)
 
 
 @pytest.mark.parametrize("sigma", [0.3, 1.0, 4.0])
-@pytest.mark.parametrize("n", [2, 7, 300])
-def test_entropy_gradient_matches_central_finite_differences(sigma, n):
+@pytest.mark.parametrize("n, method", [(2, "exact"), (7, "exact"), (300, "exact"), (7, "chebyshev"),
+                                       (600, "chebyshev")])
+def test_entropy_gradient_matches_central_finite_differences(sigma, n, method):
     rng = np.random.default_rng(n)
     y = rng.normal(scale=1.5, size=n)
-    _, grad = H(y, sigma, chunk_size=64, return_grad=True)
+    _, grad = H(y, sigma, method=method, chunk_size=64, return_grad=True)
     step = 1e-5
     for k in rng.choice(n, size=min(n, 12), replace=False):
         e = np.zeros(n)
         e[k] = step
-        fd = (H(y + e, sigma) - H(y - e, sigma)) / (2 * step)
+        fd = (H(y + e, sigma, method=method) - H(y - e, sigma, method=method)) / (2 * step)
         assert grad[k] == pytest.approx(fd, abs=1e-8)
     assert abs(grad.sum()) < 1e-12  # translation invariance: Σ_k ∂H0/∂ŷ_k = 0
 
 
 @pytest.mark.parametrize("bad", [dict(pred=[]), dict(pred=[0.0, np.nan]), dict(sigma=0.0), dict(sigma=-1.0),
-                                 dict(chunk_size=0)])
+                                 dict(chunk_size=0), dict(method="fast")])
 def test_entropy_rejects_bad_input(bad):
     kw = {"pred": [0.0, 1.0], "sigma": 1.0, **bad}
     with pytest.raises(ValueError, match=next(iter(bad))):
         H(np.asarray(kw.pop("pred"), float), kw.pop("sigma"), **kw)
+
+
+# The Chebyshev fast path against the exact pairwise sum
+
+def _predictions(kind: str, n: int, sigma: float, rng: np.random.Generator) -> np.ndarray:
+    """Prediction sets the fast path must handle: a few σ wide (linear models), far narrower than σ,
+    spread over thousands of σ (most pairs in the dropped band), and clusters far apart, off zero."""
+    if kind == "linear":
+        return rng.normal(scale=2.0 * sigma, size=n)
+    if kind == "clustered":
+        return 3.0 + rng.normal(scale=1e-3 * sigma, size=n)
+    if kind == "spread":
+        return rng.uniform(-2000.0 * sigma, 2000.0 * sigma, size=n)
+    centres = rng.choice([-1e4, 0.0, 25.0, 1e6], size=n) * sigma + 7e6 * sigma
+    return centres + rng.normal(scale=0.7 * sigma, size=n)
+
+
+@pytest.mark.parametrize("kind", ["linear", "clustered", "spread", "clusters"])
+@pytest.mark.parametrize("sigma", [1e-3, 0.75, 1.0, 300.0])
+@pytest.mark.parametrize("n", [450, 2500])
+def test_chebyshev_entropy_and_gradient_equal_the_exact_sum_to_round_off(kind, sigma, n):
+    y = _predictions(kind, n, sigma, np.random.default_rng([n, int(sigma * 1e3)]))
+    h_exact, g_exact = H(y, sigma, method="exact", return_grad=True)
+    h_fast, g_fast = H(y, sigma, method="chebyshev", return_grad=True)
+    assert h_fast == pytest.approx(h_exact, abs=1e-14 * max(1.0, abs(h_exact)))
+    # Gradient entries are of order 1/(Nσ): compare on that scale (and to the largest entry).
+    scale = max(np.max(np.abs(g_exact)), 1.0 / (n * sigma))
+    np.testing.assert_allclose(g_fast, g_exact, rtol=0, atol=2e-14 * scale)
+    assert np.sum(g_fast) == pytest.approx(0.0, abs=1e-12 * scale)
+
+
+def test_auto_method_takes_the_fast_path_from_400_predictions_and_the_exact_sum_below():
+    rng = np.random.default_rng(1)
+    for n, method in ((399, "exact"), (400, "chebyshev")):
+        y = rng.normal(size=n)
+        auto, chosen = H(y, 0.8, return_grad=True), H(y, 0.8, method=method, return_grad=True)
+        assert auto[0] == chosen[0] and np.array_equal(auto[1], chosen[1])
+    far = np.r_[rng.normal(size=500), 1e20]  # beyond the exactly indexable panels: exact sum, or refusal
+    assert H(far, 0.8) == H(far, 0.8, method="exact")
+    with pytest.raises(ValueError, match="chebyshev"):
+        H(far, 0.8, method="chebyshev")
+
+
+@pytest.mark.parametrize("kind", ["linear", "spread"])
+def test_chebyshev_path_is_accurate_against_a_50_digit_reference(kind):
+    """Both methods within float64 round-off of the sums computed in 50-digit arithmetic."""
+    import mpmath
+
+    sigma = 0.9
+    y = _predictions(kind, 60, sigma, np.random.default_rng(3))
+    with mpmath.workdps(50):
+        ym = [mpmath.mpf(float(v)) for v in y]
+        k = [[mpmath.exp(-(a - b) ** 2 / (2 * mpmath.mpf(sigma) ** 2)) for b in ym] for a in ym]
+        s = [mpmath.fsum(row) for row in k]
+        n = len(ym)
+        h_ref = -mpmath.fsum(mpmath.log(v) for v in s) / n + mpmath.log(n) + mpmath.log(2 * mpmath.pi * sigma**2) / 2
+        g_ref = [mpmath.fsum((k[i][j] / s[i] + k[j][i] / s[j]) * (ym[i] - ym[j]) for j in range(n))
+                 / (n * mpmath.mpf(sigma) ** 2) for i in range(n)]
+        h_ref, g_ref = float(h_ref), np.array([float(v) for v in g_ref])
+    for method in ("exact", "chebyshev"):
+        h, g = H(y, sigma, method=method, return_grad=True)
+        assert h == pytest.approx(h_ref, rel=1e-15)
+        np.testing.assert_allclose(g, g_ref, rtol=0, atol=4e-15 * np.max(np.abs(g_ref)))
+
+
+@pytest.mark.parametrize("degree", [4, 7, 10])
+def test_chebyshev_error_bound_holds_with_too_few_nodes(degree):
+    """With p = 4…10 nodes the interpolation error is visible, and it stays within the stated bound."""
+    from defenses.linear.mid import _kernel_sums_chebyshev, _kernel_sums_exact, chebyshev_error_bound
+
+    sigma, n = 1.0, 800
+    y = np.random.default_rng(degree).normal(scale=3.0, size=n)
+    reach = 12
+    s_fast, g_fast = _kernel_sums_chebyshev(y, sigma, True, degree=degree, reach=reach)
+    s_exact, g_exact = _kernel_sums_exact(y, sigma, 256, True)
+    eta = chebyshev_error_bound(n, degree, reach, 1.0)
+    assert 1e-14 < np.max(np.abs(s_fast - s_exact) / s_exact) <= eta
+    assert np.max(np.abs(g_fast - g_exact)) <= 3 * eta / sigma
+
+
+def test_chebyshev_parameters_meet_the_budget_and_grow_slowly():
+    from defenses.linear.mid import chebyshev_error_bound, chebyshev_parameters
+
+    for n in (400, 5452, 40_000, 10**7):
+        for width in (0.5, 0.75, 1.0):
+            p, w = chebyshev_parameters(n, width)
+            assert chebyshev_error_bound(n, p, w, width) <= 2.0**-64 / n
+            assert chebyshev_error_bound(n, p - 1, w, width) > 2.0**-65 / n  # p is the smallest
+            assert p <= 32 and w * width >= 11
+    assert chebyshev_parameters(5452, 1.0) == (26, 12)
 
 
 # --------------------------------------------------------------------------------------------------
