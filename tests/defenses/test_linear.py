@@ -22,10 +22,12 @@ from defenses.linear import (
     NoModelBaseline,
     PriorBaseline,
     empirical_prior,
+    analytic_gaussian_multiplier,
+    composed_delta,
+    gaussian_delta,
     gaussian_mixture_entropy,
     gaussian_noise_multiplier,
 )
-from defenses.linear.adassp import _exact_gaussian_delta
 
 H = gaussian_mixture_entropy
 HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
@@ -278,34 +280,93 @@ def test_adassp_noise_scales_match_wang_formulas():
     X = rng.uniform(-0.3, 0.3, size=(50, 10))
     y = rng.uniform(-1, 1, size=50)
     m = AdaSSPRegression(epsilon=1.0, delta=1e-6, x_bound=1.0, y_bound=1.0, fit_intercept=False,
-                         random_state=1).fit(X, y)
+                         calibration="wang2018", random_state=1).fit(X, y)
     assert m.noise_multiplier_ == pytest.approx(11.8518, abs=1e-4)
     assert m.eigenvalue_shift_ == pytest.approx(46.8218, abs=1e-4)
     assert m.gram_noise_scale_ == m.noise_multiplier_ and m.moment_noise_scale_ == m.noise_multiplier_
     assert m.ridge_ + m.min_eigenvalue_noisy_ == pytest.approx(107.936, abs=1e-3)  # λ̃_min < threshold here
-    m2 = AdaSSPRegression(epsilon=3.0, delta=1e-5, x_bound=2.0, y_bound=5.0, random_state=1).fit(X, y)
+    m2 = AdaSSPRegression(epsilon=3.0, delta=1e-5, x_bound=2.0, y_bound=5.0, calibration="wang2018",
+                          random_state=1).fit(X, y)
     s = math.sqrt(math.log(6 / 1e-5)) / 1.0
     assert m2.row_bound_ == pytest.approx(math.sqrt(5.0))
     assert m2.gram_noise_scale_ == pytest.approx(5.0 * s) and m2.moment_noise_scale_ == pytest.approx(math.sqrt(5) * 5 * s)
 
 
+def test_gaussian_delta_equals_the_curve_in_50_digit_arithmetic():
+    """Φ(μ/2 − ε/μ) − e^ε Φ(−μ/2 − ε/μ) (Balle & Wang 2018, Thm. 8) against mpmath at 50 digits, over
+    ε ∈ {0} ∪ [1e-10, 1e8] and μ ∈ [1e-12, 1e4]: no overflow, no cancellation."""
+    import mpmath
+
+    checked = 0
+    for eps in np.r_[0.0, np.logspace(-10, 8, 19)]:
+        for mu in np.logspace(-12, 4, 17):
+            with mpmath.workdps(50):
+                e, m = mpmath.mpf(eps), mpmath.mpf(mu)
+                ref = float(mpmath.ncdf(m / 2 - e / m) - mpmath.exp(e) * mpmath.ncdf(-m / 2 - e / m))
+            if ref < 1e-300:
+                assert gaussian_delta(eps, mu) < 1e-290
+                continue
+            # float64 resolves x = ε/μ − μ/2 only to 2·2⁻⁵³·(ε/μ + μ/2); δ's relative sensitivity to x is
+            # at most |x| + 2.
+            x = eps / mu - mu / 2
+            tol = 1e-13 + (abs(x) + 2) * 2.3e-16 * (eps / mu + mu / 2)
+            assert gaussian_delta(eps, mu) == pytest.approx(ref, rel=tol), (eps, mu)
+            checked += 1
+    assert checked > 150
+
+
 @pytest.mark.parametrize("eps, expected", [(0.1, 108.686), (1.0, 12.471), (10.0, 1.4661)])
-def test_analytic_calibration_reproduces_exact_gaussian_mechanism(eps, expected):
-    ratio = gaussian_noise_multiplier(eps, 1e-6, "analytic")
+def test_analytic_gaussian_multiplier_reproduces_the_per_release_values(eps, expected):
+    """ALGORITHMS.md §2's σ/Δ of one release at (ε/3, δ/3) for δ = 1e-6, and it is the smallest such σ/Δ."""
+    ratio = analytic_gaussian_multiplier(eps / 3, 1e-6 / 3)
     assert ratio == pytest.approx(expected, rel=2e-4)
-    assert _exact_gaussian_delta(eps / 3, ratio) == pytest.approx(1e-6 / 3, rel=1e-6)
-    assert _exact_gaussian_delta(eps / 3, ratio * 0.999) > 1e-6 / 3  # smallest such ratio
+    assert gaussian_delta(eps / 3, 1 / ratio) == pytest.approx(1e-6 / 3, rel=1e-9)
+    assert gaussian_delta(eps / 3, 1 / (ratio * (1 - 1e-9))) > 1e-6 / 3
 
 
-def test_wang_calibration_underdelivers_delta_at_large_epsilon():
-    assert _exact_gaussian_delta(10 / 3, gaussian_noise_multiplier(10.0, 1e-6)) > 1e-6 / 3 * 10
+@pytest.mark.parametrize("delta", [1e-10, 1e-6, 1e-3])
+def test_default_calibration_is_exactly_eps_delta_dp_for_every_epsilon(delta):
+    """The three releases composed exactly (μ = √3/s) spend δ — not more, and not much less — at every ε
+    from 10⁻³ to 10³; s is √3 times the one-release multiplier, and below the per-release split's."""
+    for eps in np.logspace(-3, 3, 61):
+        s = gaussian_noise_multiplier(eps, delta)
+        spent = composed_delta(eps, s)
+        assert spent <= delta and spent == pytest.approx(delta, rel=1e-9)
+        assert composed_delta(eps, s * (1 - 1e-9)) > delta  # the smallest such s
+        assert s == pytest.approx(math.sqrt(3) * analytic_gaussian_multiplier(eps, delta), rel=1e-11)
+        assert s < analytic_gaussian_multiplier(eps / 3, delta / 3)
+
+
+def test_wang_calibration_is_refused_where_it_is_not_dp():
+    """For δ = 1e-6 Wang's constant composes to δ ≈ 0.65 at ε = 100 (ALGORITHMS.md §2) and is refused there."""
+    s = math.sqrt(math.log(6e6)) / (100 / 3)
+    assert composed_delta(100.0, s) == pytest.approx(0.6537, abs=1e-4)
+    for eps in (1.0, 10.0, 30.0):  # still (ε, δ)-DP by exact composition, though not per release
+        s = gaussian_noise_multiplier(eps, 1e-6, "wang2018")
+        assert composed_delta(eps, s) <= 1e-6 < 3 * gaussian_delta(eps / 3, 1 / s)
+    for eps in (31.0, 100.0, 1e3):
+        with pytest.raises(ValueError, match="wang2018.*not"):
+            gaussian_noise_multiplier(eps, 1e-6, "wang2018")
+    X, y = _regression(n=30)
+    with pytest.raises(ValueError, match="wang2018"):
+        AdaSSPRegression(epsilon=100.0, calibration="wang2018").fit(X / 100, y / 100)
+
+
+def test_adassp_records_the_delta_it_spends():
+    X, y = _regression(n=50)
+    m = AdaSSPRegression(epsilon=2.0, delta=1e-5, random_state=0).fit(X / 100, y / 100)
+    assert m.noise_multiplier_ == gaussian_noise_multiplier(2.0, 1e-5)
+    assert m.delta_spent_ == pytest.approx(1e-5, rel=1e-9) and m.delta_spent_ <= 1e-5
+    w = AdaSSPRegression(epsilon=2.0, delta=1e-5, calibration="wang2018", random_state=0).fit(X / 100, y / 100)
+    assert w.delta_spent_ < 1e-5 and w.noise_multiplier_ > m.noise_multiplier_
 
 
 def test_adassp_output_equals_a_seeded_reference_computation():
     rng = np.random.default_rng(5)
     X = rng.uniform(-0.5, 0.5, size=(80, 3))
     y = X @ [0.3, -0.2, 0.1] + rng.uniform(-0.1, 0.1, 80)
-    m = AdaSSPRegression(epsilon=2.0, delta=1e-6, x_bound=1.0, y_bound=1.0, rho=0.05, random_state=42).fit(X, y)
+    m = AdaSSPRegression(epsilon=2.0, delta=1e-6, x_bound=1.0, y_bound=1.0, rho=0.05, calibration="wang2018",
+                         random_state=42).fit(X, y)
     # By hand: the documented draw order Z, triu(E), z on numpy's default_rng(42).
     A = np.column_stack([X, np.ones(80)])
     d, bound = 4, math.sqrt(2.0)
@@ -337,13 +398,20 @@ def test_adassp_noisy_eigenvalue_has_the_stated_distribution():
     assert kstest(z, "norm").pvalue > 0.01
 
 
-def test_adassp_with_huge_epsilon_is_ordinary_least_squares():
-    X, y = _regression(n=300)
-    X, y = X / 100.0, y / 100.0  # inside the bounds, so nothing is clipped
-    m = AdaSSPRegression(epsilon=1e12, x_bound=1.0, y_bound=1.0, random_state=0).fit(X, y)
+def test_adassp_tends_to_ordinary_least_squares_as_epsilon_grows():
+    """The analytic noise falls as ε^(−1/2) at large ε, and θ̂ → OLS with it (ε ≤ 10⁸ is accepted)."""
+    rng = np.random.default_rng(2)
+    X = rng.uniform(-0.5, 0.5, size=(2000, 3))
+    y = X @ [0.3, -0.2, 0.1] + rng.uniform(-0.1, 0.1, 2000)
     ols = LinearRegression().fit(X, y)
-    np.testing.assert_allclose(m.coef_, ols.coef_, rtol=1e-5)
-    assert m.intercept_ == pytest.approx(ols.intercept_, rel=1e-5)
+    errors = []
+    for eps in (1e4, 1e6, 1e8):
+        m = AdaSSPRegression(epsilon=eps, x_bound=1.0, y_bound=1.0, random_state=0).fit(X, y)
+        errors.append(np.max(np.abs(np.r_[m.coef_ - ols.coef_, m.intercept_ - ols.intercept_])))
+        assert m.noise_multiplier_ == pytest.approx(math.sqrt(3 / (2 * eps)), rel=0.05)
+    assert errors[2] < 1e-5 and errors[0] > 30 * errors[2]
+    with pytest.raises(ValueError, match="epsilon"):
+        AdaSSPRegression(epsilon=1e12).fit(X, y)
 
 
 def test_adassp_clips_rows_and_labels_to_the_declared_bounds():
