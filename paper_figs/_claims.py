@@ -16,12 +16,13 @@ import numpy as np
 VERDICTS = ("reproduced", "partly", "not reproduced", "refuted", "not measured")
 
 
-def verdict(measurement: str, verdict_word: str, detail: str = "", ci: Sequence[float] | None = None) -> dict:
-    """A verdict record (``verdict_word`` must be one of :data:`VERDICTS`)."""
+def verdict(measurement: str, verdict_word: str, detail: str = "", ci: Sequence[float] | None = None,
+            ci_of: str = "") -> dict:
+    """A verdict record (``verdict_word`` must be one of :data:`VERDICTS`); ``ci_of`` names what ``ci`` is for."""
     if verdict_word not in VERDICTS:
         raise ValueError(f"verdict must be one of {VERDICTS}, got {verdict_word!r}")
     return {"measurement": measurement, "ci": None if ci is None else [float(ci[0]), float(ci[1])],
-            "verdict": verdict_word, "detail": detail}
+            "ci_of": ci_of, "verdict": verdict_word, "detail": detail}
 
 
 def series_by_name(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -88,8 +89,8 @@ def compare_tradeoffs(doc: dict[str, Any], ours: str, theirs: str, *, attack: st
         word = "not reproduced"
     gap = pa[attack] - pb[attack]
     half = float(np.hypot(pa[ci][1] - pa[ci][0], pb[ci][1] - pb[ci][0]) / 2)  # normal approximation
-    return verdict(measurement, word, detail + f"; headline gap {gap:+.3f} (approx. 95% CI shown)",
-                   ci=[gap - half, gap + half])
+    return verdict(measurement, word, detail, ci=[gap - half, gap + half],
+                   ci_of=f"the gap {ours} − {theirs} ({gap:+.3f}, normal approximation)")
 
 
 def _knob(series: dict, point: dict) -> str:

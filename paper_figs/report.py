@@ -113,11 +113,12 @@ def _markdown(data: dict[str, Any]) -> str:
              _counts(data["claims"]), "",
              "| # | figure | the paper says | we measure | 95% CI | verdict | command |",
              "|---|---|---|---|---|---|---|"]
+    ci_text = lambda r: (f"{_fmt_ci(r['ci'])} ({r['ci_of']})" if r.get("ci_of") else _fmt_ci(r["ci"]))  # noqa: E731
     esc = lambda t: str(t).replace("|", "\\|").replace("\n", " ")  # noqa: E731
     for i, r in enumerate(data["claims"], 1):
         quick = " (quick run)" if r["quick"] else ""
         lines.append(f"| {i} | {r['figure']} | {esc(r['quote'])} | {esc(r['measurement'])}{quick}. "
-                     f"{esc(r['detail'])} | {_fmt_ci(r['ci'])} | **{r['verdict']}** | `{esc(r['command'])}` |")
+                     f"{esc(r['detail'])} | {esc(ci_text(r))} | **{r['verdict']}** | `{esc(r['command'])}` |")
     if data["audit"]:
         lines += ["", "## Auditor's numbers: declared ε vs the ε the observations imply", "",
                   "| learner | n | declared ε | empirical lower bound on ε | gain^IND 95% CI | |",
@@ -167,7 +168,8 @@ def _html(data: dict[str, Any]) -> str:
     parts.append("<table><tr><th>#</th><th>figure</th><th>the paper says</th><th>we measure</th>"
                  "<th>verdict</th></tr>")
     for i, r in enumerate(data["claims"], 1):
-        ci = f" <b>95% CI {_fmt_ci(r['ci'])}</b>" if r["ci"] is not None else ""
+        of = f" of {e(r['ci_of'])}" if r.get("ci_of") else ""
+        ci = f" <b>95% CI{of}: {_fmt_ci(r['ci'])}</b>" if r["ci"] is not None else ""
         quick = "<span class='quick'> (quick run)</span>" if r["quick"] else ""
         parts.append(
             f"<tr><td>{i}</td><td><a href='#{e(r['figure'])}'>{e(r['figure'])}</a></td>"
