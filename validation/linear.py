@@ -89,7 +89,7 @@ def _auroc(truth: np.ndarray, posterior: np.ndarray, values: Sequence) -> float:
 
 
 def make_evaluate(problem: IWPCProblem, *, seed: int = 0, test_size: float = 0.2, delta: float = 1e-6,
-                  calibration: str = "wang2018"):
+                  calibration: str = "analytic"):
     """Return ``evaluate(setting, split) -> metrics`` for :func:`validation.sweep.run_sweep`."""
     p = problem
 
@@ -154,7 +154,7 @@ def run_linear_sweep(
     mid_lambdas: Sequence[float] = FULL_GRID["mid_lambdas"],
     epsilons: Sequence[float] = FULL_GRID["epsilons"],
     delta: float = 1e-6,
-    calibration: str = "wang2018",
+    calibration: str = "analytic",
     test_size: float = 0.2,
     seed: int = 0,
     data_home: str | os.PathLike | None = None,

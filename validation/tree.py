@@ -23,8 +23,8 @@ import pandas as pd
 from sklearn.naive_bayes import CategoricalNB
 
 from defenses.datasets import load_steak_survey
-from defenses.tree import (DPID3Classifier, ID3Classifier, MAPWithCountsAttack, NaiveMAPAttack, PriorAttack,
-                           PriorityID3Classifier, confusion_matrix, estimate_prior)
+from defenses.tree import (DPID3Classifier, EncodedTable, ID3Classifier, MAPWithCountsAttack, NaiveMAPAttack,
+                           PriorAttack, PriorityID3Classifier, confusion_matrix, encode_table, estimate_prior)
 from validation.engine import Executor
 from validation.sweep import Setting, aggregate, mean_ci, run_sweep
 
@@ -103,26 +103,33 @@ def macro_f1(truth: np.ndarray, pred: np.ndarray) -> float:
     return float(np.mean([binary_prf(truth, pred, c)[2] for c in labels]))
 
 
-def evaluate_split(data, setting: Setting, split: int, config: TreeSweepConfig) -> dict[str, float]:
-    """Train the setting's tree on split ``split`` and return utility and attack metrics."""
+def evaluate_split(data, setting: Setting, split: int, config: TreeSweepConfig,
+                   table: EncodedTable | None = None) -> dict[str, float]:
+    """Train the setting's tree on split ``split`` and return utility and attack metrics.
+
+    ``table`` is ``data.data`` encoded once (:func:`defenses.tree.encode_table`; made here if not given):
+    the trees and attacks work on its row subsets, which gives the numbers of the DataFrame rows.
+    """
     X, y = data.data, data.target
+    table = encode_table(X) if table is None else table
     train, test = split_indices(len(X), split, config)
     Xtr, ytr, Xte, yte = X.iloc[train], y.iloc[train], X.iloc[test], y.iloc[test]
-    model = make_model(setting, config, split).fit(Xtr, ytr)
-    pred = model.predict(Xte)
+    Ttr, Tte = table[train], table[test]
+    model = make_model(setting, config, split).fit(Ttr, ytr)
+    pred = model.predict(Tte)
     out = {"utility": macro_f1(yte.to_numpy(), pred), "accuracy": float(np.mean(pred == yte.to_numpy())),
            "n_leaves": float(len(model.tree_.leaves))}
     prior = estimate_prior(Xtr[SENSITIVE])
     prior_seed = int(np.random.SeedSequence([config.seed, split, 2]).generate_state(1)[0])
     attacks = {
-        "nm": NaiveMAPAttack(SENSITIVE, prior, confusion_matrix(model, Xtr, ytr)),
+        "nm": NaiveMAPAttack(SENSITIVE, prior, confusion_matrix(model, Ttr, ytr)),
         "wc": MAPWithCountsAttack(SENSITIVE, prior),
         "prior": PriorAttack(prior, strategy="sample", random_state=prior_seed),
         "mode": PriorAttack(prior, strategy="mode"),
     }
-    for part, (Xp, yp) in {"train": (Xtr, ytr), "test": (Xte, yte)}.items():
+    for part, (Xp, Tp, yp) in {"train": (Xtr, Ttr, ytr), "test": (Xte, Tte, yte)}.items():
         truth = Xp[SENSITIVE].to_numpy()
-        guesses = {name: attack.infer(model, Xp, yp).guesses for name, attack in attacks.items()}
+        guesses = {name: attack.infer(model, Tp, yp).guesses for name, attack in attacks.items()}
         if setting.defense == "ID3 (no defense)":  # model-free, so computed once per split
             guesses["known"] = known_attributes_guesses(Xtr, ytr, Xp, yp)
         for name, guess in guesses.items():
@@ -207,19 +214,21 @@ class TreeEvaluate:
     def __init__(self, config: TreeSweepConfig, data_home: str | os.PathLike | None = None):
         self.config = config
         self.data_home = data_home
-        self._data = None
+        self._data = self._table = None
 
     @property
     def data(self):
         if self._data is None:
             self._data = load_steak_survey(self.data_home, complete_cases=self.config.complete_cases)
+            self._table = encode_table(self._data.data)  # encoded once per process, sliced per unit
         return self._data
 
     def __getstate__(self):
-        return {**self.__dict__, "_data": None}  # workers load the table themselves
+        return {**self.__dict__, "_data": None, "_table": None}  # workers load the table themselves
 
     def __call__(self, setting: Setting, split: int) -> dict[str, float]:
-        return evaluate_split(self.data, setting, split, self.config)
+        data = self.data
+        return evaluate_split(data, setting, split, self.config, self._table)
 
 
 def run_tree_sweep(store_path: str | os.PathLike, *, data_home=None, config: TreeSweepConfig = FULL,
