@@ -250,7 +250,7 @@ class EncodedTable:
 
     def __getitem__(self, rows) -> "EncodedTable":
         """The rows ``rows`` (indices, a boolean mask or a slice) with the same domains."""
-        return EncodedTable(self.codes[rows], self.categories, self.feature_names)
+        return _trusted_table(self.codes[rows], self.categories, self.feature_names)
 
     def values(self, feature) -> np.ndarray:
         """The values of one feature (name or index), ``None`` where missing or outside the domain."""
@@ -301,7 +301,17 @@ def encode_table(X, categories="auto") -> EncodedTable:
             except TypeError as exc:
                 raise TypeError(f"argument must be a string or a number (feature {names[j] if names else j}: "
                                 f"values of one sortable kind; {exc})") from None
-    return EncodedTable(_codes(cols, domains), tuple(domains), None if names is None else tuple(names))
+    return _trusted_table(_codes(cols, domains), tuple(domains), None if names is None else tuple(names))
+
+
+def _trusted_table(codes: np.ndarray, categories: tuple, names: tuple | None) -> EncodedTable:
+    """An :class:`EncodedTable` of int64 codes valid by construction (row subsets, encode_table's own):
+    no checks and no copy."""
+    table = object.__new__(EncodedTable)
+    codes.setflags(write=False)
+    for field, value in (("codes", codes), ("categories", categories), ("feature_names", names)):
+        object.__setattr__(table, field, value)
+    return table
 
 
 def _codes(cols, domains) -> np.ndarray:
