@@ -155,7 +155,8 @@ def _checked_labels(y_true, y_pred, pos_label) -> tuple[np.ndarray, np.ndarray]:
     ``pos_label`` — e.g. the default 1 for "Yes"/"No" labels — is not silently scored 0)."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_true.shape != y_pred.shape or y_true.ndim != 1 or y_true.size == 0:
-        raise ValueError(f"need two non-empty 1-D label arrays of the same shape, got {y_true.shape} and {y_pred.shape}")
+        raise ValueError(f"need two non-empty 1-D label arrays of the same shape, got {y_true.shape} and "
+                         f"{y_pred.shape}")
     _check_same_label_kind(y_true, y_pred)
     if pos_label is not None and not (np.any(y_true == pos_label) or np.any(y_pred == pos_label)):
         raise ValueError(f"pos_label={pos_label!r} occurs in neither y_true nor y_pred (labels seen: "

@@ -19,6 +19,7 @@ def _check_document(doc, n_splits):
     assert doc["figure"] == "fig2a" and doc["title"] and "IWPC" in doc["dataset"]
     assert doc["metrics"]["utility"].startswith("MSE") and "accuracy" in doc["metrics"]["attack"]
     assert doc["settings"]["n_splits"] == n_splits
+    assert doc["settings"]["calibration"] == "analytic"  # AdaSSP (ε, δ)-DP at every ε of the grid
     names = [s["defense"] for s in doc["series"]]
     assert names == ["undefended", "MID", "AdaSSP"]
     for s in doc["series"]:
