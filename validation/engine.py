@@ -422,12 +422,13 @@ class DaskExecutor(Executor):
         fn_future = self.client.scatter(fn, broadcast=True, hash=False)
         futures = {self.client.submit(_dask_call, fn_future, u, self.threads, pure=False): u for u in units}
         try:
-            for fut in as_completed(futures):
-                unit = futures[fut]
-                try:
-                    ok, payload = fut.result()
-                except Exception as exc:  # the task was lost with its worker
-                    ok, payload = False, (f"dask task failed: {type(exc).__name__}: {exc}", "")
+            # Results are gathered in batches as tasks finish (one scheduler round trip per batch, not per unit).
+            for fut, result in as_completed(futures, with_results=True, raise_errors=False):
+                unit = futures.pop(fut)
+                if isinstance(result, BaseException):  # the task was lost with its worker
+                    ok, payload = False, (f"dask task failed: {type(result).__name__}: {result}", "")
+                else:
+                    ok, payload = result
                 fut.release()
                 yield unit, ok, payload
         finally:
