@@ -454,6 +454,11 @@ def make_executor(jobs: int = 1, scheduler: str | None = None, threads: int | No
         raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
     if scheduler is None:
         scheduler = os.environ.get("MID_SCHEDULER") or None
+    local = scheduler is None or scheduler == "local"
+    if local and jobs > usable_cores():
+        raise ValueError(f"jobs={jobs} exceeds the {usable_cores()} usable cores of this machine: local workers "
+                         "beyond the cores only add memory (each loads the data and, for neural figures, torch); "
+                         "start a Dask cluster with more machines and pass its --scheduler address")
     if scheduler is not None:
         return DaskExecutor(None if scheduler == "local" else scheduler, n_jobs=jobs, threads=threads)
     if jobs > 1:
