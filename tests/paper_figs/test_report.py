@@ -39,7 +39,7 @@ def test_the_report_builds_from_the_json_and_every_claim_has_a_verdict(figures_d
     assert {r["figure"] for r in data["claims"]} == present  # every figure run has claims (none without JSON)
     html_path, md_path = build_report(figures_dir)
     html, md = html_path.read_text(), md_path.read_text()
-    assert html.count("<tr>") >= len(data["claims"]) and "Theorem 1" in html and "fig2a.png" in html
+    assert html.count("<tr>") >= len(data["claims"]) and "Theorem 1" in html and "id='fig2a'" in html
     assert md.count("\n| ") >= len(data["claims"]) and "**refuted**" in md  # Theorem 1 as printed is false
 
 
