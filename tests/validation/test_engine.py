@@ -248,6 +248,8 @@ def test_make_executor_reads_the_options_and_the_scheduler_variable(monkeypatch)
                                                                     "threads": 1}
     with pytest.raises(ValueError, match="jobs"):
         make_executor(0)
+    with pytest.raises(ValueError, match="exceeds the .* usable cores"):
+        make_executor(10_000)
     monkeypatch.setenv("MID_SCHEDULER", "tcp://127.0.0.1:1")
     with pytest.raises(ValueError, match="cannot reach the Dask scheduler"):
         make_executor(1)
