@@ -59,7 +59,7 @@ def test_plot_draws_every_series_with_labels_and_legend(tmp_path, monkeypatch):
     monkeypatch.setattr(plt, "close", lambda fig: captured.setdefault("fig", fig))
     point = {"knob": 1.0, "utility": 1.1, "utility_ci": [1.0, 1.2], "attack_train": 0.5, "attack_test": 0.5,
              "attack_train_ci": [0.45, 0.55], "attack_test_ci": [0.45, 0.55], "runs": 3}
-    doc = {"settings": {"n_splits": 3, "delta": 1e-6, "calibration": "wang2018"},
+    doc = {"settings": {"n_splits": 3, "delta": 1e-6, "calibration": "analytic"},
            "series": [{"defense": "undefended", "knob": None, "points": [{**point, "knob": None}]},
                       {"defense": "MID", "knob": "mid_lambda", "points": [point]},
                       {"defense": "AdaSSP", "knob": "epsilon", "points": [point]}],
