@@ -168,7 +168,8 @@ class FacesExperiment:
         out: dict[str, float] = {
             "utility": float(np.mean(model.predict(X[sp.test]) == y[sp.test])),
             "train_accuracy": float(np.mean(model.predict(X[sp.train]) == y[sp.train])),
-            "ece": ece(y[sp.test], model.predict_proba(X[sp.test]), n_bins=c.ece_bins, n_boot=1).value,
+            "ece": ece(y[sp.test], model.predict_proba(X[sp.test]), n_bins=c.ece_bins, n_boot=1,
+                       classes=model.classes_).value,
             "evaluator_test_accuracy": float(np.mean(evaluator.predict(X[sp.test]) == y[sp.test])),
             "epochs_run": float(model.n_epochs_),
         }

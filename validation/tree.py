@@ -88,8 +88,17 @@ def make_model(setting: Setting, config: TreeSweepConfig, split: int):
 
 
 def binary_prf(truth: np.ndarray, guess: np.ndarray, positive=POSITIVE) -> tuple[float, float, float]:
-    """Precision, recall and F1 of ``positive`` (0/0 := 0, as scikit-learn's ``zero_division=0``)."""
+    """Precision, recall and F1 of ``positive`` (0/0 := 0, as scikit-learn's ``zero_division=0``).
+
+    Raises ValueError when the labels are of another kind than ``positive`` (codes or booleans instead of
+    "Yes") — they would otherwise score a silent 0.
+    """
     t, g = np.asarray(truth) == positive, np.asarray(guess) == positive
+    if not (t.any() or g.any()):
+        seen = set(np.asarray(truth, dtype=object).tolist()) | set(np.asarray(guess, dtype=object).tolist())
+        if seen and not any(isinstance(v, type(positive)) for v in seen):
+            raise ValueError(f"the labels ({sorted(map(repr, seen))[:4]}) are not of the kind of the positive "
+                             f"label {positive!r}")
     tp = float(np.sum(t & g))
     p = tp / g.sum() if g.any() else 0.0
     r = tp / t.sum() if t.any() else 0.0
