@@ -65,6 +65,7 @@ def test_a_store_cut_at_any_byte_resumes_with_the_records_before_the_cut(tmp_pat
     (b'{"k": 1}', "not a {\"key\""),
     (b"[1, 2]", "not a {\"key\""),
     (b'{"key": 7, "value": 1}', "not a {\"key\""),
+    (b'{"key": "a", "value": 1, "settings": {}}', "not a {\"key\""),
     (b'{"key": "a", "value": NaN}', "not JSON (NaN"),
     (b'{"key": "a", "value": "caf\xe9"}', "not valid UTF-8"),
     (b"", "empty"),
