@@ -23,6 +23,7 @@ import numpy as np
 
 from mitheory.bounds import paper_bound, tight_bound
 from paper_figs._common import pyplot, save, write_figure
+from validation.engine import Executor
 from validation.learners import build_learner, table_rows
 from validation.semantic import run_semantic
 
@@ -35,7 +36,7 @@ LEARNERS = {"adassp": ("AdaSSP on IWPC, Naive MAP", "tab:red"),
 ADASSP_DELTA = 1e-6
 
 
-def compute(out_dir: Path, quick: bool, data_home) -> dict[str, Any]:
+def compute(out_dir: Path, quick: bool, data_home, executor: Executor | None = None) -> dict[str, Any]:
     cfg = CONFIGS["quick" if quick else "full"]
     runs_dir = out_dir / ("advantage_runs.quick" if quick else "advantage_runs")
     grid = np.logspace(-5, 2, 120)
@@ -47,7 +48,7 @@ def compute(out_dir: Path, quick: bool, data_home) -> dict[str, Any]:
         for eps in cfg["eps"]:
             learner, p = build_learner(name, eps=eps, data_home=data_home)
             r = run_semantic(learner, p, n, cfg["splits"], challenges=cfg["challenges"], seed=0,
-                             store_path=runs_dir / f"{name}-eps{eps:g}-n{n}.json").as_dict()
+                             store_path=runs_dir / f"{name}-eps{eps:g}-n{n}.json", executor=executor).as_dict()
             points.append({"knob": eps, "adv_sem": r["adv_sem"][0], "adv_sem_ci": r["adv_sem"][1:],
                            "adv_corrected": r["adv_corrected"][0], "adv_corrected_ci": r["adv_corrected"][1:],
                            "gain_pp": r["gain_pp"], "gain_qq": r["gain_qq"], "gain_qp": r["gain_qp"],
@@ -93,6 +94,7 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
     return save(fig, path)
 
 
-def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None) -> Path:
+def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
+         executor: Executor | None = None) -> Path:
     """Compute the figure's numbers, write ``advantage.json`` and ``advantage.png`` in ``out_dir``."""
-    return write_figure(out_dir, "advantage", compute(Path(out_dir), quick, data_home), plot)
+    return write_figure(out_dir, "advantage", compute(Path(out_dir), quick, data_home, executor), plot)

@@ -24,6 +24,7 @@ import numpy as np
 
 from mitheory.bounds import paper_bound, required_epsilon, tight_bound
 from paper_figs._common import pyplot, save, write_figure
+from validation.engine import Executor
 from validation.ind import run_ind
 from validation.learners import build_learner, table_rows
 
@@ -41,7 +42,7 @@ def _curve(f, eps_grid, k: int, delta: float) -> list[float]:
     return [float(f(float(e), k, delta, digits=15).gain) for e in eps_grid]
 
 
-def compute(out_dir: Path, quick: bool, data_home) -> dict[str, Any]:
+def compute(out_dir: Path, quick: bool, data_home, executor: Executor | None = None) -> dict[str, Any]:
     cfg = CONFIGS["quick" if quick else "full"]
     runs_dir = out_dir / ("bounds_runs.quick" if quick else "bounds_runs")
     grid = np.logspace(-4, 1.5, 90)
@@ -63,12 +64,14 @@ def compute(out_dir: Path, quick: bool, data_home) -> dict[str, Any]:
             for eps in cfg["eps"]:
                 learner, p = build_learner(name, eps=eps, data_home=data_home)
                 report = run_ind(learner, p, n, cfg["models"], challenges=cfg["challenges"], seed=0,
-                                 store_path=runs_dir / f"{name}-eps{eps:g}-n{n}.json").as_dict()
+                                 store_path=runs_dir / f"{name}-eps{eps:g}-n{n}.json",
+                                 executor=executor).as_dict()
                 points.append({"knob": eps, "estimate": report["estimate"],
                                "ci": [report["ci_low"], report["ci_high"]],
                                "distinguisher": report["distinguisher"], "paper_gain": report["paper_gain"],
                                "tight_gain": report["tight_gain"], "refined_gain": report["refined_gain"],
                                "verdict": report["verdict"], "runs": report["models"],
+                               "eps_lower": report["eps_lower"], "eps_flag": report["eps_flag"],
                                "distinguishers": report["distinguishers"]})
             panel["series"].append({"defense": title, "learner": name, "knob": "epsilon", "points": points})
         panels.append(panel)
@@ -113,6 +116,7 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
     return save(fig, path)
 
 
-def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None) -> Path:
+def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
+         executor: Executor | None = None) -> Path:
     """Compute the figure's numbers, write ``bounds.json`` and ``bounds.png`` in ``out_dir``."""
-    return write_figure(out_dir, "bounds", compute(Path(out_dir), quick, data_home), plot)
+    return write_figure(out_dir, "bounds", compute(Path(out_dir), quick, data_home, executor), plot)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from paper_figs._common import pyplot, save
+from validation.engine import Executor
 from validation.linear import FULL_GRID, QUICK_GRID, run_linear_sweep, within_mse_budget
 from validation.store import write_json_atomic
 
@@ -90,18 +91,18 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
 
 
 def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto",
-         data_home: str | os.PathLike | None = None) -> Path:
+         data_home: str | os.PathLike | None = None, executor: Executor | None = None) -> Path:
     """Compute Figure 2(a) and write ``fig2a.json`` and ``fig2a.png`` into ``out_dir``.
 
-    ``device`` is unused (the linear models run on CPU with numpy/scipy); the splits are spread over up
-    to 8 worker processes (one per CPU), which does not change the numbers.
+    ``device`` is unused (the linear models run on CPU with numpy/scipy); ``executor`` runs the
+    (setting, split) units (:mod:`validation.engine`; default serially) and does not change the numbers.
     """
     del device
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     config = CONFIGS["quick" if quick else "full"]
     store = out_dir / ("fig2a.quick.runs.json" if quick else "fig2a.runs.json")
-    result = run_linear_sweep(store, data_home=data_home, n_jobs=max(1, min(8, os.cpu_count() or 1)), **config)
+    result = run_linear_sweep(store, data_home=data_home, executor=executor, **config)
     doc = {
         "figure": "fig2a",
         "title": "Naive MAP attack on VKORC1 vs MSE: MID regression vs AdaSSP on IWPC warfarin",

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from paper_figs._common import pyplot
+from validation.engine import Executor
 from validation.store import write_json_atomic
 from validation.tree import FULL, QUICK, TreeSweepConfig, TreeSweepResult, run_tree_sweep
 
@@ -23,13 +24,14 @@ ATTACK_TITLES = {"naive_map": "Naive MAP (black box)", "map_counts": "MAP with c
 COLORS = {"MID": "tab:red", "DP-ID3": "tab:blue", "Priority": "tab:green", "ID3 (no defense)": "black"}
 
 
-def tree_figure(name: str, attack: str, title: str, out_dir, *, quick: bool, data_home) -> Path:
+def tree_figure(name: str, attack: str, title: str, out_dir, *, quick: bool, data_home,
+                executor: Executor | None = None) -> Path:
     """Run (or resume) the shared tree sweep and write ``<name>.json`` and ``<name>.png`` for ``attack``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    store = out_dir / f"tree_sweep{'_quick' if quick else ''}.store"
+    store = out_dir / f"tree_sweep{'_quick' if quick else ''}.jsonl"
     result: TreeSweepResult = run_tree_sweep(store, data_home=data_home, config=CONFIGS[quick],
-                                             n_splits=SPLITS[quick])
+                                             n_splits=SPLITS[quick], executor=executor)
     payload = {
         "figure": name,
         "title": title,
@@ -90,7 +92,8 @@ def _plot(payload: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None) -> Path:
+def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
+         executor: Executor | None = None) -> Path:
     """Write ``fig2b.json`` and ``fig2b.png`` (``device`` is unused: trees run on the CPU)."""
     return tree_figure(NAME, "naive_map", "Naive MAP on decision trees (steak survey)", out_dir,
-                       quick=quick, data_home=data_home)
+                       quick=quick, data_home=data_home, executor=executor)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from paper_figs._common import pyplot, save
+from validation.engine import Executor
 from validation.neural import matched_points, recon_file_stem, run_faces_sweep
 from validation.store import write_json_atomic
 from validation.sweep import Setting
@@ -169,9 +170,10 @@ def plot_reconstructions(doc: dict[str, Any], recon_dir: str | os.PathLike, path
     return save(fig, path)
 
 
-def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None) -> Path:
+def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
+         executor: Executor | None = None) -> Path:
     out_dir = Path(out_dir)
-    res = run_faces_sweep(out_dir, quick=quick, device=device, data_home=data_home)
+    res = run_faces_sweep(out_dir, quick=quick, device=device, data_home=data_home, executor=executor)
     doc = figure_document(res, NAME, "Fig. 2(c): Knowledge Alignment on faces — attack vs utility"
                           + (" (quick)" if quick else ""))
     png = plot(doc, out_dir / f"{NAME}.png")

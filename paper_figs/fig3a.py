@@ -15,6 +15,7 @@ from typing import Any
 
 from paper_figs._common import pyplot, save
 from paper_figs.fig2c import _STYLE, _errorbars, figure_document
+from validation.engine import Executor
 from validation.neural import run_faces_sweep
 from validation.store import write_json_atomic
 
@@ -48,9 +49,10 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
     return save(fig, path)
 
 
-def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None) -> Path:
+def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
+         executor: Executor | None = None) -> Path:
     out_dir = Path(out_dir)
-    res = run_faces_sweep(out_dir, quick=quick, device=device, data_home=data_home)
+    res = run_faces_sweep(out_dir, quick=quick, device=device, data_home=data_home, executor=executor)
     doc = figure_document(res, NAME, "Fig. 3(a): calibration vs attack accuracy on faces"
                           + (" (quick)" if quick else ""))
     doc["plot"] = {"x": "attack_train", "y": "ece"}

@@ -11,11 +11,13 @@ import os
 from pathlib import Path
 
 from paper_figs.fig2b import tree_figure
+from validation.engine import Executor
 
 NAME = "fig4c"
 
 
-def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None) -> Path:
+def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
+         executor: Executor | None = None) -> Path:
     """Write ``fig4c.json`` and ``fig4c.png`` (``device`` is unused: trees run on the CPU)."""
     return tree_figure(NAME, "map_counts", "MAP with counts on decision trees (steak survey)", out_dir,
-                       quick=quick, data_home=data_home)
+                       quick=quick, data_home=data_home, executor=executor)

@@ -16,17 +16,16 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.naive_bayes import CategoricalNB
-from tqdm.auto import tqdm
 
 from defenses.datasets import load_steak_survey
 from defenses.tree import (DPID3Classifier, ID3Classifier, MAPWithCountsAttack, NaiveMAPAttack, PriorAttack,
                            PriorityID3Classifier, confusion_matrix, estimate_prior)
+from validation.engine import Executor
 from validation.sweep import Setting, aggregate, mean_ci, run_sweep
 
 SENSITIVE = "cheated"
@@ -202,21 +201,37 @@ class TreeSweepResult:
         return out
 
 
-def run_tree_sweep(store_dir: str | os.PathLike, *, data_home=None, config: TreeSweepConfig = FULL,
-                   n_splits: int = 100, progress: bool = True) -> TreeSweepResult:
-    """Run (or resume) the sweep, recording every (setting, split) under the directory ``store_dir``.
+class TreeEvaluate:
+    """``evaluate(setting, split)`` of the tree sweep for the engine; loads the survey once per process."""
 
-    Each setting has its own resumable store file (``<index>.json``): the store rewrites its whole file
-    at every record, so one file per setting keeps the cost linear in the number of splits per setting
-    rather than quadratic in the whole sweep.
+    def __init__(self, config: TreeSweepConfig, data_home: str | os.PathLike | None = None):
+        self.config = config
+        self.data_home = data_home
+        self._data = None
+
+    @property
+    def data(self):
+        if self._data is None:
+            self._data = load_steak_survey(self.data_home, complete_cases=self.config.complete_cases)
+        return self._data
+
+    def __getstate__(self):
+        return {**self.__dict__, "_data": None}  # workers load the table themselves
+
+    def __call__(self, setting: Setting, split: int) -> dict[str, float]:
+        return evaluate_split(self.data, setting, split, self.config)
+
+
+def run_tree_sweep(store_path: str | os.PathLike, *, data_home=None, config: TreeSweepConfig = FULL,
+                   n_splits: int = 100, progress: bool = True, executor: Executor | None = None) -> TreeSweepResult:
+    """Run (or resume) the sweep, recording every (setting, split) in the store file ``store_path``.
+
+    ``executor`` (:mod:`validation.engine`) decides where the units run; the numbers do not depend on it.
     """
-    data = load_steak_survey(data_home, complete_cases=config.complete_cases)
+    evaluate = TreeEvaluate(config, data_home)
+    data = evaluate.data
     settings = config.settings()
     experiment = {"dataset": "steak-survey", "n_rows": len(data.data), "config": asdict(config)}
-    store_dir = Path(store_dir)
-    store_dir.mkdir(parents=True, exist_ok=True)
-    runs: dict[str, dict[str, float]] = {}
-    for i, setting in enumerate(tqdm(settings, desc="tree sweep (settings)", disable=not progress)):
-        runs.update(run_sweep([setting], n_splits, lambda s, k: evaluate_split(data, s, k, config),
-                              store_dir / f"{i:03d}.json", experiment, progress=False))
+    runs = run_sweep(settings, n_splits, evaluate, store_path, experiment, progress=progress, executor=executor,
+                     name="tree sweep")
     return TreeSweepResult(config, settings, n_splits, runs, data.description)

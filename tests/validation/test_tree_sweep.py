@@ -37,10 +37,10 @@ def test_splits_are_seeded_disjoint_and_80_20():
 
 
 def test_sweep_runs_resumes_and_aggregates(tmp_path, data_home, monkeypatch):
-    store = tmp_path / "store"
+    store = tmp_path / "tree.jsonl"
     res = vt.run_tree_sweep(store, data_home=data_home, config=TINY, n_splits=2, progress=False)
     assert len(res.runs) == len(TINY.settings()) * 2
-    assert len(list(store.glob("*.json"))) == len(TINY.settings())
+    assert len(store.read_text().splitlines()) == 1 + len(res.runs)  # header + one record per unit
     calls = []
     monkeypatch.setattr(vt, "evaluate_split", lambda *a: calls.append(a) or {})
     again = vt.run_tree_sweep(store, data_home=data_home, config=TINY, n_splits=2, progress=False)
