@@ -67,7 +67,9 @@ def _read_survey(path: Path) -> pd.DataFrame:
     try:
         records = list(csv.reader(io.StringIO(text), strict=True))
     except csv.Error as exc:
-        raise DataFileError(f"{path}: not valid CSV ({exc}); delete or replace it") from None
+        what = ("it ends inside a quoted field (truncated?)" if "unexpected end of data" in str(exc)
+                else f"not valid CSV ({exc})")
+        raise DataFileError(f"{path}: {what}; delete or replace it") from None
     for number, record in enumerate(records, start=1):
         if len(record) != N_FIELDS:
             raise DataFileError(f"{path}, record {number}: {len(record)} fields, expected {N_FIELDS} "

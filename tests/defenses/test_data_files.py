@@ -74,7 +74,8 @@ def test_a_truncated_file_is_refused(tmp_path_factory, data_home, name, keep):
 @pytest.mark.parametrize("name, content, what", [
     ("fivethirtyeight/steak-risk-survey.csv", b"a,b\n\xff\xfe,1\n", "not UTF-8"),
     ("fivethirtyeight/steak-risk-survey.csv", b"a,b\n1,2\n", "record 1: 2 fields, expected 15"),
-    ("fivethirtyeight/steak-risk-survey.csv", b'"open quote,' + b"," * 14, "not valid CSV"),
+    ("fivethirtyeight/steak-risk-survey.csv", b"\"open quote," + b"," * 14, "ends inside a quoted field"),
+    ("fivethirtyeight/steak-risk-survey.csv", b"a,\"b\"c\"\n", "not valid CSV"),
     ("mnist/t10k-labels-idx1-ubyte.gz", b"not gzip at all", "not a valid gzip file"),
     ("mnist/t10k-labels-idx1-ubyte.gz", gzip.compress(b"\x00\x00\x08\x03rest"), "not an unsigned-byte IDX"),
     ("olivetti/olivetti_py3.pkz", b"\x00" * 64, "not a readable joblib file"),
