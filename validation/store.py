@@ -71,6 +71,24 @@ def _read_line(line: bytes) -> tuple[Any, str | None]:
         return None, f"it is not JSON ({exc})"
 
 
+def check_store_file(path: str | os.PathLike) -> None:
+    """Raise :class:`StoreError` when ``path`` exists and is not a result store (its header is not one).
+
+    A cheap check for a command line to make before any work; the settings and every record are checked
+    when the :class:`ResultStore` is opened.
+    """
+    path = Path(path)
+    if not path.exists():
+        return
+    if not path.is_file():
+        raise StoreError(f"{path} is not a file; choose another path for the result store")
+    with open(path, "rb") as fh:
+        header, problem = _read_line(fh.readline().rstrip(b"\n"))
+    if problem is not None or not isinstance(header, dict) or set(header) != {"settings"}:
+        raise StoreError(f"{path} is not a result store (line 1 is not its settings header); remove it or "
+                         f"choose another path")
+
+
 class ResultStore:
     """A resumable key → JSON-value store: an append-only JSON Lines file.
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from validation.store import ResultStore, StoreError, write_json_atomic
+from validation.store import ResultStore, StoreError, check_store_file, write_json_atomic
 
 SETTINGS = {"grid": [1, 2]}
 
@@ -127,3 +127,13 @@ def test_unusable_paths_and_keys(tmp_path):
     store = ResultStore(tmp_path / "runs.jsonl", SETTINGS)
     with pytest.raises(TypeError, match="strings"):
         store.put(3, 1.0)
+
+
+def test_check_store_file_refuses_what_is_not_a_store(tmp_path):
+    check_store_file(tmp_path / "new.jsonl")  # absent: fine
+    _store_with(tmp_path / "runs.jsonl", n=1)
+    check_store_file(tmp_path / "runs.jsonl")
+    (tmp_path / "notes.txt").write_text("hello\n")
+    for bad in (tmp_path / "notes.txt", tmp_path):
+        with pytest.raises(StoreError, match="is not a"):
+            check_store_file(bad)
