@@ -27,7 +27,8 @@ def _read_idx(path: Path, relative: str, shape: tuple[int, ...]) -> np.ndarray:
         with gzip.open(path, "rb") as fh:
             raw = fh.read()
     except EOFError:
-        raise DataFileError(f"{path}: the gzip stream ends early (the file is truncated); delete or replace it") from None
+        raise DataFileError(f"{path}: the gzip stream ends early (the file is truncated); "
+                            f"delete or replace it") from None
     except (gzip.BadGzipFile, zlib.error) as exc:
         raise DataFileError(f"{path}: not a valid gzip file ({exc}); delete or replace it") from None
     except OSError as exc:
