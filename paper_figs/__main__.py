@@ -25,6 +25,7 @@ from validation.cli import (
     check_executor_fits,
     check_output_dir,
     executor_from_args,
+    path_argument,
     require_neural,
 )
 from validation.engine import UnitsFailed
@@ -44,10 +45,11 @@ def _parser() -> argparse.ArgumentParser:
                         help=f"one or more of: {', '.join(FIGURES)}; or 'all' (every figure, then the report); "
                              "or 'report' (rebuild the report from the JSON in --out)")
     parser.add_argument("--quick", action="store_true", help="small settings for a fast check")
-    parser.add_argument("--out", type=Path, default=Path("results"), help="output directory (default: results)")
+    parser.add_argument("--out", type=path_argument, default=Path("results"),
+                        help="output directory (default: results)")
     parser.add_argument("--device", default=None,
                         help="torch device of the neural figures: auto (default), cpu, cuda, cuda:N")
-    parser.add_argument("--data-home", type=Path, default=None,
+    parser.add_argument("--data-home", type=path_argument, default=None,
                         help="data directory searched first (then $MID_DATA, then ~/.cache/mid-toolkit)")
     add_executor_arguments(parser)
     return parser

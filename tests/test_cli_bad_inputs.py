@@ -84,6 +84,12 @@ def test_output_directories_that_cannot_hold_figures(paths, capsys, no_work, whe
     _refused(figs_cli.main, ["fig2b", "--quick", "--out", str(paths / where)], capsys, "--out", what)
 
 
+def test_an_empty_path_is_not_the_current_directory(capsys, no_work):
+    _refused(figs_cli.main, ["bounds", "--out", ""], capsys, "--out", "must not be empty")
+    _refused(val_cli.main, IND + ["--store", ""], capsys, "--store", "must not be empty")
+    _refused(val_cli.main, IND + ["--data-home", ""], capsys, "--data-home", "must not be empty")
+
+
 # --------------------------------------------------------------------------- values and counts
 
 

@@ -30,6 +30,7 @@ from validation.cli import (
     check_fits,
     check_output_file,
     executor_from_args,
+    path_argument,
     require_neural,
 )
 from validation.engine import UnitsFailed
@@ -62,8 +63,9 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--challenges", type=int,
                        help=f"fresh records scored per model (default {CHALLENGES[name]})")
         p.add_argument("--seed", type=int, default=0)
-        p.add_argument("--store", type=Path, help="resumable result file (default under results/validation/)")
-        p.add_argument("--data-home", type=Path,
+        p.add_argument("--store", type=path_argument,
+                       help="resumable result file (default under results/validation/)")
+        p.add_argument("--data-home", type=path_argument,
                        help="data directory searched first (then $MID_DATA, then ~/.cache/mid-toolkit)")
         p.add_argument("--json", action="store_true", help="print one JSON object")
         add_executor_arguments(p)

@@ -17,7 +17,7 @@ from pathlib import Path
 from validation.engine import Executor, make_executor, resolve_threads
 
 __all__ = ["add_executor_arguments", "check_data_home", "check_executor_fits", "check_fits", "check_output_dir",
-           "check_output_file", "executor_from_args", "require_neural"]
+           "check_output_file", "executor_from_args", "path_argument", "require_neural"]
 
 
 def _positive_int(text: str) -> int:
@@ -28,6 +28,13 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
     return value
+
+
+def path_argument(text: str) -> Path:
+    """``type=`` of a path option: an empty string (``--out ""``) is an error, not the current directory."""
+    if not text:
+        raise argparse.ArgumentTypeError("must not be empty")
+    return Path(text)
 
 
 def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
