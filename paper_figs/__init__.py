@@ -9,6 +9,7 @@ the report from the figures' JSON. Each figure is a module ``paper_figs.<name>``
 """
 
 FIGURES: dict[str, str] = {
+    "theory": "paper_figs.theory",
     "bounds": "paper_figs.bounds",
     "advantage": "paper_figs.advantage",
     "fig1": "paper_figs.fig1",

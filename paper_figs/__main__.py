@@ -89,10 +89,19 @@ def main(argv: list[str] | None = None) -> int:
     if not names:  # 'report' alone: nothing to compute
         from paper_figs.report import build_report
 
-        for path in build_report(args.out):
+        try:
+            paths = build_report(args.out)
+        except ValueError as exc:
+            parser.error(str(exc))
+        for path in paths:
             print(f"report: {path}")
         return 0
-    command = shlex.join([PROG, *(sys.argv[1:] if argv is None else argv)])
+    given = sys.argv[1:] if argv is None else list(argv)
+    options = [w for w in given if w not in words]  # everything but the figure names
+
+    def command(name: str) -> str:
+        return " ".join(["python", "-m", "paper_figs", name, *map(shlex.quote, options)])
+
     executor = executor_from_args(parser, args)
     failed: list[str] = []
     with executor:
@@ -110,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
                 failed.append(name)
                 continue
             json_path = args.out / f"{name}.json"
-            _annotate(json_path, {"command": command, "quick": args.quick, "wall_s": time.perf_counter() - start,
+            _annotate(json_path, {"command": command(name), "quick": args.quick, "wall_s": time.perf_counter() - start,
                                   **executor.describe()})
             print(f"{name}: {json_path} ({time.perf_counter() - start:.1f} s)")
     if want_report:

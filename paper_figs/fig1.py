@@ -26,6 +26,7 @@ import torch
 from defenses.datasets import load_faces
 from defenses.datasets.faces import split_faces
 from defenses.neural import VIBClassifier
+from paper_figs._claims import claim, verdict
 from paper_figs._common import pyplot, save
 from validation.engine import Executor, Unit, run_units
 from validation.store import ResultStore, write_json_atomic
@@ -138,3 +139,27 @@ def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto
     doc = compute(quick=quick, device=device, data_home=data_home, store_path=store, executor=executor)
     doc["png"] = plot(doc, out_dir / f"{NAME}.png").name
     return write_json_atomic(out_dir / f"{NAME}.json", doc)
+
+
+def _trend(doc: dict, key: str, direction: int, what: str) -> dict:
+    """Does ``key`` move in ``direction`` (+1 up, −1 down) as β grows? Monotone → reproduced; first-to-last
+    only → partly; the other way → refuted."""
+    pts = sorted(doc["series"][0]["points"], key=lambda p: p["knob"])
+    vals = [p[key] for p in pts]
+    steps = [direction * (b - a) > 0 for a, b in zip(vals, vals[1:])]
+    overall = direction * (vals[-1] - vals[0]) > 0
+    word = "reproduced" if all(steps) else ("partly" if overall else "refuted")
+    accuracies = ", ".join(f"{p['utility']:.2f}" for p in pts)
+    return verdict(f"{what} as beta grows: " + ", ".join(f"beta={p['knob']:g}: {p[key]:.3g}" for p in pts), word,
+                   f"test accuracy: {accuracies}")
+
+
+CLAIMS = [
+    claim("fig1a-concentration", NAME, "Figure 1 (a) plots the confidence value on the label class versus the sum of "
+          "confidence on other classes for all test data with a particular label. It demonstrates that the "
+          "regularizer will lead to more concentrated model outputs.",
+          lambda doc: _trend(doc, "a_spread", -1, "spread of the outputs in (a) (sqrt of the summed variances)")),
+    claim("fig1b-variance", NAME, "We can see an increased trend of prediction variance for this input with increased "
+          "λ, i.e. the strength of the MID regularizer.",
+          lambda doc: _trend(doc, "b_label_output_std", +1, "std of the label-class output over latent draws")),
+]

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from paper_figs._claims import claim, compare_tradeoffs, vulnerability_grows_with_utility
 from paper_figs._common import pyplot, save
 from validation.engine import Executor
 from validation.linear import FULL_GRID, QUICK_GRID, run_linear_sweep, within_mse_budget
@@ -123,3 +124,17 @@ def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto
     path = write_json_atomic(out_dir / "fig2a.json", doc)
     plot(doc, out_dir / "fig2a.png")
     return path
+
+
+_CONSISTENT = ("Figure 2 shows that MID can consistently achieve a better utility-privacy tradeoff than DP for "
+               "protecting against all the attacks.")
+_VULNERABLE = ("A phenomenon consistently present in all attacks is that the more predictive power the model has, "
+               "the more vulnerable it is to the attacks, regardless of the types of defenses attached to the model.")
+
+CLAIMS = [
+    claim("fig2a-mid-vs-dp", "fig2a", _CONSISTENT, lambda doc: compare_tradeoffs(
+        doc, "MID", "AdaSSP", attack="attack_test", higher_is_better=False, attack_label="Naive MAP accuracy (test)",
+        utility_label="test MSE")),
+    claim("fig2a-vulnerability", "fig2a", _VULNERABLE,
+          lambda doc: vulnerability_grows_with_utility(doc, higher_is_better=False)),
+]

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from paper_figs._claims import claim, compare_tradeoffs, vulnerability_grows_with_utility
 from paper_figs._common import pyplot, save
 from validation.engine import Executor
 from validation.neural import matched_points, recon_file_stem, run_faces_sweep
@@ -181,3 +182,15 @@ def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto
     doc["png"] = png.name
     doc["reconstructions_png"] = None if grid is None else grid.name
     return write_json_atomic(out_dir / f"{NAME}.json", doc)
+
+
+CLAIMS = [
+    claim("fig2c-mid-vs-dp", NAME, "Figure 2 shows that MID can consistently achieve a better utility-privacy "
+          "tradeoff than DP for protecting against all the attacks.",
+          lambda doc: compare_tradeoffs(doc, "VIB", "DP-SGD", attack="attack_train",
+                                        attack_label="Knowledge-Alignment attack accuracy (training faces)",
+                                        utility_label="test accuracy")),
+    claim("fig2c-vulnerability", NAME, "A phenomenon consistently present in all attacks is that the more predictive "
+          "power the model has, the more vulnerable it is to the attacks, regardless of the types of defenses "
+          "attached to the model.", lambda doc: vulnerability_grows_with_utility(doc, attack="attack_train")),
+]

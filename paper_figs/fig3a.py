@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from paper_figs._claims import claim, compare_tradeoffs
 from paper_figs._common import pyplot, save
 from paper_figs.fig2c import _STYLE, _errorbars, figure_document
 from validation.engine import Executor
@@ -58,3 +59,11 @@ def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto
     doc["plot"] = {"x": "attack_train", "y": "ece"}
     doc["png"] = plot(doc, out_dir / f"{NAME}.png").name
     return write_json_atomic(out_dir / f"{NAME}.json", doc)
+
+
+CLAIMS = [
+    claim("fig3a-ece", NAME, "We find that MID mostly achieves significantly lower ECE error than DP for a given "
+          "robustness level.", lambda doc: compare_tradeoffs(
+              doc, "VIB", "DP-SGD", attack="ece", utility="attack_train", higher_is_better=False,
+              attack_label="ECE", utility_label="attack accuracy (training faces)")),
+]

@@ -422,12 +422,13 @@ class DaskExecutor(Executor):
         fn_future = self.client.scatter(fn, broadcast=True, hash=False)
         futures = {self.client.submit(_dask_call, fn_future, u, self.threads, pure=False): u for u in units}
         try:
-            for fut in as_completed(futures):
-                unit = futures[fut]
-                try:
-                    ok, payload = fut.result()
-                except Exception as exc:  # the task was lost with its worker
-                    ok, payload = False, (f"dask task failed: {type(exc).__name__}: {exc}", "")
+            # Results are gathered in batches as tasks finish (one scheduler round trip per batch, not per unit).
+            for fut, result in as_completed(futures, with_results=True, raise_errors=False):
+                unit = futures.pop(fut)
+                if isinstance(result, BaseException):  # the task was lost with its worker
+                    ok, payload = False, (f"dask task failed: {type(result).__name__}: {result}", "")
+                else:
+                    ok, payload = result
                 fut.release()
                 yield unit, ok, payload
         finally:
@@ -453,6 +454,11 @@ def make_executor(jobs: int = 1, scheduler: str | None = None, threads: int | No
         raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
     if scheduler is None:
         scheduler = os.environ.get("MID_SCHEDULER") or None
+    local = scheduler is None or scheduler == "local"
+    if local and jobs > usable_cores():
+        raise ValueError(f"jobs={jobs} exceeds the {usable_cores()} usable cores of this machine: local workers "
+                         "beyond the cores only add memory (each loads the data and, for neural figures, torch); "
+                         "start a Dask cluster with more machines and pass its --scheduler address")
     if scheduler is not None:
         return DaskExecutor(None if scheduler == "local" else scheduler, n_jobs=jobs, threads=threads)
     if jobs > 1:
