@@ -178,7 +178,7 @@ def test_sizes_that_cannot_fit_are_refused_with_the_estimate(capsys, no_work, tm
     (["ind", "--learner", "dp-id3", "--n", "50"], "needs --eps"),
     (IND[:5] + ["--models", "4"], "ind needs --n"),
     (["sem", "--learner", "ols", "--data-home", "."], "--data-home does not apply"),
-    (IND + ["--models", "3"], "--models must be even"),
+    (IND + ["--models", "3"], "--models must be an even number"),
 ])
 def test_options_that_do_not_apply_are_errors(capsys, no_work, argv, what):
     _refused(val_cli.main, argv, capsys, what)

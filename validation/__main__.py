@@ -112,11 +112,11 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         if value is not None and info.knob != flag:
             parser.error(f"--{flag} applies to the learners {', '.join(owners)}, not {args.learner}")
         if value is None and info.knob == flag:
-            parser.error(f"learner {args.learner} needs --{flag}")
+            parser.error(f"learner {args.learner!r} needs --{flag} {'> 0' if flag == 'eps' else '>= 0'}")
     if args.eps is not None and not (math.isfinite(args.eps) and args.eps > 0):
-        parser.error(f"--eps must be a finite number > 0, got {args.eps}")
+        parser.error(f"--eps must be finite and > 0, got {args.eps}")
     if args.lam is not None and not (math.isfinite(args.lam) and args.lam >= 0):
-        parser.error(f"--lam must be a finite number >= 0, got {args.lam}")
+        parser.error(f"--lam must be finite and >= 0, got {args.lam}")
     if args.delta is not None:
         if args.learner not in ("adassp", "dp-sgd"):
             parser.error(f"--delta applies to the (eps, delta)-DP learners adassp and dp-sgd, not {args.learner}"
@@ -137,7 +137,7 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         if value is not None and value < least:
             parser.error(f"{flag} must be an integer >= {least}, got {value}")
     if args.command == "ind" and args.models % 2:
-        parser.error(f"--models must be even (half the models train on each world), got {args.models}")
+        parser.error(f"--models must be an even number (half the models train on each world), got {args.models}")
     challenges = args.challenges if args.challenges is not None else CHALLENGES[args.command]
     n = args.n or 0
     check_fits(parser, "--n" if n >= challenges else "--challenges", RECORD_BYTES * (n + 2 * max(challenges, 500)),
