@@ -17,10 +17,19 @@ import sys
 import time
 from pathlib import Path
 
+from defenses.datasets import DataFileError
 from paper_figs import FIGURES, NEURAL_FIGURES
-from validation.cli import add_executor_arguments, executor_from_args
+from validation.cli import (
+    add_executor_arguments,
+    check_data_home,
+    check_executor_fits,
+    check_output_dir,
+    executor_from_args,
+    path_argument,
+    require_neural,
+)
 from validation.engine import UnitsFailed
-from validation.store import write_json_atomic
+from validation.store import StoreError, write_json_atomic
 
 PROG = "python -m paper_figs"
 
@@ -36,25 +45,14 @@ def _parser() -> argparse.ArgumentParser:
                         help=f"one or more of: {', '.join(FIGURES)}; or 'all' (every figure, then the report); "
                              "or 'report' (rebuild the report from the JSON in --out)")
     parser.add_argument("--quick", action="store_true", help="small settings for a fast check")
-    parser.add_argument("--out", type=Path, default=Path("results"), help="output directory (default: results)")
+    parser.add_argument("--out", type=path_argument, default=Path("results"),
+                        help="output directory (default: results)")
     parser.add_argument("--device", default=None,
                         help="torch device of the neural figures: auto (default), cpu, cuda, cuda:N")
-    parser.add_argument("--data-home", type=Path, default=None, help="data directory (default: $MID_DATA)")
+    parser.add_argument("--data-home", type=path_argument, default=None,
+                        help="data directory searched first (then $MID_DATA, then ~/.cache/mid-toolkit)")
     add_executor_arguments(parser)
     return parser
-
-
-def _check_out_dir(parser: argparse.ArgumentParser, out: Path) -> None:
-    """Refuse an output path that cannot hold the figures, before any computation."""
-    import os
-
-    if out.exists() and not out.is_dir():
-        parser.error(f"--out {out} exists and is not a directory")
-    probe = out
-    while not probe.exists():
-        probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
-        parser.error(f"--out {out}: {probe} is not a writable directory")
 
 
 def _annotate(json_path: Path, run: dict) -> None:
@@ -73,9 +71,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown figure {unknown[0]!r}; choose from {', '.join(FIGURES)}, all, report")
     want_report = "all" in words or "report" in words
     names = list(FIGURES) if "all" in words else [w for w in words if w in FIGURES]
-    _check_out_dir(parser, args.out)
+    check_output_dir(parser, "--out", args.out)
+    check_data_home(parser, args.data_home)
+    check_executor_fits(parser, args)
+    neural = [name for name in names if name in NEURAL_FIGURES]
+    if neural:
+        require_neural(parser, ", ".join(neural))
     if args.device is not None:
-        if not set(names) & NEURAL_FIGURES:
+        if not neural:
             parser.error(f"--device applies to the neural figures ({', '.join(sorted(NEURAL_FIGURES))}) only")
         from defenses.neural import resolve_device
 
@@ -108,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
                 module = importlib.import_module(FIGURES[name])
                 module.make(args.out, quick=args.quick, device=args.device or "auto", data_home=args.data_home,
                             executor=executor)
-            except FileNotFoundError as exc:
+            except (FileNotFoundError, DataFileError, StoreError) as exc:  # missing or damaged data or store
                 print(f"{PROG}: error: {exc}", file=sys.stderr)
                 return 2
             except UnitsFailed as exc:
