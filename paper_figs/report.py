@@ -211,6 +211,8 @@ def build_report(out_dir: str | os.PathLike) -> list[Path]:
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
         raise ValueError(f"{out_dir} is not a directory of figures; run python -m paper_figs all --out {out_dir}")
+    if not any((out_dir / f"{name}.json").is_file() for name in FIGURES):
+        raise ValueError(f"{out_dir} holds no figure JSON; run python -m paper_figs all --out {out_dir} first")
     data = collect(out_dir)
     return [_write_text_atomic(out_dir / "report.html", _html(data)),
             _write_text_atomic(out_dir / "report.md", _markdown(data))]

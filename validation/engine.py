@@ -272,8 +272,29 @@ _NEED_FUNCTION = "__need_function__"
 _WORKER_FNS: dict[str, Callable[[Unit], Any]] = {}
 
 
-def _process_init(threads: int) -> None:
+def _process_init(threads: int, driver: int) -> None:
     _pin_process_threads(threads)
+    _exit_with_driver(driver)
+
+
+def _exit_with_driver(driver: int, period: float = 1.0) -> None:
+    """End this worker when the driver process dies (a killed run leaves no orphaned workers behind).
+
+    The driver is not the worker's parent under ``forkserver`` (the fork server is), so its pid is polled.
+    """
+    import threading
+
+    def watch() -> None:
+        while True:
+            time.sleep(period)
+            try:
+                os.kill(driver, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # the pid now belongs to another user's process: ours is gone
+                os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _process_call(token: str, fn_bytes: bytes | None, unit: Unit, threads: int) -> tuple[bool, Any]:
@@ -319,7 +340,7 @@ class ProcessExecutor(Executor):
             methods = multiprocessing.get_all_start_methods()
             ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
             self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_process_init,
-                                             initargs=(self.threads,))
+                                             initargs=(self.threads, os.getpid()))
         return self._pool
 
     def imap(self, fn, units):

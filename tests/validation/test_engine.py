@@ -261,3 +261,53 @@ def test_the_validation_cli_reports_a_bad_scheduler_in_one_line(tmp_path):
                        capture_output=True, text=True, cwd=REPO, timeout=120)
     assert r.returncode == 2 and "cannot reach the Dask scheduler" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+_ORPHAN_SWEEP = textwrap.dedent("""
+    import os, sys, time
+    import cloudpickle
+    from validation.engine import ProcessExecutor, Unit, run_units
+    from validation.store import ResultStore
+
+    class PidThenSleep:
+        def __call__(self, unit):
+            if unit.index >= 2:
+                time.sleep(60)
+            return {"pid": os.getpid()}
+
+    if __name__ == "__main__":
+        cloudpickle.register_pickle_by_value(sys.modules[__name__])
+        with ProcessExecutor(2, threads=1) as ex:
+            run_units([Unit("o", None, i) for i in range(6)], PidThenSleep(), ResultStore(sys.argv[1], {}),
+                      executor=ex, progress=False)
+""")
+
+
+def test_worker_processes_exit_when_their_driver_is_killed(tmp_path):
+    script, store = tmp_path / "orphans.py", tmp_path / "o.jsonl"
+    script.write_text(_ORPHAN_SWEEP)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, str(script), str(store)], env=env, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (store.exists() and len(store.read_text().splitlines()) >= 3):
+        assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+        time.sleep(0.05)
+    pids = {r["pid"] for r in _records(store).values()}
+    assert pids
+    proc.kill()  # the driver only: its workers must notice and end themselves
+    proc.wait()
+    deadline = time.monotonic() + 30
+    alive = set(pids)
+    while alive and time.monotonic() < deadline:
+        alive = {p for p in alive if _running(p)}
+        time.sleep(0.2)
+    assert not alive, f"workers {alive} outlived their driver"
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as fh:  # a zombie has exited
+        return fh.read().split(")")[-1].split()[0] != "Z"
