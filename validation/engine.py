@@ -421,7 +421,7 @@ class DaskExecutor(Executor):
             self.client = Client(self._cluster)
         else:
             try:
-                self.client = Client(address, timeout="20s")
+                self.client = Client(address, timeout="10s")
             except (OSError, TimeoutError) as exc:
                 raise ValueError(f"cannot reach the Dask scheduler at {address!r}: {exc}") from None
         self.address = address or self._cluster.scheduler_address
