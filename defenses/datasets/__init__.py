@@ -1,15 +1,20 @@
 """Loaders of the real datasets used by the toolkit.
 
-Each loader takes ``data_home`` (default: ``$MID_DATA``, then ``~/.cache/mid-toolkit``; see
-:func:`get_data_home`) and returns a :class:`Dataset` record. Loaders are imported lazily so that
-``import defenses.datasets`` stays cheap.
+Each loader takes ``data_home`` and returns a :class:`Dataset` record. A data file is looked for in
+``data_home``, then ``$MID_DATA``, then the cache ``~/.cache/mid-toolkit`` (``$XDG_CACHE_HOME`` moves it);
+a file found nowhere is downloaded into the cache from its public original with a checksum check
+(``$MID_DATA_URL`` names a mirror instead; see :mod:`defenses.datasets._files`). Every file read is
+checked against the published content: a corrupted or truncated one raises :class:`DataFileError`, a
+missing one that cannot be fetched :class:`DataNotFoundError`, each with a one-line message naming the file.
+Loaders are imported lazily so that ``import defenses.datasets`` stays cheap.
 """
 
 from __future__ import annotations
 
 import importlib
 
-from ._base import Dataset, get_data_home
+from ._base import Dataset
+from ._files import FILES, DataFileError, DataNotFoundError, cache_dir, locate, search_path
 
 _LOADERS = {
     "load_iwpc": "iwpc",
@@ -19,7 +24,8 @@ _LOADERS = {
     "load_digits": "mnist",
 }
 
-__all__ = ["Dataset", "get_data_home", *_LOADERS]
+__all__ = ["FILES", "DataFileError", "DataNotFoundError", "Dataset", "cache_dir", "locate", "search_path",
+           *_LOADERS]
 
 
 def __getattr__(name: str):

@@ -6,75 +6,118 @@ The faces stand in for FaceScrub in the MID paper's Knowledge-Alignment experime
 Two versions are read (``../shared/data/PROVENANCE.md`` §2):
 
 * ``source="olivetti"`` (default): Sam Roweis' 64×64 crop, read exactly as
-  :func:`sklearn.datasets.fetch_olivetti_faces` does from ``<data_home>/olivetti/olivetti_py3.pkz``
-  (falling back to ``olivettifaces.mat``): images transposed to upright, values shifted and scaled by the
-  global minimum/maximum to [0, 1] as float32. Row ``i`` is person ``i // 10``.
-* ``source="att"``: the original 112×92 ORL images from ``<data_home>/att_faces/att_faces_92x112.npz``,
-  divided by 255.
+  :func:`sklearn.datasets.fetch_olivetti_faces` does from ``olivetti/olivetti_py3.pkz`` (else
+  ``olivettifaces.mat``, which is downloaded from scikit-learn's figshare source when missing): images
+  transposed to upright, values shifted and scaled by the global minimum/maximum to [0, 1] as float32.
+  Row ``i`` is person ``i // 10``.
+* ``source="att"``: the original 112×92 ORL images from ``att_faces/att_faces_92x112.npz``, divided by 255.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
-from ._base import Dataset, get_data_home, require_file
+from ._base import Dataset
+from ._files import DataFileError, content_check, locate
 
-_HOW = "copy ../shared/data/{sub} from the project's shared data (see PROVENANCE.md §2) into data_home"
+_PKZ, _MAT, _NPZ = "olivetti/olivetti_py3.pkz", "olivetti/olivettifaces.mat", "att_faces/att_faces_92x112.npz"
 
 
-def _olivetti(home) -> tuple[np.ndarray, np.ndarray]:
-    pkz = home / "olivetti" / "olivetti_py3.pkz"
-    if pkz.is_file():
+def _digest(a: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
+
+
+def _unreadable(path: Path, kind: str, exc: Exception) -> DataFileError:
+    return DataFileError(f"{path}: not a readable {kind} ({type(exc).__name__}: {exc}); delete or replace it")
+
+
+def _check_array(path: Path, a: object, shape: tuple[int, ...]) -> np.ndarray:
+    if not isinstance(a, np.ndarray) or a.dtype != np.uint8 or a.shape != shape:
+        got = f"{a.dtype} array of shape {a.shape}" if isinstance(a, np.ndarray) else type(a).__name__
+        raise DataFileError(f"{path} holds a {got}, expected a uint8 array of shape {shape}; delete or replace it")
+    return a
+
+
+def _olivetti_raw(path: Path) -> np.ndarray:
+    """The (400, 4096) uint8 faces from scikit-learn's cache (``.pkz``, joblib) or Roweis' ``.mat``."""
+    if path.suffix == ".pkz":
         import joblib
 
-        raw = np.asarray(joblib.load(pkz))
-    else:
-        from scipy.io import loadmat
+        try:
+            raw = joblib.load(path)
+        except Exception as exc:  # joblib/pickle/zlib raise many types on a damaged file
+            raise _unreadable(path, "joblib file", exc) from None
+        raw = _check_array(path, raw, (400, 4096))
+        content_check(path, _PKZ, _digest(raw))
+        return raw
+    from scipy.io import loadmat
 
-        mat = require_file(home, "olivetti/olivettifaces.mat", _HOW.format(sub="olivetti/"))
-        raw = loadmat(mat)["faces"].T.copy()
-    if raw.shape != (400, 4096):
-        raise ValueError(f"{home / 'olivetti'} holds an array of shape {raw.shape}, expected (400, 4096)")
-    faces = np.float32(raw)
+    try:
+        mat = loadmat(path)
+    except Exception as exc:  # scipy.io raises many types on a damaged file
+        raise _unreadable(path, "MATLAB file", exc) from None
+    if "faces" not in mat:
+        raise DataFileError(f"{path} has no variable 'faces'; delete or replace it")
+    raw = _check_array(path, mat["faces"], (4096, 400)).T.copy()
+    content_check(path, _MAT, _digest(raw))
+    return raw
+
+
+def _olivetti(data_home, download: bool) -> tuple[np.ndarray, np.ndarray, Path]:
+    path = locate((_PKZ, _MAT), data_home, download=download)
+    faces = np.float32(_olivetti_raw(path))
     faces -= faces.min()
     faces /= faces.max()
     images = faces.reshape(400, 64, 64).transpose(0, 2, 1).copy()
-    return images, np.repeat(np.arange(40), 10)
+    return images, np.repeat(np.arange(40), 10), path
 
 
-def _att(home) -> tuple[np.ndarray, np.ndarray]:
-    path = require_file(home, "att_faces/att_faces_92x112.npz", _HOW.format(sub="att_faces/"))
-    with np.load(path) as d:
-        images = d["images"].astype(np.float32) / 255.0
-        target = d["target"].astype(np.int64)
-    return images, target
+def _att(data_home, download: bool) -> tuple[np.ndarray, np.ndarray, Path]:
+    path = locate(_NPZ, data_home, download=download)
+    try:
+        with np.load(path, allow_pickle=False) as d:
+            images, target = d["images"], d["target"]
+    except Exception as exc:  # zipfile/numpy raise many types on a damaged file
+        raise _unreadable(path, ".npz archive with 'images' and 'target'", exc) from None
+    _check_array(path, images, (400, 112, 92))
+    content_check(path, _NPZ, _digest(images))
+    if not np.array_equal(target, np.repeat(np.arange(40), 10)):
+        raise DataFileError(f"{path}: 'target' is not the identities 0..39, 10 images each; delete or replace it")
+    return images.astype(np.float32) / 255.0, target.astype(np.int64), path
 
 
-def load_faces(data_home: str | os.PathLike | None = None, *, source: str = "olivetti") -> Dataset:
+def load_faces(
+    data_home: str | os.PathLike | None = None, *, source: str = "olivetti", download: bool = True
+) -> Dataset:
     """Load the 400 AT&T/Olivetti face images of 40 identities.
 
     Parameters
     ----------
     data_home : path-like, optional
-        Data directory holding ``olivetti/`` and/or ``att_faces/`` (default ``$MID_DATA``, then
-        ``~/.cache/mid-toolkit``).
+        Data directory searched first for ``olivetti/`` or ``att_faces/`` (then ``$MID_DATA``, then the
+        cache ``~/.cache/mid-toolkit``).
     source : {"olivetti", "att"}
-        ``"olivetti"``: 64×64 crop (scikit-learn's version); ``"att"``: original 112×92 images.
+        ``"olivetti"``: 64×64 crop (scikit-learn's version; fetched as scikit-learn does when missing);
+        ``"att"``: original 112×92 images (no public download of the stacked file: supply it).
+    download : bool, default True
+        Fetch a missing file into the cache.
 
     Returns
     -------
     Dataset
         ``data``: float32 array ``(400, H, W)`` in [0, 1]; ``target``: int64 identity 0..39 (10 images
         each, in order); ``sensitive = ("image",)`` — the face itself is what an inversion attack
-        recovers; ``extra``: ``source``, ``n_identities``, ``image_no`` (1..10 within an identity).
+        recovers; ``extra``: ``source``, ``n_identities``, ``image_no`` (1..10 within an identity),
+        ``files``.
     """
     if source not in ("olivetti", "att"):
         raise ValueError(f"source must be 'olivetti' or 'att', got {source!r}")
-    home = get_data_home(data_home)
-    images, target = _olivetti(home) if source == "olivetti" else _att(home)
+    images, target, path = (_olivetti if source == "olivetti" else _att)(data_home, download)
     desc = (
         "AT&T/ORL faces (Olivetti Research Laboratory; Samaria & Harter 1994): 40 identities x 10 "
         + ("64x64 images (Roweis crop, scikit-learn scaling to [0,1])" if source == "olivetti"
@@ -87,7 +130,7 @@ def load_faces(data_home: str | os.PathLike | None = None, *, source: str = "oli
         sensitive=("image",),
         description=desc,
         extra={"source": source, "n_identities": int(target.max()) + 1,
-               "image_no": np.tile(np.arange(1, 11), 40)},
+               "image_no": np.tile(np.arange(1, 11), 40), "files": [str(path)]},
     )
 
 

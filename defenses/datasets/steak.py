@@ -8,13 +8,21 @@ your significant other?" (ALGORITHMS.md §7).
 
 from __future__ import annotations
 
+import csv
+import hashlib
+import io
 import os
+from pathlib import Path
 
 import pandas as pd
 
-from ._base import Dataset, get_data_home, require_file
+from ._base import Dataset
+from ._files import DataFileError, content_check, locate
 
 RELATIVE_PATH = "fivethirtyeight/steak-risk-survey.csv"
+#: The published file: a header of question texts, a sub-header row, then one record per respondent.
+N_RESPONDENTS = 550
+N_FIELDS = 15
 
 #: Survey question → short column name, with each question's public answer set (the survey form's
 #: answer order; ordinal questions in their natural order). The answer sets are the public domains the
@@ -48,7 +56,34 @@ TARGET = "steak"
 SENSITIVE = "cheated"
 
 
-def load_steak_survey(data_home: str | os.PathLike | None = None, complete_cases: bool = True) -> Dataset:
+def _read_survey(path: Path) -> pd.DataFrame:
+    """The survey's raw answers (strings, NaN for unanswered), checked to be the published file."""
+    try:
+        text = path.read_bytes().decode("utf-8").replace("\r\n", "\n")
+    except UnicodeDecodeError as exc:
+        raise DataFileError(f"{path}: byte {exc.start + 1} is not UTF-8 text; delete or replace it") from None
+    except OSError as exc:
+        raise DataFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        records = list(csv.reader(io.StringIO(text), strict=True))
+    except csv.Error as exc:
+        what = ("it ends inside a quoted field (truncated?)" if "unexpected end of data" in str(exc)
+                else f"not valid CSV ({exc})")
+        raise DataFileError(f"{path}: {what}; delete or replace it") from None
+    for number, record in enumerate(records, start=1):
+        if len(record) != N_FIELDS:
+            raise DataFileError(f"{path}, record {number}: {len(record)} fields, expected {N_FIELDS} "
+                                f"(truncated or not the steak survey); delete or replace it")
+    if len(records) != N_RESPONDENTS + 2:
+        raise DataFileError(f"{path}: {max(len(records) - 2, 0)} respondents, expected {N_RESPONDENTS} "
+                            f"(truncated or not the steak survey); delete or replace it")
+    content_check(path, RELATIVE_PATH, hashlib.sha256(text.encode("utf-8")).hexdigest())
+    return pd.read_csv(io.StringIO(text), skiprows=[1], dtype=str, keep_default_na=False, na_values=[""])
+
+
+def load_steak_survey(
+    data_home: str | os.PathLike | None = None, complete_cases: bool = True, *, download: bool = True
+) -> Dataset:
     """Load the steak survey as categorical features, the steak preparation target and "cheated".
 
     Rows kept: respondents who answered "Yes" to "Do you eat steak?" and who said how they like their
@@ -61,10 +96,13 @@ def load_steak_survey(data_home: str | os.PathLike | None = None, complete_cases
     Parameters
     ----------
     data_home : path-like, optional
-        Data directory holding ``fivethirtyeight/steak-risk-survey.csv`` (default: ``$MID_DATA``, then
-        ``~/.cache/mid-toolkit``).
+        Data directory searched first for ``fivethirtyeight/steak-risk-survey.csv`` (then ``$MID_DATA``,
+        then the cache ``~/.cache/mid-toolkit``). When missing everywhere, the file is downloaded into the
+        cache from FiveThirtyEight's data repository (a pinned commit) and checked against its SHA-256.
     complete_cases : bool, default True
         Keep only respondents who answered every question.
+    download : bool, default True
+        Fetch a missing file into the cache.
 
     Returns
     -------
@@ -73,7 +111,8 @@ def load_steak_survey(data_home: str | os.PathLike | None = None, complete_cases
         ``skydiving``, ``speeding``, ``cheated``, ``gender``, ``age``, ``income``, ``education``, ``region``)
         whose categories are the survey's full answer sets; ``target``: categorical Series ``steak``
         (Rare < Medium rare < Medium < Medium Well < Well); ``sensitive = ("cheated",)``;
-        ``extra["dropped"]``: rows dropped per reason; ``extra["questions"]``: column → question text.
+        ``extra["dropped"]``: rows dropped per reason; ``extra["questions"]``: column → question text;
+        ``extra["files"]``: the file read.
 
     References
     ----------
@@ -83,26 +122,16 @@ def load_steak_survey(data_home: str | os.PathLike | None = None, complete_cases
     """
     if not isinstance(complete_cases, bool):
         raise ValueError(f"complete_cases must be a bool, got {complete_cases!r}")
-    path = require_file(
-        get_data_home(data_home), RELATIVE_PATH,
-        "download steak-survey/steak-risk-survey.csv from github.com/fivethirtyeight/data into "
-        "<data_home>/fivethirtyeight/",
-    )
-    raw = pd.read_csv(path, skiprows=[1], dtype=str, keep_default_na=False, na_values=[""])
+    path = locate(RELATIVE_PATH, data_home, download=download)
+    raw = _read_survey(path)
     columns, questions = {}, {}
     for header in raw.columns:
         match = [q for q in QUESTIONS if header.startswith(q)]
         if match:
-            name, domain = QUESTIONS[match[0]]
+            name, _ = QUESTIONS[match[0]]
             columns[header] = name
             questions[name] = header
-    if len(columns) != len(QUESTIONS):
-        raise ValueError(f"{path} does not have the steak survey's columns")
     df = raw.rename(columns=columns)[[name for name, _ in QUESTIONS.values()]]
-    for name, domain in QUESTIONS.values():
-        unknown = set(df[name].dropna()) - set(domain)
-        if unknown:
-            raise ValueError(f"{path}: unexpected answer(s) {sorted(unknown)} to {questions[name]!r}")
 
     n_total = len(df)
     dropped: dict[str, int] = {}
@@ -139,4 +168,4 @@ def load_steak_survey(data_home: str | os.PathLike | None = None, complete_cases
     )
     return Dataset(data=data, target=target, sensitive=(SENSITIVE,), description=description,
                    extra={"dropped": dropped, "n_raw": n_total, "questions": questions,
-                          "complete_cases": complete_cases})
+                          "complete_cases": complete_cases, "files": [str(path)]})

@@ -10,6 +10,16 @@
 Torch code takes ``device="auto"`` (CUDA when present, else CPU) and explicit seeds.
 """
 
+from defenses import MissingExtraError
+
+try:
+    import torch  # noqa: F401  (the whole sub-package is built on it)
+except ModuleNotFoundError as exc:
+    if exc.name != "torch":
+        raise
+    raise MissingExtraError("defenses.neural needs PyTorch, which is not installed: "
+                            "pip install 'mid-toolkit[neural]'", name="torch") from None
+
 from ._torch import resolve_device
 from .architectures import (
                                   ARCHITECTURES,

@@ -39,7 +39,7 @@ def test_att_source_is_original_resolution(data_home):
     assert d.data.shape == (400, 112, 92) and 0.0 <= d.data.min() and d.data.max() <= 1.0
 
 
-def test_missing_data_and_bad_source_raise_clearly(tmp_path):
+def test_missing_data_and_bad_source_raise_clearly(tmp_path, no_data):
     with pytest.raises(FileNotFoundError, match="olivettifaces.mat not found"):
         load_faces(tmp_path)
     with pytest.raises(ValueError, match="source"):

@@ -17,7 +17,7 @@ def test_mnist_test_split_shapes_and_labels(data_home):
     assert np.bincount(ds.target).tolist()[:3] == [980, 1135, 1032]  # the well-known t10k class counts
 
 
-def test_mnist_rejects_a_corrupt_file(tmp_path):
+def test_mnist_rejects_a_corrupt_file(tmp_path, no_data):
     (tmp_path / "mnist").mkdir()
     with gzip.open(tmp_path / "mnist" / "t10k-images-idx3-ubyte.gz", "wb") as fh:
         fh.write(b"\x00\x00\x08\x03" + (2).to_bytes(4, "big") * 3 + b"\x00" * 5)
@@ -25,8 +25,8 @@ def test_mnist_rejects_a_corrupt_file(tmp_path):
         fh.write(b"\x00\x00\x08\x01" + (2).to_bytes(4, "big") + b"\x00\x01")
     with pytest.raises(ValueError, match="header says"):
         load_mnist(tmp_path, train=False)
-    with pytest.raises(FileNotFoundError, match="MNIST IDX"):
-        load_mnist(tmp_path / "nowhere")
+    with pytest.raises(FileNotFoundError, match="t10k-images-idx3-ubyte.gz not found in"):
+        load_mnist(tmp_path / "nowhere", train=False)
 
 
 def test_digits():

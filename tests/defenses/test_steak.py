@@ -31,8 +31,8 @@ def test_incomplete_rows_kept_with_a_no_answer_category(data_home):
     assert "another question unanswered" not in d.extra["dropped"]
 
 
-def test_missing_file_and_bad_argument(tmp_path):
-    with pytest.raises(FileNotFoundError, match="steak-risk-survey.csv"):
+def test_missing_file_and_bad_argument(tmp_path, no_data):
+    with pytest.raises(FileNotFoundError, match="steak-risk-survey.csv not found in"):
         load_steak_survey(tmp_path)
     with pytest.raises(ValueError, match="complete_cases"):
         load_steak_survey(tmp_path, complete_cases="yes")

@@ -42,6 +42,6 @@ def test_both_figures_share_one_sweep_and_follow_the_schema(tmp_path, data_home,
     assert d2["settings"]["attack"] == "naive_map" and d4["settings"]["attack"] == "map_counts"
 
 
-def test_cli_reports_a_missing_dataset_with_exit_2(tmp_path, tiny, capsys):
+def test_cli_reports_a_missing_dataset_with_exit_2(tmp_path, tiny, capsys, no_data):
     assert main(["fig2b", "--quick", "--out", str(tmp_path), "--data-home", str(tmp_path)]) == 2
     assert "steak-risk-survey.csv" in capsys.readouterr().err

@@ -1,0 +1,145 @@
+"""Command-line plumbing shared by ``python -m validation`` and ``python -m paper_figs``: the engine's options.
+
+``--jobs N`` (local worker processes), ``--scheduler ADDRESS`` (a Dask scheduler; ``local`` starts a local
+Dask cluster of ``--jobs`` workers; default ``$MID_SCHEDULER``) and ``--threads T`` (threads per worker;
+default ``$MID_THREADS``, else the usable cores divided by the workers). See :mod:`validation.engine`.
+Also the checks both commands make before any computation (output paths, ``--data-home``, sizes that
+cannot fit, the ``neural`` extra), each ending the command with status 2 and one line naming the option.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from pathlib import Path
+
+from validation.engine import Executor, make_executor, resolve_threads
+
+__all__ = ["add_executor_arguments", "check_data_home", "check_executor_fits", "check_fits", "check_output_dir",
+           "check_output_file", "executor_from_args", "path_argument", "require_neural"]
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def path_argument(text: str) -> Path:
+    """``type=`` of a path option: an empty string (``--out ""``) is an error, not the current directory."""
+    if not text:
+        raise argparse.ArgumentTypeError("must not be empty")
+    return Path(text)
+
+
+def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--jobs``, ``--scheduler`` and ``--threads`` to ``parser``."""
+    group = parser.add_argument_group("where the work runs (the numbers do not depend on it)")
+    group.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
+                       help="local worker processes (default 1: serial)")
+    group.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                       help="Dask scheduler address (tcp://host:8786), or 'local' for a local Dask cluster of "
+                            "--jobs workers (default: $MID_SCHEDULER, else none)")
+    group.add_argument("--threads", type=_positive_int, default=None, metavar="T",
+                       help="threads per worker (default: $MID_THREADS, else usable cores / workers)")
+
+
+def executor_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Executor:
+    """The executor the options ask for; a bad value or an unreachable scheduler exits 2 with one line."""
+    try:
+        resolve_threads(args.threads, args.jobs)  # $MID_THREADS checked before anything starts
+        scheduler = args.scheduler if args.scheduler is not None else (os.environ.get("MID_SCHEDULER") or None)
+        return make_executor(args.jobs, scheduler, args.threads)
+    except (ValueError, ImportError) as exc:
+        parser.exit(2, f"{parser.prog}: error: {exc}\n")
+
+
+# ------------------------------------------------------------------------------------------ input checks
+# Every check below runs before any computation and ends the command with status 2 and one line
+# naming the option (``parser.error``), never with a traceback.
+
+#: Lower bounds used to refuse sizes that cannot fit: a sampled record holds at least x_s, y and one
+#: feature (8 bytes each); a stored float costs at least a pointer and a Python float (8 + 24 bytes);
+#: a worker process is at least an interpreter with numpy and pandas loaded; a thread at least its
+#: kernel stack, guard page and first stack pages.
+RECORD_BYTES = 24
+STORED_FLOAT_BYTES = 32
+WORKER_BYTES = 50 * 2**20
+THREAD_BYTES = 64 * 2**10
+
+
+def physical_memory() -> int:
+    """Bytes of physical memory of this machine."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def _size(nbytes: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if nbytes < 1024 or unit == "PiB":
+            return f"{nbytes:.3g} {unit}" if unit != "B" else f"{int(nbytes)} B"
+        nbytes /= 1024
+    raise AssertionError("unreachable")
+
+
+def check_fits(parser: argparse.ArgumentParser, option: str, nbytes: float, what: str) -> None:
+    """Refuse ``option`` when ``what`` needs at least ``nbytes`` of memory, more than the machine has."""
+    have = physical_memory()
+    if nbytes > have:
+        parser.error(f"{option}: {what} needs at least {_size(nbytes)} of memory, more than this machine's "
+                     f"{_size(have)}")
+
+
+def check_executor_fits(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse ``--jobs`` / ``--threads`` values no machine can run (a worker process or thread each)."""
+    check_fits(parser, "--jobs", args.jobs * WORKER_BYTES, f"{args.jobs} worker processes")
+    if args.threads is not None:
+        check_fits(parser, "--threads", args.jobs * args.threads * THREAD_BYTES,
+                   f"{args.jobs} x {args.threads} worker threads")
+
+
+def check_output_file(parser: argparse.ArgumentParser, option: str, path: Path) -> None:
+    """Refuse an output file path that is a directory or whose directory cannot be created or written."""
+    if path.is_dir():
+        parser.error(f"{option} {path} is a directory, not a file")
+    _check_writable_parent(parser, option, path, path.parent)
+
+
+def check_output_dir(parser: argparse.ArgumentParser, option: str, path: Path) -> None:
+    """Refuse an output directory path that is a file or that cannot be created or written."""
+    if path.exists() and not path.is_dir():
+        parser.error(f"{option} {path} exists and is not a directory")
+    _check_writable_parent(parser, option, path, path)
+
+
+def _check_writable_parent(parser: argparse.ArgumentParser, option: str, path: Path, directory: Path) -> None:
+    probe = directory.absolute()
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        parser.error(f"{option} {path}: {probe} is not a directory")
+    try:  # the honest test (permissions, read-only or virtual file systems, running as root)
+        with tempfile.TemporaryFile(dir=probe):
+            pass
+    except OSError as exc:
+        parser.error(f"{option} {path}: cannot write in {probe} ({exc.strerror or exc})")
+
+
+def check_data_home(parser: argparse.ArgumentParser, data_home: Path | None) -> None:
+    """Refuse a ``--data-home`` that is not an existing directory (a typo would silently fall through)."""
+    if data_home is not None and not data_home.is_dir():
+        parser.error(f"--data-home {data_home} is not a directory")
+
+
+def require_neural(parser: argparse.ArgumentParser, what: str) -> None:
+    """Refuse ``what`` in one line naming the extra when PyTorch is not installed."""
+    from defenses import MissingExtraError
+
+    try:
+        import defenses.neural  # noqa: F401
+    except MissingExtraError as exc:
+        parser.error(f"{what}: {exc}")
