@@ -42,7 +42,7 @@ GAMMA = {"labels": 10, "ns": [3, 10, 30, 60]}
 
 
 def _uniform_label_copy(labels: int) -> FiniteDistribution:
-    """X_s = Y uniform on ``labels`` values (no other attribute): the MI setting of THEORY §6."""
+    """X_s = Y uniform on ``labels`` values (no other attribute): the MI setting of docs/theory.md §6."""
     return FiniteDistribution({((), v, v): Fraction(1, labels) for v in range(labels)})
 
 

@@ -1,4 +1,4 @@
-r"""Empirical security games for real learners, checked against the bounds (THEORY.md §1, §3, §6).
+r"""Empirical security games for real learners, checked against the bounds (docs/theory.md §1, §3, §6).
 
 The indistinguishability game (Experiment 2 of the MID paper) for a real learner M on a real table:
 the challenger draws b ∈ {0, 1}, a training set S ~ p^n (b = 0) or S ~ q^n (b = 1) — p the table's
@@ -10,7 +10,7 @@ substitution adjacency (for add/remove adjacency a substitution is two steps, so
 :func:`run_ind` trains ``models`` learners (b alternating, so the two worlds are balanced), and scores each
 trained model once for every distinguisher:
 
-* ``reduction`` — the distinguisher of THEORY.md §1.3 built from a real attack A*: draw a fresh record
+* ``reduction`` — the distinguisher of docs/theory.md §1.3 built from a real attack A*: draw a fresh record
   z ~ p, run A*(f, x_ns, y), answer b' = 0 iff the guess equals x_s. Its gain is ``1/2 + Adv′/2``. Each
   model is scored on ``challenges`` fresh records (its success rate h estimates the attack's accuracy
   given f); the two worlds are averaged separately and combined with a Welch t-interval

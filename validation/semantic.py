@@ -1,4 +1,4 @@
-r"""Empirical semantic MI game (Experiment 1) for real learners and real attacks (THEORY.md §1).
+r"""Empirical semantic MI game (Experiment 1) for real learners and real attacks (docs/theory.md §1).
 
 For an attack A* and property τ = identity on the sensitive attribute, with p the table's empirical
 distribution and q = p(X_s) × p(X_ns, Y):
@@ -8,7 +8,7 @@ distribution and q = p(X_s) × p(X_ns, Y):
   baseline gain(A; q, q) is what the attack scores when x_s carries no information about (x_ns, y);
 * the corrected advantage of Theorem 1′, ``Adv′ = gain(A; p, p) − gain(A; q, p)`` — only the training
   distribution changes — which every (ε, δ)-DP learner bounds by ``2·max gain^IND − 1``; the printed
-  Adv^SEM is *not* bounded by it (Theorem 1 as printed is false, THEORY.md §1.1).
+  Adv^SEM is *not* bounded by it (Theorem 1 as printed is false, docs/theory.md §1.1).
 
 Each split trains one model on p and one on q (``numpy.random.default_rng([seed, split])``) and scores
 ``challenges`` fresh records of each law; the intervals are Student-t over splits. Results are stored per

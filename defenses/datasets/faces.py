@@ -3,7 +3,7 @@
 The faces stand in for FaceScrub in the MID paper's Knowledge-Alignment experiment (PAPER.md, Fig. 2(c),
 3(a)): a target classifier recognizes identities, an attacker redraws faces from its output vectors.
 
-Two versions are read (``../shared/data/PROVENANCE.md`` §2):
+Two versions are read (see the data provenance notes shipped with the shared data, §2):
 
 * ``source="olivetti"`` (default): Sam Roweis' 64×64 crop, read exactly as
   :func:`sklearn.datasets.fetch_olivetti_faces` does from ``olivetti/olivetti_py3.pkz`` (else
