@@ -825,10 +825,3 @@ def gamma_simulate(
         b = rng.multinomial(n, q.weights / q.weights.sum(), size=m)
         hits += int(np.count_nonzero(np.any((a > 0) & (b > 0), axis=1)))
     return _result(hits, rounds, alpha)
-
-
-if __name__ == "__main__":
-    # the command line lives in mitheory.games_cli (imports run one way: games_cli → scenarios → games)
-    from mitheory.games_cli import main
-
-    raise SystemExit(main())

@@ -1,0 +1,7 @@
+"""``python -m mitheory.games``: the games' command line (it lives in :mod:`mitheory.games_cli`)."""
+
+import sys
+
+from mitheory.games_cli import main
+
+sys.exit(main())
