@@ -35,6 +35,7 @@ except ImportError:  # pragma: no cover - exercised in a subprocess by the tests
     raise ImportError("defenses.interop.art needs IBM's Adversarial Robustness Toolbox: "
                       "pip install 'mid-toolkit[interop]'") from None
 
+import contextlib
 import numbers
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
@@ -375,24 +376,26 @@ def _check_model_type(attack_model_type: str) -> None:
         raise ValueError(f"attack_model_type must be one of {_MODEL_TYPES}, got {attack_model_type!r}")
 
 
-def _seeded_fit(attack, attack_model_type: str, seed: int | None, fit) -> None:
-    """Run ART's ``fit`` reproducibly: seed a scikit-learn attack model's ``random_state``, or run the
-    ``"nn"`` model's training (which draws from torch's global generator) inside ``torch.random.fork_rng``
-    with that seed, so the global state is restored afterwards."""
-    if seed is None:
-        fit()
-        return
+@contextlib.contextmanager
+def _art_randomness(attack, attack_model_type: str, random_state):
+    """Make ART's ``fit``/``infer`` reproducible without leaving global state changed.
+
+    A scikit-learn attack model gets ``random_state``; ART's ``"nn"`` model and its DataLoaders draw from
+    torch's global generator, so they run inside ``torch.random.fork_rng`` (restored afterwards), seeded
+    by ``random_state`` (fresh entropy when None).
+    """
+    seed = _seed(random_state)
     model = getattr(attack, "attack_model", None)
-    if model is not None and "random_state" in model.get_params():
+    if seed is not None and model is not None and "random_state" in model.get_params():
         model.set_params(random_state=seed)
     if attack_model_type != "nn":
-        fit()
+        yield
         return
     import torch
 
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        fit()
+        torch.manual_seed(seed if seed is not None else int(np.random.default_rng().integers(0, 2**31 - 1)))
+        yield
 
 
 class ARTBlackBoxAttack:
@@ -439,8 +442,8 @@ class ARTBlackBoxAttack:
         self.attack_ = AttributeInferenceBlackBox(self.view_.estimator, attack_model_type=self.attack_model_type,
                                                   attack_feature=self.view_.attack_feature,
                                                   **(self.art_params or {}))
-        _seeded_fit(self.attack_, self.attack_model_type, _seed(self.random_state),
-                    lambda: self.attack_.fit(x, y if self.use_target else None))
+        with _art_randomness(self.attack_, self.attack_model_type, self.random_state):
+            self.attack_.fit(x, y if self.use_target else None)
         return self
 
     def infer(self, model, known) -> np.ndarray:
@@ -460,8 +463,9 @@ class ARTBlackBoxAttack:
         if len(y) != len(X):
             raise ValueError(f"known: X has {len(X)} rows but y has {len(y)} values")
         pred = np.asarray(model.predict(X), float).reshape(-1, 1)
-        codes = self.attack_.infer(self.view_.known(X), y if self.use_target else None, pred=pred,
-                                   values=self.view_.values)
+        with _art_randomness(self.attack_, self.attack_model_type, None):
+            codes = self.attack_.infer(self.view_.known(X), y if self.use_target else None, pred=pred,
+                                       values=self.view_.values)
         return self.view_.decode(codes)
 
 
@@ -502,7 +506,8 @@ class ARTTrueLabelBaseline:
         self.attack_ = AttributeInferenceBaselineTrueLabel(
             attack_model_type=self.attack_model_type, attack_feature=self.block_.attack_feature,
             is_regression=True, **(self.art_params or {}))
-        _seeded_fit(self.attack_, self.attack_model_type, _seed(self.random_state), lambda: self.attack_.fit(x, y))
+        with _art_randomness(self.attack_, self.attack_model_type, self.random_state):
+            self.attack_.fit(x, y)
         return self
 
     def infer(self, known) -> np.ndarray:
@@ -514,7 +519,8 @@ class ARTTrueLabelBaseline:
         x = self.block_.known(X)
         if len(y) != len(x):
             raise ValueError(f"known: X has {len(x)} rows but y has {len(y)} values")
-        codes = self.attack_.infer(x, y, values=[float(i) for i in range(len(self.block_.values))])
+        with _art_randomness(self.attack_, self.attack_model_type, None):
+            codes = self.attack_.infer(x, y, values=[float(i) for i in range(len(self.block_.values))])
         return self.block_.decode(codes)
 
 

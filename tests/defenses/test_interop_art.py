@@ -201,3 +201,216 @@ def test_tree_attack_bad_input(steak):
         to_art_tree(m, "favourite colour")
     with pytest.raises(ValueError, match="ID3Classifier"):
         to_art_tree(object(), SENSITIVE)
+
+
+# ------------------------------------------------------------------------------------------- linear
+@pytest.fixture(scope="module")
+def iwpc(data_home):
+    from validation.linear import IWPCProblem
+
+    p = IWPCProblem(data_home)
+    perm = np.random.default_rng(0).permutation(len(p.y))
+    return p, np.sort(perm[:1200]), np.sort(perm[1200:2000]), np.sort(perm[2000:2500])  # train, aux, test
+
+
+def _linear_models(p, tr):
+    from defenses.linear import AdaSSPRegression, MIDLinearRegression
+
+    return {"MID": MIDLinearRegression(mid_lambda=1.0).fit(p.X[tr], p.y[tr]),
+            "AdaSSP": AdaSSPRegression(epsilon=1.0, x_bound=p.x_bound, y_bound=p.y_bound,
+                                       random_state=0).fit(p.X[tr], p.y[tr])}
+
+
+def test_regressor_view_predicts_as_the_model_with_one_sensitive_column(iwpc):
+    p, tr, _, te = iwpc
+    for model in _linear_models(p, tr).values():
+        view = to_art_regressor(model, p.sensitive_columns, p.encoding)
+        x = view.transform(p.X[te])
+        assert x.shape == (len(te), p.X.shape[1] - 1) and view.attack_feature == p.sensitive_columns[0]
+        assert np.array_equal(view.decode(x[:, view.attack_feature]), p.genotype[te])
+        assert np.allclose(view.estimator.predict(x), model.predict(p.X[te]))
+        # every substituted code gives the model's prediction with that genotype's one-hot columns
+        for code, value in enumerate(p.values):
+            x[:, view.attack_feature] = code
+            Xv = p.X[te].copy()
+            Xv[:, p.sensitive_columns] = p.encoding[value]
+            assert np.allclose(view.estimator.predict(x), model.predict(Xv))
+        assert np.array_equal(view.transform(p.X[te], p.genotype[te]), view.transform(p.X[te]))
+        with pytest.raises(ValueError, match="codes"):
+            x[0, view.attack_feature] = 3
+            view.estimator.predict(x)
+
+
+def test_art_black_box_and_true_label_baseline_run_on_iwpc(iwpc):
+    from defenses.linear import NoModelBaseline
+
+    p, tr, aux, te = iwpc
+    truth = p.genotype[te]
+    ideal = NoModelBaseline(p.sensitive_columns, p.values, use_target=True).fit(p.X[aux], p.y[aux], p.genotype[aux])
+    ideal_acc = np.mean(ideal.infer((p.X[te], p.y[te])) == truth)
+    base = ARTTrueLabelBaseline(p.sensitive_columns, p.encoding, attack_model_type="lr", random_state=0)
+    base_acc = np.mean(base.fit(p.X[aux], p.y[aux], p.genotype[aux]).infer((p.X[te], p.y[te])) == truth)
+    assert abs(base_acc - ideal_acc) < 0.05  # ART's no-model adversary is our "ideal" one
+    for name, model in _linear_models(p, tr).items():
+        attack = ARTBlackBoxAttack(p.sensitive_columns, p.encoding, attack_model_type="lr", random_state=0)
+        guesses = attack.fit(model, p.X[aux], p.y[aux], p.genotype[aux]).infer(model, (p.X[te], p.y[te]))
+        # ART's attacker sees f(x_K, v) on the target's own record: for a linear model whose genotype
+        # coefficients differ, that output minus the known part is the genotype
+        assert np.mean(guesses == truth) > 0.95, name
+        rf = ARTBlackBoxAttack(p.sensitive_columns, p.encoding, attack_model_type="rf", random_state=3)
+        g1 = rf.fit(model, p.X[aux], p.y[aux], p.genotype[aux]).infer(model, (p.X[te], p.y[te]))
+        g2 = rf.fit(model, p.X[aux], p.y[aux], p.genotype[aux]).infer(model, (p.X[te], p.y[te]))
+        assert np.array_equal(g1, g2)  # seeded
+    # a model that ignores the genotype releases nothing about it: the black box falls to the no-model level
+    from sklearn.linear_model import LinearRegression
+
+    blind = LinearRegression().fit(np.delete(p.X[tr], p.sensitive_columns, axis=1), p.y[tr])
+    blind.coef_ = np.insert(blind.coef_, [p.sensitive_columns[0]] * 2, 0.0)
+    blind.n_features_in_ = p.X.shape[1]
+    attack = ARTBlackBoxAttack(p.sensitive_columns, p.encoding, attack_model_type="lr", random_state=0)
+    acc = np.mean(attack.fit(blind, p.X[aux], p.y[aux], p.genotype[aux]).infer(blind, (p.X[te], p.y[te])) == truth)
+    assert abs(acc - ideal_acc) < 0.05
+
+
+def test_art_nn_attack_model_is_seeded_without_touching_torch_global_state(iwpc):
+    import torch
+
+    p, tr, aux, te = iwpc
+    model = _linear_models(p, tr)["MID"]
+    state = torch.random.get_rng_state()
+
+    def run():
+        a = ARTBlackBoxAttack(p.sensitive_columns, p.encoding, use_target=False, random_state=5,
+                              art_params={"nn_model_epochs": 2})
+        return a.fit(model, p.X[aux[:300]], p.y[aux[:300]], p.genotype[aux[:300]]).infer(model, (p.X[te], p.y[te]))
+
+    assert np.array_equal(run(), run())
+    assert torch.equal(state, torch.random.get_rng_state())
+
+
+def test_linear_attack_bad_input(iwpc):
+    p, tr, aux, te = iwpc
+    model = _linear_models(p, tr)["MID"]
+    with pytest.raises(ValueError, match="attack_model_type"):
+        ARTBlackBoxAttack(p.sensitive_columns, p.encoding, attack_model_type="xgb").fit(
+            model, p.X[aux], p.y[aux], p.genotype[aux])
+    with pytest.raises(ValueError, match="not trained"):
+        ARTBlackBoxAttack(p.sensitive_columns, p.encoding).infer(model, (p.X[te], p.y[te]))
+    with pytest.raises(ValueError, match="sensitive value"):
+        to_art_regressor(model, p.sensitive_columns, p.encoding).transform(p.X[:2], ["G/G", "C/C"])
+    with pytest.raises(ValueError, match="match no value"):
+        bad = p.X[:2].copy()
+        bad[0, p.sensitive_columns] = 1.0
+        to_art_regressor(model, p.sensitive_columns, p.encoding).transform(bad)
+    with pytest.raises(ValueError, match="sensitive_columns"):
+        to_art_regressor(model, [99], {"a": [0.0], "b": [1.0]})
+
+
+# ------------------------------------------------------------------------------------------- neural
+N_ID = 8
+
+
+@pytest.fixture(scope="module")
+def faces_models(data_home):
+    """Tiny real face models (8 identities, faces 4×4-averaged to 16×16): undefended, VIB, DP-SGD."""
+    import torch
+
+    from defenses.datasets import load_faces
+    from defenses.datasets.faces import split_faces
+    from defenses.neural import CNNClassifier, DPSGDClassifier, VIBClassifier
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    d = load_faces(data_home)
+    keep = d.target < N_ID
+    X, y = d.data[keep].reshape(-1, 16, 4, 16, 4).mean(axis=(2, 4)), d.target[keep]
+    s = split_faces(y, 6, 0, 0, random_state=0)
+    arch = {"channels": (4, 8), "kernel_size": 3, "pool": "max", "feature_dim": 32}
+    kw = {"architecture": arch, "batch_size": 8, "lr": 5e-3, "early_stopping": False, "progress": False,
+          "random_state": 0, "device": "cpu"}
+    models = {"cnn": CNNClassifier(epochs=15, **kw).fit(X[s.train], y[s.train]),
+              "vib": VIBClassifier(beta=1e-3, epochs=15, **kw).fit(X[s.train], y[s.train]),
+              "dp": DPSGDClassifier(noise_multiplier=0.5, epochs=3, delta=1e-3, **kw).fit(X[s.train], y[s.train])}
+    yield X[s.train], y[s.train], models
+    torch.set_num_threads(threads)
+
+
+def test_to_art_releases_the_models_outputs_and_logit_gradients(faces_models):
+    import torch
+    from art.estimators.classification import BlackBoxClassifier, PyTorchClassifier
+
+    from defenses.interop.art import to_art
+
+    X, y, models = faces_models
+    x = X[:, None].astype(np.float32)
+    for name in ("cnn", "dp"):
+        model = models[name]
+        clf = to_art(model)
+        assert isinstance(clf, PyTorchClassifier) and clf.clip_values.tolist() == [0.0, 1.0]
+        assert clf.nb_classes == N_ID and clf.input_shape == (1, 16, 16)
+        assert np.allclose(clf.predict(x), model.predict_proba(X), atol=1e-6)
+        labels = y[:5]
+        xt = torch.from_numpy(x[:5]).requires_grad_(True)
+        model.module_(xt)[np.arange(5), labels].sum().backward()
+        assert np.allclose(clf.class_gradient(x[:5], labels)[:, 0], xt.grad.numpy(), atol=1e-6)
+        box = to_art(model, access="probabilities")
+        assert isinstance(box, BlackBoxClassifier) and np.allclose(box.predict(x), model.predict_proba(X), atol=1e-6)
+
+
+def test_to_art_keeps_the_vib_sampling_seeded(faces_models):
+    from defenses.interop.art import to_art
+
+    X, _, models = faces_models
+    vib = models["vib"]
+    x = X[:, None].astype(np.float32)
+    clf = to_art(vib, random_state=3)
+    first, second = clf.predict(x), clf.predict(x)
+    assert not np.allclose(first, second)  # one latent draw per pass, as the VIB releases
+    assert np.allclose(first, vib.predict_proba(X, random_state=3), atol=1e-6)  # the same draw as the estimator's
+    assert np.allclose(to_art(vib, random_state=3).predict(x), first)
+    det = to_art(vib.set_params(deterministic_eval=True))
+    assert np.allclose(det.predict(x), det.predict(x))
+    vib.set_params(deterministic_eval=False)
+    box = to_art(vib, access="probabilities", random_state=1)
+    assert np.allclose(box.predict(x), to_art(vib, access="probabilities", random_state=1).predict(x))
+
+
+def test_to_art_releases_perturbed_outputs_but_unperturbed_gradients(faces_models):
+    from defenses import output
+    from defenses.interop.art import to_art
+
+    X, y, models = faces_models
+    x = X[:, None].astype(np.float32)
+    cnn = models["cnn"]
+    rounded = output.round_confidences(0.1).wrap(cnn)
+    assert np.allclose(to_art(rounded, access="probabilities").predict(x), rounded.predict_proba(X), atol=1e-6)
+    white = to_art(rounded)
+    assert np.allclose(white.predict(x), rounded.predict_proba(X), atol=1e-6)
+    assert np.allclose(white.class_gradient(x[:3], y[:3]), to_art(cnn).class_gradient(x[:3], y[:3]))
+    with pytest.raises(ValueError, match="CNNClassifier"):
+        to_art(object())
+    with pytest.raises(ValueError, match="access"):
+        to_art(cnn, access="weights")
+
+
+def test_miface_runs_end_to_end_and_raises_the_target_class_score(faces_models):
+    from defenses.interop.art import MIFaceAttack, to_art
+
+    X, y, models = faces_models
+    targets = np.arange(N_ID)
+    for name, model in models.items():
+        attack = MIFaceAttack(max_iter=30, learning_rate=0.1, random_state=0)
+        recon = attack.invert(model, targets)
+        assert recon.shape == (N_ID, 1, 16, 16) and recon.min() >= 0 and recon.max() <= 1
+        score = to_art(model, random_state=0).predict(recon)[targets, targets]
+        start = to_art(model, random_state=0).predict(np.zeros_like(recon))[targets, targets]
+        assert score.mean() > start.mean(), name
+    cnn = models["cnn"]
+    a = MIFaceAttack(max_iter=5, init="random", random_state=4).invert(cnn, [0, 1])
+    assert np.array_equal(a, MIFaceAttack(max_iter=5, init="random", random_state=4).invert(cnn, [0, 1]))
+    mean_face = X.mean(axis=0)
+    assert MIFaceAttack(max_iter=2, init=mean_face).invert(cnn, [0, 1, 2]).shape == (3, 1, 16, 16)
+    with pytest.raises(ValueError, match="target label"):
+        MIFaceAttack(max_iter=1).invert(cnn, [N_ID + 3])
+    with pytest.raises(ValueError, match="init"):
+        MIFaceAttack(max_iter=1, init="noise").invert(cnn, [0])
