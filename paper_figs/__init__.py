@@ -15,4 +15,5 @@ FIGURES: dict[str, str] = {
     "fig2c": "paper_figs.fig2c",
     "fig3a": "paper_figs.fig3a",
     "fig4c": "paper_figs.fig4c",
+    "art": "paper_figs.art",
 }

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from paper_figs import FIGURES
 
-NEURAL_FIGURES = {"fig1", "fig2c", "fig3a"}
+NEURAL_FIGURES = {"fig1", "fig2c", "fig3a", "art"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -377,7 +377,9 @@ class MIFaceExperiment:
                              random_state=1000 + split).invert(model, identities)
         first = np.array([sp.train[np.flatnonzero(y[sp.train] == i)[0]] for i in identities])
         m = evaluate_reconstruction(recon, X[first], identities, ex.evaluator(split))
+        released = model.predict_proba(recon)[np.arange(len(identities)), np.searchsorted(model.classes_, identities)]
         out = {"utility": float(np.mean(model.predict(X[sp.test]) == y[sp.test])), "attack_acc": m["attack_acc"],
+               "target_confidence": float(np.mean(released)),
                "pixel_rmse_first": m["pixel_rmse"], "feature_l2_first": m["feature_l2"],
                "evaluator_on_zero_image": float(np.mean(ex.evaluator(split).predict(np.zeros_like(recon))
                                                         == identities))}
@@ -400,15 +402,16 @@ def run_miface(out_dir: str | os.PathLike, *, quick: bool = False, device: str =
     """Run (or resume) MIFace against the undefended, VIB and DP-SGD face models.
 
     Returns ``{"config", "series", "store", "recon_dir"}``: per setting the mean over splits (95% t-interval)
-    of ``attack_acc`` (evaluation-classifier top-1 on the 40 reconstructions), ``utility`` (test accuracy)
-    and the pixel RMSE / feature L2 to each identity's first training image.
+    of ``attack_acc`` (evaluation-classifier top-1 on the 40 reconstructions), ``target_confidence`` (the
+    attacked model's own probability of the target identity on its reconstruction — what MIFace maximises),
+    ``utility`` (test accuracy) and the pixel RMSE / feature L2 to each identity's first training image.
     """
     config = config or miface_config(quick)
     out_dir = Path(out_dir)
     tag = "_quick" if quick else ""
     settings = config.settings()
     experiment = MIFaceExperiment(config, data_home=data_home, device=device, recon_dir=out_dir / f"miface_recon{tag}")
-    described = {"dataset": "olivetti", **_plain(asdict(config)), "version": 1}
+    described = {"dataset": "olivetti", **_plain(asdict(config)), "version": 2}
     store = out_dir / f"miface{tag}.json"
     runs = run_sweep(settings, config.n_seeds, experiment, store, described, progress=progress)
     return {"config": described, "series": aggregate(settings, config.n_seeds, _common(settings, config.n_seeds, runs)),
@@ -475,9 +478,10 @@ def _format_faces(doc: dict[str, Any]) -> str:
         lines.append(f"\nAt matched {title} (within {tol:g}): output perturbation vs the most protective "
                      f"VIB / DP-SGD point (attack accuracy on training images)")
         for r in doc[key]:
+            knob = "" if r["knob"] is None else f" {r['knob']:g}"
             other = "  ".join(f"{n}: " + ("—" if r[n] is None else f"{r[n]['attack_train']:.3f} (knob {r[n]['knob']})")
                               for n in ("VIB", "DP-SGD"))
-            lines.append(f"  {r['defense']} {r['knob']:g}: {r['attack_train']:.3f}   {other}")
+            lines.append(f"  {r['defense']}{knob}: {r['attack_train']:.3f}   {other}")
     return "\n".join(lines)
 
 
@@ -487,7 +491,8 @@ def _format_miface(doc: dict[str, Any]) -> str:
         p = s["points"][0]
         knob = f" {s['knob']}={p['knob']:g}" if s["knob"] else ""
         lines.append(f"  {s['defense'] + knob:<28} attack acc {p['attack_acc']:.3f} [{p['attack_acc_ci'][0]:.3f}, "
-                     f"{p['attack_acc_ci'][1]:.3f}]  test acc {p['utility']:.3f}")
+                     f"{p['attack_acc_ci'][1]:.3f}]  target's own confidence {p['target_confidence']:.3f}  "
+                     f"test acc {p['utility']:.3f}")
     return "\n".join(lines)
 
 
