@@ -4,7 +4,7 @@
 :func:`validation.interop.run_miface`: per seeded per-identity split of the AT&T/Olivetti faces, the three
 targets of the faces sweep (:func:`validation.neural.make_target`; VIB β and DP-SGD σ of
 :class:`validation.interop.MIFaceConfig`), IBM ART's ``MIFace`` (Fredrikson et al. 2015, gradient ascent on
-each identity's logit from the zero image, through :class:`defenses.interop.art.MIFaceAttack`), and the
+each identity's logit from a grey image, through :class:`defenses.interop.art.MIFaceAttack`), and the
 attack accuracy of the 40 reconstructions by the evaluation classifier (another architecture, trained on
 the training and auxiliary images; :func:`defenses.neural.evaluate_reconstruction`). Writes ``art.json``
 (DESIGN.md §2 schema) and ``art.png``: a row of training images, then one row of reconstructions per
@@ -35,16 +35,16 @@ def figure_document(res: dict[str, Any], quick: bool) -> dict[str, Any]:
     for s in res["series"]:
         pts = [{**p, "attack": p["attack_acc"], "attack_ci": p["attack_acc_ci"]} for p in s["points"]]
         series.append({**s, "points": pts})
-    zero = res["series"][0]["points"][0]
+    und = res["series"][0]["points"][0]
     return {
         "figure": NAME,
         "title": "ART MIFace against undefended, VIB and DP-SGD face models" + (" (quick)" if quick else ""),
         "dataset": "AT&T/Olivetti faces, 40 identities x 10 images (stand-in for FaceScrub)",
         "settings": res["config"],
         "series": series,
-        "baseline": {"attack_prior": zero["evaluator_on_zero_image"],
-                     "attack_prior_ci": zero["evaluator_on_zero_image_ci"],
-                     "attack_prior_name": "the zero image (MIFace's start) as every reconstruction",
+        "baseline": {"attack_prior": und["evaluator_on_start"],
+                     "attack_prior_ci": und["evaluator_on_start_ci"],
+                     "attack_prior_name": "MIFace's starting image as every reconstruction (no model)",
                      "chance": 1.0 / N_IDENTITIES},
         "metrics": {"attack": "attack accuracy: evaluation-classifier top-1 on one MIFace reconstruction per "
                               "identity (40), mean and 95% t-interval over splits",
