@@ -10,7 +10,11 @@ Prints ``name: value unit`` lines:
   ε accounting);
 * ``step_*``: one forward + backward on a batch of 32 for the plain module, Opacus' ``GradSampleModule``
   (per-sample gradients by hooks), and a full DP-SGD optimizer step (per-sample clipping + noise),
-  with the per-sample-gradient overhead as a ratio to the plain step.
+  with the per-sample-gradient overhead as a ratio to the plain step;
+* ``epoch_dpsgd_<mode>``: the DP-SGD epoch for each ``grad_sample_mode`` (ghost, hooks, ew) with ratios to the
+  undefended epoch;
+* ``threads_*``: the undefended epoch at one torch thread vs torch's default (one per core), wall and CPU
+  seconds — the thread policy of the sweep engine (one thread per worker process on shared cores).
 
 The best of ``repeats`` fits / steps is reported.
 """
@@ -18,6 +22,7 @@ The best of ``repeats`` fits / steps is reported.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import warnings
@@ -35,6 +40,39 @@ def _best(fn, repeats: int) -> float:
         fn()
         out.append(time.perf_counter() - t)
     return min(out)
+
+
+def _epoch_seconds(make, Xtr, ytr, args) -> tuple[float, float]:
+    """Best-of-``repeats`` median epoch (wall seconds) and the CPU seconds of that fit per epoch."""
+    best = (float("inf"), float("inf"))
+    for _ in range(args.repeats):
+        cpu = time.process_time()
+        model = make(1 + args.epochs).fit(Xtr, ytr)
+        cpu = (time.process_time() - cpu) / (1 + args.epochs)
+        best = min(best, (float(np.median([h["seconds"] for h in model.history_[1:]])), cpu))
+    return best
+
+
+def _grad_sample_modes(DPSGDClassifier, common, Xtr, ytr, args, undefended: float) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for mode in ("ghost", "hooks", "ew"):
+            wall, _ = _epoch_seconds(lambda e: DPSGDClassifier(noise_multiplier=1.0, grad_sample_mode=mode,
+                                                               **{**common, "epochs": e}), Xtr, ytr, args)
+            print(f"epoch_dpsgd_{mode}: {wall:.3f} s ({wall / undefended:.2f} x undefended)")
+
+
+def _threads(CNNClassifier, common, Xtr, ytr, args) -> None:
+    before = torch.get_num_threads()
+    default = max(1, len(os.sched_getaffinity(0))) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    results = {}
+    for n in (1, default):
+        torch.set_num_threads(n)
+        results[n] = _epoch_seconds(lambda e: CNNClassifier(**{**common, "epochs": e}), Xtr, ytr, args)
+        print(f"threads_{n}_epoch: {results[n][0]:.3f} s wall, {results[n][1]:.3f} s CPU")
+    torch.set_num_threads(before)
+    print(f"threads_default_vs_one_wall: {results[default][0] / results[1][0]:.2f} x ({default} threads vs 1)")
+    print(f"threads_default_vs_one_cpu: {results[default][1] / results[1][1]:.2f} x")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"fit_overhead_{name}: {min(r[1] for r in runs):.3f} s")
     for name in ("vib", "dpsgd"):
         print(f"epoch_ratio_{name}_vs_undefended: {per_epoch[name] / per_epoch['undefended']:.2f} x")
+    _grad_sample_modes(DPSGDClassifier, common, Xtr, ytr, args, per_epoch["undefended"])
+    _threads(CNNClassifier, common, Xtr, ytr, args)
 
     # ---- per-sample gradients: plain step vs Opacus GradSampleModule vs a full DP-SGD step
     from opacus import GradSampleModule

@@ -1,12 +1,15 @@
 """paper_figs — regenerate the paper's figures and the toolkit's bound-vs-empirical figures.
 
-``python -m paper_figs FIG... [--quick] [--out DIR] [--device auto] [--data-home DIR]``. Each figure is a
-module ``paper_figs.<name>`` with a function ``make(out_dir, *, quick, device, data_home) -> Path`` that
-computes its numbers through ``validation`` and writes ``<name>.json`` (schema in DESIGN.md §2) and
-``<name>.png``.
+``python -m paper_figs FIG... [--quick] [--out DIR] [--device auto] [--data-home DIR] [--jobs N]
+[--scheduler ADDRESS] [--threads T]``; ``all`` runs every figure and then the report, ``report`` rebuilds
+the report from the figures' JSON. Each figure is a module ``paper_figs.<name>`` with a function
+``make(out_dir, *, quick, device, data_home, executor) -> Path`` that computes its numbers through
+``validation`` (its units run on ``executor``, :mod:`validation.engine`) and writes ``<name>.json``
+(schema in DESIGN.md §2) and ``<name>.png``.
 """
 
 FIGURES: dict[str, str] = {
+    "theory": "paper_figs.theory",
     "bounds": "paper_figs.bounds",
     "advantage": "paper_figs.advantage",
     "fig1": "paper_figs.fig1",
@@ -17,3 +20,6 @@ FIGURES: dict[str, str] = {
     "fig4c": "paper_figs.fig4c",
     "art": "paper_figs.art",
 }
+
+#: Figures that train torch models (they take ``--device`` and need the ``neural`` extra).
+NEURAL_FIGURES: frozenset[str] = frozenset({"fig1", "fig2c", "fig3a", "art"})

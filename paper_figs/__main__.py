@@ -1,44 +1,132 @@
-"""Command line: ``python -m paper_figs FIG... [--quick] [--out DIR] [--device auto] [--data-home DIR]``."""
+"""Command line: ``python -m paper_figs FIG... | all | report [options]``.
+
+Figures run in the order given, each resuming whatever an earlier run stored in ``--out``; ``all`` runs
+every registered figure and then writes ``report.html`` and ``report.md``; ``report`` rebuilds the report
+from the figures' JSON without recomputing anything. ``--jobs``/``--scheduler``/``--threads`` choose where
+the units of work run (see ``python -m validation`` and the README); the numbers do not depend on them.
+Exit status: 0 success, 2 bad input (one line), 1 a figure failed (the others are written).
+"""
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import json
+import shlex
 import sys
+import time
 from pathlib import Path
 
-from paper_figs import FIGURES
+from paper_figs import FIGURES, NEURAL_FIGURES
+from validation.cli import add_executor_arguments, executor_from_args
+from validation.engine import UnitsFailed
+from validation.store import write_json_atomic
 
-NEURAL_FIGURES = {"fig1", "fig2c", "fig3a", "art"}
+PROG = "python -m paper_figs"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, status 2
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description=__doc__.split("\n\n")[0].split(": ", 1)[1])
+    parser.add_argument("figures", nargs="+", metavar="FIG",
+                        help=f"one or more of: {', '.join(FIGURES)}; or 'all' (every figure, then the report); "
+                             "or 'report' (rebuild the report from the JSON in --out)")
+    parser.add_argument("--quick", action="store_true", help="small settings for a fast check")
+    parser.add_argument("--out", type=Path, default=Path("results"), help="output directory (default: results)")
+    parser.add_argument("--device", default=None,
+                        help="torch device of the neural figures: auto (default), cpu, cuda, cuda:N")
+    parser.add_argument("--data-home", type=Path, default=None, help="data directory (default: $MID_DATA)")
+    add_executor_arguments(parser)
+    return parser
+
+
+def _check_out_dir(parser: argparse.ArgumentParser, out: Path) -> None:
+    """Refuse an output path that cannot hold the figures, before any computation."""
+    import os
+
+    if out.exists() and not out.is_dir():
+        parser.error(f"--out {out} exists and is not a directory")
+    probe = out
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        parser.error(f"--out {out}: {probe} is not a writable directory")
+
+
+def _annotate(json_path: Path, run: dict) -> None:
+    """Record how the figure was produced (command, executor, wall time) in its JSON document."""
+    doc = json.loads(json_path.read_text())
+    doc["run"] = run
+    write_json_atomic(json_path, doc)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m paper_figs", description=__doc__)
-    parser.add_argument("figures", nargs="+", metavar="FIG", help=f"one or more of: {', '.join(FIGURES)}, all")
-    parser.add_argument("--quick", action="store_true", help="small settings for a fast check")
-    parser.add_argument("--out", type=Path, default=Path("results"), help="output directory (default: results)")
-    parser.add_argument("--device", default="auto", help="torch device for neural figures (default: auto)")
-    parser.add_argument("--data-home", type=Path, default=None, help="data directory (default: $MID_DATA)")
+    parser = _parser()
     args = parser.parse_args(argv)
-    names = list(FIGURES) if args.figures == ["all"] else args.figures
-    unknown = [n for n in names if n not in FIGURES]
+    words = list(dict.fromkeys(args.figures))
+    unknown = [w for w in words if w not in FIGURES and w not in ("all", "report")]
     if unknown:
-        parser.exit(2, f"python -m paper_figs: error: unknown figure {unknown[0]!r}; choose from {', '.join(FIGURES)}\n")
-    if args.device != "auto" and set(names) & NEURAL_FIGURES:
+        parser.error(f"unknown figure {unknown[0]!r}; choose from {', '.join(FIGURES)}, all, report")
+    want_report = "all" in words or "report" in words
+    names = list(FIGURES) if "all" in words else [w for w in words if w in FIGURES]
+    _check_out_dir(parser, args.out)
+    if args.device is not None:
+        if not set(names) & NEURAL_FIGURES:
+            parser.error(f"--device applies to the neural figures ({', '.join(sorted(NEURAL_FIGURES))}) only")
         from defenses.neural import resolve_device
 
         try:
             resolve_device(args.device)
         except ValueError as exc:
-            parser.exit(2, f"python -m paper_figs: error: {exc}\n")
-    for name in names:
-        module = importlib.import_module(FIGURES[name])
+            parser.error(str(exc))
+    if not names:  # 'report' alone: nothing to compute
+        from paper_figs.report import build_report
+
         try:
-            path = module.make(args.out, quick=args.quick, device=args.device, data_home=args.data_home)
-        except FileNotFoundError as exc:
-            print(f"python -m paper_figs: error: {exc}", file=sys.stderr)
-            return 2
-        print(f"{name}: {path}")
+            paths = build_report(args.out)
+        except ValueError as exc:
+            parser.error(str(exc))
+        for path in paths:
+            print(f"report: {path}")
+        return 0
+    given = sys.argv[1:] if argv is None else list(argv)
+    options = [w for w in given if w not in words]  # everything but the figure names
+
+    def command(name: str) -> str:
+        return " ".join(["python", "-m", "paper_figs", name, *map(shlex.quote, options)])
+
+    executor = executor_from_args(parser, args)
+    failed: list[str] = []
+    with executor:
+        for name in names:
+            start = time.perf_counter()
+            try:
+                module = importlib.import_module(FIGURES[name])
+                module.make(args.out, quick=args.quick, device=args.device or "auto", data_home=args.data_home,
+                            executor=executor)
+            except FileNotFoundError as exc:
+                print(f"{PROG}: error: {exc}", file=sys.stderr)
+                return 2
+            except UnitsFailed as exc:
+                print(f"{PROG}: {name} failed: {exc}", file=sys.stderr)
+                failed.append(name)
+                continue
+            json_path = args.out / f"{name}.json"
+            _annotate(json_path, {"command": command(name), "quick": args.quick, "wall_s": time.perf_counter() - start,
+                                  **executor.describe()})
+            print(f"{name}: {json_path} ({time.perf_counter() - start:.1f} s)")
+    if want_report:
+        from paper_figs.report import build_report
+
+        for path in build_report(args.out):
+            print(f"report: {path}")
+    if failed:
+        print(f"{PROG}: {len(failed)} figure(s) failed: {', '.join(failed)}; rerun to resume them", file=sys.stderr)
+        return 1
     return 0
 
 

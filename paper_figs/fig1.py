@@ -26,8 +26,11 @@ import torch
 from defenses.datasets import load_faces
 from defenses.datasets.faces import split_faces
 from defenses.neural import VIBClassifier
+from paper_figs._claims import claim, verdict
 from paper_figs._common import pyplot, save
-from validation.store import write_json_atomic
+from validation.engine import Executor, Unit, run_units
+from validation.store import ResultStore, write_json_atomic
+from validation.sweep import Setting
 
 NAME = "fig1"
 CONFIGS: dict[str, dict[str, Any]] = {
@@ -42,16 +45,19 @@ def _sample_logits(model: VIBClassifier, X: np.ndarray, n: int, seed: int) -> np
     return model._logits(X, n_samples=n, random_state=seed).numpy()  # (n, N, K)
 
 
-def compute(*, quick: bool, device: str, data_home) -> dict[str, Any]:
-    cfg = CONFIGS["quick" if quick else "full"]
-    d = load_faces(data_home)
-    sp = split_faces(d.target, 5, 2, 3, random_state=SPLIT_SEED)
-    X, y = d.data, d.target
-    held = np.concatenate([sp.test, sp.aux])
-    ident_idx = held[y[held] == IDENTITY]
-    points = []
-    for beta in cfg["betas"]:
-        model = VIBClassifier(beta=beta, epochs=cfg["epochs"], patience=cfg["patience"], device=device,
+class _Fig1Unit:
+    """One β of Figure 1 (a unit of the engine): train the VIB on split 0 and sample its outputs."""
+
+    def __init__(self, cfg: dict[str, Any], device: str, data_home):
+        self.cfg, self.device, self.data_home = cfg, device, data_home
+
+    def __call__(self, unit: Unit) -> dict[str, Any]:
+        cfg, beta = self.cfg, unit.setting.value
+        d = load_faces(self.data_home)
+        sp = split_faces(d.target, 5, 2, 3, random_state=SPLIT_SEED)
+        X, y = d.data, d.target
+        ident_idx = _identity_images(sp, y)
+        model = VIBClassifier(beta=beta, epochs=cfg["epochs"], patience=cfg["patience"], device=self.device,
                               random_state=SPLIT_SEED, progress=False).fit(X[sp.train], y[sp.train])
         label = int(np.flatnonzero(model.classes_ == IDENTITY)[0])
         la = _sample_logits(model, X[ident_idx], cfg["draws_a"], seed=1)   # (draws, n_img, K)
@@ -60,14 +66,31 @@ def compute(*, quick: bool, device: str, data_home) -> dict[str, Any]:
         lb = _sample_logits(model, X[ident_idx[:1]], cfg["draws_b"], seed=2)[:, 0]  # (draws, K)
         pb = torch.softmax(torch.from_numpy(lb), -1).numpy()[:, label]
         test_acc = float(np.mean(model.predict(X[sp.test], random_state=3) == y[sp.test]))
-        points.append({
+        return {
             "knob": beta, "utility": test_acc, "kl_nats": model.kl_divergence(X[sp.test]),
             "a_label_output": on_label.tolist(), "a_others_sum": others.tolist(),
             "a_spread": float(np.sqrt(np.var(on_label) + np.var(others))),
             "b_label_output": lb[:, label].tolist(),
             "b_label_output_std": float(lb[:, label].std()),
             "b_softmax_label_mean": float(pb.mean()), "b_softmax_label_std": float(pb.std()),
-        })
+        }
+
+
+def _identity_images(sp, y: np.ndarray) -> np.ndarray:
+    held = np.concatenate([sp.test, sp.aux])
+    return held[y[held] == IDENTITY]
+
+
+def compute(*, quick: bool, device: str, data_home, store_path: str | os.PathLike | None = None,
+            executor: Executor | None = None) -> dict[str, Any]:
+    cfg = CONFIGS["quick" if quick else "full"]
+    d = load_faces(data_home)
+    ident_idx = _identity_images(split_faces(d.target, 5, 2, 3, random_state=SPLIT_SEED), d.target)
+    units = [Unit(NAME, Setting("VIB", "beta", float(beta)), SPLIT_SEED) for beta in cfg["betas"]]
+    store = None if store_path is None else ResultStore(store_path, {"figure": NAME, **cfg, "identity": IDENTITY,
+                                                                     "split_seed": SPLIT_SEED})
+    runs = run_units(units, _Fig1Unit(cfg, device, data_home), store, executor=executor, desc=NAME).results
+    points = [runs[u.key] for u in units]
     return {
         "figure": NAME,
         "title": "Fig. 1: effect of the MID regulariser (VIB) on outputs — (a) concentration, (b) variance",
@@ -108,9 +131,35 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
     return save(fig, path)
 
 
-def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None) -> Path:
+def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
+         executor: Executor | None = None) -> Path:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    doc = compute(quick=quick, device=device, data_home=data_home)
+    store = out_dir / f"{NAME}{'_quick' if quick else ''}.runs.jsonl"
+    doc = compute(quick=quick, device=device, data_home=data_home, store_path=store, executor=executor)
     doc["png"] = plot(doc, out_dir / f"{NAME}.png").name
     return write_json_atomic(out_dir / f"{NAME}.json", doc)
+
+
+def _trend(doc: dict, key: str, direction: int, what: str) -> dict:
+    """Does ``key`` move in ``direction`` (+1 up, −1 down) as β grows? Monotone → reproduced; first-to-last
+    only → partly; the other way → refuted."""
+    pts = sorted(doc["series"][0]["points"], key=lambda p: p["knob"])
+    vals = [p[key] for p in pts]
+    steps = [direction * (b - a) > 0 for a, b in zip(vals, vals[1:])]
+    overall = direction * (vals[-1] - vals[0]) > 0
+    word = "reproduced" if all(steps) else ("partly" if overall else "refuted")
+    accuracies = ", ".join(f"{p['utility']:.2f}" for p in pts)
+    return verdict(f"{what} as beta grows: " + ", ".join(f"beta={p['knob']:g}: {p[key]:.3g}" for p in pts), word,
+                   f"test accuracy: {accuracies}")
+
+
+CLAIMS = [
+    claim("fig1a-concentration", NAME, "Figure 1 (a) plots the confidence value on the label class versus the sum of "
+          "confidence on other classes for all test data with a particular label. It demonstrates that the "
+          "regularizer will lead to more concentrated model outputs.",
+          lambda doc: _trend(doc, "a_spread", -1, "spread of the outputs in (a) (sqrt of the summed variances)")),
+    claim("fig1b-variance", NAME, "We can see an increased trend of prediction variance for this input with increased "
+          "λ, i.e. the strength of the MID regularizer.",
+          lambda doc: _trend(doc, "b_label_output_std", +1, "std of the label-class output over latent draws")),
+]

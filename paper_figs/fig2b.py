@@ -12,7 +12,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from paper_figs._claims import claim, compare_tradeoffs, vulnerability_grows_with_utility
 from paper_figs._common import pyplot
+from validation.engine import Executor
 from validation.store import write_json_atomic
 from validation.tree import FULL, QUICK, TreeSweepConfig, TreeSweepResult, run_tree_sweep
 
@@ -23,13 +25,14 @@ ATTACK_TITLES = {"naive_map": "Naive MAP (black box)", "map_counts": "MAP with c
 COLORS = {"MID": "tab:red", "DP-ID3": "tab:blue", "Priority": "tab:green", "ID3 (no defense)": "black"}
 
 
-def tree_figure(name: str, attack: str, title: str, out_dir, *, quick: bool, data_home) -> Path:
+def tree_figure(name: str, attack: str, title: str, out_dir, *, quick: bool, data_home,
+                executor: Executor | None = None) -> Path:
     """Run (or resume) the shared tree sweep and write ``<name>.json`` and ``<name>.png`` for ``attack``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    store = out_dir / f"tree_sweep{'_quick' if quick else ''}.store"
+    store = out_dir / f"tree_sweep{'_quick' if quick else ''}.jsonl"
     result: TreeSweepResult = run_tree_sweep(store, data_home=data_home, config=CONFIGS[quick],
-                                             n_splits=SPLITS[quick])
+                                             n_splits=SPLITS[quick], executor=executor)
     payload = {
         "figure": name,
         "title": title,
@@ -90,7 +93,39 @@ def _plot(payload: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None) -> Path:
+def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
+         executor: Executor | None = None) -> Path:
     """Write ``fig2b.json`` and ``fig2b.png`` (``device`` is unused: trees run on the CPU)."""
     return tree_figure(NAME, "naive_map", "Naive MAP on decision trees (steak survey)", out_dir,
-                       quick=quick, data_home=data_home)
+                       quick=quick, data_home=data_home, executor=executor)
+
+
+_PRIORITY = ("Figure 2 (b) shows that MID is more robust than Priority in most cases except when model has a very "
+             "high performance (i.e., F1 score > 0.57).")
+
+
+def _priority_claim(doc: dict) -> dict:
+    """MID vs Priority on the part of the curve the paper claims (utility F1 ≤ 0.57) and above it."""
+    low = {**doc, "series": [{**s, "points": [p for p in s["points"] if p["utility"] <= 0.57]}
+                             for s in doc["series"]]}
+    if not all(s["points"] for s in low["series"] if s["defense"] in ("MID", "Priority")):
+        return compare_tradeoffs(doc, "MID", "Priority", attack="attack_test", utility_label="macro F1",
+                                 attack_label="Naive MAP F1 of 'Yes' (test)")
+    v = compare_tradeoffs(low, "MID", "Priority", attack="attack_test", utility_label="macro F1 (points <= 0.57)",
+                          attack_label="Naive MAP F1 of 'Yes' (test)")
+    whole = compare_tradeoffs(doc, "MID", "Priority", attack="attack_test", utility_label="macro F1",
+                              attack_label="Naive MAP F1 of 'Yes' (test)")
+    v["detail"] += f". Whole curve: {whole['verdict']} ({whole['detail']})"
+    return v
+
+
+CLAIMS = [
+    claim("fig2b-mid-vs-dp", NAME, "Figure 2 shows that MID can consistently achieve a better utility-privacy "
+          "tradeoff than DP for protecting against all the attacks.",
+          lambda doc: compare_tradeoffs(doc, "MID", "DP-ID3", attack="attack_test",
+                                        attack_label="Naive MAP F1 of 'Yes' (test)", utility_label="macro F1")),
+    claim("fig2b-mid-vs-priority", NAME, _PRIORITY, _priority_claim),
+    claim("fig2b-vulnerability", NAME, "A phenomenon consistently present in all attacks is that the more predictive "
+          "power the model has, the more vulnerable it is to the attacks, regardless of the types of defenses "
+          "attached to the model.", lambda doc: vulnerability_grows_with_utility(doc)),
+]

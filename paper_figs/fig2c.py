@@ -18,7 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from paper_figs._claims import claim, compare_tradeoffs, vulnerability_grows_with_utility
 from paper_figs._common import pyplot, save
+from validation.engine import Executor
 from validation.neural import matched_points, recon_file_stem, run_faces_sweep
 from validation.store import write_json_atomic
 from validation.sweep import Setting
@@ -169,9 +171,10 @@ def plot_reconstructions(doc: dict[str, Any], recon_dir: str | os.PathLike, path
     return save(fig, path)
 
 
-def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None) -> Path:
+def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
+         executor: Executor | None = None) -> Path:
     out_dir = Path(out_dir)
-    res = run_faces_sweep(out_dir, quick=quick, device=device, data_home=data_home)
+    res = run_faces_sweep(out_dir, quick=quick, device=device, data_home=data_home, executor=executor)
     doc = figure_document(res, NAME, "Fig. 2(c): Knowledge Alignment on faces — attack vs utility"
                           + (" (quick)" if quick else ""))
     png = plot(doc, out_dir / f"{NAME}.png")
@@ -179,3 +182,15 @@ def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto
     doc["png"] = png.name
     doc["reconstructions_png"] = None if grid is None else grid.name
     return write_json_atomic(out_dir / f"{NAME}.json", doc)
+
+
+CLAIMS = [
+    claim("fig2c-mid-vs-dp", NAME, "Figure 2 shows that MID can consistently achieve a better utility-privacy "
+          "tradeoff than DP for protecting against all the attacks.",
+          lambda doc: compare_tradeoffs(doc, "VIB", "DP-SGD", attack="attack_train",
+                                        attack_label="Knowledge-Alignment attack accuracy (training faces)",
+                                        utility_label="test accuracy")),
+    claim("fig2c-vulnerability", NAME, "A phenomenon consistently present in all attacks is that the more predictive "
+          "power the model has, the more vulnerable it is to the attacks, regardless of the types of defenses "
+          "attached to the model.", lambda doc: vulnerability_grows_with_utility(doc, attack="attack_train")),
+]

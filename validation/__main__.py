@@ -7,8 +7,10 @@
   game (Experiment 1): Adv^SEM and the corrected Adv′ of a real attack.
 
 Per-model / per-split results are stored under ``--store`` (default ``results/validation/…json``): a rerun
-with the same arguments resumes where an interrupted one stopped. Progress goes to stderr. Bad input exits
-with status 2 and a one-line message.
+with the same arguments resumes where an interrupted one stopped. ``--jobs N`` runs the models on N local
+processes, ``--scheduler ADDRESS`` (or ``$MID_SCHEDULER``; ``local`` for a local Dask cluster) on a Dask
+cluster, ``--threads T`` (or ``$MID_THREADS``) sets each worker's threads; the numbers do not depend on any
+of them. Progress goes to stderr. Bad input exits with status 2 and a one-line message.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import math
 import sys
 from pathlib import Path
 
+from validation.engine import UnitsFailed
+from validation.cli import add_executor_arguments, executor_from_args
 from validation.learners import ATTACK_DESCRIPTIONS, LEARNERS, build_learner, table_rows
 
 
@@ -44,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--store", type=Path, help="resumable result file (default under results/validation/)")
         p.add_argument("--data-home", type=Path, help="data directory (default: $MID_DATA)")
         p.add_argument("--json", action="store_true", help="print one JSON object")
+        add_executor_arguments(p)
         if name == "ind":
             p.add_argument("--models", type=int, default=200, help="trained models (even; default 200)")
             p.add_argument("--probe-size", type=int, default=64)
@@ -82,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         value = getattr(args, flag)
         if value is not None and not math.isfinite(value):
             parser.error(f"--{flag} must be finite, got {value}")
+    executor = executor_from_args(parser, args)
     try:
         learner, p = build_learner(args.learner, eps=args.eps, delta=args.delta, lam=args.lam,
                                    attack=args.attack, data_home=args.data_home)
@@ -92,14 +98,21 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error("ind needs --n")
             store = args.store or Path("results/validation") / f"{tag}-n{args.n}-m{args.models}-s{args.seed}.json"
             report = run_ind(learner, p, args.n, args.models, challenges=args.challenges or 200,
-                             probe_size=args.probe_size, seed=args.seed, store_path=store).as_dict()
+                             probe_size=args.probe_size, seed=args.seed, store_path=store,
+                             executor=executor).as_dict()
         else:
             n = args.n if args.n is not None else int(0.8 * table_rows(args.learner, args.data_home))
             store = args.store or Path("results/validation") / f"{tag}-n{n}-k{args.splits}-s{args.seed}.json"
             report = run_semantic(learner, p, n, args.splits, challenges=args.challenges or 500,
-                                  seed=args.seed, store_path=store).as_dict()
+                                  seed=args.seed, store_path=store, executor=executor).as_dict()
     except (ValueError, FileNotFoundError) as exc:
+        executor.close()
         parser.exit(2, f"{parser.prog}: error: {exc}\n")
+    except UnitsFailed as exc:
+        executor.close()
+        parser.exit(1, f"{parser.prog}: {exc}\n")
+    report["executor"] = executor.describe()
+    executor.close()
     report["store"] = str(store)
     if args.json:
         print(json.dumps(report))
@@ -113,7 +126,11 @@ def main(argv: list[str] | None = None) -> int:
                   f"refined (TV(p,q)) {_fmt(report['refined_gain'])}")
         for name, e in report["distinguishers"].items():
             print(f"  {name:<10} gain {e['estimate']:.4f}  95% CI [{e['ci_low']:.4f}, {e['ci_high']:.4f}]  "
-                  f"({e['rounds']} rounds)  {e['verdict']}")
+                  f"({e['rounds']} rounds)  eps >= {e['eps_lower']:.4g}  {e['verdict']}")
+        declared = "no DP claim" if report["eps"] is None else f"declared eps = {report['eps']:g}"
+        flag = "   PRIVACY BUG: the observed gain proves the declared eps false" if report["eps_flag"] else ""
+        print(f"empirical lower bound on eps (tight bound, lower CI end): {report['eps_lower']:.4g} "
+              f"({declared}){flag}")
         print(f"verdict: {report['verdict']}   (results: {store})")
     else:
         print(f"semantic game (Experiment 1): {report['learner']}, n = {report['n']}, {report['splits']} splits")

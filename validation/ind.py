@@ -35,11 +35,10 @@ from typing import Any, Callable, Literal
 
 import numpy as np
 from scipy.stats import t as student_t
-from tqdm.auto import tqdm
-
-from mitheory.bounds import paper_bound, refined_bound, tight_bound
+from mitheory.bounds import paper_bound, refined_bound, required_epsilon, tight_bound
 from mitheory.distributions import FiniteDistribution, Records
 from mitheory.stats import clopper_pearson
+from validation.engine import Executor, Unit, run_units
 from validation.store import ResultStore
 
 
@@ -105,6 +104,7 @@ class Estimate:
     verdict: str = "no DP claim"
     margin: float | None = None
     verdict_refined: str | None = None
+    eps_lower: float | None = None
 
 
 @dataclass
@@ -135,12 +135,22 @@ class INDReport:
             return "no DP claim"
         return "violates" if any(e.verdict == "violates" for e in self.estimates) else "consistent"
 
+    @property
+    def eps_lower(self) -> float:
+        """The largest empirical lower bound on ε over the distinguishers (:func:`eps_lower_bound`)."""
+        return max(e.eps_lower for e in self.estimates)
+
+    @property
+    def eps_flag(self) -> bool:
+        """True when the observations prove the declared ε false (``eps_lower > eps``): a privacy bug."""
+        return self.eps is not None and self.eps_lower > self.eps
+
     def as_dict(self) -> dict[str, Any]:
         best = self.best
         out = {k: v for k, v in asdict(self).items() if k != "estimates"}
         out.update(estimate=best.estimate, ci_low=best.ci_low, ci_high=best.ci_high,
-                   distinguisher=best.distinguisher, verdict=self.verdict,
-                   distinguishers={e.distinguisher: asdict(e) for e in self.estimates})
+                   distinguisher=best.distinguisher, verdict=self.verdict, eps_lower=self.eps_lower,
+                   eps_flag=self.eps_flag, distinguishers={e.distinguisher: asdict(e) for e in self.estimates})
         return out
 
 
@@ -160,7 +170,27 @@ def bounds_for(privacy: Privacy | None, n: int,
     return paper, tight, refined
 
 
-def _judge(est: Estimate, tight: float | None, refined: float | None) -> Estimate:
+def eps_lower_bound(gain_low: float, n: int, privacy: Privacy | None) -> float:
+    """The auditor's number: the smallest ε consistent with observing ``gain^IND ≥ gain_low``.
+
+    Every (ε, δ)-DP learner has ``max gain^IND ≤ tight_bound(ε, k·n, δ)`` (k = 1 for substitution, 2 for
+    add/remove adjacency), and the bound increases with ε, so an adversary whose gain is at least
+    ``gain_low`` (the lower end of its confidence interval) proves the learner is *not* (ε, δ)-DP for any ε
+    below the root of ``tight_bound(ε) = gain_low`` — :func:`mitheory.bounds.required_epsilon` inverted. It
+    is 0 when ``gain_low`` does not exceed the bound's limit ``1/2 + min(1, k·n·δ)/2`` at ε → 0. A learner
+    without a DP claim is audited as a pure-ε, substitution-adjacency learner. A learner whose
+    ``eps_lower`` exceeds its declared ε is broken (or the interval missed, at the 5% rate of a 95% CI).
+    """
+    delta = privacy.delta if privacy is not None else 0.0
+    k = privacy.steps_per_record if privacy is not None else 1
+    if gain_low <= 0.5 + min(1.0, k * n * delta) / 2:
+        return 0.0
+    return float(required_epsilon(gain_low, k * n, delta, bound="tight", digits=12))
+
+
+def _judge(est: Estimate, privacy: Privacy | None, n: int, tight: float | None,
+           refined: float | None) -> Estimate:
+    est.eps_lower = eps_lower_bound(est.ci_low, n, privacy)
     if tight is None:
         return est
     est.margin = est.ci_low - tight
@@ -186,6 +216,7 @@ def run_ind(
     extra_distinguishers: dict[str, Callable[[Any, Records], int]] | None = None,
     store_path: str | os.PathLike | None = None,
     progress: bool = True,
+    executor: Executor | None = None,
 ) -> INDReport:
     """Play the IND game ``models`` times with a real learner and estimate each distinguisher's gain.
 
@@ -208,6 +239,8 @@ def run_ind(
         More adversaries, each scored on every model (exact Clopper–Pearson interval).
     store_path : path, optional
         Where per-model results are stored; a rerun with the same arguments resumes from it.
+    executor : validation.engine.Executor, optional
+        Where the model rounds run (default: serially). The numbers do not depend on it.
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be an integer >= 1, got {n!r}")
@@ -225,27 +258,10 @@ def run_ind(
     settings = {"learner": learner.name, "privacy": asdict(learner.privacy) if learner.privacy else None,
                 "n": int(n), "models": int(models), "challenges": challenges, "probe_size": probe_size,
                 "seed": seed, "extra": sorted(extra), "support": len(p)}
+    play = _INDRound(learner, p, q, int(n), challenges, probe, use_meta, seed, extra)
+    units = [Unit(f"ind {learner.name}", None, i, "model") for i in range(models)]
     store = ResultStore(store_path, settings) if store_path is not None else None
-    results: dict[str, Any] = dict(store.results) if store is not None else {}
-
-    todo = [i for i in range(models) if f"model={i}" not in results]
-    for i in tqdm(todo, desc=f"ind {learner.name}", disable=not progress or not todo):
-        b = i % 2
-        rng = np.random.default_rng([seed, i])
-        model = learner.fit(_draw_training_set(p, q, b, int(n), rng), rng)
-        row: dict[str, Any] = {"b": b}
-        if learner.attack is not None:
-            aux = p.sample(max(challenges, 500), rng)
-            chal = p.sample(challenges, rng)
-            hits = np.asarray(learner.attack(model, aux, chal)) == chal.x_s
-            row["reduction_hits"] = int(hits.sum())
-        if use_meta:
-            row["probe"] = np.asarray(learner.probe(model, probe), float).ravel().tolist()
-        for name, adversary in extra.items():
-            row[name] = int(adversary(model, probe))
-        results[f"model={i}"] = row
-        if store is not None:
-            store.put(f"model={i}", row)
+    results = run_units(units, play, store, executor=executor, progress=progress, desc=f"ind {learner.name}").results
 
     rows = [results[f"model={i}"] for i in range(models)]
     paper, tight, refined = bounds_for(learner.privacy, int(n), tv_pq)
@@ -256,14 +272,43 @@ def run_ind(
                        group_size=learner.privacy.steps_per_record * int(n) if learner.privacy else None,
                        tv_pq=tv_pq, paper_gain=paper, tight_gain=tight, refined_gain=refined)
     if learner.attack is not None:
-        report.estimates.append(_judge(_reduction_estimate(rows, challenges), tight, refined))
+        report.estimates.append(_judge(_reduction_estimate(rows, challenges), learner.privacy, int(n), tight, refined))
     if use_meta:
-        report.estimates.append(_judge(_meta_estimate(rows), tight, refined))
+        report.estimates.append(_judge(_meta_estimate(rows), learner.privacy, int(n), tight, refined))
     for name in extra:
         wins = sum(int(r[name] == r["b"]) for r in rows)
         low, high = clopper_pearson(wins, len(rows))
-        report.estimates.append(_judge(Estimate(name, wins / len(rows), low, high, len(rows)), tight, refined))
+        report.estimates.append(_judge(Estimate(name, wins / len(rows), low, high, len(rows)), learner.privacy, int(n), tight, refined))
     return report
+
+
+class _INDRound:
+    """One round of the IND game (a unit of the engine): train on a world-``b`` training set, score it.
+
+    Round ``i`` plays world ``b = i mod 2`` with ``numpy.random.default_rng([seed, i])``, whatever executes it.
+    """
+
+    def __init__(self, learner: Learner, p: FiniteDistribution, q: FiniteDistribution, n: int, challenges: int,
+                 probe: Records, meta: bool, seed: int, extra: dict[str, Callable[[Any, Records], int]]):
+        self.learner, self.p, self.q, self.n = learner, p, q, n
+        self.challenges, self.probe, self.meta, self.seed, self.extra = challenges, probe, meta, seed, extra
+
+    def __call__(self, unit: Unit) -> dict[str, Any]:
+        i, learner = unit.index, self.learner
+        b = i % 2
+        rng = np.random.default_rng([self.seed, i])
+        model = learner.fit(_draw_training_set(self.p, self.q, b, self.n, rng), rng)
+        row: dict[str, Any] = {"b": b}
+        if learner.attack is not None:
+            aux = self.p.sample(max(self.challenges, 500), rng)
+            chal = self.p.sample(self.challenges, rng)
+            hits = np.asarray(learner.attack(model, aux, chal)) == chal.x_s
+            row["reduction_hits"] = int(hits.sum())
+        if self.meta:
+            row["probe"] = np.asarray(learner.probe(model, self.probe), float).ravel().tolist()
+        for name, adversary in self.extra.items():
+            row[name] = int(adversary(model, self.probe))
+        return row
 
 
 def _reduction_estimate(rows: list[dict], challenges: int) -> Estimate:

@@ -24,15 +24,12 @@ bounds. OLS and MID predictions do not depend on the feature scaling.
 from __future__ import annotations
 
 import math
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from sklearn.linear_model import LinearRegression
 from sklearn.metrics import roc_auc_score
-from threadpoolctl import threadpool_limits
 
 from defenses.datasets import load_iwpc
 from defenses.linear import (
@@ -43,6 +40,7 @@ from defenses.linear import (
     PriorBaseline,
     empirical_prior,
 )
+from validation.engine import Executor
 from validation.sweep import Setting, aggregate, run_sweep
 
 #: The paper's protocol: 100 random splits (ratio unstated; 80/20 as in the FB reproduction).
@@ -91,7 +89,7 @@ def _auroc(truth: np.ndarray, posterior: np.ndarray, values: Sequence) -> float:
 
 
 def make_evaluate(problem: IWPCProblem, *, seed: int = 0, test_size: float = 0.2, delta: float = 1e-6,
-                  calibration: str = "wang2018"):
+                  calibration: str = "analytic"):
     """Return ``evaluate(setting, split) -> metrics`` for :func:`validation.sweep.run_sweep`."""
     p = problem
 
@@ -138,49 +136,6 @@ def make_evaluate(problem: IWPCProblem, *, seed: int = 0, test_size: float = 0.2
     return evaluate
 
 
-_WORKER_EVALUATE: Callable[[Setting, int], dict[str, float]] | None = None
-
-
-def _init_worker(evaluate: Callable[[Setting, int], dict[str, float]]) -> None:
-    global _WORKER_EVALUATE
-    _WORKER_EVALUATE = evaluate
-    threadpool_limits(1)  # one BLAS thread per worker process: no oversubscription
-
-
-def _run_job(job: tuple[Setting, int]) -> dict[str, float]:
-    return _WORKER_EVALUATE(*job)
-
-
-class _ParallelEvaluate:
-    """``evaluate`` for :func:`run_sweep` that computes ahead in ``n_jobs`` forked worker processes.
-
-    Asked for a (setting, split) it has not computed, it evaluates that job and the next ones in
-    :func:`run_sweep`'s order (settings outer, splits inner) — ``4·n_jobs`` at a time — in parallel and
-    serves them from memory. Every job is a pure function of (setting, split), so the numbers equal the
-    sequential ones, and run_sweep still records each job as it is served (an interrupted run loses at
-    most one batch).
-    """
-
-    def __init__(self, evaluate, settings: Sequence[Setting], n_splits: int, n_jobs: int):
-        self.order = [(s, k) for s in settings for k in range(n_splits)]
-        self.position = {job: i for i, job in enumerate(self.order)}
-        self.batch = 4 * n_jobs
-        self.cache: dict[tuple[Setting, int], dict[str, float]] = {}
-        self.pool = ProcessPoolExecutor(n_jobs, mp_context=multiprocessing.get_context("fork"),
-                                        initializer=_init_worker, initargs=(evaluate,))
-
-    def __call__(self, setting: Setting, split: int) -> dict[str, float]:
-        job = (setting, split)
-        if job not in self.cache:
-            start = self.position[job]
-            batch = self.order[start:start + self.batch]
-            self.cache.update(zip(batch, self.pool.map(_run_job, batch)))
-        return self.cache.pop(job)
-
-    def close(self) -> None:
-        self.pool.shutdown(cancel_futures=True)
-
-
 def sweep_settings(mid_lambdas: Sequence[float], epsilons: Sequence[float]) -> list[Setting]:
     """Undefended model, MID λ grid, AdaSSP ε grid, then the three no-model adversaries."""
     for name, grid in (("mid_lambdas", mid_lambdas), ("epsilons", epsilons)):
@@ -199,12 +154,12 @@ def run_linear_sweep(
     mid_lambdas: Sequence[float] = FULL_GRID["mid_lambdas"],
     epsilons: Sequence[float] = FULL_GRID["epsilons"],
     delta: float = 1e-6,
-    calibration: str = "wang2018",
+    calibration: str = "analytic",
     test_size: float = 0.2,
     seed: int = 0,
     data_home: str | os.PathLike | None = None,
     progress: bool = True,
-    n_jobs: int = 1,
+    executor: Executor | None = None,
 ) -> dict[str, Any]:
     """Run (or resume) the Figure 2(a) sweep and return its results in the DESIGN.md §2 layout.
 
@@ -221,8 +176,8 @@ def run_linear_sweep(
         Held-out fraction in (0, 1).
     seed : int
         Seed of the splits and of AdaSSP's noise.
-    n_jobs : int
-        Worker processes (forked; POSIX only). The results do not depend on it.
+    executor : validation.engine.Executor, optional
+        Where the (setting, split) units run (default: serially). The results do not depend on it.
 
     Returns
     -------
@@ -235,21 +190,14 @@ def run_linear_sweep(
         raise ValueError(f"test_size must lie in (0, 1), got {test_size!r}")
     if not 0.0 < delta < 1.0:
         raise ValueError(f"delta must lie in (0, 1), got {delta!r}")
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
-        raise ValueError(f"n_jobs must be an integer >= 1, got {n_jobs!r}")
     settings = sweep_settings(mid_lambdas, epsilons)
     problem = IWPCProblem(data_home)
     experiment = {"dataset": problem.description, "seed": seed, "test_size": test_size, "delta": delta,
                   "calibration": calibration, "x_bound": problem.x_bound, "y_bound": problem.y_bound,
                   "attack": "NaiveMAP(prior=train marginal, sigma=train RMSE)", "version": 1}
     evaluate = make_evaluate(problem, seed=seed, test_size=test_size, delta=delta, calibration=calibration)
-    if n_jobs > 1:
-        evaluate = _ParallelEvaluate(evaluate, settings, n_splits, n_jobs)
-    try:
-        runs = run_sweep(settings, n_splits, evaluate, store_path, experiment, progress=progress)
-    finally:
-        if n_jobs > 1:
-            evaluate.close()
+    runs = run_sweep(settings, n_splits, evaluate, store_path, experiment, progress=progress,
+                     executor=executor, name="fig2a sweep")
     series = aggregate(settings, n_splits, runs)
     by_name = {s["defense"]: s for s in series}
     for s in series:

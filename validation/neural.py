@@ -27,6 +27,7 @@ returns the aggregated figure ``series``; it is shared by ``paper_figs.fig2c`` a
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -45,6 +46,7 @@ from defenses.neural import (
     evaluate_reconstruction,
     mean_face_baseline,
 )
+from validation.engine import Executor, UnitOutput
 from validation.sweep import Setting, aggregate, run_sweep
 
 
@@ -85,9 +87,10 @@ class FacesConfig:
 #: The full figure: 64×64 faces, 3 seeds, β and σ grids spanning the undefended accuracy down to ~40%.
 #: CPU-sized: inversion network width ngf = 16 (official 128), 40 attack epochs (official 50).
 FULL = FacesConfig()
-#: The ``--quick`` check: faces averaged to 32×32, short training, one VIB and one DP-SGD setting, 2 seeds.
+#: The ``--quick`` check: faces averaged to 32×32, short training, three β and three σ (a trade-off, not a
+#: point), 2 seeds.
 QUICK = FacesConfig(image_size=32, epochs=20, patience=20, eval_epochs=20, attack_epochs=15, attack_ngf=16,
-                    betas=(1e-2,), noise_multipliers=(0.2,), n_seeds=2)
+                    betas=(3e-3, 1e-2, 3e-2), noise_multipliers=(0.05, 0.2, 0.5), n_seeds=2)
 
 
 def make_target(setting: Setting, config: FacesConfig, seed: int, device: str = "auto"):
@@ -107,25 +110,40 @@ def make_target(setting: Setting, config: FacesConfig, seed: int, device: str = 
 class FacesExperiment:
     """Callable ``(setting, split) -> metrics`` for :func:`validation.sweep.run_sweep`.
 
-    Caches the data and the per-split evaluation classifiers; writes the reconstructions of the first
-    ``n_show`` identities' first training image for split 0 into ``recon_dir`` (one ``.npz`` per setting).
+    Loads the data and trains the per-split evaluation classifiers lazily, once per process (each is
+    seeded by its split, so every worker trains the same one). For split 0 it returns, beside the metrics,
+    the reconstructions of the first ``n_show`` identities' first training image as a file
+    ``<recon_dir>/<setting>.npz`` for the engine's driver to write (:class:`validation.engine.UnitOutput`).
     """
 
     def __init__(self, config: FacesConfig, *, data_home=None, device: str = "auto",
-                 recon_dir: str | os.PathLike | None = None):
-        self.config = config
-        self.device = device
-        self.recon_dir = Path(recon_dir) if recon_dir is not None else None
-        self.data = load_faces(data_home)
+                 recon_dir: str | None = None):
         if config.image_size != 64:
             f = 64 // config.image_size
             if f * config.image_size != 64 or config.image_size < 8:
                 raise ValueError(f"image_size must be 64 or a power-of-two divisor of it >= 8, got {config.image_size}")
-            images = self.data.data.reshape(-1, config.image_size, f, config.image_size, f).mean(axis=(2, 4))
-            self.data = replace(self.data, data=images.astype(np.float32),
-                                description=self.data.description + f" Averaged over {f}x{f} blocks to "
-                                f"{config.image_size}x{config.image_size}.")
+        self.config = config
+        self.device = device
+        self.data_home = data_home
+        self.recon_dir = recon_dir
+        self._data = None
         self._evaluators: dict[int, CNNClassifier] = {}
+
+    def __getstate__(self):
+        # Workers load the faces and train their evaluation classifiers themselves (seeded by the split).
+        return {**self.__dict__, "_data": None, "_evaluators": {}}
+
+    @property
+    def data(self):
+        if self._data is None:
+            data, size = load_faces(self.data_home), self.config.image_size
+            if size != 64:
+                f = 64 // size
+                images = data.data.reshape(-1, size, f, size, f).mean(axis=(2, 4))
+                data = replace(data, data=images.astype(np.float32),
+                               description=data.description + f" Averaged over {f}x{f} blocks to {size}x{size}.")
+            self._data = data
+        return self._data
 
     def split(self, split: int):
         c = self.config
@@ -141,7 +159,7 @@ class FacesExperiment:
             ).fit(self.data.data[idx], self.data.target[idx])
         return self._evaluators[split]
 
-    def __call__(self, setting: Setting, split: int) -> dict[str, float]:
+    def __call__(self, setting: Setting, split: int) -> UnitOutput:
         c = self.config
         X, y = self.data.data, self.data.target
         sp = self.split(split)
@@ -150,7 +168,8 @@ class FacesExperiment:
         out: dict[str, float] = {
             "utility": float(np.mean(model.predict(X[sp.test]) == y[sp.test])),
             "train_accuracy": float(np.mean(model.predict(X[sp.train]) == y[sp.train])),
-            "ece": ece(y[sp.test], model.predict_proba(X[sp.test]), n_bins=c.ece_bins, n_boot=1).value,
+            "ece": ece(y[sp.test], model.predict_proba(X[sp.test]), n_bins=c.ece_bins, n_boot=1,
+                       classes=model.classes_).value,
             "evaluator_test_accuracy": float(np.mean(evaluator.predict(X[sp.test]) == y[sp.test])),
             "epochs_run": float(model.n_epochs_),
         }
@@ -173,18 +192,17 @@ class FacesExperiment:
         if setting.defense == "DP-SGD":
             out["noise_multiplier"] = model.noise_multiplier_
             out.update({f"eps_{k}": v for k, v in model.epsilon_.items() if np.isfinite(v)})
+        files = {}
         if self.recon_dir is not None and split == 0:
-            self._save_recon(setting, sp, recons["train"])
-        return out
+            files[f"{self.recon_dir}/{recon_file_stem(setting)}.npz"] = self._recon_npz(sp, recons["train"])
+        return UnitOutput(out, files)
 
-    def _save_recon(self, setting: Setting, sp, recon_train: np.ndarray) -> None:
+    def _recon_npz(self, sp, recon_train: np.ndarray) -> bytes:
         y = self.data.target[sp.train]
         first = np.array([np.flatnonzero(y == i)[0] for i in np.unique(y)[: self.config.n_show]])
-        self.recon_dir.mkdir(parents=True, exist_ok=True)
-        path = self.recon_dir / f"{recon_file_stem(setting)}.npz"
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez_compressed(tmp, recon=recon_train[first], true=self.data.data[sp.train][first], labels=y[first])
-        os.replace(tmp, path)
+        buf = io.BytesIO()
+        np.savez_compressed(buf, recon=recon_train[first], true=self.data.data[sp.train][first], labels=y[first])
+        return buf.getvalue()
 
 
 def recon_file_stem(setting: Setting) -> str:
@@ -192,7 +210,8 @@ def recon_file_stem(setting: Setting) -> str:
 
 
 def run_faces_sweep(out_dir: str | os.PathLike, *, quick: bool, device: str = "auto", data_home=None,
-                    config: FacesConfig | None = None, progress: bool = True) -> dict[str, Any]:
+                    config: FacesConfig | None = None, progress: bool = True,
+                    executor: Executor | None = None) -> dict[str, Any]:
     """Run (or resume) the faces sweep; return ``{"config", "series", "runs", "store", "recon_dir"}``.
 
     The store is ``<out_dir>/neural_sweep[_quick].json`` (shared by Fig. 2(c) and 3(a), so the second
@@ -202,14 +221,14 @@ def run_faces_sweep(out_dir: str | os.PathLike, *, quick: bool, device: str = "a
     out_dir = Path(out_dir)
     tag = "_quick" if quick else ""
     settings = config.settings()
-    experiment = FacesExperiment(config, data_home=data_home, device=device,
-                                 recon_dir=out_dir / f"neural_recon{tag}")
+    experiment = FacesExperiment(config, data_home=data_home, device=device, recon_dir=f"neural_recon{tag}")
     described = {"dataset": "olivetti", **_jsonable(asdict(config))}
     store = out_dir / f"neural_sweep{tag}.json"
-    runs = run_sweep(settings, config.n_seeds, experiment, store, described, progress=progress)
+    runs = run_sweep(settings, config.n_seeds, experiment, store, described, progress=progress,
+                     executor=executor, name="faces sweep")
     return {"config": described, "series": aggregate(settings, config.n_seeds, _common_keys(settings, config.n_seeds, runs)),
             "runs": runs,
-            "store": str(store), "recon_dir": str(experiment.recon_dir)}
+            "store": str(store), "recon_dir": str(out_dir / experiment.recon_dir)}
 
 
 def _common_keys(settings, n_splits, runs):

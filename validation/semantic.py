@@ -22,9 +22,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
-
 from mitheory.distributions import FiniteDistribution, Records
+from validation.engine import Executor, Unit, run_units
 from validation.ind import Learner, bounds_for
 from validation.store import ResultStore
 from validation.sweep import mean_ci
@@ -60,6 +59,25 @@ def _accuracy(learner: Learner, model: Any, law: FiniteDistribution, m: int, rng
     return float(np.mean(np.asarray(learner.attack(model, aux, chal)) == chal.x_s))
 
 
+class _SemanticSplit:
+    """One split of the semantic game (a unit of the engine): a model on p and one on q, three gains.
+
+    Split ``j`` draws everything from ``numpy.random.default_rng([seed, j])``, whatever executes it.
+    """
+
+    def __init__(self, learner: Learner, p: FiniteDistribution, q: FiniteDistribution, n: int, challenges: int,
+                 seed: int):
+        self.learner, self.p, self.q, self.n, self.challenges, self.seed = learner, p, q, n, challenges, seed
+
+    def __call__(self, unit: Unit) -> dict[str, float]:
+        rng = np.random.default_rng([self.seed, unit.index])
+        learner, p, q, m = self.learner, self.p, self.q, self.challenges
+        f_p = learner.fit(p.sample(self.n, rng), rng)
+        f_q = learner.fit(q.sample(self.n, rng), rng)
+        return {"pp": _accuracy(learner, f_p, p, m, rng), "qq": _accuracy(learner, f_q, q, m, rng),
+                "qp": _accuracy(learner, f_q, p, m, rng)}
+
+
 def run_semantic(
     learner: Learner,
     p: FiniteDistribution,
@@ -70,6 +88,7 @@ def run_semantic(
     seed: int = 0,
     store_path: str | os.PathLike | None = None,
     progress: bool = True,
+    executor: Executor | None = None,
 ) -> SemanticReport:
     """Estimate ``gain(A; p, p)``, ``gain(A; q, q)``, ``gain(A; q, p)``, Adv^SEM and Adv′ over ``splits``.
 
@@ -87,19 +106,10 @@ def run_semantic(
     q = p.decorrelated()
     settings = {"learner": learner.name, "privacy": asdict(learner.privacy) if learner.privacy else None,
                 "n": int(n), "challenges": challenges, "seed": seed, "support": len(p)}
+    play = _SemanticSplit(learner, p, q, int(n), challenges, seed)
+    units = [Unit(f"sem {learner.name}", None, j) for j in range(splits)]
     store = ResultStore(store_path, settings) if store_path is not None else None
-    results: dict[str, Any] = dict(store.results) if store is not None else {}
-    todo = [j for j in range(splits) if f"split={j}" not in results]
-    for j in tqdm(todo, desc=f"sem {learner.name}", disable=not progress or not todo):
-        rng = np.random.default_rng([seed, j])
-        f_p = learner.fit(p.sample(int(n), rng), rng)
-        f_q = learner.fit(q.sample(int(n), rng), rng)
-        row = {"pp": _accuracy(learner, f_p, p, challenges, rng),
-               "qq": _accuracy(learner, f_q, q, challenges, rng),
-               "qp": _accuracy(learner, f_q, p, challenges, rng)}
-        results[f"split={j}"] = row
-        if store is not None:
-            store.put(f"split={j}", row)
+    results = run_units(units, play, store, executor=executor, progress=progress, desc=f"sem {learner.name}").results
     rows = [results[f"split={j}"] for j in range(splits)]
     pp, qq, qp = (np.array([r[k] for r in rows]) for k in ("pp", "qq", "qp"))
     paper, tight, _ = bounds_for(learner.privacy, int(n))

@@ -1,11 +1,12 @@
 """Privacy-utility sweeps: a defense's knob × many random splits, resumable, aggregated with CIs.
 
-A sweep is a list of :class:`Setting` (defense name, knob name, knob value) and a function
+A sweep is a list of :class:`Setting` (defense name, knob name, knob value) and a picklable function
 ``evaluate(setting, split) -> dict[str, float]`` that trains on one random split and returns named
 metrics (e.g. ``{"utility": mse, "attack_train": acc, "attack_test": acc}``). :func:`run_sweep` runs every
-(setting, split) pair once — recording each in a :class:`~validation.store.ResultStore`, so an interrupted
-sweep resumes where it stopped — and :func:`aggregate` turns the runs into the figure schema of
-DESIGN.md §2 with a normal-approximation 95% interval of the mean over splits.
+(setting, split) pair once as a unit of the sweep engine (:mod:`validation.engine`: serially, in local
+processes or on a Dask cluster) — recording each in a :class:`~validation.store.ResultStore`, so an
+interrupted sweep resumes where it stopped — and :func:`aggregate` turns the runs into the figure schema
+of DESIGN.md §2 with a Student-t 95% interval of the mean over splits.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 from scipy.stats import t as student_t
-from tqdm.auto import tqdm
 
+from validation.engine import Executor, Unit, UnitOutput, run_units
 from validation.store import ResultStore
 
 
@@ -34,28 +35,49 @@ class Setting:
         return f"{self.defense}|{self.knob}={self.value!r}"
 
 
+class _SweepUnit:
+    """``fn(unit)`` of the engine for a sweep's ``evaluate(setting, split)``: metrics as floats.
+
+    ``evaluate`` may also return a :class:`~validation.engine.UnitOutput` whose value is the metrics dict
+    (to send files back to the driver).
+    """
+
+    def __init__(self, evaluate: Callable[[Setting, int], Any]):
+        self.evaluate = evaluate
+
+    def __call__(self, unit: Unit) -> UnitOutput:
+        out = self.evaluate(unit.setting, unit.index)
+        if not isinstance(out, UnitOutput):
+            out = UnitOutput(out)
+        out.value = {name: float(v) for name, v in out.value.items()}
+        return out
+
+
 def run_sweep(
     settings: Sequence[Setting],
     n_splits: int,
-    evaluate: Callable[[Setting, int], dict[str, float]],
+    evaluate: Callable[[Setting, int], dict[str, float] | UnitOutput],
     store_path: str | os.PathLike,
     experiment: dict[str, Any],
     progress: bool = True,
+    *,
+    executor: Executor | None = None,
+    name: str = "sweep",
 ) -> dict[str, dict[str, float]]:
-    """Evaluate every (setting, split) pair, resuming from ``store_path``; return key → metrics.
+    """Evaluate every (setting, split) pair on ``executor``, resuming from ``store_path``; return key → metrics.
 
     ``experiment`` describes everything else that determines the numbers (dataset, grid, seed); a
-    store written under another description is refused instead of being mixed in.
+    store written under another description is refused instead of being mixed in. ``evaluate`` must be
+    picklable for the process and Dask executors and derive every random draw from its arguments. Units
+    that fail are reported and the others recorded; then :class:`~validation.engine.UnitsFailed` is raised.
     """
-    if n_splits < 1:
-        raise ValueError(f"n_splits must be >= 1, got {n_splits}")
+    if isinstance(n_splits, bool) or not isinstance(n_splits, int) or n_splits < 1:
+        raise ValueError(f"n_splits must be an integer >= 1, got {n_splits!r}")
     store = ResultStore(store_path, {"experiment": experiment, "n_splits": n_splits,
                                      "settings": [asdict(s) for s in settings]})
-    jobs = [(s, k) for s in settings for k in range(n_splits)]
-    todo = [(s, k) for s, k in jobs if f"{s.key}|split={k}" not in store]
-    for s, k in tqdm(todo, desc="sweep", disable=not progress or not todo, file=None):
-        store.put(f"{s.key}|split={k}", {name: float(v) for name, v in evaluate(s, k).items()})
-    return {f"{s.key}|split={k}": store.results[f"{s.key}|split={k}"] for s, k in jobs}
+    units = [Unit(name, s, k) for s in settings for k in range(n_splits)]
+    report = run_units(units, _SweepUnit(evaluate), store, executor=executor, progress=progress, desc=name)
+    return report.results
 
 
 def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:

@@ -16,17 +16,16 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.naive_bayes import CategoricalNB
-from tqdm.auto import tqdm
 
 from defenses.datasets import load_steak_survey
-from defenses.tree import (DPID3Classifier, ID3Classifier, MAPWithCountsAttack, NaiveMAPAttack, PriorAttack,
-                           PriorityID3Classifier, confusion_matrix, estimate_prior)
+from defenses.tree import (DPID3Classifier, EncodedTable, ID3Classifier, MAPWithCountsAttack, NaiveMAPAttack,
+                           PriorAttack, PriorityID3Classifier, confusion_matrix, encode_table, estimate_prior)
+from validation.engine import Executor
 from validation.sweep import Setting, aggregate, mean_ci, run_sweep
 
 SENSITIVE = "cheated"
@@ -89,8 +88,17 @@ def make_model(setting: Setting, config: TreeSweepConfig, split: int):
 
 
 def binary_prf(truth: np.ndarray, guess: np.ndarray, positive=POSITIVE) -> tuple[float, float, float]:
-    """Precision, recall and F1 of ``positive`` (0/0 := 0, as scikit-learn's ``zero_division=0``)."""
+    """Precision, recall and F1 of ``positive`` (0/0 := 0, as scikit-learn's ``zero_division=0``).
+
+    Raises ValueError when the labels are of another kind than ``positive`` (codes or booleans instead of
+    "Yes") — they would otherwise score a silent 0.
+    """
     t, g = np.asarray(truth) == positive, np.asarray(guess) == positive
+    if not (t.any() or g.any()):
+        seen = set(np.asarray(truth, dtype=object).tolist()) | set(np.asarray(guess, dtype=object).tolist())
+        if seen and not any(isinstance(v, type(positive)) for v in seen):
+            raise ValueError(f"the labels ({sorted(map(repr, seen))[:4]}) are not of the kind of the positive "
+                             f"label {positive!r}")
     tp = float(np.sum(t & g))
     p = tp / g.sum() if g.any() else 0.0
     r = tp / t.sum() if t.any() else 0.0
@@ -104,26 +112,33 @@ def macro_f1(truth: np.ndarray, pred: np.ndarray) -> float:
     return float(np.mean([binary_prf(truth, pred, c)[2] for c in labels]))
 
 
-def evaluate_split(data, setting: Setting, split: int, config: TreeSweepConfig) -> dict[str, float]:
-    """Train the setting's tree on split ``split`` and return utility and attack metrics."""
+def evaluate_split(data, setting: Setting, split: int, config: TreeSweepConfig,
+                   table: EncodedTable | None = None) -> dict[str, float]:
+    """Train the setting's tree on split ``split`` and return utility and attack metrics.
+
+    ``table`` is ``data.data`` encoded once (:func:`defenses.tree.encode_table`; made here if not given):
+    the trees and attacks work on its row subsets, which gives the numbers of the DataFrame rows.
+    """
     X, y = data.data, data.target
+    table = encode_table(X) if table is None else table
     train, test = split_indices(len(X), split, config)
     Xtr, ytr, Xte, yte = X.iloc[train], y.iloc[train], X.iloc[test], y.iloc[test]
-    model = make_model(setting, config, split).fit(Xtr, ytr)
-    pred = model.predict(Xte)
+    Ttr, Tte = table[train], table[test]
+    model = make_model(setting, config, split).fit(Ttr, ytr)
+    pred = model.predict(Tte)
     out = {"utility": macro_f1(yte.to_numpy(), pred), "accuracy": float(np.mean(pred == yte.to_numpy())),
            "n_leaves": float(len(model.tree_.leaves))}
     prior = estimate_prior(Xtr[SENSITIVE])
     prior_seed = int(np.random.SeedSequence([config.seed, split, 2]).generate_state(1)[0])
     attacks = {
-        "nm": NaiveMAPAttack(SENSITIVE, prior, confusion_matrix(model, Xtr, ytr)),
+        "nm": NaiveMAPAttack(SENSITIVE, prior, confusion_matrix(model, Ttr, ytr)),
         "wc": MAPWithCountsAttack(SENSITIVE, prior),
         "prior": PriorAttack(prior, strategy="sample", random_state=prior_seed),
         "mode": PriorAttack(prior, strategy="mode"),
     }
-    for part, (Xp, yp) in {"train": (Xtr, ytr), "test": (Xte, yte)}.items():
+    for part, (Xp, Tp, yp) in {"train": (Xtr, Ttr, ytr), "test": (Xte, Tte, yte)}.items():
         truth = Xp[SENSITIVE].to_numpy()
-        guesses = {name: attack.infer(model, Xp, yp).guesses for name, attack in attacks.items()}
+        guesses = {name: attack.infer(model, Tp, yp).guesses for name, attack in attacks.items()}
         if setting.defense == "ID3 (no defense)":  # model-free, so computed once per split
             guesses["known"] = known_attributes_guesses(Xtr, ytr, Xp, yp)
         for name, guess in guesses.items():
@@ -202,21 +217,39 @@ class TreeSweepResult:
         return out
 
 
-def run_tree_sweep(store_dir: str | os.PathLike, *, data_home=None, config: TreeSweepConfig = FULL,
-                   n_splits: int = 100, progress: bool = True) -> TreeSweepResult:
-    """Run (or resume) the sweep, recording every (setting, split) under the directory ``store_dir``.
+class TreeEvaluate:
+    """``evaluate(setting, split)`` of the tree sweep for the engine; loads the survey once per process."""
 
-    Each setting has its own resumable store file (``<index>.json``): the store rewrites its whole file
-    at every record, so one file per setting keeps the cost linear in the number of splits per setting
-    rather than quadratic in the whole sweep.
+    def __init__(self, config: TreeSweepConfig, data_home: str | os.PathLike | None = None):
+        self.config = config
+        self.data_home = data_home
+        self._data = self._table = None
+
+    @property
+    def data(self):
+        if self._data is None:
+            self._data = load_steak_survey(self.data_home, complete_cases=self.config.complete_cases)
+            self._table = encode_table(self._data.data)  # encoded once per process, sliced per unit
+        return self._data
+
+    def __getstate__(self):
+        return {**self.__dict__, "_data": None, "_table": None}  # workers load the table themselves
+
+    def __call__(self, setting: Setting, split: int) -> dict[str, float]:
+        data = self.data
+        return evaluate_split(data, setting, split, self.config, self._table)
+
+
+def run_tree_sweep(store_path: str | os.PathLike, *, data_home=None, config: TreeSweepConfig = FULL,
+                   n_splits: int = 100, progress: bool = True, executor: Executor | None = None) -> TreeSweepResult:
+    """Run (or resume) the sweep, recording every (setting, split) in the store file ``store_path``.
+
+    ``executor`` (:mod:`validation.engine`) decides where the units run; the numbers do not depend on it.
     """
-    data = load_steak_survey(data_home, complete_cases=config.complete_cases)
+    evaluate = TreeEvaluate(config, data_home)
+    data = evaluate.data
     settings = config.settings()
     experiment = {"dataset": "steak-survey", "n_rows": len(data.data), "config": asdict(config)}
-    store_dir = Path(store_dir)
-    store_dir.mkdir(parents=True, exist_ok=True)
-    runs: dict[str, dict[str, float]] = {}
-    for i, setting in enumerate(tqdm(settings, desc="tree sweep (settings)", disable=not progress)):
-        runs.update(run_sweep([setting], n_splits, lambda s, k: evaluate_split(data, s, k, config),
-                              store_dir / f"{i:03d}.json", experiment, progress=False))
+    runs = run_sweep(settings, n_splits, evaluate, store_path, experiment, progress=progress, executor=executor,
+                     name="tree sweep")
     return TreeSweepResult(config, settings, n_splits, runs, data.description)

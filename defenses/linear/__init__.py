@@ -2,12 +2,14 @@
 
 - :class:`MIDLinearRegression` — squared loss + λ·H₀(Ŷ) (MID paper Eq. 4); :func:`gaussian_mixture_entropy`.
 - :class:`AdaSSPRegression` — (ε, δ)-DP linear regression by adaptive sufficient-statistics
-  perturbation (Wang 2018, Algorithm 2).
+  perturbation (Wang 2018, Algorithm 2), calibrated on the exact composition of its three Gaussian
+  releases (:func:`gaussian_noise_multiplier`, :func:`composed_delta`).
 - :class:`NaiveMAPAttack` — Fredrikson et al. (2014) MAP inversion of a sensitive feature; the no-model
   adversaries :class:`PriorBaseline` and :class:`NoModelBaseline` sit beside it.
 """
 
-from .adassp import AdaSSPRegression, gaussian_noise_multiplier
+from .adassp import (AdaSSPRegression, analytic_gaussian_multiplier, composed_delta, gaussian_delta,
+                     gaussian_noise_multiplier)
 from .attacks import NaiveMAPAttack, NoModelBaseline, PriorBaseline, empirical_prior
 from .mid import MIDLinearRegression, gaussian_mixture_entropy
 
@@ -17,7 +19,10 @@ __all__ = [
     "NaiveMAPAttack",
     "NoModelBaseline",
     "PriorBaseline",
+    "analytic_gaussian_multiplier",
+    "composed_delta",
     "empirical_prior",
+    "gaussian_delta",
     "gaussian_mixture_entropy",
     "gaussian_noise_multiplier",
 ]

@@ -35,6 +35,8 @@ from ._torch import (
 from .architectures import Classifier, VIBNet, gaussian_kl, make_backbone
 
 _EVAL_BATCH = 256
+#: Opacus' ways of obtaining per-sample gradient norms that :class:`DPSGDClassifier` accepts.
+GRAD_SAMPLE_MODES = ("auto", "ghost", "hooks", "ew")
 
 
 class _NeuralClassifier(ClassifierMixin, BaseEstimator):
@@ -402,7 +404,15 @@ class DPSGDClassifier(_NeuralClassifier):
     delta : float
         δ of the reported (ε, δ); should be below 1/N.
     accountant : {"rdp", "prv"}
-        Accountant used to calibrate σ from ``target_epsilon``.""" + _COMMON_DOC + """
+        Accountant used to calibrate σ from ``target_epsilon``.
+    grad_sample_mode : {"auto", "ghost", "hooks", "ew"}
+        How Opacus obtains the per-sample gradient norms for clipping: ``"ghost"`` (ghost / fast gradient
+        clipping: norms without materialising per-sample gradients, a second backward pass on the
+        reweighted loss), ``"hooks"`` (per-sample gradients from module hooks), ``"ew"`` (torch's expanded
+        weights). All three clip the same per-sample gradients, so the update — and the privacy
+        accounting, which depends only on (σ, q, steps) — is the same up to float round-off; they differ
+        in speed and memory. ``"auto"`` (default) is ``"ghost"``, the fastest on this architecture family
+        (``benchmarks/neural.py`` measures all three).""" + _COMMON_DOC + """
     Attributes
     ----------
     epsilon_ : dict
@@ -414,14 +424,15 @@ class DPSGDClassifier(_NeuralClassifier):
     """
 
     def __init__(self, noise_multiplier=None, *, target_epsilon=None, max_grad_norm=1.0, delta=1e-5,
-                 accountant="rdp", architecture="cnn-s", epochs=100, batch_size=32, lr=1e-3,
-                 weight_decay=0.0, early_stopping=True, validation_fraction=0.1, patience=15, device="auto",
-                 random_state=None, progress=None):
+                 accountant="rdp", grad_sample_mode="auto", architecture="cnn-s", epochs=100, batch_size=32,
+                 lr=1e-3, weight_decay=0.0, early_stopping=True, validation_fraction=0.1, patience=15,
+                 device="auto", random_state=None, progress=None):
         self.noise_multiplier = noise_multiplier
         self.target_epsilon = target_epsilon
         self.max_grad_norm = max_grad_norm
         self.delta = delta
         self.accountant = accountant
+        self.grad_sample_mode = grad_sample_mode
         self.architecture = architecture
         self.epochs = epochs
         self.batch_size = batch_size
@@ -450,6 +461,9 @@ class DPSGDClassifier(_NeuralClassifier):
             raise ValueError(f"delta must be a float in (0, 1), got {self.delta!r}")
         if self.accountant not in ("rdp", "prv"):
             raise ValueError(f"accountant must be 'rdp' or 'prv', got {self.accountant!r}")
+        if self.grad_sample_mode not in GRAD_SAMPLE_MODES:
+            raise ValueError(f"grad_sample_mode must be one of {', '.join(GRAD_SAMPLE_MODES)}, "
+                             f"got {self.grad_sample_mode!r}")
 
     @staticmethod
     def _unwrap(module: nn.Module) -> nn.Module:
@@ -468,18 +482,24 @@ class DPSGDClassifier(_NeuralClassifier):
                             generator=gens["data"])
         opt = self._optimizer(module)
         engine = PrivacyEngine(accountant=self.accountant)
+        mode = "ghost" if self.grad_sample_mode == "auto" else self.grad_sample_mode
         common = {"module": module, "optimizer": opt, "data_loader": loader, "max_grad_norm": float(self.max_grad_norm),
-                      "poisson_sampling": True, "noise_generator": gens["noise"]}
+                  "poisson_sampling": True, "noise_generator": gens["noise"], "grad_sample_mode": mode,
+                  "criterion": nn.CrossEntropyLoss()}
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*[Ss]ecure RNG.*")
             warnings.filterwarnings("ignore", message=".*Optimal order is the.*")
             if self.target_epsilon is not None:
-                dp_module, dp_opt, dp_loader = engine.make_private_with_epsilon(
+                made = engine.make_private_with_epsilon(
                     **common, target_epsilon=float(self.target_epsilon), target_delta=self.delta,
                     epochs=self.epochs)
             else:
-                dp_module, dp_opt, dp_loader = engine.make_private(
-                    **common, noise_multiplier=float(self.noise_multiplier))
+                made = engine.make_private(**common, noise_multiplier=float(self.noise_multiplier))
+        if mode == "ghost":  # the criterion wrapper runs the two backward passes of ghost clipping
+            dp_module, dp_opt, criterion, dp_loader = made
+        else:
+            (dp_module, dp_opt, dp_loader), criterion = made, F.cross_entropy
+        self.grad_sample_mode_ = mode
         self.noise_multiplier_ = float(dp_opt.noise_multiplier)
 
         def run_epoch() -> float:
@@ -492,7 +512,7 @@ class DPSGDClassifier(_NeuralClassifier):
             total, seen = 0.0, 0
             for xb, yb in dp_loader:
                 dp_opt.zero_grad(set_to_none=True)
-                loss = F.cross_entropy(dp_module(xb), yb) if len(xb) else (dp_module(xb).sum() * 0.0)
+                loss = criterion(dp_module(xb), yb) if len(xb) else (dp_module(xb).sum() * 0.0)
                 loss.backward()
                 dp_opt.step()
                 total += float(loss.detach()) * len(xb)

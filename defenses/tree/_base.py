@@ -203,6 +203,130 @@ def _is_missing(values) -> np.ndarray:
     return np.asarray(pd.isna(np.asarray(values, dtype=object)))
 
 
+@dataclass(frozen=True, eq=False)
+class EncodedTable:
+    """A categorical table encoded once: integer codes in fixed domains, sliced without re-encoding.
+
+    Make one with :func:`encode_table` and pass it (or a row subset, ``table[rows]``) wherever the trees
+    and their attacks take ``X`` — ``fit``, ``predict``, ``predict_proba``, ``apply``, ``encode`` and every
+    attack's ``infer``. A model fitted on a table with ``categories="auto"`` takes the table's domains,
+    so predicting on rows of the same table uses the codes as they are; a table with other domains is
+    translated by one lookup per column. The results are those of the same calls on the DataFrame the
+    table was encoded from (and its row subsets), when the domains are the same.
+
+    Attributes
+    ----------
+    codes : (n, d) int64 array
+        Code of each value in its feature's domain, ``-1`` where missing or outside the domain.
+    categories : tuple of d arrays
+        The domain of each feature (``codes`` index into them).
+    feature_names : tuple of str or None
+        Column names (None for an array without names).
+    """
+
+    codes: np.ndarray
+    categories: tuple[np.ndarray, ...]
+    feature_names: tuple[str, ...] | None = None
+
+    def __post_init__(self):
+        codes = np.asarray(self.codes)
+        if codes.ndim != 2 or codes.dtype.kind not in "iu" or codes.shape[1] != len(self.categories):
+            raise ValueError(f"codes must be an (n, {len(self.categories)}) integer array, got {codes.shape}")
+        codes = np.array(codes, dtype=np.int64)  # the table's own read-only copy: users share it freely
+        codes.setflags(write=False)
+        object.__setattr__(self, "codes", codes)
+        if self.feature_names is not None and len(self.feature_names) != len(self.categories):
+            raise ValueError("feature_names must name every feature")
+        bad = (codes < -1) | (codes >= np.array([len(c) for c in self.categories]))
+        if bad.any():
+            raise ValueError("codes must lie in -1 .. len(domain) - 1")
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.codes.shape
+
+    def __getitem__(self, rows) -> "EncodedTable":
+        """The rows ``rows`` (indices, a boolean mask or a slice) with the same domains."""
+        return _trusted_table(self.codes[rows], self.categories, self.feature_names)
+
+    def values(self, feature) -> np.ndarray:
+        """The values of one feature (name or index), ``None`` where missing or outside the domain."""
+        j = feature if isinstance(feature, (int, np.integer)) else list(self.feature_names or ()).index(feature)
+        cats = np.asarray(self.categories[j], dtype=object)
+        c = self.codes[:, j]
+        return np.where(c >= 0, cats[np.maximum(c, 0)], None)
+
+    def recoded(self, categories: Sequence[np.ndarray]) -> np.ndarray:
+        """The codes in other domains (one lookup per feature; ``-1`` for values outside them). In the
+        table's own domains this is :attr:`codes` itself (read-only), with no copy."""
+        same = [mine is theirs or (len(mine) == len(theirs) and np.array_equal(mine, theirs))
+                for mine, theirs in zip(self.categories, categories)]
+        if all(same):
+            return self.codes
+        out = self.codes.copy()
+        for j in np.flatnonzero(~np.asarray(same)):
+            lookup = np.append(pd.Index(categories[j]).get_indexer(np.asarray(self.categories[j], dtype=object)), -1)
+            out[:, j] = lookup[self.codes[:, j]]  # code -1 reads the appended -1
+        return out
+
+
+def encode_table(X, categories="auto") -> EncodedTable:
+    """Encode a categorical table once (see :class:`EncodedTable`).
+
+    Parameters
+    ----------
+    X : DataFrame or 2-D array
+        The table. Missing values get code ``-1`` (the trees refuse them at fit time).
+    categories : "auto" or list of array-like
+        Domains: ``"auto"`` takes a pandas categorical column's categories, or else the sorted distinct
+        values of the column in the whole of ``X``; a list gives one domain per feature (values outside it
+        get code ``-1``). As for the trees, the domains must be public for a DP guarantee.
+    """
+    cols, names = _columns(X, fitting=False)
+    if not (isinstance(categories, str) and categories == "auto") and len(categories) != len(cols):
+        raise ValueError(f"categories must list one domain per feature ({len(cols)}), got {len(categories)}")
+    domains = []
+    for j, col in enumerate(cols):
+        if not isinstance(categories, str):
+            domains.append(np.asarray(categories[j]))
+        elif isinstance(getattr(col, "dtype", None), pd.CategoricalDtype):
+            domains.append(np.asarray(col.cat.categories))
+        else:
+            present = np.asarray(col, dtype=object)[~_is_missing(col)]
+            try:
+                domains.append(np.unique(np.asarray(present.tolist())))
+            except TypeError as exc:
+                raise TypeError(f"argument must be a string or a number (feature {names[j] if names else j}: "
+                                f"values of one sortable kind; {exc})") from None
+    return _trusted_table(_codes(cols, domains), tuple(domains), None if names is None else tuple(names))
+
+
+def _trusted_table(codes: np.ndarray, categories: tuple, names: tuple | None) -> EncodedTable:
+    """An :class:`EncodedTable` of int64 codes valid by construction (row subsets, encode_table's own):
+    no checks and no copy."""
+    table = object.__new__(EncodedTable)
+    codes.setflags(write=False)
+    for field, value in (("codes", codes), ("categories", categories), ("feature_names", names)):
+        object.__setattr__(table, field, value)
+    return table
+
+
+def _codes(cols, domains) -> np.ndarray:
+    """Integer codes of columns in domains, ``-1`` for missing values and values outside them."""
+    out = np.empty((len(cols[0]), len(cols)), np.int64)
+    for j, (col, cats) in enumerate(zip(cols, domains)):
+        dtype = getattr(col, "dtype", None)
+        if isinstance(dtype, pd.CategoricalDtype) and len(dtype.categories) == len(cats) and \
+                (np.asarray(dtype.categories) == cats).all():
+            out[:, j] = col.cat.codes.to_numpy()
+        else:
+            out[:, j] = pd.Index(cats).get_indexer(np.asarray(col, dtype=object))
+    return out
+
+
 class BaseCategoricalTree(ClassifierMixin, BaseEstimator):
     """Common fit-time encoding, prediction, text export and scikit-learn export of the trees.
 
@@ -213,8 +337,16 @@ class BaseCategoricalTree(ClassifierMixin, BaseEstimator):
     def _fit_encoding(self, X, y) -> tuple[np.ndarray, np.ndarray]:
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
-        cols, names = _columns(X, fitting=True)
-        n = len(cols[0])
+        table = X if isinstance(X, EncodedTable) else None
+        if table is not None:
+            cols, names, n = None, (None if table.feature_names is None else list(table.feature_names)), len(table)
+            n_features = table.shape[1]
+            if n < 1 or n_features < 1:
+                raise ValueError(f"Found array with {n} sample(s) and {n_features} feature(s) "
+                                 f"(shape={table.shape}) while a minimum of 1 is required.")
+        else:
+            cols, names = _columns(X, fitting=True)
+            n, n_features = len(cols[0]), len(cols)
         categorical_y = isinstance(getattr(y, "dtype", None), pd.CategoricalDtype)
         y_arr = y.to_numpy() if isinstance(y, pd.Series) else np.asarray(y)
         if y_arr.ndim == 2 and y_arr.shape[1] == 1:
@@ -230,15 +362,19 @@ class BaseCategoricalTree(ClassifierMixin, BaseEstimator):
             classes = np.unique(y_arr)
         cats = self.categories
         if not (isinstance(cats, str) and cats == "auto"):
-            if len(cats) != len(cols):
-                raise ValueError(f"categories must list one domain per feature ({len(cols)}), got {len(cats)}")
-        categories = []
-        for j, col in enumerate(cols):
-            if _is_missing(col).any():
-                raise ValueError(f"feature {names[j] if names else j} has missing values; code them as "
-                                 "a category of their own")
-            if isinstance(cats, str):
-                if isinstance(col.dtype, pd.CategoricalDtype):
+            if len(cats) != n_features:
+                raise ValueError(f"categories must list one domain per feature ({n_features}), got {len(cats)}")
+        if table is not None:
+            categories = list(table.categories) if isinstance(cats, str) else [np.asarray(c) for c in cats]
+            missing = (table.codes < 0).any(axis=0)
+        else:
+            categories = []
+            missing = np.zeros(n_features, bool)
+            for j, col in enumerate(cols):
+                missing[j] = _is_missing(col).any()
+                if missing[j] or not isinstance(cats, str):
+                    categories.append(None if missing[j] else np.asarray(cats[j]))
+                elif isinstance(col.dtype, pd.CategoricalDtype):
                     categories.append(np.asarray(col.cat.categories))
                 else:
                     try:
@@ -247,44 +383,50 @@ class BaseCategoricalTree(ClassifierMixin, BaseEstimator):
                         name = names[j] if names else j
                         raise TypeError(f"argument must be a string or a number (feature {name}: values "
                                         f"of one sortable kind; {exc})") from None
-            else:
-                categories.append(np.asarray(cats[j]))
+        if missing.any():
+            j = int(np.flatnonzero(missing)[0])
+            raise ValueError(f"feature {names[j] if names else j} has missing values; code them as "
+                             "a category of their own")
         self.categories_ = categories
-        self.n_features_in_ = len(cols)
+        self.n_features_in_ = n_features
         if names is not None:
             self.feature_names_in_ = np.asarray(names, dtype=object)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
         self.classes_ = classes
         codes = self._encode(X)
         if (codes < 0).any():
             j = int(np.flatnonzero((codes < 0).any(axis=0))[0])
             raise ValueError(f"feature {names[j] if names else j} has values outside its given categories")
-        y_codes = np.asarray(pd.Index(classes).get_indexer(np.asarray(y_arr, dtype=object)), np.int64)
+        if isinstance(y, pd.Series) and categorical_y:
+            y_codes = y.cat.codes.to_numpy().astype(np.int64)
+        else:
+            y_codes = np.asarray(pd.Index(classes).get_indexer(np.asarray(y_arr, dtype=object)), np.int64)
         if (y_codes < 0).any():
             raise ValueError("y has labels outside the categories of its categorical dtype")
         return codes, y_codes
 
     def encode(self, X) -> np.ndarray:
-        """Integer codes of ``X`` in the fitted domains, ``-1`` for unseen or missing values."""
+        """Integer codes of ``X`` (a table, or an :class:`EncodedTable`) in the fitted domains, ``-1`` for
+        unseen or missing values."""
         check_is_fitted(self, "tree_")
         return self._encode(X)
 
     def _encode(self, X) -> np.ndarray:
-        cols, names = _columns(X, fitting=False)
-        if len(cols) != self.n_features_in_:
-            raise ValueError(f"X has {len(cols)} features, but {type(self).__name__} is expecting "
+        if isinstance(X, EncodedTable):
+            n_features, names = X.shape[1], X.feature_names
+        else:
+            cols, names = _columns(X, fitting=False)
+            n_features = len(cols)
+        if n_features != self.n_features_in_:
+            raise ValueError(f"X has {n_features} features, but {type(self).__name__} is expecting "
                              f"{self.n_features_in_} features as input")
         fitted_names = getattr(self, "feature_names_in_", None)
         if names is not None and fitted_names is not None and list(names) != list(fitted_names):
             raise ValueError("X's columns differ from the columns seen in fit")
-        out = np.empty((len(cols[0]), len(cols)), np.int64)
-        for j, (col, cats) in enumerate(zip(cols, self.categories_)):
-            dtype = getattr(col, "dtype", None)
-            if isinstance(dtype, pd.CategoricalDtype) and len(dtype.categories) == len(cats) and \
-                    (np.asarray(dtype.categories) == cats).all():
-                out[:, j] = col.cat.codes.to_numpy()
-            else:
-                out[:, j] = pd.Index(cats).get_indexer(np.asarray(col, dtype=object))
-        return out
+        if isinstance(X, EncodedTable):
+            return X.recoded(self.categories_)
+        return _codes(cols, self.categories_)
 
     # --- prediction -----------------------------------------------------------------------------
     def apply(self, X) -> np.ndarray:

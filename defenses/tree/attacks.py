@@ -74,6 +74,12 @@ def confusion_matrix(model, X, y) -> np.ndarray:
 
 
 def _label_codes(classes: np.ndarray, y) -> np.ndarray:
+    dtype = getattr(y, "dtype", None)
+    if isinstance(y, pd.Series) and isinstance(dtype, pd.CategoricalDtype) and \
+            len(dtype.categories) == len(classes) and (np.asarray(dtype.categories) == classes).all():
+        codes = y.cat.codes.to_numpy().astype(np.int64)  # already in classes' order
+        if (codes >= 0).all():
+            return codes
     y = np.asarray(y.to_numpy() if isinstance(y, pd.Series) else y, dtype=object)
     codes = np.asarray(pd.Index(classes).get_indexer(y), np.int64)
     if (codes < 0).any():
@@ -158,8 +164,9 @@ class NaiveMAPAttack(_MAPBase):
         self.confusion = confusion
 
     def infer(self, model, known, y) -> AttributeInference:
-        """Attack every row of ``known`` (the model's features; the sensitive column is ignored or absent)
-        whose true labels are ``y``."""
+        """Attack every row of ``known`` (the model's features as a table or an
+        :class:`~defenses.tree.EncodedTable`; the sensitive column is ignored or absent) whose true labels
+        are ``y``."""
         s, codes, y_idx, domain, prior = self._setup(model, known, y)
         conf = np.asarray(self.confusion, float)
         k = len(model.classes_)

@@ -22,10 +22,12 @@ from defenses.linear import (
     NoModelBaseline,
     PriorBaseline,
     empirical_prior,
+    analytic_gaussian_multiplier,
+    composed_delta,
+    gaussian_delta,
     gaussian_mixture_entropy,
     gaussian_noise_multiplier,
 )
-from defenses.linear.adassp import _exact_gaussian_delta
 
 H = gaussian_mixture_entropy
 HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
@@ -62,37 +64,128 @@ def test_entropy_is_translation_invariant_and_within_bounds(values, sigma, shift
 @given(st.lists(finite, min_size=2, max_size=60), st.floats(0.1, 5), st.integers(1, 17), st.randoms())
 def test_chunked_entropy_and_gradient_equal_one_shot_and_are_permutation_invariant(values, sigma, chunk, rnd):
     y = np.array(values)
-    h1, g1 = H(y, sigma, chunk_size=10_000, return_grad=True)
-    h2, g2 = H(y, sigma, chunk_size=chunk, return_grad=True)
+    h1, g1 = H(y, sigma, method="exact", chunk_size=10_000, return_grad=True)
+    h2, g2 = H(y, sigma, method="exact", chunk_size=chunk, return_grad=True)
     assert h2 == pytest.approx(h1, abs=1e-12)
     np.testing.assert_allclose(g2, g1, atol=1e-12)
     perm = np.array(rnd.sample(range(len(y)), len(y)))
-    hp, gp = H(y[perm], sigma, chunk_size=chunk, return_grad=True)
+    hp, gp = H(y[perm], sigma, method="exact", chunk_size=chunk, return_grad=True)
     assert hp == pytest.approx(h1, abs=1e-12)
     np.testing.assert_allclose(gp, g1[perm], atol=1e-12)
 
 
 @pytest.mark.parametrize("sigma", [0.3, 1.0, 4.0])
-@pytest.mark.parametrize("n", [2, 7, 300])
-def test_entropy_gradient_matches_central_finite_differences(sigma, n):
+@pytest.mark.parametrize("n, method", [(2, "exact"), (7, "exact"), (300, "exact"), (7, "chebyshev"),
+                                       (600, "chebyshev")])
+def test_entropy_gradient_matches_central_finite_differences(sigma, n, method):
     rng = np.random.default_rng(n)
     y = rng.normal(scale=1.5, size=n)
-    _, grad = H(y, sigma, chunk_size=64, return_grad=True)
+    _, grad = H(y, sigma, method=method, chunk_size=64, return_grad=True)
     step = 1e-5
     for k in rng.choice(n, size=min(n, 12), replace=False):
         e = np.zeros(n)
         e[k] = step
-        fd = (H(y + e, sigma) - H(y - e, sigma)) / (2 * step)
+        fd = (H(y + e, sigma, method=method) - H(y - e, sigma, method=method)) / (2 * step)
         assert grad[k] == pytest.approx(fd, abs=1e-8)
     assert abs(grad.sum()) < 1e-12  # translation invariance: Σ_k ∂H0/∂ŷ_k = 0
 
 
 @pytest.mark.parametrize("bad", [dict(pred=[]), dict(pred=[0.0, np.nan]), dict(sigma=0.0), dict(sigma=-1.0),
-                                 dict(chunk_size=0)])
+                                 dict(chunk_size=0), dict(method="fast")])
 def test_entropy_rejects_bad_input(bad):
     kw = {"pred": [0.0, 1.0], "sigma": 1.0, **bad}
     with pytest.raises(ValueError, match=next(iter(bad))):
         H(np.asarray(kw.pop("pred"), float), kw.pop("sigma"), **kw)
+
+
+# The Chebyshev fast path against the exact pairwise sum
+
+def _predictions(kind: str, n: int, sigma: float, rng: np.random.Generator) -> np.ndarray:
+    """Prediction sets the fast path must handle: a few σ wide (linear models), far narrower than σ,
+    spread over thousands of σ (most pairs in the dropped band), and clusters far apart, off zero."""
+    if kind == "linear":
+        return rng.normal(scale=2.0 * sigma, size=n)
+    if kind == "clustered":
+        return 3.0 + rng.normal(scale=1e-3 * sigma, size=n)
+    if kind == "spread":
+        return rng.uniform(-2000.0 * sigma, 2000.0 * sigma, size=n)
+    centres = rng.choice([-1e4, 0.0, 25.0, 1e6], size=n) * sigma + 7e6 * sigma
+    return centres + rng.normal(scale=0.7 * sigma, size=n)
+
+
+@pytest.mark.parametrize("kind", ["linear", "clustered", "spread", "clusters"])
+@pytest.mark.parametrize("sigma", [1e-3, 0.75, 1.0, 300.0])
+@pytest.mark.parametrize("n", [450, 2500])
+def test_chebyshev_entropy_and_gradient_equal_the_exact_sum_to_round_off(kind, sigma, n):
+    y = _predictions(kind, n, sigma, np.random.default_rng([n, int(sigma * 1e3)]))
+    h_exact, g_exact = H(y, sigma, method="exact", return_grad=True)
+    h_fast, g_fast = H(y, sigma, method="chebyshev", return_grad=True)
+    assert h_fast == pytest.approx(h_exact, abs=1e-14 * max(1.0, abs(h_exact)))
+    # Gradient entries are of order 1/(Nσ): compare on that scale (and to the largest entry).
+    scale = max(np.max(np.abs(g_exact)), 1.0 / (n * sigma))
+    np.testing.assert_allclose(g_fast, g_exact, rtol=0, atol=2e-14 * scale)
+    assert np.sum(g_fast) == pytest.approx(0.0, abs=1e-12 * scale)
+
+
+def test_auto_method_takes_the_fast_path_from_400_predictions_and_the_exact_sum_below():
+    rng = np.random.default_rng(1)
+    for n, method in ((399, "exact"), (400, "chebyshev")):
+        y = rng.normal(size=n)
+        auto, chosen = H(y, 0.8, return_grad=True), H(y, 0.8, method=method, return_grad=True)
+        assert auto[0] == chosen[0] and np.array_equal(auto[1], chosen[1])
+    far = np.r_[rng.normal(size=500), 1e20]  # beyond the exactly indexable panels: exact sum, or refusal
+    assert H(far, 0.8) == H(far, 0.8, method="exact")
+    with pytest.raises(ValueError, match="chebyshev"):
+        H(far, 0.8, method="chebyshev")
+
+
+@pytest.mark.parametrize("kind", ["linear", "spread"])
+def test_chebyshev_path_is_accurate_against_a_50_digit_reference(kind):
+    """Both methods within float64 round-off of the sums computed in 50-digit arithmetic."""
+    import mpmath
+
+    sigma = 0.9
+    y = _predictions(kind, 60, sigma, np.random.default_rng(3))
+    with mpmath.workdps(50):
+        ym = [mpmath.mpf(float(v)) for v in y]
+        k = [[mpmath.exp(-(a - b) ** 2 / (2 * mpmath.mpf(sigma) ** 2)) for b in ym] for a in ym]
+        s = [mpmath.fsum(row) for row in k]
+        n = len(ym)
+        h_ref = -mpmath.fsum(mpmath.log(v) for v in s) / n + mpmath.log(n) + mpmath.log(2 * mpmath.pi * sigma**2) / 2
+        g_ref = [mpmath.fsum((k[i][j] / s[i] + k[j][i] / s[j]) * (ym[i] - ym[j]) for j in range(n))
+                 / (n * mpmath.mpf(sigma) ** 2) for i in range(n)]
+        h_ref, g_ref = float(h_ref), np.array([float(v) for v in g_ref])
+    for method in ("exact", "chebyshev"):
+        h, g = H(y, sigma, method=method, return_grad=True)
+        assert h == pytest.approx(h_ref, rel=1e-15)
+        np.testing.assert_allclose(g, g_ref, rtol=0, atol=4e-15 * np.max(np.abs(g_ref)))
+
+
+@pytest.mark.parametrize("degree", [4, 7, 10])
+def test_chebyshev_error_bound_holds_with_too_few_nodes(degree):
+    """With p = 4…10 nodes the interpolation error is visible, and it stays within the stated bound."""
+    from defenses.linear.mid import _kernel_sums_chebyshev, _kernel_sums_exact, chebyshev_error_bound
+
+    sigma, n = 1.0, 800
+    y = np.random.default_rng(degree).normal(scale=3.0, size=n)
+    reach = 12
+    s_fast, g_fast = _kernel_sums_chebyshev(y, sigma, True, degree=degree, reach=reach)
+    s_exact, g_exact = _kernel_sums_exact(y, sigma, 256, True)
+    eta = chebyshev_error_bound(n, degree, reach, 1.0)
+    assert 1e-14 < np.max(np.abs(s_fast - s_exact) / s_exact) <= eta
+    assert np.max(np.abs(g_fast - g_exact)) <= 3 * eta / sigma
+
+
+def test_chebyshev_parameters_meet_the_budget_and_grow_slowly():
+    from defenses.linear.mid import chebyshev_error_bound, chebyshev_parameters
+
+    for n in (400, 5452, 40_000, 10**7):
+        for width in (0.5, 0.75, 1.0):
+            p, w = chebyshev_parameters(n, width)
+            assert chebyshev_error_bound(n, p, w, width) <= 2.0**-64 / n
+            assert chebyshev_error_bound(n, p - 1, w, width) > 2.0**-65 / n  # p is the smallest
+            assert p <= 32 and w * width >= 11
+    assert chebyshev_parameters(5452, 1.0) == (26, 12)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -187,34 +280,93 @@ def test_adassp_noise_scales_match_wang_formulas():
     X = rng.uniform(-0.3, 0.3, size=(50, 10))
     y = rng.uniform(-1, 1, size=50)
     m = AdaSSPRegression(epsilon=1.0, delta=1e-6, x_bound=1.0, y_bound=1.0, fit_intercept=False,
-                         random_state=1).fit(X, y)
+                         calibration="wang2018", random_state=1).fit(X, y)
     assert m.noise_multiplier_ == pytest.approx(11.8518, abs=1e-4)
     assert m.eigenvalue_shift_ == pytest.approx(46.8218, abs=1e-4)
     assert m.gram_noise_scale_ == m.noise_multiplier_ and m.moment_noise_scale_ == m.noise_multiplier_
     assert m.ridge_ + m.min_eigenvalue_noisy_ == pytest.approx(107.936, abs=1e-3)  # λ̃_min < threshold here
-    m2 = AdaSSPRegression(epsilon=3.0, delta=1e-5, x_bound=2.0, y_bound=5.0, random_state=1).fit(X, y)
+    m2 = AdaSSPRegression(epsilon=3.0, delta=1e-5, x_bound=2.0, y_bound=5.0, calibration="wang2018",
+                          random_state=1).fit(X, y)
     s = math.sqrt(math.log(6 / 1e-5)) / 1.0
     assert m2.row_bound_ == pytest.approx(math.sqrt(5.0))
     assert m2.gram_noise_scale_ == pytest.approx(5.0 * s) and m2.moment_noise_scale_ == pytest.approx(math.sqrt(5) * 5 * s)
 
 
+def test_gaussian_delta_equals_the_curve_in_50_digit_arithmetic():
+    """Φ(μ/2 − ε/μ) − e^ε Φ(−μ/2 − ε/μ) (Balle & Wang 2018, Thm. 8) against mpmath at 50 digits, over
+    ε ∈ {0} ∪ [1e-10, 1e8] and μ ∈ [1e-12, 1e4]: no overflow, no cancellation."""
+    import mpmath
+
+    checked = 0
+    for eps in np.r_[0.0, np.logspace(-10, 8, 19)]:
+        for mu in np.logspace(-12, 4, 17):
+            with mpmath.workdps(50):
+                e, m = mpmath.mpf(eps), mpmath.mpf(mu)
+                ref = float(mpmath.ncdf(m / 2 - e / m) - mpmath.exp(e) * mpmath.ncdf(-m / 2 - e / m))
+            if ref < 1e-300:
+                assert gaussian_delta(eps, mu) < 1e-290
+                continue
+            # float64 resolves x = ε/μ − μ/2 only to 2·2⁻⁵³·(ε/μ + μ/2); δ's relative sensitivity to x is
+            # at most |x| + 2.
+            x = eps / mu - mu / 2
+            tol = 1e-13 + (abs(x) + 2) * 2.3e-16 * (eps / mu + mu / 2)
+            assert gaussian_delta(eps, mu) == pytest.approx(ref, rel=tol), (eps, mu)
+            checked += 1
+    assert checked > 150
+
+
 @pytest.mark.parametrize("eps, expected", [(0.1, 108.686), (1.0, 12.471), (10.0, 1.4661)])
-def test_analytic_calibration_reproduces_exact_gaussian_mechanism(eps, expected):
-    ratio = gaussian_noise_multiplier(eps, 1e-6, "analytic")
+def test_analytic_gaussian_multiplier_reproduces_the_per_release_values(eps, expected):
+    """ALGORITHMS.md §2's σ/Δ of one release at (ε/3, δ/3) for δ = 1e-6, and it is the smallest such σ/Δ."""
+    ratio = analytic_gaussian_multiplier(eps / 3, 1e-6 / 3)
     assert ratio == pytest.approx(expected, rel=2e-4)
-    assert _exact_gaussian_delta(eps / 3, ratio) == pytest.approx(1e-6 / 3, rel=1e-6)
-    assert _exact_gaussian_delta(eps / 3, ratio * 0.999) > 1e-6 / 3  # smallest such ratio
+    assert gaussian_delta(eps / 3, 1 / ratio) == pytest.approx(1e-6 / 3, rel=1e-9)
+    assert gaussian_delta(eps / 3, 1 / (ratio * (1 - 1e-9))) > 1e-6 / 3
 
 
-def test_wang_calibration_underdelivers_delta_at_large_epsilon():
-    assert _exact_gaussian_delta(10 / 3, gaussian_noise_multiplier(10.0, 1e-6)) > 1e-6 / 3 * 10
+@pytest.mark.parametrize("delta", [1e-10, 1e-6, 1e-3])
+def test_default_calibration_is_exactly_eps_delta_dp_for_every_epsilon(delta):
+    """The three releases composed exactly (μ = √3/s) spend δ — not more, and not much less — at every ε
+    from 10⁻³ to 10³; s is √3 times the one-release multiplier, and below the per-release split's."""
+    for eps in np.logspace(-3, 3, 61):
+        s = gaussian_noise_multiplier(eps, delta)
+        spent = composed_delta(eps, s)
+        assert spent <= delta and spent == pytest.approx(delta, rel=1e-9)
+        assert composed_delta(eps, s * (1 - 1e-9)) > delta  # the smallest such s
+        assert s == pytest.approx(math.sqrt(3) * analytic_gaussian_multiplier(eps, delta), rel=1e-11)
+        assert s < analytic_gaussian_multiplier(eps / 3, delta / 3)
+
+
+def test_wang_calibration_is_refused_where_it_is_not_dp():
+    """For δ = 1e-6 Wang's constant composes to δ ≈ 0.65 at ε = 100 (ALGORITHMS.md §2) and is refused there."""
+    s = math.sqrt(math.log(6e6)) / (100 / 3)
+    assert composed_delta(100.0, s) == pytest.approx(0.6537, abs=1e-4)
+    for eps in (1.0, 10.0, 30.0):  # still (ε, δ)-DP by exact composition, though not per release
+        s = gaussian_noise_multiplier(eps, 1e-6, "wang2018")
+        assert composed_delta(eps, s) <= 1e-6 < 3 * gaussian_delta(eps / 3, 1 / s)
+    for eps in (31.0, 100.0, 1e3):
+        with pytest.raises(ValueError, match="wang2018.*not"):
+            gaussian_noise_multiplier(eps, 1e-6, "wang2018")
+    X, y = _regression(n=30)
+    with pytest.raises(ValueError, match="wang2018"):
+        AdaSSPRegression(epsilon=100.0, calibration="wang2018").fit(X / 100, y / 100)
+
+
+def test_adassp_records_the_delta_it_spends():
+    X, y = _regression(n=50)
+    m = AdaSSPRegression(epsilon=2.0, delta=1e-5, random_state=0).fit(X / 100, y / 100)
+    assert m.noise_multiplier_ == gaussian_noise_multiplier(2.0, 1e-5)
+    assert m.delta_spent_ == pytest.approx(1e-5, rel=1e-9) and m.delta_spent_ <= 1e-5
+    w = AdaSSPRegression(epsilon=2.0, delta=1e-5, calibration="wang2018", random_state=0).fit(X / 100, y / 100)
+    assert w.delta_spent_ < 1e-5 and w.noise_multiplier_ > m.noise_multiplier_
 
 
 def test_adassp_output_equals_a_seeded_reference_computation():
     rng = np.random.default_rng(5)
     X = rng.uniform(-0.5, 0.5, size=(80, 3))
     y = X @ [0.3, -0.2, 0.1] + rng.uniform(-0.1, 0.1, 80)
-    m = AdaSSPRegression(epsilon=2.0, delta=1e-6, x_bound=1.0, y_bound=1.0, rho=0.05, random_state=42).fit(X, y)
+    m = AdaSSPRegression(epsilon=2.0, delta=1e-6, x_bound=1.0, y_bound=1.0, rho=0.05, calibration="wang2018",
+                         random_state=42).fit(X, y)
     # By hand: the documented draw order Z, triu(E), z on numpy's default_rng(42).
     A = np.column_stack([X, np.ones(80)])
     d, bound = 4, math.sqrt(2.0)
@@ -246,13 +398,20 @@ def test_adassp_noisy_eigenvalue_has_the_stated_distribution():
     assert kstest(z, "norm").pvalue > 0.01
 
 
-def test_adassp_with_huge_epsilon_is_ordinary_least_squares():
-    X, y = _regression(n=300)
-    X, y = X / 100.0, y / 100.0  # inside the bounds, so nothing is clipped
-    m = AdaSSPRegression(epsilon=1e12, x_bound=1.0, y_bound=1.0, random_state=0).fit(X, y)
+def test_adassp_tends_to_ordinary_least_squares_as_epsilon_grows():
+    """The analytic noise falls as ε^(−1/2) at large ε, and θ̂ → OLS with it (ε ≤ 10⁸ is accepted)."""
+    rng = np.random.default_rng(2)
+    X = rng.uniform(-0.5, 0.5, size=(2000, 3))
+    y = X @ [0.3, -0.2, 0.1] + rng.uniform(-0.1, 0.1, 2000)
     ols = LinearRegression().fit(X, y)
-    np.testing.assert_allclose(m.coef_, ols.coef_, rtol=1e-5)
-    assert m.intercept_ == pytest.approx(ols.intercept_, rel=1e-5)
+    errors = []
+    for eps in (1e4, 1e6, 1e8):
+        m = AdaSSPRegression(epsilon=eps, x_bound=1.0, y_bound=1.0, random_state=0).fit(X, y)
+        errors.append(np.max(np.abs(np.r_[m.coef_ - ols.coef_, m.intercept_ - ols.intercept_])))
+        assert m.noise_multiplier_ == pytest.approx(math.sqrt(3 / (2 * eps)), rel=0.05)
+    assert errors[2] < 1e-5 and errors[0] > 30 * errors[2]
+    with pytest.raises(ValueError, match="epsilon"):
+        AdaSSPRegression(epsilon=1e12).fit(X, y)
 
 
 def test_adassp_clips_rows_and_labels_to_the_declared_bounds():

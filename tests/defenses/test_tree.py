@@ -283,3 +283,76 @@ def test_scikit_learn_estimator_checks(est):
     check_estimator(est, expected_failed_checks={
         "check_estimators_nan_inf": "by design a missing or unseen value at predict time stops the row at "
                                     "the node testing it (its label is predicted), as for an unseen category"})
+
+
+# ------------------------------------------------------------------ encode once (EncodedTable)
+def _same_tree(a, b):
+    for key in ("feature", "first_child", "n_samples", "class_counts", "label", "path"):
+        np.testing.assert_array_equal(getattr(a.tree_, key), getattr(b.tree_, key))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: ID3Classifier(max_depth=5), lambda: ID3Classifier(mid_lambda=10.0, max_depth=5),
+    lambda: ID3Classifier(mid_lambda=3.0, growth="dfs", criterion="gini"),
+    lambda: PriorityID3Classifier("cheated", 2, max_depth=5),
+    lambda: DPID3Classifier(epsilon=30.0, max_depth=4, random_state=3)], ids=["id3", "mid", "mid-dfs-gini",
+                                                                             "priority", "dp-id3"])
+def test_models_on_encoded_rows_equal_models_on_the_dataframe(steak, make):
+    """Encode the survey once; a model fitted and queried on row subsets of the table is the model
+    fitted and queried on the same rows of the DataFrame: same tree, predictions and probabilities."""
+    from defenses.tree import encode_table
+
+    X, y = steak.data, steak.target
+    table = encode_table(X)
+    rng = np.random.default_rng(0)
+    train, test = np.sort(rng.permutation(len(X))[:250]), np.arange(0, len(X), 3)
+    a = make().fit(X.iloc[train], y.iloc[train])
+    b = make().fit(table[train], y.iloc[train])
+    _same_tree(a, b)
+    assert list(b.feature_names_in_) == list(X.columns)
+    assert all(np.array_equal(u, v) for u, v in zip(a.categories_, b.categories_))
+    for m in (a, b):  # either model takes either form
+        np.testing.assert_array_equal(m.predict(table[test]), a.predict(X.iloc[test]))
+        np.testing.assert_array_equal(m.predict_proba(table[test]), a.predict_proba(X.iloc[test]))
+        np.testing.assert_array_equal(m.encode(table[test]), a.encode(X.iloc[test]))
+
+
+def test_attacks_on_encoded_rows_equal_attacks_on_the_dataframe(steak):
+    from defenses.tree import MAPWithCountsAttack, NaiveMAPAttack, confusion_matrix, encode_table, estimate_prior
+
+    X, y = steak.data, steak.target
+    table = encode_table(X)
+    m = ID3Classifier(max_depth=5).fit(table, y)
+    prior = estimate_prior(X["cheated"])
+    conf = confusion_matrix(m, table, y)
+    np.testing.assert_array_equal(conf, confusion_matrix(m, X, y))
+    for attack in (NaiveMAPAttack("cheated", prior, conf), MAPWithCountsAttack("cheated", prior)):
+        on_table, on_frame = attack.infer(m, table, y), attack.infer(m, X, y)
+        np.testing.assert_array_equal(on_table.guesses, on_frame.guesses)
+        np.testing.assert_array_equal(on_table.scores, on_frame.scores)
+    np.testing.assert_array_equal(table.values("cheated"), X["cheated"].to_numpy(dtype=object))
+
+
+def test_encoded_table_with_other_domains_is_translated_and_missing_values_behave_as_in_a_dataframe():
+    from defenses.tree import EncodedTable, encode_table
+
+    frame = TENNIS.drop(columns="play")
+    y = TENNIS["play"]
+    m = ID3Classifier().fit(frame, y)
+    queries = pd.DataFrame({"outlook": ["Rain", "Snow", None], "temperature": ["Hot", "Mild", "Cool"],
+                            "humidity": ["High", "Normal", "High"], "wind": ["Weak", "Strong", None]})
+    table = encode_table(queries)  # its own (smaller, different) domains
+    assert table.codes[2, 0] == -1 and list(table.categories[0]) == ["Rain", "Snow"]
+    np.testing.assert_array_equal(m.encode(table), m.encode(queries))
+    np.testing.assert_array_equal(m.predict(table), m.predict(queries))
+    with pytest.raises(ValueError, match="missing values"):
+        ID3Classifier().fit(table, ["Yes", "No", "Yes"])
+    explicit = encode_table(frame, categories=[["Sunny", "Overcast"], *m.categories_[1:]])
+    assert (explicit.codes[:, 0] == -1).sum() == (frame["outlook"] == "Rain").sum()
+    with pytest.raises(ValueError, match="outside its given categories"):
+        ID3Classifier(categories=[["Sunny", "Overcast", "Rain"], *m.categories_[1:]]).fit(
+            encode_table(queries.fillna("Weak")), ["Yes", "No", "Yes"])
+    with pytest.raises(ValueError, match="columns differ"):
+        m.predict(EncodedTable(table.codes, table.categories, ("a", "b", "c", "d")))
+    with pytest.raises(ValueError, match="codes must lie"):
+        EncodedTable(np.array([[5, 0, 0, 0]]), table.categories)

@@ -19,6 +19,7 @@ def _check_document(doc, n_splits):
     assert doc["figure"] == "fig2a" and doc["title"] and "IWPC" in doc["dataset"]
     assert doc["metrics"]["utility"].startswith("MSE") and "accuracy" in doc["metrics"]["attack"]
     assert doc["settings"]["n_splits"] == n_splits
+    assert doc["settings"]["calibration"] == "analytic"  # AdaSSP (ε, δ)-DP at every ε of the grid
     names = [s["defense"] for s in doc["series"]]
     assert names == ["undefended", "MID", "AdaSSP"]
     for s in doc["series"]:
@@ -58,7 +59,7 @@ def test_plot_draws_every_series_with_labels_and_legend(tmp_path, monkeypatch):
     monkeypatch.setattr(plt, "close", lambda fig: captured.setdefault("fig", fig))
     point = {"knob": 1.0, "utility": 1.1, "utility_ci": [1.0, 1.2], "attack_train": 0.5, "attack_test": 0.5,
              "attack_train_ci": [0.45, 0.55], "attack_test_ci": [0.45, 0.55], "runs": 3}
-    doc = {"settings": {"n_splits": 3, "delta": 1e-6, "calibration": "wang2018"},
+    doc = {"settings": {"n_splits": 3, "delta": 1e-6, "calibration": "analytic"},
            "series": [{"defense": "undefended", "knob": None, "points": [{**point, "knob": None}]},
                       {"defense": "MID", "knob": "mid_lambda", "points": [point]},
                       {"defense": "AdaSSP", "knob": "epsilon", "points": [point]}],

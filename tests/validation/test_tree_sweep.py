@@ -26,6 +26,8 @@ def test_prf_and_macro_f1_agree_with_sklearn():
         a, b = rng.integers(0, 5, 40).astype(str), rng.integers(0, 4, 40).astype(str)
         assert vt.macro_f1(a, b) == pytest.approx(f1_score(a, b, average="macro", zero_division=0))
     assert vt.binary_prf(["No", "No"], ["No", "No"]) == (0.0, 0.0, 0.0)
+    with pytest.raises(ValueError, match="not of the kind"):
+        vt.binary_prf([0, 1, 1], [1, 1, 0])  # category codes scored against "Yes"
 
 
 def test_splits_are_seeded_disjoint_and_80_20():
@@ -37,10 +39,10 @@ def test_splits_are_seeded_disjoint_and_80_20():
 
 
 def test_sweep_runs_resumes_and_aggregates(tmp_path, data_home, monkeypatch):
-    store = tmp_path / "store"
+    store = tmp_path / "tree.jsonl"
     res = vt.run_tree_sweep(store, data_home=data_home, config=TINY, n_splits=2, progress=False)
     assert len(res.runs) == len(TINY.settings()) * 2
-    assert len(list(store.glob("*.json"))) == len(TINY.settings())
+    assert len(store.read_text().splitlines()) == 1 + len(res.runs)  # header + one record per unit
     calls = []
     monkeypatch.setattr(vt, "evaluate_split", lambda *a: calls.append(a) or {})
     again = vt.run_tree_sweep(store, data_home=data_home, config=TINY, n_splits=2, progress=False)
