@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from paper_figs._common import pyplot, save
+from validation.engine import Executor
 from validation.interop import run_miface
 from validation.neural import recon_file_stem
 from validation.store import write_json_atomic
@@ -89,9 +90,10 @@ def plot(doc: dict[str, Any], recon_dir: str | os.PathLike, path: str | os.PathL
     return save(fig, path)
 
 
-def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None) -> Path:
+def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
+         executor: Executor | None = None) -> Path:
     out_dir = Path(out_dir)
-    res = run_miface(out_dir, quick=quick, device=device, data_home=data_home)
+    res = run_miface(out_dir, quick=quick, device=device, data_home=data_home, executor=executor)
     doc = figure_document(res, quick)
     doc["png"] = plot(doc, res["recon_dir"], out_dir / f"{NAME}.png").name
     return write_json_atomic(out_dir / f"{NAME}.json", doc)

@@ -25,6 +25,7 @@ reproduces the measurements of issue 13; every run is stored in a resumable
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -35,6 +36,8 @@ from typing import Any
 
 import numpy as np
 
+from validation.cli import add_executor_arguments, executor_from_args
+from validation.engine import Executor, UnitOutput, UnitsFailed
 from validation.store import write_json_atomic
 from validation.sweep import Setting, aggregate, run_sweep
 
@@ -84,8 +87,8 @@ def survey_evaluate(data, config):
     return evaluate
 
 
-def survey_table(out_dir: str | os.PathLike, *, n_splits: int = 100, data_home=None,
-                 progress: bool = True) -> dict[str, Any]:
+def survey_table(out_dir: str | os.PathLike, *, n_splits: int = 100, data_home=None, progress: bool = True,
+                 executor: Executor | None = None) -> dict[str, Any]:
     """Run (or resume) the survey comparison; ``series`` as :func:`validation.sweep.aggregate` gives it."""
     from defenses.datasets import load_steak_survey
     from validation.tree import FULL
@@ -94,8 +97,9 @@ def survey_table(out_dir: str | os.PathLike, *, n_splits: int = 100, data_home=N
     settings = list(SURVEY_SETTINGS)
     store = Path(out_dir) / f"survey_{n_splits}.json"
     experiment = {"dataset": "steak-survey", "n_rows": len(data.data), "tree_config": asdict(FULL),
-                  "attacks": list(SURVEY_ATTACKS), "version": 1}
-    runs = run_sweep(settings, n_splits, survey_evaluate(data, FULL), store, experiment, progress=progress)
+                  "attacks": list(SURVEY_ATTACKS), "version": 2}
+    runs = run_sweep(settings, n_splits, survey_evaluate(data, FULL), store, experiment, progress=progress,
+                     executor=executor, name="survey table")
     return {"table": "survey", "dataset": data.description, "n_splits": n_splits, "store": str(store),
             "metric": 'F1 (precision, recall) of "cheated = Yes"; mean and 95% t-interval over splits',
             "attacks": SURVEY_ATTACKS, "series": aggregate(settings, n_splits, runs)}
@@ -132,7 +136,7 @@ def iwpc_evaluate(problem, *, seed: int = 0, test_size: float = 0.2, delta: floa
             return MIDLinearRegression(mid_lambda=float(setting.value))
         if setting.defense == "AdaSSP":
             return AdaSSPRegression(epsilon=float(setting.value), delta=delta, x_bound=p.x_bound, y_bound=p.y_bound,
-                                    random_state=np.random.default_rng([seed, 1, split]))
+                                    calibration="analytic", random_state=np.random.default_rng([seed, 1, split]))
         return LinearRegression()
 
     def evaluate(setting: Setting, split: int) -> dict[str, float]:
@@ -170,8 +174,8 @@ def iwpc_evaluate(problem, *, seed: int = 0, test_size: float = 0.2, delta: floa
     return evaluate
 
 
-def iwpc_table(out_dir: str | os.PathLike, *, n_splits: int = 20, data_home=None,
-               progress: bool = True) -> dict[str, Any]:
+def iwpc_table(out_dir: str | os.PathLike, *, n_splits: int = 20, data_home=None, progress: bool = True,
+               executor: Executor | None = None) -> dict[str, Any]:
     """Run (or resume) the IWPC comparison; model-free adversaries sit in the first setting's points."""
     from validation.linear import IWPCProblem
 
@@ -179,8 +183,9 @@ def iwpc_table(out_dir: str | os.PathLike, *, n_splits: int = 20, data_home=None
     settings = list(IWPC_SETTINGS)
     store = Path(out_dir) / f"iwpc_{n_splits}.json"
     experiment = {"dataset": problem.description, "attacks": list(IWPC_ATTACKS), "aux": "half of training",
-                  "version": 1}
-    runs = run_sweep(settings, n_splits, iwpc_evaluate(problem), store, experiment, progress=progress)
+                  "adassp_calibration": "analytic", "version": 2}
+    runs = run_sweep(settings, n_splits, iwpc_evaluate(problem), store, experiment, progress=progress,
+                     executor=executor, name="IWPC table")
     return {"table": "iwpc", "dataset": problem.description, "n_splits": n_splits, "store": str(store),
             "metric": "VKORC1 accuracy; train = training patients outside the attacker's half, test = held out",
             "attacks": IWPC_ATTACKS, "series": aggregate(settings, n_splits, runs)}
@@ -215,7 +220,8 @@ def perturbation_config(quick: bool) -> PerturbationConfig:
     from validation.neural import QUICK
 
     if quick:
-        return PerturbationConfig(faces=QUICK, rounding=(0.05, 0.2), uniform_noise=(0.1,), logit_mixing=(0.9,))
+        return PerturbationConfig(faces=replace(QUICK, betas=(1e-2,), noise_multipliers=(0.2,)), rounding=(0.05, 0.2),
+                                  uniform_noise=(0.1,), logit_mixing=(0.9,))
     faces = replace(QUICK, epochs=40, patience=40, eval_epochs=30, attack_epochs=30, betas=(1e-3, 1e-2, 3e-2),
                     noise_multipliers=(0.1, 0.2, 0.5), n_seeds=3)
     return PerturbationConfig(faces=faces)
@@ -246,8 +252,11 @@ class PerturbationExperiment:
         self.faces = FacesExperiment(config.faces, data_home=data_home, device=device)
         self._undefended: dict[int, Any] = {}
 
-    def __call__(self, setting: Setting, split: int) -> dict[str, float]:
-        from defenses.metrics import ece
+    def __getstate__(self):
+        # a worker trains its own undefended models (seeded by the split: the same ones)
+        return {**self.__dict__, "_undefended": {}}
+
+    def __call__(self, setting: Setting, split: int) -> UnitOutput | dict[str, float]:
         from defenses.neural import KnowledgeAlignmentAttack, evaluate_reconstruction
         from validation.neural import make_target
 
@@ -264,7 +273,7 @@ class PerturbationExperiment:
         proba = model.predict_proba(X[sp.test])
         out = {"utility": float(np.mean(model.predict(X[sp.test]) == y[sp.test])),
                "train_accuracy": float(np.mean(model.predict(X[sp.train]) == y[sp.train])),
-               "ece": ece(y[sp.test], proba, n_bins=c.ece_bins, n_boot=1).value}
+               "ece": released_ece(np.searchsorted(model.classes_, y[sp.test]), proba, c.ece_bins)}
         attack = KnowledgeAlignmentAttack(
             input_transform="logits" if perturbation.space == "logit" else "softmax", ngf=c.attack_ngf,
             epochs=c.attack_epochs, device=ex.device, random_state=100 + split, progress=False).fit(model, X[sp.aux])
@@ -275,6 +284,21 @@ class PerturbationExperiment:
             out[f"rmse_{part}"] = m["pixel_rmse"]
             out[f"feature_l2_{part}"] = m["feature_l2"]
         return out
+
+
+def released_ece(y_idx: np.ndarray, released: np.ndarray, n_bins: int) -> float:
+    """ECE (ALGORITHMS.md §13) of released confidence vectors that need not sum to 1 (rounded, cut off).
+
+    Confidence = the largest released entry (what a client reads), correct = its argmax is the label;
+    equal-width bins (lo, hi] over [0, 1] (a confidence of 0 falls in the first), empty bins skipped. On
+    probability vectors it equals :func:`defenses.metrics.ece`.
+    """
+    released = np.asarray(released, float)
+    conf = np.clip(released.max(axis=1), 0.0, 1.0)
+    correct = (released.argmax(axis=1) == np.asarray(y_idx)).astype(float)
+    bins = np.clip(np.searchsorted(np.linspace(0.0, 1.0, n_bins + 1), conf, side="left") - 1, 0, n_bins - 1)
+    gap = np.abs(np.bincount(bins, correct, n_bins) - np.bincount(bins, conf, n_bins))
+    return float(gap.sum() / len(conf))
 
 
 def matched_comparison(series: list[dict[str, Any]], key: str, tolerance: float) -> list[dict[str, Any]]:
@@ -299,15 +323,16 @@ def matched_comparison(series: list[dict[str, Any]], key: str, tolerance: float)
 
 
 def faces_table(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
-                progress: bool = True, accuracy_tolerance: float = 0.05, ece_tolerance: float = 0.03) -> dict[str, Any]:
+                progress: bool = True, accuracy_tolerance: float = 0.05, ece_tolerance: float = 0.03,
+                executor: Executor | None = None) -> dict[str, Any]:
     """Run (or resume) the faces comparison of output perturbation with MID (VIB) and DP-SGD."""
     config = perturbation_config(quick)
     settings = config.settings()
     store = Path(out_dir) / f"faces_perturbation{'_quick' if quick else ''}.json"
     described = {"faces": _plain(asdict(config.faces)), "rounding": list(config.rounding),
-                 "uniform_noise": list(config.uniform_noise), "logit_mixing": list(config.logit_mixing), "version": 1}
+                 "uniform_noise": list(config.uniform_noise), "logit_mixing": list(config.logit_mixing), "version": 2}
     runs = run_sweep(settings, config.faces.n_seeds, PerturbationExperiment(config, data_home=data_home, device=device),
-                     store, described, progress=progress)
+                     store, described, progress=progress, executor=executor, name="faces perturbation")
     keys = {"utility", "train_accuracy", "ece", "attack_train", "attack_test", "rmse_train", "rmse_test",
             "feature_l2_train", "feature_l2_test", "eps_rdp", "eps_prv"}
     runs = {k: {m: v for m, v in r.items() if m in keys} for k, r in runs.items()}
@@ -358,17 +383,17 @@ def miface_config(quick: bool) -> MIFaceConfig:
 
 
 class MIFaceExperiment:
-    """``(setting, split) -> metrics`` for :func:`run_miface`; writes split 0's reconstructions."""
+    """``(setting, split) -> metrics`` for :func:`run_miface`; for split 0 it also returns the
+    reconstructions as the file ``<recon_dir>/<setting>.npz`` (written by the engine's driver)."""
 
-    def __init__(self, config: MIFaceConfig, *, data_home=None, device: str = "auto",
-                 recon_dir: str | os.PathLike | None = None):
+    def __init__(self, config: MIFaceConfig, *, data_home=None, device: str = "auto", recon_dir: str | None = None):
         from validation.neural import FacesExperiment
 
         self.config = config
         self.faces = FacesExperiment(config.faces, data_home=data_home, device=device)
-        self.recon_dir = Path(recon_dir) if recon_dir is not None else None
+        self.recon_dir = recon_dir
 
-    def __call__(self, setting: Setting, split: int) -> dict[str, float]:
+    def __call__(self, setting: Setting, split: int) -> UnitOutput:
         from defenses.interop.art import MIFaceAttack
         from defenses.neural import evaluate_reconstruction
         from validation.neural import make_target
@@ -391,20 +416,20 @@ class MIFaceExperiment:
                    == identities))}
         if setting.defense == "DP-SGD":
             out.update({f"eps_{k}": v for k, v in model.epsilon_.items() if np.isfinite(v)})
+        files = {}
         if self.recon_dir is not None and split == 0:
-            self.recon_dir.mkdir(parents=True, exist_ok=True)
             from validation.neural import recon_file_stem
 
-            path = self.recon_dir / f"{recon_file_stem(setting)}.npz"
-            tmp = path.with_suffix(".tmp.npz")
-            np.savez_compressed(tmp, recon=recon, true=X[first], labels=identities,
+            buf = io.BytesIO()
+            np.savez_compressed(buf, recon=recon, true=X[first], labels=identities,
                                 predicted=ex.evaluator(split).predict(recon))
-            os.replace(tmp, path)
-        return out
+            files[f"{self.recon_dir}/{recon_file_stem(setting)}.npz"] = buf.getvalue()
+        return UnitOutput(out, files)
 
 
 def run_miface(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
-               config: MIFaceConfig | None = None, progress: bool = True) -> dict[str, Any]:
+               config: MIFaceConfig | None = None, progress: bool = True,
+               executor: Executor | None = None) -> dict[str, Any]:
     """Run (or resume) MIFace against the undefended, VIB and DP-SGD face models.
 
     Returns ``{"config", "series", "store", "recon_dir"}``: per setting the mean over splits (95% t-interval)
@@ -416,12 +441,13 @@ def run_miface(out_dir: str | os.PathLike, *, quick: bool = False, device: str =
     out_dir = Path(out_dir)
     tag = "_quick" if quick else ""
     settings = config.settings()
-    experiment = MIFaceExperiment(config, data_home=data_home, device=device, recon_dir=out_dir / f"miface_recon{tag}")
-    described = {"dataset": "olivetti", **_plain(asdict(config)), "version": 3}
+    experiment = MIFaceExperiment(config, data_home=data_home, device=device, recon_dir=f"miface_recon{tag}")
+    described = {"dataset": "olivetti", **_plain(asdict(config)), "version": 4}
     store = out_dir / f"miface{tag}.json"
-    runs = run_sweep(settings, config.n_seeds, experiment, store, described, progress=progress)
+    runs = run_sweep(settings, config.n_seeds, experiment, store, described, progress=progress, executor=executor,
+                     name="MIFace")
     return {"config": described, "series": aggregate(settings, config.n_seeds, _common(settings, config.n_seeds, runs)),
-            "store": str(store), "recon_dir": str(experiment.recon_dir)}
+            "store": str(store), "recon_dir": str(out_dir / experiment.recon_dir)}
 
 
 def _plain(obj: Any) -> Any:
@@ -516,6 +542,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--data-home", type=Path)
     parser.add_argument("--json", action="store_true", help="print one JSON object per table")
+    add_executor_arguments(parser)
     args = parser.parse_args(argv)
     if args.splits is not None and args.splits < 1:
         parser.error(f"--splits must be >= 1, got {args.splits}")
@@ -528,21 +555,27 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(str(exc))
     tables = ["survey", "iwpc", "faces", "miface"] if "all" in args.tables else list(dict.fromkeys(args.tables))
     splits = args.splits or (3 if args.quick else None)
+    executor = executor_from_args(parser, args)
+    common = {"data_home": args.data_home, "executor": executor}
     run = {
-        "survey": lambda: survey_table(args.out, n_splits=splits or 100, data_home=args.data_home),
-        "iwpc": lambda: iwpc_table(args.out, n_splits=splits or 20, data_home=args.data_home),
-        "faces": lambda: faces_table(args.out, quick=args.quick, device=args.device, data_home=args.data_home),
-        "miface": lambda: run_miface(args.out, quick=args.quick, device=args.device, data_home=args.data_home),
+        "survey": lambda: survey_table(args.out, n_splits=splits or 100, **common),
+        "iwpc": lambda: iwpc_table(args.out, n_splits=splits or 20, **common),
+        "faces": lambda: faces_table(args.out, quick=args.quick, device=args.device, **common),
+        "miface": lambda: run_miface(args.out, quick=args.quick, device=args.device, **common),
     }
     fmt = {"survey": _format_survey, "iwpc": _format_iwpc, "faces": _format_faces, "miface": _format_miface}
-    for name in tables:
-        try:
-            doc = run[name]()
-        except FileNotFoundError as exc:
-            print(f"python -m validation.interop: error: {exc}", file=sys.stderr)
-            return 2
-        write_json_atomic(args.out / f"{name}{'_quick' if args.quick else ''}_table.json", doc)
-        print(json.dumps(doc, allow_nan=False) if args.json else fmt[name](doc))
+    with executor:
+        for name in tables:
+            try:
+                doc = run[name]()
+            except FileNotFoundError as exc:
+                print(f"python -m validation.interop: error: {exc}", file=sys.stderr)
+                return 2
+            except UnitsFailed as exc:
+                print(f"python -m validation.interop: {name} failed: {exc}", file=sys.stderr)
+                return 1
+            write_json_atomic(args.out / f"{name}{'_quick' if args.quick else ''}_table.json", doc)
+            print(json.dumps(doc, allow_nan=False) if args.json else fmt[name](doc))
     return 0
 
 
