@@ -321,8 +321,29 @@ class OutputPerturbedClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
+def released_ece(y_idx, released, n_bins: int = 15) -> float:
+    """ECE (ALGORITHMS.md §13) of released confidence vectors, which need not sum to 1 (rounded, cut off).
+
+    Confidence = the largest released entry, clipped to [0, 1] (what a client reads); correct = its
+    argmax is the label ``y_idx`` (column indices). Equal-width bins ``(lo, hi]`` over [0, 1] (a confidence
+    of 0 counts in the first), empty bins skipped; ``ECE = Σ_m |B_m|/N · |acc(B_m) − conf(B_m)|``. On
+    probability vectors it equals :func:`defenses.metrics.ece` (same bins).
+    """
+    v = _vectors(released, "released")
+    y_idx = np.asarray(y_idx)
+    if y_idx.shape != (len(v),):
+        raise ValueError(f"y_idx must hold one column index per row ({len(v)}), got shape {y_idx.shape}")
+    if isinstance(n_bins, bool) or not isinstance(n_bins, numbers.Integral) or n_bins < 1:
+        raise ValueError(f"n_bins must be an integer >= 1, got {n_bins!r}")
+    conf = np.clip(v.max(axis=1), 0.0, 1.0)
+    correct = (v.argmax(axis=1) == y_idx).astype(float)
+    bins = np.clip(np.searchsorted(np.linspace(0.0, 1.0, n_bins + 1), conf, side="left") - 1, 0, n_bins - 1)
+    gap = np.abs(np.bincount(bins, correct, n_bins) - np.bincount(bins, conf, n_bins))
+    return float(gap.sum() / len(v))
+
+
 __all__ = [
     "AddUniformNoise", "GaussianNoise", "HighConfidence", "MixUniform", "OutputPerturbation",
     "OutputPerturbedClassifier", "ReverseSigmoid", "RoundConfidences", "Rounded", "add_uniform_noise",
-    "mix_uniform", "round_confidences",
+    "mix_uniform", "released_ece", "round_confidences",
 ]

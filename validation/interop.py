@@ -258,6 +258,7 @@ class PerturbationExperiment:
 
     def __call__(self, setting: Setting, split: int) -> UnitOutput | dict[str, float]:
         from defenses.neural import KnowledgeAlignmentAttack, evaluate_reconstruction
+        from defenses.output import released_ece
         from validation.neural import make_target
 
         perturbation = _perturbation(setting, seed=10_000 + split)
@@ -284,21 +285,6 @@ class PerturbationExperiment:
             out[f"rmse_{part}"] = m["pixel_rmse"]
             out[f"feature_l2_{part}"] = m["feature_l2"]
         return out
-
-
-def released_ece(y_idx: np.ndarray, released: np.ndarray, n_bins: int) -> float:
-    """ECE (ALGORITHMS.md §13) of released confidence vectors that need not sum to 1 (rounded, cut off).
-
-    Confidence = the largest released entry (what a client reads), correct = its argmax is the label;
-    equal-width bins (lo, hi] over [0, 1] (a confidence of 0 falls in the first), empty bins skipped. On
-    probability vectors it equals :func:`defenses.metrics.ece`.
-    """
-    released = np.asarray(released, float)
-    conf = np.clip(released.max(axis=1), 0.0, 1.0)
-    correct = (released.argmax(axis=1) == np.asarray(y_idx)).astype(float)
-    bins = np.clip(np.searchsorted(np.linspace(0.0, 1.0, n_bins + 1), conf, side="left") - 1, 0, n_bins - 1)
-    gap = np.abs(np.bincount(bins, correct, n_bins) - np.bincount(bins, conf, n_bins))
-    return float(gap.sum() / len(conf))
 
 
 def matched_comparison(series: list[dict[str, Any]], key: str, tolerance: float) -> list[dict[str, Any]]:

@@ -86,6 +86,36 @@ def _indices(classes, labels, what: str) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------------------------- trees
+class _TreeEstimator(ScikitlearnDecisionTreeClassifier):
+    """ART's decision-tree estimator with a fast ``get_decision_path``.
+
+    ART's white-box attacks call ``get_decision_path`` once per row and use its last node (the leaf);
+    scikit-learn's ``decision_path`` validates each one-row input and builds a sparse matrix, which is
+    most of the attack's time. Here the compiled ``tree_.apply`` finds the leaf and the root-to-leaf path
+    comes from a table of every leaf's ancestors — the node ids ``decision_path(x).indices`` gives.
+    """
+
+    def __init__(self, model):
+        super().__init__(model)
+        t = model.tree_
+        parent = np.full(t.node_count, -1, np.int64)
+        for side in (t.children_left, t.children_right):
+            inner = side >= 0
+            parent[side[inner]] = np.flatnonzero(inner)
+        self._paths: dict[int, np.ndarray] = {}
+        for leaf in np.flatnonzero(t.children_left < 0):
+            path, node = [], int(leaf)
+            while node >= 0:
+                path.append(node)
+                node = int(parent[node])
+            self._paths[int(leaf)] = np.asarray(path[::-1], np.int32)
+
+    def get_decision_path(self, x) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float32)
+        leaves = self.model.tree_.apply(np.ascontiguousarray(x.reshape(-1, x.shape[-1])))
+        return np.concatenate([self._paths[int(leaf)] for leaf in leaves])
+
+
 @dataclass(frozen=True)
 class ARTTree:
     """A categorical tree as ART's ``ScikitlearnDecisionTreeClassifier``, one ordinal column per feature.
@@ -175,7 +205,7 @@ def to_art_tree(model: BaseCategoricalTree, sensitive_feature) -> ARTTree:
     check_is_fitted(model, "tree_")
     s = resolve_feature(model, sensitive_feature)
     domain = np.asarray(model.categories_[s])
-    return ARTTree(classifier=ScikitlearnDecisionTreeClassifier(ordinal_tree(model)), attack_feature=s,
+    return ARTTree(classifier=_TreeEstimator(ordinal_tree(model)), attack_feature=s,
                    values=[float(i) for i in range(len(domain))], sensitive_values=domain, model=model)
 
 

@@ -78,6 +78,18 @@ def test_ordinal_export_predicts_exactly_as_our_tree(steak, steak3, name):
         assert np.array_equal(sk.tree_.weighted_n_node_samples[leaves], m.tree_.n_samples[ours])
 
 
+def test_art_estimator_paths_are_scikit_learns(steak):
+    from art.estimators.classification.scikitlearn import ScikitlearnDecisionTreeClassifier
+
+    m = ID3Classifier().fit(steak.data, steak.target)
+    view = to_art_tree(m, SENSITIVE)
+    reference = ScikitlearnDecisionTreeClassifier(view.classifier.model)
+    X = view.transform(_with_unseen(steak.data))
+    for row in X:
+        assert np.array_equal(view.classifier.get_decision_path([row]), reference.get_decision_path([row]))
+    assert np.array_equal(view.classifier.get_decision_path(X[:3]), reference.get_decision_path(X[:3]))
+
+
 def test_ordinal_export_on_random_trees_with_many_valued_features():
     rng = np.random.default_rng(11)
     for _ in range(20):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from sklearn.linear_model import LogisticRegression
@@ -20,6 +20,7 @@ probas = st.builds(_proba, st.integers(0, 2**32 - 1), st.integers(1, 30), st.int
                    st.sampled_from([0.05, 0.3, 1.0, 5.0]))
 
 
+@settings(max_examples=100)
 @given(probas, st.sampled_from([1e-3, 5e-3, 0.01, 0.05, 0.1, 1 / 3, 0.5, 1.0]))
 def test_rounding_is_idempotent_and_on_the_grid(p, r):
     f = O.round_confidences(r)
@@ -29,18 +30,21 @@ def test_rounding_is_idempotent_and_on_the_grid(p, r):
     assert np.all(np.abs(once - p) <= r / 2 + 1e-12)
 
 
+@settings(max_examples=100)
 @given(probas, st.integers(1, 6))
 def test_art_rounded_is_idempotent(p, decimals):
     f = O.Rounded(decimals)
     assert np.array_equal(f(f(p)), f(p))
 
 
+@settings(max_examples=100)
 @given(probas, st.sampled_from(["prob", "logit"]))
 def test_mixing_zero_is_identity_and_one_is_uniform(p, space):
     assert np.allclose(O.mix_uniform(0.0, space)(p), p, rtol=0, atol=1e-12)
     assert np.allclose(O.mix_uniform(1.0, space)(p), 1.0 / p.shape[1], rtol=0, atol=1e-15)
 
 
+@settings(max_examples=100)
 @given(arrays(np.float64, st.tuples(st.integers(1, 20), st.integers(2, 8)), elements=st.floats(-30, 30)),
        st.floats(0, 1))
 def test_logit_mixing_is_a_temperature_and_matches_on_probabilities(z, w):
@@ -59,6 +63,7 @@ def test_probability_mixing_by_hand():
     assert np.allclose(O.mix_uniform(0.3)(p), [[0.59, 0.24, 0.17]])
 
 
+@settings(max_examples=100)
 @given(probas, st.floats(0, 2), st.integers(0, 2**32 - 1))
 def test_uniform_noise_outputs_are_distributions_reproducible_by_seed(p, a, seed):
     out = O.add_uniform_noise(a, rng=seed)(p)
@@ -79,6 +84,7 @@ def test_uniform_noise_definition_and_fresh_noise_per_call():
     assert np.allclose(O.add_uniform_noise(100.0, rng=0)(np.array([[1.0, 0.0]] * 500)).sum(axis=1), 1.0)
 
 
+@settings(max_examples=100)
 @given(probas, st.floats(0, 1), st.integers(0, 2**32 - 1))
 def test_gaussian_noise_outputs_are_distributions_reproducible_by_seed(p, scale, seed):
     out = O.GaussianNoise(scale, rng=seed)(p)
@@ -165,3 +171,19 @@ def test_wrapper_changes_only_what_is_released():
 
     with pytest.raises(NotFittedError):
         O.round_confidences(0.1).wrap(LogisticRegression()).predict_proba(X)
+
+
+def test_released_ece_equals_the_metric_on_distributions_and_reads_rounded_confidences():
+    from defenses.metrics import ece
+
+    rng = np.random.default_rng(3)
+    p = _proba(3, n=400, k=5, concentration=0.5)
+    y = np.array([rng.choice(5, p=row) for row in p])
+    assert O.released_ece(y, p, 15) == pytest.approx(ece(y, p, n_bins=15, n_boot=1).value, abs=1e-12)
+    # by hand: confidences 0.95, 0.75, 0.58, 0.52 with correctness 1, 0, 1, 0 (ALGORITHMS.md §13, M = 10)
+    hand = np.array([[0.95, 0.05], [0.25, 0.75], [0.58, 0.42], [0.48, 0.52]])
+    assert O.released_ece(np.array([0, 0, 0, 0]), hand, 10) == pytest.approx(0.225)
+    # rounded outputs need not sum to 1: the confidence read is the rounded maximum
+    rounded = O.round_confidences(0.5)(np.array([[0.6, 0.2, 0.2], [0.3, 0.3, 0.4]]))  # [.5, 0, 0], [.5, .5, .5]
+    assert O.released_ece(np.array([0, 0]), rounded, 10) == pytest.approx(0.5)  # both right at confidence .5
+    assert O.released_ece(np.array([0, 2]), rounded, 10) == pytest.approx(0.0)  # one right, one wrong
