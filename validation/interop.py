@@ -25,6 +25,7 @@ reproduces the measurements of issue 13; every run is stored in a resumable
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import io
 import json
 import os
@@ -40,6 +41,12 @@ from validation.cli import add_executor_arguments, executor_from_args
 from validation.engine import Executor, UnitOutput, UnitsFailed
 from validation.store import write_json_atomic
 from validation.sweep import Setting, aggregate, run_sweep
+
+def art_available() -> bool:
+    """Whether IBM's Adversarial Robustness Toolbox (the ``interop`` extra) can be imported; the sweeps of
+    Fig. 2(a), 2(b) and 4(c) add ART's attacks where it can (and record whether they did)."""
+    return importlib.util.find_spec("art") is not None
+
 
 # ------------------------------------------------------------------------------------------ survey
 SURVEY_SETTINGS = (Setting("ID3 (no defense)", None, None), Setting("MID", "mid_lambda", 10.0),
