@@ -290,7 +290,7 @@ class OutputPerturbedClassifier(ClassifierMixin, BaseEstimator):
 
     def _check_perturbation(self) -> None:
         if not isinstance(self.perturbation, OutputPerturbation):
-            raise ValueError(f"perturbation must be an OutputPerturbation, got {self.perturbation!r}")
+            raise ValueError(f"perturbation must be an OutputPerturbation, got {self.perturbation!r}")  # noqa: TRY004 (project rule)
 
     def _fitted(self):
         if hasattr(self, "estimator_"):

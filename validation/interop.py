@@ -42,6 +42,7 @@ from validation.engine import Executor, UnitOutput, UnitsFailed
 from validation.store import write_json_atomic
 from validation.sweep import Setting, aggregate, run_sweep
 
+
 def art_available() -> bool:
     """Whether IBM's Adversarial Robustness Toolbox (the ``interop`` extra) can be imported; the sweeps of
     Fig. 2(a), 2(b) and 4(c) add ART's attacks where it can (and record whether they did)."""
@@ -133,8 +134,14 @@ def iwpc_evaluate(problem, *, seed: int = 0, test_size: float = 0.2, delta: floa
     from sklearn.linear_model import LinearRegression
 
     from defenses.interop.art import ARTBlackBoxAttack, ARTTrueLabelBaseline
-    from defenses.linear import (AdaSSPRegression, MIDLinearRegression, NaiveMAPAttack, NoModelBaseline,
-                                 PriorBaseline, empirical_prior)
+    from defenses.linear import (
+        AdaSSPRegression,
+        MIDLinearRegression,
+        NaiveMAPAttack,
+        NoModelBaseline,
+        PriorBaseline,
+        empirical_prior,
+    )
 
     p = problem
 

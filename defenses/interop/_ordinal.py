@@ -36,7 +36,7 @@ def ordinal_tree(model) -> DecisionTreeClassifier:
     depth: list[int] = []
 
     def add(n: float, p: np.ndarray, d: int) -> int:
-        rows.append([-1, -1, -2, -2.0, float(1.0 - np.sum(p ** 2)), int(round(n)), float(n), 0])
+        rows.append([-1, -1, -2, -2.0, float(1.0 - np.sum(p ** 2)), round(float(n)), float(n), 0])
         values.append(p)
         depth.append(d)
         return len(rows) - 1

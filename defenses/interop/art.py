@@ -201,7 +201,7 @@ def to_art_tree(model: BaseCategoricalTree, sensitive_feature) -> ARTTree:
         ``classifier`` plus the ``attack_feature``, ``values`` and priors ART's white-box attacks expect.
     """
     if not isinstance(model, BaseCategoricalTree):
-        raise ValueError("model must be an ID3Classifier, PriorityID3Classifier or DPID3Classifier")
+        raise ValueError("model must be an ID3Classifier, PriorityID3Classifier or DPID3Classifier")  # noqa: TRY004 (project rule: ValueError naming the parameter)
     check_is_fitted(model, "tree_")
     s = resolve_feature(model, sensitive_feature)
     domain = np.asarray(model.categories_[s])
@@ -598,8 +598,9 @@ def _neural_parts(estimator):
         perturbation = estimator.perturbation
         estimator = estimator._fitted()
     if not isinstance(estimator, (CNNClassifier, DPSGDClassifier, VIBClassifier)):
-        raise ValueError("estimator must be a fitted CNNClassifier, VIBClassifier or DPSGDClassifier "
-                         "(or one wrapped by defenses.output)")
+        raise ValueError(  # noqa: TRY004 (project rule: ValueError naming the parameter)
+            "estimator must be a fitted CNNClassifier, VIBClassifier or DPSGDClassifier (or one wrapped by "
+            "defenses.output)")
     check_is_fitted(estimator, "module_")
     return estimator, perturbation
 

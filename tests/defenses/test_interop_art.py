@@ -12,10 +12,14 @@ from art.attacks.inference.attribute_inference import AttributeInferenceWhiteBox
 
 from defenses.datasets import load_steak_survey
 from defenses.interop._ordinal import ordinal_tree
-from defenses.interop.art import (ARTBlackBoxAttack, ARTTrueLabelBaseline, ARTWhiteBoxTreeAttack, to_art_regressor,
-                                  to_art_tree)
-from defenses.tree import (DPID3Classifier, ID3Classifier, MAPWithCountsAttack, PriorityID3Classifier,
-                           estimate_prior)
+from defenses.interop.art import (
+    ARTBlackBoxAttack,
+    ARTTrueLabelBaseline,
+    ARTWhiteBoxTreeAttack,
+    to_art_regressor,
+    to_art_tree,
+)
+from defenses.tree import DPID3Classifier, ID3Classifier, MAPWithCountsAttack, PriorityID3Classifier, estimate_prior
 
 SENSITIVE = "cheated"
 
@@ -42,7 +46,7 @@ def _with_unseen(df: pd.DataFrame) -> pd.DataFrame:
 
 def _split(n: int, seed: int = 0):
     perm = np.random.default_rng(seed).permutation(n)
-    k = int(round(0.2 * n))
+    k = round(0.2 * n)
     return np.sort(perm[k:]), np.sort(perm[:k])
 
 
@@ -408,7 +412,7 @@ def test_to_art_releases_perturbed_outputs_but_unperturbed_gradients(faces_model
 def test_miface_runs_end_to_end_and_raises_the_target_class_score(faces_models):
     from defenses.interop.art import MIFaceAttack, to_art
 
-    X, y, models = faces_models
+    X, _y, models = faces_models
     targets = np.arange(N_ID)
     for name, model in models.items():
         attack = MIFaceAttack(max_iter=30, learning_rate=0.1, random_state=0)

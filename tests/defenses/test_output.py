@@ -118,7 +118,7 @@ def test_ours_equal_arts_postprocessors(seed):
 
 def test_reverse_sigmoid_by_hand_and_argmax():
     p = np.array([[0.8, 0.2]])
-    r = lambda q: 1.0 * (1 / (1 + np.exp(0.1 * np.log((1 - q) / q))) - 0.5)  # noqa: E731
+    r = lambda q: 1.0 * (1 / (1 + np.exp(0.1 * np.log((1 - q) / q))) - 0.5)
     raw = np.clip(p - r(p), 0, 1)
     assert np.allclose(O.ReverseSigmoid(1.0, 0.1)(p), raw / raw.sum())
     assert np.allclose(O.HighConfidence(0.25)(np.array([[0.5, 0.3, 0.2]])), [[0.5, 0.3, 0.0]])
