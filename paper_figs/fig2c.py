@@ -23,14 +23,14 @@ import numpy as np
 from paper_figs._claims import claim, compare_tradeoffs, series_by_name, verdict, vulnerability_grows_with_utility
 from paper_figs._common import pyplot, save
 from validation.engine import Executor
-from validation.neural import matched_points, recon_file_stem, run_faces_sweep
+from validation.neural import SOFTMAX_RELEASE, matched_points, recon_file_stem, run_faces_sweep
 from validation.store import write_json_atomic
 from validation.sweep import Setting
 
 NAME = "fig2c"
 N_IDENTITIES = 40
 _STYLE = {"VIB": ("tab:blue", "o"), "DP-SGD": ("tab:red", "s"), "rounding": ("tab:orange", "D"),
-          "uniform noise": ("tab:purple", "v")}
+          "uniform noise": ("tab:purple", "v"), "undefended (softmax release)": ("0.35", "P")}
 #: Knob symbol of each series (output perturbation: rounding granularity r, uniform-noise level a).
 _SYMBOL = {"VIB": "β", "DP-SGD": "σ", "rounding": "r", "uniform noise": "a"}
 
@@ -197,14 +197,14 @@ _OUTPUT = ("However, our experiments found that these two defenses are not effec
 
 
 def output_perturbation_ineffective(doc: dict[str, Any], within: float = 0.05) -> dict:
-    """Does rounding or uniform noise lower the attack (training faces) significantly below the undefended
-    model's at a test accuracy within ``within`` of it? "reproduced" if neither does, "partly" if one does,
-    "refuted" if both do."""
+    """Does rounding or uniform noise lower the attack (training faces) significantly below the same model
+    releasing its softmax vectors unperturbed, at a test accuracy within ``within`` of it? "reproduced" if
+    neither does, "partly" if one does, "refuted" if both do."""
     by = series_by_name(doc)
     present = [n for n in ("rounding", "uniform noise") if n in by]
-    if "undefended" not in by or not present:
+    if SOFTMAX_RELEASE not in by or not present:
         return verdict("no output-perturbation series in the figure", "not measured")
-    und = by["undefended"]["points"][0]
+    und = by[SOFTMAX_RELEASE]["points"][0]
     parts, effective = [], []
     for name in present:
         ok = [p for p in by[name]["points"] if p["utility"] >= und["utility"] - within]
@@ -218,9 +218,9 @@ def output_perturbation_ineffective(doc: dict[str, Any], within: float = 0.05) -
                      f"[{best['attack_train_ci'][0]:.3f}, {best['attack_train_ci'][1]:.3f}] at test acc "
                      f"{best['utility']:.3f}")
     word = "reproduced" if not effective else ("refuted" if len(effective) == len(present) else "partly")
-    return verdict(f"attack accuracy on training faces, undefended {und['attack_train']:.3f} "
+    return verdict(f"attack accuracy on training faces, unperturbed softmax release {und['attack_train']:.3f} "
                    f"[{und['attack_train_ci'][0]:.3f}, {und['attack_train_ci'][1]:.3f}]; " + "; ".join(parts), word,
-                   f"significantly below the undefended model within {within:g} test accuracy: "
+                   f"significantly below the unperturbed release within {within:g} test accuracy: "
                    f"{', '.join(effective) or 'neither'}")
 
 

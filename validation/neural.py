@@ -16,8 +16,9 @@ a few minutes on two CPU cores.
 * ``mean_face_*`` — the same metrics for the model-free mean-face reconstruction (undefended runs);
 * output perturbation (``roundings`` r, ``uniform_noises`` a; :mod:`defenses.output`): the undefended CNN
   of the seed releasing rounded / noised confidence vectors; Knowledge Alignment trains on those softmax
-  vectors (the official logits are not released); ECE of the released confidences (rounded vectors need
-  not sum to 1: :func:`defenses.output.released_ece`);
+  vectors (the official logits are not released), so their reference is the same CNN releasing its
+  softmax vectors unperturbed (:data:`SOFTMAX_RELEASE`); ECE of the released confidences (rounded vectors
+  need not sum to 1: :func:`defenses.output.released_ece`);
 * ``eps_rdp`` / ``eps_prv`` and ``noise_multiplier`` for DP-SGD (δ = ``delta``); an ε that is infinite
   (PRV's numerical domain fails at tiny σ) is left out rather than stored.
 
@@ -90,12 +91,16 @@ class FacesConfig:
         return ([Setting("undefended", None, None)]
                 + [Setting("VIB", "beta", float(b)) for b in self.betas]
                 + [Setting("DP-SGD", "noise_multiplier", float(s)) for s in self.noise_multipliers]
+                + ([Setting(SOFTMAX_RELEASE, None, None)] if self.roundings or self.uniform_noises else [])
                 + [Setting("rounding", "r", float(r)) for r in self.roundings]
                 + [Setting("uniform noise", "a", float(a)) for a in self.uniform_noises])
 
 
+#: The undefended CNN releasing its softmax vectors unperturbed: the reference of the output perturbations
+#: (they perturb softmax vectors, and Knowledge Alignment on softmax vectors is not the attack on logits).
+SOFTMAX_RELEASE = "undefended (softmax release)"
 #: Settings that perturb what the undefended model releases instead of training another model.
-OUTPUT_PERTURBATIONS = ("rounding", "uniform noise")
+OUTPUT_PERTURBATIONS = (SOFTMAX_RELEASE, "rounding", "uniform noise")
 
 
 #: The full figure: 64×64 faces, 3 seeds, β and σ grids spanning the undefended accuracy down to ~40%.
@@ -117,8 +122,9 @@ def make_target(setting: Setting, config: FacesConfig, seed: int, device: str = 
     if setting.defense in OUTPUT_PERTURBATIONS:  # the undefended CNN of this seed, its outputs perturbed
         from defenses import output
 
-        perturbation = (output.round_confidences(setting.value) if setting.defense == "rounding"
-                        else output.add_uniform_noise(setting.value, rng=seed))
+        perturbation = {SOFTMAX_RELEASE: lambda: output.mix_uniform(0.0),  # the identity on probabilities
+                        "rounding": lambda: output.round_confidences(setting.value),
+                        "uniform noise": lambda: output.add_uniform_noise(setting.value, rng=seed)}[setting.defense]()
         return output.OutputPerturbedClassifier(CNNClassifier(batch_size=config.batch_size, lr=config.lr, **common),
                                                 perturbation)
     if setting.defense == "VIB":
