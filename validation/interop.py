@@ -374,12 +374,12 @@ class MIFaceConfig:
 
 
 def miface_config(quick: bool) -> MIFaceConfig:
-    """Full: 64×64 faces of the faces sweep, 500 steps, 3 seeds; quick: 32×32, 100 steps, one seed."""
+    """Full: 64×64 faces of the faces sweep, 300 steps, 2 seeds; quick: 32×32, 100 steps, one seed."""
     from validation.neural import FULL, QUICK
 
     if quick:
         return MIFaceConfig(faces=QUICK, max_iter=100, n_seeds=1)
-    return MIFaceConfig(faces=FULL, max_iter=500)
+    return MIFaceConfig(faces=FULL, max_iter=300, n_seeds=2)
 
 
 class MIFaceExperiment:
