@@ -164,8 +164,8 @@ def plot_reconstructions(doc: dict[str, Any], recon_dir: str | os.PathLike, path
         f = recon_dir / f"{recon_file_stem(Setting(s['defense'], s['knob'], p['knob']))}.npz"
         if f.is_file():
             with np.load(f) as d:
-                sym = _SYMBOL.get(s["defense"], s["knob"])
-                rows.append((f"{s['defense']} {sym}={p['knob']:g}\n({tag}, acc {p['utility']:.2f})", d["recon"]))
+                knob = "" if p["knob"] is None else f" {_SYMBOL.get(s['defense'], s['knob'])}={p['knob']:g}"
+                rows.append((f"{s['defense']}{knob}\n({tag}, acc {p['utility']:.2f})", d["recon"]))
     n = rows[0][1].shape[0]
     fig, axes = plt.subplots(len(rows), n, figsize=(1.1 * n + 1.6, 1.2 * len(rows)), dpi=110, squeeze=False)
     for r, (label, imgs) in enumerate(rows):

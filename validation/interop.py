@@ -208,56 +208,35 @@ def iwpc_table(out_dir: str | os.PathLike, *, n_splits: int = 20, data_home=None
 # ------------------------------------------------------------------------------ faces: perturbation
 @dataclass(frozen=True)
 class PerturbationConfig:
-    """The faces comparison: the sweep's models plus output perturbations of the undefended model.
-
-    ``rounding`` (r of :func:`~defenses.output.round_confidences`), ``uniform_noise`` (a of
-    :func:`~defenses.output.add_uniform_noise`) and ``logit_mixing`` (w of
-    :func:`~defenses.output.mix_uniform` in logit space, the official MID code's "noise") each give one
-    series; Knowledge Alignment is trained on what the perturbed model releases (softmax vectors; logits
-    for logit mixing).
+    """The faces comparison: the faces sweep (:class:`validation.neural.FacesConfig` ``faces``, with its
+    rounding and uniform-noise series and their unperturbed softmax reference) plus ``logit_mixing``: w of
+    :func:`~defenses.output.mix_uniform` in logit space, the official MID code's "noise" (Knowledge
+    Alignment trains on the mixed logits it releases).
     """
 
     faces: Any = None
-    rounding: tuple[float, ...] = (0.01, 0.05, 0.1, 0.2)
-    uniform_noise: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3)
     logit_mixing: tuple[float, ...] = (0.5, 0.9, 0.99)
 
     def settings(self) -> list[Setting]:
-        return (self.faces.settings() + [Setting("undefended (softmax release)", None, None)]
-                + [Setting("rounding", "r", float(v)) for v in self.rounding]
-                + [Setting("uniform noise", "a", float(v)) for v in self.uniform_noise]
-                + [Setting("logit mixing", "w", float(v)) for v in self.logit_mixing])
+        return self.faces.settings() + [Setting("logit mixing", "w", float(v)) for v in self.logit_mixing]
 
 
 def perturbation_config(quick: bool) -> PerturbationConfig:
-    """The grid of the note (32×32 faces, β and σ grids, 3 seeds) or its ``--quick`` check."""
+    """The grid of the note (32×32 faces, 40 epochs, 3 β, 3 σ, 4 r, 4 a, 3 w, 3 seeds) or its ``--quick`` check."""
     from validation.neural import QUICK
 
     if quick:
-        return PerturbationConfig(faces=replace(QUICK, betas=(1e-2,), noise_multipliers=(0.2,)), rounding=(0.05, 0.2),
-                                  uniform_noise=(0.1,), logit_mixing=(0.9,))
+        return PerturbationConfig(faces=replace(QUICK, betas=(1e-2,), noise_multipliers=(0.2,), roundings=(0.05, 0.2),
+                                                uniform_noises=(0.1,)), logit_mixing=(0.9,))
     faces = replace(QUICK, epochs=40, patience=40, eval_epochs=30, attack_epochs=30, betas=(1e-3, 1e-2, 3e-2),
-                    noise_multipliers=(0.1, 0.2, 0.5), n_seeds=3)
+                    noise_multipliers=(0.1, 0.2, 0.5), roundings=(0.01, 0.05, 0.1, 0.2),
+                    uniform_noises=(0.01, 0.03, 0.1, 0.3), n_seeds=3)
     return PerturbationConfig(faces=faces)
 
 
-def _perturbation(setting: Setting, seed: int):
-    from defenses import output
-
-    if setting.defense == "undefended (softmax release)":
-        return output.mix_uniform(0.0)
-    if setting.defense == "rounding":
-        return output.round_confidences(setting.value)
-    if setting.defense == "uniform noise":
-        return output.add_uniform_noise(setting.value, rng=seed)
-    if setting.defense == "logit mixing":
-        return output.mix_uniform(setting.value, space="logit")
-    return None
-
-
 class PerturbationExperiment:
-    """``(setting, split) -> metrics``: :class:`validation.neural.FacesExperiment` for the trained defenses;
-    for an output perturbation, the split's undefended CNN (trained once, cached) wrapped by it."""
+    """``(setting, split) -> metrics``: :class:`validation.neural.FacesExperiment` for every setting of the
+    faces sweep; for logit mixing, the split's undefended CNN (trained once per process) wrapped by it."""
 
     def __init__(self, config: PerturbationConfig, *, data_home=None, device: str = "auto"):
         from validation.neural import FacesExperiment
@@ -271,12 +250,11 @@ class PerturbationExperiment:
         return {**self.__dict__, "_undefended": {}}
 
     def __call__(self, setting: Setting, split: int) -> UnitOutput | dict[str, float]:
+        from defenses import output
         from defenses.neural import KnowledgeAlignmentAttack, evaluate_reconstruction
-        from defenses.output import released_ece
         from validation.neural import make_target
 
-        perturbation = _perturbation(setting, seed=10_000 + split)
-        if perturbation is None:
+        if setting.defense != "logit mixing":
             return self.faces(setting, split)
         c, ex = self.config.faces, self.faces
         X, y = ex.data.data, ex.data.target
@@ -284,14 +262,13 @@ class PerturbationExperiment:
         if split not in self._undefended:
             self._undefended[split] = make_target(Setting("undefended", None, None), c, seed=split,
                                                   device=ex.device).fit(X[sp.train], y[sp.train])
-        model = perturbation.wrap(self._undefended[split])
+        model = output.mix_uniform(setting.value, space="logit").wrap(self._undefended[split])
         proba = model.predict_proba(X[sp.test])
         out = {"utility": float(np.mean(model.predict(X[sp.test]) == y[sp.test])),
                "train_accuracy": float(np.mean(model.predict(X[sp.train]) == y[sp.train])),
-               "ece": released_ece(np.searchsorted(model.classes_, y[sp.test]), proba, c.ece_bins)}
-        attack = KnowledgeAlignmentAttack(
-            input_transform="logits" if perturbation.space == "logit" else "softmax", ngf=c.attack_ngf,
-            epochs=c.attack_epochs, device=ex.device, random_state=100 + split, progress=False).fit(model, X[sp.aux])
+               "ece": output.released_ece(np.searchsorted(model.classes_, y[sp.test]), proba, c.ece_bins)}
+        attack = KnowledgeAlignmentAttack(input_transform="logits", ngf=c.attack_ngf, epochs=c.attack_epochs,
+                                          device=ex.device, random_state=100 + split, progress=False).fit(model, X[sp.aux])
         evaluator = ex.evaluator(split)
         for part, idx in (("train", sp.train), ("test", sp.test)):
             m = evaluate_reconstruction(attack.invert(model, attack.release(model, X[idx])), X[idx], y[idx], evaluator)
@@ -329,8 +306,7 @@ def faces_table(out_dir: str | os.PathLike, *, quick: bool = False, device: str 
     config = perturbation_config(quick)
     settings = config.settings()
     store = Path(out_dir) / f"faces_perturbation{'_quick' if quick else ''}.json"
-    described = {"faces": _plain(asdict(config.faces)), "rounding": list(config.rounding),
-                 "uniform_noise": list(config.uniform_noise), "logit_mixing": list(config.logit_mixing), "version": 2}
+    described = {"faces": _plain(asdict(config.faces)), "logit_mixing": list(config.logit_mixing), "version": 3}
     runs = run_sweep(settings, config.faces.n_seeds, PerturbationExperiment(config, data_home=data_home, device=device),
                      store, described, progress=progress, executor=executor, name="faces perturbation")
     keys = {"utility", "train_accuracy", "ece", "attack_train", "attack_test", "rmse_train", "rmse_test",

@@ -43,9 +43,9 @@ def test_iwpc_table_runs_arts_black_box_and_baselines(tmp_path, data_home, monke
 
 def test_faces_perturbation_table_and_matched_comparison(tmp_path, data_home, monkeypatch):
     tiny = vn.FacesConfig(image_size=16, epochs=2, patience=2, eval_epochs=1, attack_epochs=1, attack_ngf=4,
-                          batch_size=40, dp_batch_size=40, betas=(1e-2,), noise_multipliers=(1.0,), n_seeds=1)
-    monkeypatch.setattr(vi, "perturbation_config", lambda quick: vi.PerturbationConfig(
-        faces=tiny, rounding=(0.5,), uniform_noise=(0.1,), logit_mixing=(1.0,)))
+                          batch_size=40, dp_batch_size=40, betas=(1e-2,), noise_multipliers=(1.0,), n_seeds=1,
+                          roundings=(0.5,), uniform_noises=(0.1,))
+    monkeypatch.setattr(vi, "perturbation_config", lambda quick: vi.PerturbationConfig(faces=tiny, logit_mixing=(1.0,)))
     doc = vi.faces_table(tmp_path, quick=True, device="cpu", data_home=data_home, progress=False)
     by = {s["defense"]: s["points"][0] for s in doc["series"]}
     assert set(by) == {"undefended", "VIB", "DP-SGD", "undefended (softmax release)", "rounding", "uniform noise",
@@ -84,7 +84,7 @@ def test_cli_bad_input_exits_2_with_one_line(capsys):
 
 def test_faces_sweep_output_perturbation_series(tmp_path, data_home):
     """Fig. 2(c)/3(a)'s output-perturbation series: the undefended CNN of the seed, its outputs perturbed."""
-    from paper_figs.fig2c import figure_document, output_perturbation_ineffective
+    from paper_figs.fig2c import figure_document, output_perturbation_ineffective, plot, plot_reconstructions
 
     tiny = vn.FacesConfig(image_size=16, epochs=2, patience=2, eval_epochs=1, attack_epochs=1, attack_ngf=4,
                           batch_size=40, betas=(), noise_multipliers=(), n_seeds=1, roundings=(0.5,),
@@ -99,3 +99,5 @@ def test_faces_sweep_output_perturbation_series(tmp_path, data_home):
     assert (tmp_path / "neural_recon_quick" / "rounding_r=0.5.npz").is_file()
     doc = figure_document(res, "fig2c", "tiny")
     assert output_perturbation_ineffective(doc)["verdict"] in ("reproduced", "partly", "refuted")
+    assert plot(doc, tmp_path / "a.png").stat().st_size > 0
+    assert plot_reconstructions(doc, res["recon_dir"], tmp_path / "g.png").stat().st_size > 0  # a knob-less row
