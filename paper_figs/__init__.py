@@ -18,7 +18,8 @@ FIGURES: dict[str, str] = {
     "fig2c": "paper_figs.fig2c",
     "fig3a": "paper_figs.fig3a",
     "fig4c": "paper_figs.fig4c",
+    "art": "paper_figs.art",
 }
 
 #: Figures that train torch models (they take ``--device`` and need the ``neural`` extra).
-NEURAL_FIGURES: frozenset[str] = frozenset({"fig1", "fig2c", "fig3a"})
+NEURAL_FIGURES: frozenset[str] = frozenset({"fig1", "fig2c", "fig3a", "art"})

@@ -5,6 +5,8 @@
 ``fig2a.json`` (DESIGN.md §2 schema, plus a ``summary`` of the attack accuracy of each defense at its
 most protective setting whose MSE is within 5% and within 25% of the undefended model's) and
 ``fig2a.png``. Per-split results are kept in ``fig2a[.quick].runs.json`` so an interrupted run resumes.
+Where IBM ART is installed, the figure also draws (``art_series``) the accuracy of ART's
+``AttributeInferenceBlackBox`` against the same models (dotted, test patients).
 """
 
 from __future__ import annotations
@@ -80,6 +82,12 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
         for p in pts:
             ax.annotate(f"{knob}={p['knob']:g}", (p["utility"], p["attack_test"]), textcoords="offset points",
                         xytext=(4, 4), fontsize=7, color=color)
+    for s in doc.get("art_series") or []:
+        pts = sorted(s["points"], key=lambda p: p["utility"])
+        color, marker = ("black", "*") if s["defense"] == "undefended" else _STYLE.get(s["defense"], ("tab:green", "^"))
+        ax.plot([p["utility"] for p in pts], [p["attack_test"] for p in pts], ls=":", marker=marker,
+                ms=9 if marker == "*" else 5, mfc="white", color=color, lw=1.2,
+                label=f"{s['defense']}: ART black box (test)")
     settings = doc["settings"]
     ax.set_xlabel("test MSE of √(weekly warfarin dose, mg)  (lower is more useful)")
     ax.set_ylabel("VKORC1 attack accuracy, Naive MAP  (lower is more private)")
@@ -110,6 +118,7 @@ def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto
         "dataset": result["dataset"],
         "settings": {**result["settings"], "quick": quick},
         "series": result["series"],
+        "art_series": result["art_series"],
         "baseline": result["baseline"],
         "metrics": {"utility": "MSE of sqrt(weekly dose, mg), test split",
                     "utility_train": "MSE, training split",
@@ -118,7 +127,9 @@ def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto
                     "auroc": "macro one-vs-rest AUROC of the attack posteriors",
                     "baseline.attack_prior": "accuracy of always guessing the training mode (no model)",
                     "baseline.attack_known_attributes": "logistic regression on the other features (no model)",
-                    "baseline.attack_ideal": "logistic regression on the other features and the dose (no model)"},
+                    "baseline.attack_ideal": "logistic regression on the other features and the dose (no model)",
+                    "art_series": "accuracy of IBM ART's AttributeInferenceBlackBox (attack model lr, fit on half the "
+                                  "training patients; train = the other half); null without ART"},
     }
     doc["summary"] = summarize(doc)
     path = write_json_atomic(out_dir / "fig2a.json", doc)

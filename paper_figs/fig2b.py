@@ -4,7 +4,9 @@ Privacy-utility trade-off of MID-ID3 (λ), DP-ID3 (ε) and Priority (depth of th
 the undefended ID3 tree: x = utility (macro F1 of the steak preparation on test respondents), y = F1 of
 the attacker's "Yes" for "Have you ever cheated?" on training (left) and test (right) respondents, mean
 over random 80/20 splits (100; 10 with ``--quick``) with 95% intervals. The sweep is shared with
-Figure 4(c) (MAP with counts) through one resumable store in the output directory.
+Figure 4(c) (MAP with counts) through one resumable store in the output directory. Where IBM ART is
+installed, both figures also draw (dashed, hollow markers; ``art_series`` in the JSON) ART's
+``AttributeInferenceWhiteBoxDecisionTree`` against the same trees, beside our attack.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ def tree_figure(name: str, attack: str, title: str, out_dir, *, quick: bool, dat
         "settings": {"n_splits": result.n_splits, "quick": quick, "attack": attack,
                      "split": "random 80/20 train/test", **_config_dict(result.config)},
         "series": result.series(attack),
+        "art_series": result.series("art_white_box") if result.art else None,
         "baseline": result.baseline(),
         "metrics": {"utility": "macro F1 of steak preparation (test respondents)",
                     "attack": "F1 of sensitive value 'Yes' (cheated), attack_train / attack_test",
@@ -47,7 +50,9 @@ def tree_figure(name: str, attack: str, title: str, out_dir, *, quick: bool, dat
                     "baseline.attack_prior": "F1 of always guessing the training prior's mode (no model)",
                     "baseline.attack_prior_rate": "F1 of guesses drawn from the training prior (no model)",
                     "baseline.attack_known_attributes": "F1 of naive-Bayes MAP guesses from the known attributes "
-                                                        "and the label, fitted on the training split (no model)"},
+                                                        "and the label, fitted on the training split (no model)",
+                    "art_series": "the same F1 for IBM ART's AttributeInferenceWhiteBoxDecisionTree (training "
+                                  "prior; true labels as y) on the same trees and splits; null without ART"},
     }
     path = write_json_atomic(out_dir / f"{name}.json", payload)
     _plot(payload, out_dir / f"{name}.png")
@@ -76,6 +81,11 @@ def _plot(payload: dict, path: Path) -> None:
             ax.errorbar(x, y, xerr=xerr, yerr=yerr, marker="o" if len(pts) > 1 else "*",
                         ms=5 if len(pts) > 1 else 12, lw=1.2, capsize=2, color=COLORS.get(s["defense"]),
                         label=label)
+        for s in payload.get("art_series") or []:
+            pts = s["points"]
+            ax.plot([p["utility"] for p in pts], [p[f"attack_{part}"] for p in pts], ls="--", lw=1,
+                    marker="o" if len(pts) > 1 else "*", ms=5 if len(pts) > 1 else 10, mfc="white",
+                    color=COLORS.get(s["defense"]), alpha=0.8, label=f"{s['defense']}: ART white box")
         base = payload["baseline"]
         suffix = "" if part == "train" else "_test"
         ax.axhline(base[f"attack_prior_rate{suffix}"], color="gray", ls="--", lw=1,

@@ -7,7 +7,9 @@ FaceScrub) — and writes ``fig2c.json`` (DESIGN.md §2 schema; ``summary`` hold
 each defense at its most protective setting within 5 points of the undefended test accuracy, with ε),
 ``fig2c.png`` and ``fig2c_reconstructions.png`` (true training images; reconstructions from the
 undefended, the matched VIB and the matched DP-SGD model of split 0). Per-run results are kept in
-``neural_sweep[_quick].json`` and shared with Fig. 3(a).
+``neural_sweep[_quick].json`` and shared with Fig. 3(a). Two output-perturbation series (the undefended
+CNN releasing rounded confidences, knob r, or confidences with uniform noise, knob a; :mod:`defenses.output`)
+test the paper's dismissal of these defenses.
 """
 
 from __future__ import annotations
@@ -18,16 +20,19 @@ from typing import Any
 
 import numpy as np
 
-from paper_figs._claims import claim, compare_tradeoffs, vulnerability_grows_with_utility
+from paper_figs._claims import claim, compare_tradeoffs, series_by_name, verdict, vulnerability_grows_with_utility
 from paper_figs._common import pyplot, save
 from validation.engine import Executor
-from validation.neural import matched_points, recon_file_stem, run_faces_sweep
+from validation.neural import SOFTMAX_RELEASE, matched_points, recon_file_stem, run_faces_sweep
 from validation.store import write_json_atomic
 from validation.sweep import Setting
 
 NAME = "fig2c"
 N_IDENTITIES = 40
-_STYLE = {"VIB": ("tab:blue", "o"), "DP-SGD": ("tab:red", "s")}
+_STYLE = {"VIB": ("tab:blue", "o"), "DP-SGD": ("tab:red", "s"), "rounding": ("tab:orange", "D"),
+          "uniform noise": ("tab:purple", "v"), "undefended (softmax release)": ("0.35", "P")}
+#: Knob symbol of each series (output perturbation: rounding granularity r, uniform-noise level a).
+_SYMBOL = {"VIB": "β", "DP-SGD": "σ", "rounding": "r", "uniform noise": "a"}
 
 
 def figure_document(res: dict[str, Any], name: str, title: str) -> dict[str, Any]:
@@ -119,6 +124,9 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
             elif s["defense"] == "DP-SGD":
                 ax.annotate(f"σ={p['knob']:g}", (p["utility"], p["attack_train"]), textcoords="offset points",
                             xytext=(4, -10), fontsize=7, color=color)
+            elif s["defense"] in _SYMBOL:
+                ax.annotate(f"{_SYMBOL[s['defense']]}={p['knob']:g}", (p["utility"], p["attack_train"]),
+                            textcoords="offset points", xytext=(4, 4), fontsize=7, color=color)
         if s["defense"] == "DP-SGD":
             delta = doc["settings"].get("delta")
             lines = [f"DP-SGD ε at δ={delta:g} (RDP / PRV):"] + [
@@ -156,8 +164,8 @@ def plot_reconstructions(doc: dict[str, Any], recon_dir: str | os.PathLike, path
         f = recon_dir / f"{recon_file_stem(Setting(s['defense'], s['knob'], p['knob']))}.npz"
         if f.is_file():
             with np.load(f) as d:
-                sym = "β" if s["defense"] == "VIB" else "σ"
-                rows.append((f"{s['defense']} {sym}={p['knob']:g}\n({tag}, acc {p['utility']:.2f})", d["recon"]))
+                knob = "" if p["knob"] is None else f" {_SYMBOL.get(s['defense'], s['knob'])}={p['knob']:g}"
+                rows.append((f"{s['defense']}{knob}\n({tag}, acc {p['utility']:.2f})", d["recon"]))
     n = rows[0][1].shape[0]
     fig, axes = plt.subplots(len(rows), n, figsize=(1.1 * n + 1.6, 1.2 * len(rows)), dpi=110, squeeze=False)
     for r, (label, imgs) in enumerate(rows):
@@ -184,6 +192,38 @@ def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto
     return write_json_atomic(out_dir / f"{NAME}.json", doc)
 
 
+_OUTPUT = ("However, our experiments found that these two defenses are not effective to protect against the attacks "
+           "considered in this paper regardless of the rounding precision or the noise magnitude, respectively.")
+
+
+def output_perturbation_ineffective(doc: dict[str, Any], within: float = 0.05) -> dict:
+    """Does rounding or uniform noise lower the attack (training faces) significantly below the same model
+    releasing its softmax vectors unperturbed, at a test accuracy within ``within`` of it? "reproduced" if
+    neither does, "partly" if one does, "refuted" if both do."""
+    by = series_by_name(doc)
+    present = [n for n in ("rounding", "uniform noise") if n in by]
+    if SOFTMAX_RELEASE not in by or not present:
+        return verdict("no output-perturbation series in the figure", "not measured")
+    und = by[SOFTMAX_RELEASE]["points"][0]
+    parts, effective = [], []
+    for name in present:
+        ok = [p for p in by[name]["points"] if p["utility"] >= und["utility"] - within]
+        if not ok:
+            parts.append(f"{name}: no point within {within:g} of the undefended test accuracy")
+            continue
+        best = min(ok, key=lambda p: p["attack_train"])
+        if best["attack_train_ci"][1] < und["attack_train_ci"][0]:
+            effective.append(name)
+        parts.append(f"{name} {_SYMBOL[name]}={best['knob']:g}: {best['attack_train']:.3f} "
+                     f"[{best['attack_train_ci'][0]:.3f}, {best['attack_train_ci'][1]:.3f}] at test acc "
+                     f"{best['utility']:.3f}")
+    word = "reproduced" if not effective else ("refuted" if len(effective) == len(present) else "partly")
+    return verdict(f"attack accuracy on training faces, unperturbed softmax release {und['attack_train']:.3f} "
+                   f"[{und['attack_train_ci'][0]:.3f}, {und['attack_train_ci'][1]:.3f}]; " + "; ".join(parts), word,
+                   f"significantly below the unperturbed release within {within:g} test accuracy: "
+                   f"{', '.join(effective) or 'neither'}")
+
+
 CLAIMS = [
     claim("fig2c-mid-vs-dp", NAME, "Figure 2 shows that MID can consistently achieve a better utility-privacy "
           "tradeoff than DP for protecting against all the attacks.",
@@ -193,4 +233,5 @@ CLAIMS = [
     claim("fig2c-vulnerability", NAME, "A phenomenon consistently present in all attacks is that the more predictive "
           "power the model has, the more vulnerable it is to the attacks, regardless of the types of defenses "
           "attached to the model.", lambda doc: vulnerability_grows_with_utility(doc, attack="attack_train")),
+    claim("fig2c-output-perturbation", NAME, _OUTPUT, output_perturbation_ineffective),
 ]

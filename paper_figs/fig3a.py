@@ -4,7 +4,9 @@
 (``neural_sweep[_quick].json`` in the output directory; it is run first if absent) and plots, for every
 setting, the target's expected calibration error on held-out images (15 bins, ``predict_proba`` as
 released) against the attack accuracy on training images, with 95% CIs over seeds. The paper's claim:
-for a given robustness level MID has a lower ECE than DP. Writes ``fig3a.json`` and ``fig3a.png``.
+for a given robustness level MID has a lower ECE than DP. The output-perturbation series of Fig. 2(c)
+(rounding r, uniform noise a) are drawn too (ECE of the confidences as released). Writes ``fig3a.json`` and
+``fig3a.png``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 from paper_figs._claims import claim, compare_tradeoffs
 from paper_figs._common import pyplot, save
-from paper_figs.fig2c import _STYLE, _errorbars, figure_document
+from paper_figs.fig2c import _STYLE, _SYMBOL, _errorbars, figure_document
 from validation.engine import Executor
 from validation.neural import run_faces_sweep
 from validation.store import write_json_atomic
@@ -39,7 +41,7 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
                     lw=1.2, label=s["defense"])
         for p in pts:
             if s["knob"]:
-                sym = "β" if s["defense"] == "VIB" else "σ"
+                sym = _SYMBOL.get(s["defense"], s["knob"])
                 ax.annotate(f"{sym}={p['knob']:g}", (p["attack_train"], p["ece"]), textcoords="offset points",
                             xytext=(4, 4), fontsize=7, color=color)
     ax.set_xlabel("attack accuracy on training images")

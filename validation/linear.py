@@ -13,7 +13,12 @@ every one of ``n_splits`` random 80/20 splits, a model is trained on the trainin
 Beside them three adversaries that use no model are measured on the same splits: ``prior`` (always the
 most frequent training genotype), ``known attributes`` (a logistic regression of the genotype on the
 other features, fitted on the training records) and ``ideal`` (the same with the true dose as an extra
-input; Fredrikson et al.'s "ideal" adversary).
+input; Fredrikson et al.'s "ideal" adversary). Where IBM ART is installed (the ``interop`` extra),
+``art_attack_train`` / ``art_attack_test`` are the accuracy of ART's ``AttributeInferenceBlackBox``
+(attack model ``lr``; :class:`defenses.interop.art.ARTBlackBoxAttack`) against the same model: it is fit
+on a random half of the training patients with their genotypes (ART's threat model needs such records)
+and measured on the other half ("train") and on the held-out patients ("test"); it sees the model's
+output on the target's own record and the true dose.
 
 Preprocessing is public and identical for every model: age/10, height/250, weight/250 (so every feature
 lies in [0, 1] and a row has norm ≤ √8 — 3 numeric, 3 one-hot blocks, 2 flags); the target is
@@ -41,6 +46,7 @@ from defenses.linear import (
     empirical_prior,
 )
 from validation.engine import Executor
+from validation.interop import art_available
 from validation.sweep import Setting, aggregate, run_sweep
 
 #: The paper's protocol: 100 random splits (ratio unstated; 80/20 as in the FB reproduction).
@@ -89,8 +95,9 @@ def _auroc(truth: np.ndarray, posterior: np.ndarray, values: Sequence) -> float:
 
 
 def make_evaluate(problem: IWPCProblem, *, seed: int = 0, test_size: float = 0.2, delta: float = 1e-6,
-                  calibration: str = "analytic"):
-    """Return ``evaluate(setting, split) -> metrics`` for :func:`validation.sweep.run_sweep`."""
+                  calibration: str = "analytic", art: bool = False):
+    """Return ``evaluate(setting, split) -> metrics`` for :func:`validation.sweep.run_sweep` (with ``art``,
+    ART's black-box attack too)."""
     p = problem
 
     def model_for(setting: Setting, split: int):
@@ -131,9 +138,28 @@ def make_evaluate(problem: IWPCProblem, *, seed: int = 0, test_size: float = 0.2
             guesses = np.array(attack.values, dtype=object)[np.argmax(post, axis=1)]
             out[f"attack_{name}"] = float(np.mean(guesses == p.genotype[idx]))
             out[f"auroc_{name}"] = _auroc(p.genotype[idx], post, p.values)
+        if art:
+            out.update(_art_black_box(p, model, tr, te, seed, split))
         return out
 
     return evaluate
+
+
+def _art_black_box(p: IWPCProblem, model, tr: np.ndarray, te: np.ndarray, seed: int, split: int) -> dict[str, float]:
+    """ART's black-box accuracy: fit on a seeded half of ``tr``, measured on the other half and on ``te``."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    from defenses.interop.art import ARTBlackBoxAttack
+
+    aux = np.sort(np.random.default_rng([seed, 7, split]).permutation(tr)[: len(tr) // 2])
+    with warnings.catch_warnings():  # ART's default LogisticRegression() stops at 100 iterations
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        attack = ARTBlackBoxAttack(p.sensitive_columns, p.encoding, attack_model_type="lr", random_state=split)
+        attack.fit(model, p.X[aux], p.y[aux], p.genotype[aux])
+        return {f"art_attack_{name}": float(np.mean(attack.infer(model, (p.X[idx], p.y[idx])) == p.genotype[idx]))
+                for name, idx in (("train", np.setdiff1d(tr, aux)), ("test", te))}
 
 
 def sweep_settings(mid_lambdas: Sequence[float], epsilons: Sequence[float]) -> list[Setting]:
@@ -192,10 +218,12 @@ def run_linear_sweep(
         raise ValueError(f"delta must lie in (0, 1), got {delta!r}")
     settings = sweep_settings(mid_lambdas, epsilons)
     problem = IWPCProblem(data_home)
+    art = art_available()
     experiment = {"dataset": problem.description, "seed": seed, "test_size": test_size, "delta": delta,
                   "calibration": calibration, "x_bound": problem.x_bound, "y_bound": problem.y_bound,
-                  "attack": "NaiveMAP(prior=train marginal, sigma=train RMSE)", "version": 1}
-    evaluate = make_evaluate(problem, seed=seed, test_size=test_size, delta=delta, calibration=calibration)
+                  "attack": "NaiveMAP(prior=train marginal, sigma=train RMSE)", "version": 1,
+                  "art_black_box": art}
+    evaluate = make_evaluate(problem, seed=seed, test_size=test_size, delta=delta, calibration=calibration, art=art)
     runs = run_sweep(settings, n_splits, evaluate, store_path, experiment, progress=progress,
                      executor=executor, name="fig2a sweep")
     series = aggregate(settings, n_splits, runs)
@@ -218,8 +246,19 @@ def run_linear_sweep(
                      "x_bound": problem.x_bound, "y_bound": problem.y_bound,
                      "target": "sqrt(weekly dose, mg) - sqrt(315)/2"},
         "series": [by_name[UNDEFENDED], by_name["MID"], by_name["AdaSSP"]],
+        "art_series": [_art_series(by_name[name]) for name in (UNDEFENDED, "MID", "AdaSSP")] if art else None,
         "baseline": baseline,
     }
+
+
+def _art_series(series: dict[str, Any]) -> dict[str, Any]:
+    """``series`` with ART's black-box accuracy as ``attack_train`` / ``attack_test`` (and their CIs)."""
+    points = [{"knob": p["knob"], "utility": p["utility"], "utility_ci": p["utility_ci"], "runs": p["runs"],
+               **{f"attack_{part}{ci}": p[f"art_attack_{part}{ci}"] for part in ("train", "test") for ci in ("", "_ci")}}
+              for p in series["points"]]
+    for p in points:
+        p["attack_ci"] = p["attack_test_ci"]
+    return {"defense": series["defense"], "knob": series["knob"], "points": points}
 
 
 def within_mse_budget(series: dict[str, Any], reference_mse: float, tolerance: float) -> dict[str, Any] | None:

@@ -14,6 +14,11 @@ a few minutes on two CPU cores.
   of training / held-out images; ``rmse_*`` pixel RMSE and ``feature_l2_*`` (evaluation classifier
   features) on each;
 * ``mean_face_*`` — the same metrics for the model-free mean-face reconstruction (undefended runs);
+* output perturbation (``roundings`` r, ``uniform_noises`` a; :mod:`defenses.output`): the undefended CNN
+  of the seed releasing rounded / noised confidence vectors; Knowledge Alignment trains on those softmax
+  vectors (the official logits are not released), so their reference is the same CNN releasing its
+  softmax vectors unperturbed (:data:`SOFTMAX_RELEASE`); ECE of the released confidences (rounded vectors
+  need not sum to 1: :func:`defenses.output.released_ece`);
 * ``eps_rdp`` / ``eps_prv`` and ``noise_multiplier`` for DP-SGD (δ = ``delta``); an ε that is infinite
   (PRV's numerical domain fails at tiny σ) is left out rather than stored.
 
@@ -77,20 +82,35 @@ class FacesConfig:
     noise_multipliers: tuple[float, ...] = (0.05, 0.1, 0.2, 0.5)
     n_seeds: int = 3
     n_show: int = 8
+    #: Output perturbation of the undefended CNN (:mod:`defenses.output`): rounding granularities r and
+    #: uniform-noise levels a; Knowledge Alignment then trains on the perturbed softmax vectors it releases.
+    roundings: tuple[float, ...] = ()
+    uniform_noises: tuple[float, ...] = ()
 
     def settings(self) -> list[Setting]:
         return ([Setting("undefended", None, None)]
                 + [Setting("VIB", "beta", float(b)) for b in self.betas]
-                + [Setting("DP-SGD", "noise_multiplier", float(s)) for s in self.noise_multipliers])
+                + [Setting("DP-SGD", "noise_multiplier", float(s)) for s in self.noise_multipliers]
+                + ([Setting(SOFTMAX_RELEASE, None, None)] if self.roundings or self.uniform_noises else [])
+                + [Setting("rounding", "r", float(r)) for r in self.roundings]
+                + [Setting("uniform noise", "a", float(a)) for a in self.uniform_noises])
+
+
+#: The undefended CNN releasing its softmax vectors unperturbed: the reference of the output perturbations
+#: (they perturb softmax vectors, and Knowledge Alignment on softmax vectors is not the attack on logits).
+SOFTMAX_RELEASE = "undefended (softmax release)"
+#: Settings that perturb what the undefended model releases instead of training another model.
+OUTPUT_PERTURBATIONS = (SOFTMAX_RELEASE, "rounding", "uniform noise")
 
 
 #: The full figure: 64×64 faces, 3 seeds, β and σ grids spanning the undefended accuracy down to ~40%.
 #: CPU-sized: inversion network width ngf = 16 (official 128), 40 attack epochs (official 50).
-FULL = FacesConfig()
+FULL = FacesConfig(roundings=(0.01, 0.05, 0.1, 0.2), uniform_noises=(0.01, 0.03, 0.1))
 #: The ``--quick`` check: faces averaged to 32×32, short training, three β and three σ (a trade-off, not a
 #: point), 2 seeds.
 QUICK = FacesConfig(image_size=32, epochs=20, patience=20, eval_epochs=20, attack_epochs=15, attack_ngf=16,
-                    betas=(3e-3, 1e-2, 3e-2), noise_multipliers=(0.05, 0.2, 0.5), n_seeds=2)
+                    betas=(3e-3, 1e-2, 3e-2), noise_multipliers=(0.05, 0.2, 0.5), n_seeds=2,
+                    roundings=(0.05, 0.2), uniform_noises=(0.1,))
 
 
 def make_target(setting: Setting, config: FacesConfig, seed: int, device: str = "auto"):
@@ -99,6 +119,14 @@ def make_target(setting: Setting, config: FacesConfig, seed: int, device: str = 
                   "device": device, "random_state": seed, "progress": False}
     if setting.defense == "undefended":
         return CNNClassifier(batch_size=config.batch_size, lr=config.lr, **common)
+    if setting.defense in OUTPUT_PERTURBATIONS:  # the undefended CNN of this seed, its outputs perturbed
+        from defenses import output
+
+        perturbation = {SOFTMAX_RELEASE: lambda: output.mix_uniform(0.0),  # the identity on probabilities
+                        "rounding": lambda: output.round_confidences(setting.value),
+                        "uniform noise": lambda: output.add_uniform_noise(setting.value, rng=seed)}[setting.defense]()
+        return output.OutputPerturbedClassifier(CNNClassifier(batch_size=config.batch_size, lr=config.lr, **common),
+                                                perturbation)
     if setting.defense == "VIB":
         return VIBClassifier(beta=setting.value, batch_size=config.batch_size, lr=config.lr, **common)
     if setting.defense == "DP-SGD":
@@ -165,16 +193,23 @@ class FacesExperiment:
         sp = self.split(split)
         evaluator = self.evaluator(split)
         model = make_target(setting, c, seed=split, device=self.device).fit(X[sp.train], y[sp.train])
+        perturbed = setting.defense in OUTPUT_PERTURBATIONS
+        proba = model.predict_proba(X[sp.test])
+        if perturbed:  # rounded vectors need not sum to 1: ECE of the confidences as released
+            from defenses.output import released_ece
+
+            calibration = released_ece(np.searchsorted(model.classes_, y[sp.test]), proba, c.ece_bins)
+        else:
+            calibration = ece(y[sp.test], proba, n_bins=c.ece_bins, n_boot=1, classes=model.classes_).value
         out: dict[str, float] = {
             "utility": float(np.mean(model.predict(X[sp.test]) == y[sp.test])),
             "train_accuracy": float(np.mean(model.predict(X[sp.train]) == y[sp.train])),
-            "ece": ece(y[sp.test], model.predict_proba(X[sp.test]), n_bins=c.ece_bins, n_boot=1,
-                       classes=model.classes_).value,
+            "ece": calibration,
             "evaluator_test_accuracy": float(np.mean(evaluator.predict(X[sp.test]) == y[sp.test])),
-            "epochs_run": float(model.n_epochs_),
+            "epochs_run": float(getattr(model, "estimator_", model).n_epochs_),
         }
         attack = KnowledgeAlignmentAttack(
-            input_transform=c.input_transform, truncate_k=c.truncate_k, ngf=c.attack_ngf,
+            input_transform="softmax" if perturbed else c.input_transform, truncate_k=c.truncate_k, ngf=c.attack_ngf,
             epochs=c.attack_epochs, device=self.device, random_state=100 + split, progress=False,
         ).fit(model, X[sp.aux])
         recons = {}

@@ -7,7 +7,9 @@ respondents by Naive MAP (black box), MAP with counts (white box) and the model-
 mode, guessing at the prior's rate, naive Bayes on the known attributes). Metrics per split: utility =
 macro F1 of the steak preparation on the test split [ours: the paper says "F1"] (also accuracy); for each
 attack, F1 / precision / recall of the sensitive value "Yes" ("cheated"). The attacker's prior and Naive
-MAP's confusion matrix are estimated on the training split. Runs are stored in a resumable
+MAP's confusion matrix are estimated on the training split. Where IBM ART is installed (the ``interop`` extra)
+ART's ``AttributeInferenceWhiteBoxDecisionTree`` attacks the same trees too (``art_white_box``, through
+:class:`defenses.interop.art.ARTWhiteBoxTreeAttack`); the store records whether it ran. Runs are stored in a resumable
 :class:`~validation.store.ResultStore` and aggregated with :func:`validation.sweep.aggregate` (mean and
 95% Student-t interval over splits).
 """
@@ -26,11 +28,12 @@ from defenses.datasets import load_steak_survey
 from defenses.tree import (DPID3Classifier, EncodedTable, ID3Classifier, MAPWithCountsAttack, NaiveMAPAttack,
                            PriorAttack, PriorityID3Classifier, confusion_matrix, encode_table, estimate_prior)
 from validation.engine import Executor
+from validation.interop import art_available
 from validation.sweep import Setting, aggregate, mean_ci, run_sweep
 
 SENSITIVE = "cheated"
 POSITIVE = "Yes"
-ATTACKS = {"naive_map": "nm", "map_counts": "wc", "prior": "prior"}
+ATTACKS = {"naive_map": "nm", "map_counts": "wc", "prior": "prior", "art_white_box": "art"}
 
 
 @dataclass(frozen=True)
@@ -113,11 +116,12 @@ def macro_f1(truth: np.ndarray, pred: np.ndarray) -> float:
 
 
 def evaluate_split(data, setting: Setting, split: int, config: TreeSweepConfig,
-                   table: EncodedTable | None = None) -> dict[str, float]:
+                   table: EncodedTable | None = None, art: bool = False) -> dict[str, float]:
     """Train the setting's tree on split ``split`` and return utility and attack metrics.
 
     ``table`` is ``data.data`` encoded once (:func:`defenses.tree.encode_table`; made here if not given):
-    the trees and attacks work on its row subsets, which gives the numbers of the DataFrame rows.
+    the trees and attacks work on its row subsets, which gives the numbers of the DataFrame rows. With
+    ``art``, ART's white-box decision-tree attack runs too (metrics ``art_*``).
     """
     X, y = data.data, data.target
     table = encode_table(X) if table is None else table
@@ -139,6 +143,10 @@ def evaluate_split(data, setting: Setting, split: int, config: TreeSweepConfig,
     for part, (Xp, Tp, yp) in {"train": (Xtr, Ttr, ytr), "test": (Xte, Tte, yte)}.items():
         truth = Xp[SENSITIVE].to_numpy()
         guesses = {name: attack.infer(model, Tp, yp).guesses for name, attack in attacks.items()}
+        if art:
+            from defenses.interop.art import ARTWhiteBoxTreeAttack
+
+            guesses["art"] = ARTWhiteBoxTreeAttack(SENSITIVE, prior).infer(model, Xp, yp).guesses
         if setting.defense == "ID3 (no defense)":  # model-free, so computed once per split
             guesses["known"] = known_attributes_guesses(Xtr, ytr, Xp, yp)
         for name, guess in guesses.items():
@@ -172,6 +180,7 @@ class TreeSweepResult:
     n_splits: int
     runs: dict[str, dict[str, float]]
     dataset: str
+    art: bool = False
 
     def series(self, attack: str) -> list[dict[str, Any]]:
         """DESIGN.md §2 ``series`` for ``attack`` ∈ {"naive_map", "map_counts", "prior"}.
@@ -179,6 +188,8 @@ class TreeSweepResult:
         ``attack_train``/``attack_test`` are F1 of "Yes" on training/test respondents; ``attack_ci`` is
         ``attack_test``'s interval (as in Figure 2(a)). Precision and recall come along with their intervals.
         """
+        if attack == "art_white_box" and not self.art:
+            raise ValueError("the sweep ran without IBM ART (pip install 'mid-toolkit[interop]'): no ART series")
         prefix = ATTACKS[attack]
         out = []
         for s in aggregate(self.settings, self.n_splits, self.runs):
@@ -220,9 +231,10 @@ class TreeSweepResult:
 class TreeEvaluate:
     """``evaluate(setting, split)`` of the tree sweep for the engine; loads the survey once per process."""
 
-    def __init__(self, config: TreeSweepConfig, data_home: str | os.PathLike | None = None):
+    def __init__(self, config: TreeSweepConfig, data_home: str | os.PathLike | None = None, art: bool = False):
         self.config = config
         self.data_home = data_home
+        self.art = art
         self._data = self._table = None
 
     @property
@@ -237,7 +249,7 @@ class TreeEvaluate:
 
     def __call__(self, setting: Setting, split: int) -> dict[str, float]:
         data = self.data
-        return evaluate_split(data, setting, split, self.config, self._table)
+        return evaluate_split(data, setting, split, self.config, self._table, art=self.art)
 
 
 def run_tree_sweep(store_path: str | os.PathLike, *, data_home=None, config: TreeSweepConfig = FULL,
@@ -246,10 +258,11 @@ def run_tree_sweep(store_path: str | os.PathLike, *, data_home=None, config: Tre
 
     ``executor`` (:mod:`validation.engine`) decides where the units run; the numbers do not depend on it.
     """
-    evaluate = TreeEvaluate(config, data_home)
+    art = art_available()
+    evaluate = TreeEvaluate(config, data_home, art=art)
     data = evaluate.data
     settings = config.settings()
-    experiment = {"dataset": "steak-survey", "n_rows": len(data.data), "config": asdict(config)}
+    experiment = {"dataset": "steak-survey", "n_rows": len(data.data), "config": asdict(config), "art_white_box": art}
     runs = run_sweep(settings, n_splits, evaluate, store_path, experiment, progress=progress, executor=executor,
                      name="tree sweep")
-    return TreeSweepResult(config, settings, n_splits, runs, data.description)
+    return TreeSweepResult(config, settings, n_splits, runs, data.description, art)

@@ -1,7 +1,7 @@
 """Export a categorical tree to scikit-learn: a ``OneHotEncoder`` and a binary ``DecisionTreeClassifier``.
 
-Tools that only accept scikit-learn trees (e.g. ART's white-box attribute-inference attacks, which read
-``tree_.value`` and ``tree_.n_node_samples``) can then attack our trees. A multiway test of feature ``A``
+Tools that only accept scikit-learn trees can then use our trees (see :func:`to_sklearn` for what the
+export is not for). A multiway test of feature ``A``
 with values ``a_1..a_k`` becomes a chain of binary tests on the one-hot columns ``[A = a_1] ≤ 0.5``,
 ``[A = a_2] ≤ 0.5``, ...: the right branch of the i-th test (``A = a_i``) holds the child subtree for
 ``a_i``; the left branch of the last test is reached only by a row whose ``A`` is outside the fitted
@@ -23,6 +23,18 @@ from sklearn.utils.validation import check_is_fitted
 
 def to_sklearn(model) -> tuple[OneHotEncoder, DecisionTreeClassifier]:
     """``(encoder, tree)`` with ``tree.predict(encoder.transform(X)) == model.predict(X)`` for every ``X``.
+
+    What it is for: running our tree wherever a scikit-learn ``DecisionTreeClassifier`` on numeric
+    features is expected — prediction, ``predict_proba``, ``decision_path``/``apply``, plotting and text
+    export with scikit-learn's tools, serving, and tools that read ``tree_`` (counts per node). Every
+    feature, the sensitive one included, becomes a block of one-hot columns.
+
+    What it is not for: attribute-inference attacks that substitute candidate values of the attacked
+    feature into ONE column — ART's ``AttributeInferenceWhiteBoxDecisionTree`` and
+    ``AttributeInferenceWhiteBoxLifestyleDecisionTree``. Pointed at one column of a one-hot block they
+    evaluate impossible rows (two values at once, or none) and answer for other records, silently. Use
+    :func:`defenses.interop.art.to_art_tree` (the attacked feature as one ordinal column, the tests on it
+    rewritten as thresholds) or :class:`defenses.interop.art.ARTWhiteBoxTreeAttack` instead.
 
     Parameters
     ----------

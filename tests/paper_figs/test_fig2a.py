@@ -25,6 +25,9 @@ def _check_document(doc, n_splits):
     for s in doc["series"]:
         for p in s["points"]:
             assert {"knob", "utility", "utility_ci", "attack_train", "attack_test", "attack_ci", "runs"} <= set(p)
+    art = {s["defense"]: s for s in doc["art_series"]}  # ART's black box on the same models
+    assert list(art) == names and [p["knob"] for p in art["AdaSSP"]["points"]] == [0.3, 300.0]
+    assert art["undefended"]["points"][0]["attack_test"] > 0.95  # it sees f(x_K, v) of the target itself
     b = doc["baseline"]
     assert 0.3 < b["attack_prior"] < 0.4 and len(b["attack_prior_ci"]) == 2
     summary = doc["summary"]
@@ -63,13 +66,15 @@ def test_plot_draws_every_series_with_labels_and_legend(tmp_path, monkeypatch):
            "series": [{"defense": "undefended", "knob": None, "points": [{**point, "knob": None}]},
                       {"defense": "MID", "knob": "mid_lambda", "points": [point]},
                       {"defense": "AdaSSP", "knob": "epsilon", "points": [point]}],
+           "art_series": [{"defense": "MID", "knob": "mid_lambda", "points": [point]}],
            "baseline": {"attack_prior": 0.37, "attack_prior_ci": [0.36, 0.38],
                         "attack_known_attributes": 0.6, "attack_known_attributes_ci": [0.59, 0.61]}}
     fig2a.plot(doc, tmp_path / "f.png")
     ax = captured["fig"].axes[0]
     assert "MSE" in ax.get_xlabel() and "accuracy" in ax.get_ylabel()
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert {"MID (test)", "MID (train)", "AdaSSP (test)", "undefended OLS (test)", "prior only (no model)"} <= set(labels)
+    assert {"MID (test)", "MID (train)", "AdaSSP (test)", "undefended OLS (test)", "prior only (no model)",
+            "MID: ART black box (test)"} <= set(labels)
 
 
 @pytest.mark.slow

@@ -37,6 +37,9 @@ def test_both_figures_share_one_sweep_and_follow_the_schema(tmp_path, data_home,
         for s in doc["series"]:
             for p in s["points"]:
                 assert {"knob", "utility", "utility_ci", "attack_train", "attack_test", "attack_ci", "runs"} <= set(p)
+        art = {s["defense"]: s for s in doc["art_series"]}  # ART's white-box attack on the same trees
+        assert set(art) == set(defenses) and all(0 <= p["attack_test"] <= 1 for s in art.values() for p in s["points"])
+        assert [p["utility"] for p in art["MID"]["points"]] == [p["utility"] for p in defenses["MID"]["points"]]
     d2, d4 = json.loads(p2.read_text()), json.loads(p4.read_text())
     assert d2["series"][0]["points"][0]["utility"] == d4["series"][0]["points"][0]["utility"]
     assert d2["settings"]["attack"] == "naive_map" and d4["settings"]["attack"] == "map_counts"
