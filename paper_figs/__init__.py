@@ -16,9 +16,11 @@ FIGURES: dict[str, str] = {
     "fig2a": "paper_figs.fig2a",
     "fig2b": "paper_figs.fig2b",
     "fig2c": "paper_figs.fig2c",
+    "fig2d": "paper_figs.fig2d",
     "fig3a": "paper_figs.fig3a",
+    "fig3b": "paper_figs.fig3b",
     "fig4c": "paper_figs.fig4c",
 }
 
 #: Figures that train torch models (they take ``--device`` and need the ``neural`` extra).
-NEURAL_FIGURES: frozenset[str] = frozenset({"fig1", "fig2c", "fig3a"})
+NEURAL_FIGURES: frozenset[str] = frozenset({"fig1", "fig2c", "fig3a", "fig2d", "fig3b"})
