@@ -260,8 +260,8 @@ def run_update_leaks_sweep(out_dir: str | os.PathLike, *, quick: bool, device: s
                      executor=executor, name="update-leaks sweep")
     common = _common_keys(settings, config.n_seeds, runs)
     series = aggregate(settings, config.n_seeds, common)
-    for s, pts in zip(_by_defense(settings), series):
-        for setting, p in zip(pts, s["points"]):
+    for group, s in zip(_by_defense(settings), series):
+        for setting, p in zip(group, s["points"]):
             rows = [common[f"{setting.key}|split={k}"] for k in range(config.n_seeds)]
             p["per_seed"] = {m: [r[m] for r in rows] for m in PER_SEED}
     return {"config": described, "series": series, "runs": runs, "store": str(store)}
