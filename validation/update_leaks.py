@@ -88,7 +88,7 @@ class UpdateLeaksConfig:
     attack_batch_size: int = 64
     ece_bins: int = 10
     betas: tuple[float, ...] = (1e-3, 1e-2, 1e-1, 1.0)
-    noise_multipliers: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
+    noise_multipliers: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0)
     n_seeds: int = 3
 
     def settings(self) -> list[Setting]:
@@ -114,11 +114,11 @@ class UpdateLeaksConfig:
 
 #: The full figure (MNIST stand-in for CIFAR-10, the official role sizes, 3 seeds).
 FULL = UpdateLeaksConfig()
-#: The ``--quick`` check: 8×8 digits, small roles, one VIB and one DP-SGD setting, 2 seeds, short attack.
-QUICK = UpdateLeaksConfig(dataset="digits", n_target=350, n_shadow=350, n_shadow_updates=500, n_target_updates=200,
-                          n_test=200, epochs=30, patience=10, batch_size=32, dp_batch_size=32, dp_lr=3e-3,
-                          attack_rounds=5, attack_epochs_per_round=20, betas=(1e-2,), noise_multipliers=(1.0,),
-                          n_seeds=2)
+#: The ``--quick`` check: 8×8 digits, small roles, one VIB and one DP-SGD setting, 3 seeds, short attack.
+QUICK = UpdateLeaksConfig(dataset="digits", n_target=300, n_shadow=300, n_shadow_updates=500, n_target_updates=200,
+                          n_test=200, epochs=15, patience=15, batch_size=32, dp_batch_size=32, dp_lr=3e-3,
+                          attack_rounds=3, attack_epochs_per_round=10, betas=(1e-2,), noise_multipliers=(1.0,),
+                          n_seeds=3)
 
 
 def load_pool(config: UpdateLeaksConfig, data_home=None):

@@ -236,7 +236,8 @@ def simulate_updates_loop(model, probes, X, y, *, lr: float = UPDATE_LR,
             before = copy_(P, None if eps_b is None else eps_b[0])
         opt = torch.optim.SGD(copy_.parameters(), lr=lr)
         opt.zero_grad()
-        loss = F.cross_entropy(copy_(X[i:i + 1].to(device), None if eps_u is None else eps_u[:1]), y[i:i + 1].to(device))
+        logits = copy_(X[i:i + 1].to(device), None if eps_u is None else eps_u[:1])
+        loss = F.cross_entropy(logits, y[i:i + 1].to(device))
         loss.backward()
         opt.step()
         with torch.no_grad():
@@ -277,9 +278,9 @@ class UpdateLeaksAttack:
     """Single-sample label inference from a model update (Salem et al. 2020; MID paper Fig. 2(d), 3(b)).
 
     ``fit(shadow, probes, X, y)`` simulates one update of the shadow model per shadow record and trains
-    the attack MLP on the (Δ, label) pairs (:meth:`fit_deltas` trains on given pairs); ``observe(target, X, y)`` is what the attacker sees when the
-    service updates the target on each private record — only Δ on the probes; ``infer(target, deltas)``
-    returns the guessed labels.
+    the attack MLP on the (Δ, label) pairs (:meth:`fit_deltas` trains on given pairs);
+    ``observe(target, X, y)`` is what the attacker sees when the service updates the target on each
+    private record — only Δ on the probes; ``infer(target, deltas)`` returns the guessed labels.
 
     Parameters
     ----------

@@ -27,7 +27,7 @@ TINY = UpdateLeaksConfig(dataset="digits", n_target=150, n_shadow=150, n_shadow_
 def test_roles_are_disjoint_seeded_and_sized():
     y = np.repeat(np.arange(10), 180)
     roles = split_roles(y, QUICK, seed=0)
-    sizes = {"target": 350, "shadow": 350, "shadow_updates": 500, "target_updates": 200, "test": 200, "probes": 100}
+    sizes = {"target": 300, "shadow": 300, "shadow_updates": 500, "target_updates": 200, "test": 200, "probes": 100}
     assert {k: len(v) for k, v in roles.items()} == sizes
     everything = np.concatenate(list(roles.values()))
     assert len(np.unique(everything)) == len(everything)
@@ -101,4 +101,5 @@ def test_sweep_resumes_without_recomputing(sweep, monkeypatch):
 
 def test_same_seed_same_numbers():
     setting = Setting("undefended", None, None)
-    assert UpdateLeaksExperiment(TINY, device="cpu")(setting, 1) == UpdateLeaksExperiment(TINY, device="cpu")(setting, 1)
+    first = UpdateLeaksExperiment(TINY, device="cpu")(setting, 1)
+    assert UpdateLeaksExperiment(TINY, device="cpu")(setting, 1) == first
