@@ -17,7 +17,9 @@ The best of ``repeats`` fits / steps is reported.
 ``--update-leaks`` measures instead the Update-Leaks update simulation (:func:`bench_update_leaks`):
 simulated single-sample updates per second of :func:`defenses.neural.simulate_updates` (batched with
 torch.func, for several block sizes) and of the deep-copy loop :func:`defenses.neural.simulate_updates_loop`,
-in the same run on the same model, probes and records, with the ratio and the largest |Δ| difference.
+in the same run on the same model, probes and records, with the ratio and the largest |Δ| difference,
+and the time of one plain 100-probe forward pass — the per-update floor of any exact method, since every
+updated model needs its own probe pass (the loop runs two per update).
 """
 
 from __future__ import annotations
@@ -201,6 +203,10 @@ def bench_update_leaks(parser: argparse.ArgumentParser, args: argparse.Namespace
         loop = rate(lambda n: simulate_updates_loop(model, P, X[upd[:n]], y[upd[:n]], random_state=0),
                     args.ul_loop_updates)
         print(f"ul_loop_{name}: {loop:.1f} updates/s")
+        # The floor of any exact method: every updated model needs its own probe pass (the loop does two).
+        probe_pass = _best(lambda: model.decision_function(P), max(5, args.repeats))
+        print(f"ul_probe_pass_{name}: {probe_pass * 1e3:.2f} ms (one forward of the 100 probes; "
+              f"batched: {1e3 / best[0]:.2f} ms per update, loop: {1e3 / loop:.2f} ms per update)")
         print(f"ul_batched_vs_loop_{name}: {best[0] / loop:.2f} x (block {best[1]}; target >= 20 x)")
         n = min(args.ul_loop_updates, 16)
         diff = np.abs(simulate_updates(model, P, X[upd[:n]], y[upd[:n]], batch_size=best[1], random_state=0)
