@@ -17,6 +17,13 @@ Prints ``name: value unit`` lines:
   seconds — the thread policy of the sweep engine (one thread per worker process on shared cores).
 
 The best of ``repeats`` fits / steps is reported.
+
+``--update-leaks`` measures instead the Update-Leaks update simulation (:func:`bench_update_leaks`):
+simulated single-sample updates per second of :func:`defenses.neural.simulate_updates` (batched with
+torch.func, for several block sizes) and of the deep-copy loop :func:`defenses.neural.simulate_updates_loop`,
+in the same run on the same model, probes and records, with the ratio and the largest |Δ| difference,
+and the time of one plain 100-probe forward pass — the per-update floor of any exact method, since every
+updated model needs its own probe pass (the loop runs two per update).
 """
 
 from __future__ import annotations
@@ -83,11 +90,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--image-size", type=int, default=64, choices=(16, 32, 64))
     parser.add_argument("--data-home", default=None)
+    parser.add_argument("--update-leaks", action="store_true",
+                        help="benchmark the Update-Leaks update simulation (batched vs loop) instead")
+    parser.add_argument("--ul-dataset", choices=("mnist", "digits"), default="mnist",
+                        help="images of the Update-Leaks benchmark (default mnist, 28x28)")
+    parser.add_argument("--ul-updates", type=int, default=256, help="updates simulated by the batched version")
+    parser.add_argument("--ul-loop-updates", type=int, default=64, help="updates simulated by the loop")
     args = parser.parse_args(argv)
     if args.epochs < 1 or args.repeats < 1:
         parser.exit(2, "benchmarks/neural.py: error: --epochs and --repeats must be >= 1\n")
     if args.threads is not None:
         torch.set_num_threads(args.threads)
+    if args.update_leaks:
+        return bench_update_leaks(parser, args)
 
     from defenses.datasets import load_faces
     from defenses.datasets.faces import split_faces
@@ -177,6 +192,66 @@ def main(argv: list[str] | None = None) -> int:
     print(f"step_dpsgd_full: {t_dp * 1e3:.1f} ms")
     print(f"opacus_per_sample_overhead_vs_plain: {t_ps / t_plain:.2f} x")
     print(f"dpsgd_step_vs_plain: {t_dp / t_plain:.2f} x")
+    return 0
+
+
+# ------------------------------------------------------------------------------------------ Update-Leaks
+
+
+def bench_update_leaks(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """Simulated single-sample updates per second: batched (torch.func) vs the deep-copy loop, one run.
+
+    Targets: an undefended CNN and a VIB (β = 1e-2) of architecture ``cnn-strided`` trained for one epoch
+    on 2,000 images (on the 8×8 digits: half of them) — the weights do not change the cost; 100 probes
+    (10 per class); the update records are the next images. Each rate is the best of ``repeats`` timed calls after one warm-up call.
+    """
+    from defenses.datasets import load_digits, load_mnist
+    from defenses.neural import CNNClassifier, VIBClassifier, resolve_device, simulate_updates, simulate_updates_loop
+
+    if min(args.ul_updates, args.ul_loop_updates) < 1:
+        parser.exit(2, "benchmarks/neural.py: error: --ul-updates and --ul-loop-updates must be >= 1\n")
+    try:
+        device = resolve_device(args.device)
+        d = load_mnist(args.data_home) if args.ul_dataset == "mnist" else load_digits()
+    except (ValueError, FileNotFoundError) as exc:
+        parser.exit(2, f"benchmarks/neural.py: error: {exc}\n")
+    X, y = d.data, d.target
+    n_fit = min(2000, len(y) // 2)
+    probes = np.concatenate([np.flatnonzero(y[n_fit:] == c)[:10] + n_fit for c in range(10)])
+    rest = np.setdiff1d(np.arange(n_fit, len(y)), probes)
+    upd = rest[: max(args.ul_updates, args.ul_loop_updates)]
+    print(f"device: {device}")
+    print(f"torch_threads: {torch.get_num_threads()}")
+    print(f"ul_images: {args.ul_dataset} {X.shape[1]}x{X.shape[2]}, 100 probes, architecture cnn-strided")
+    common = {"architecture": "cnn-strided", "epochs": 1, "early_stopping": False, "progress": False,
+              "random_state": 0, "device": str(device)}
+    models = {"cnn": CNNClassifier(**common), "vib": VIBClassifier(beta=1e-2, **common)}
+
+    def rate(fn, n: int) -> float:
+        fn(2)  # warm-up (lazy initialisation, torch.func tracing)
+        return n / _best(lambda: fn(n), args.repeats)
+
+    for name, model in models.items():
+        model.fit(X[:n_fit], y[:n_fit])
+        P = X[probes]
+        best = (0.0, None)
+        for bs in (4, 8, 16, 32, 64):
+            r = rate(lambda n, bs=bs: simulate_updates(model, P, X[upd[:n]], y[upd[:n]], batch_size=bs,
+                                                       random_state=0), args.ul_updates)
+            print(f"ul_batched_{name}_block{bs}: {r:.1f} updates/s")
+            best = max(best, (r, bs), key=lambda t: t[0])
+        loop = rate(lambda n: simulate_updates_loop(model, P, X[upd[:n]], y[upd[:n]], random_state=0),
+                    args.ul_loop_updates)
+        print(f"ul_loop_{name}: {loop:.1f} updates/s")
+        # The floor of any exact method: every updated model needs its own probe pass (the loop does two).
+        probe_pass = _best(lambda: model.decision_function(P), max(5, args.repeats))
+        print(f"ul_probe_pass_{name}: {probe_pass * 1e3:.2f} ms (one forward of the 100 probes; "
+              f"batched: {1e3 / best[0]:.2f} ms per update, loop: {1e3 / loop:.2f} ms per update)")
+        print(f"ul_batched_vs_loop_{name}: {best[0] / loop:.2f} x (block {best[1]}; target >= 20 x)")
+        n = min(args.ul_loop_updates, 16)
+        diff = np.abs(simulate_updates(model, P, X[upd[:n]], y[upd[:n]], batch_size=best[1], random_state=0)
+                      - simulate_updates_loop(model, P, X[upd[:n]], y[upd[:n]], random_state=0)).max()
+        print(f"ul_max_abs_delta_difference_{name}: {diff:.2e}")
     return 0
 
 

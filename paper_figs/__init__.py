@@ -16,10 +16,12 @@ FIGURES: dict[str, str] = {
     "fig2a": "paper_figs.fig2a",
     "fig2b": "paper_figs.fig2b",
     "fig2c": "paper_figs.fig2c",
+    "fig2d": "paper_figs.fig2d",
     "fig3a": "paper_figs.fig3a",
+    "fig3b": "paper_figs.fig3b",
     "fig4c": "paper_figs.fig4c",
     "art": "paper_figs.art",
 }
 
 #: Figures that train torch models (they take ``--device`` and need the ``neural`` extra).
-NEURAL_FIGURES: frozenset[str] = frozenset({"fig1", "fig2c", "fig3a", "art"})
+NEURAL_FIGURES: frozenset[str] = frozenset({"fig1", "fig2c", "fig2d", "fig3a", "fig3b", "art"})

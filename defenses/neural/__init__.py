@@ -6,6 +6,9 @@
 * :class:`KnowledgeAlignmentAttack` — black-box inversion network (Yang et al. 2019) with
   :func:`evaluate_reconstruction` (attack accuracy by an evaluation classifier, pixel and feature L2)
   and the model-free :func:`mean_face_baseline`.
+* :class:`UpdateLeaksAttack` — label inference from a single-sample model update (Salem et al. 2020),
+  with the batched update simulation :func:`simulate_updates` (and its plain reference
+  :func:`simulate_updates_loop`) and the model-free :func:`label_prior_baseline`.
 
 Torch code takes ``device="auto"`` (CUDA when present, else CPU) and explicit seeds.
 """
@@ -37,9 +40,17 @@ from .knowledge_alignment import (
                                   mean_face_baseline,
                                   truncate_top_k,
 )
+from .update_leaks import (
+                                  UpdateLeaksAttack,
+                                  UpdateLeaksMLP,
+                                  label_prior_baseline,
+                                  simulate_updates,
+                                  simulate_updates_loop,
+)
 
 __all__ = [
     "ARCHITECTURES", "CNNClassifier", "Classifier", "ConvNet", "DPSGDClassifier", "InversionNet",
     "KnowledgeAlignmentAttack", "VIBClassifier", "VIBNet", "evaluate_reconstruction", "gaussian_kl",
     "log_shift", "mean_face_baseline", "resolve_device", "truncate_top_k",
+    "UpdateLeaksAttack", "UpdateLeaksMLP", "label_prior_baseline", "simulate_updates", "simulate_updates_loop",
 ]

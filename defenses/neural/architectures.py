@@ -23,12 +23,16 @@ ARCHITECTURES: dict[str, dict] = {
     "cnn-m": {"channels": (16, 32, 64), "kernel_size": 3, "pool": "max", "feature_dim": 256},
     # the evaluation classifier: a different architecture (4 blocks, average pooling, wider features)
     "eval": {"channels": (8, 16, 32, 64), "kernel_size": 3, "pool": "avg", "feature_dim": 128},
+    # the Update-Leaks target (MNIST, 8x8 digits): 2 stride-2 conv blocks, the layout of the official
+    # Update-Leaks SimpleCNN (strided convs, no pooling), CPU-sized (official channels 64, 128)
+    "cnn-strided": {"channels": (8, 16), "kernel_size": 3, "pool": "stride", "feature_dim": 64},
 }
 
 
 class ConvNet(nn.Module):
     """Feature extractor: ``len(channels)`` blocks of Conv(k×k, same) → GroupNorm → ReLU → 2×2 pool,
-    then flatten → Linear → ReLU to ``feature_dim`` features.
+    then flatten → Linear → ReLU to ``feature_dim`` features. With ``pool="stride"`` a block is a
+    stride-2 Conv(k×k) → GroupNorm → ReLU instead (same output size, no pooling layer).
 
     Parameters
     ----------
@@ -40,8 +44,8 @@ class ConvNet(nn.Module):
         Output channels of each conv block.
     kernel_size : int
         Odd convolution kernel size.
-    pool : {"max", "avg"}
-        Pooling after every block.
+    pool : {"max", "avg", "stride"}
+        Pooling after every block, or ``"stride"``: downsample by the convolution's stride instead.
     feature_dim : int
         Size F of the output features (the VIB latent has k = F // 2 dimensions).
     groups : int
@@ -56,14 +60,16 @@ class ConvNet(nn.Module):
         div = 2 ** len(channels)
         if h % div or w % div:
             raise ValueError(f"image_shape {image_shape} must be divisible by {div} for {len(channels)} blocks")
-        if pool not in ("max", "avg"):
-            raise ValueError(f"pool must be 'max' or 'avg', got {pool!r}")
+        if pool not in ("max", "avg", "stride"):
+            raise ValueError(f"pool must be 'max', 'avg' or 'stride', got {pool!r}")
         layers: list[nn.Module] = []
         c_in = in_channels
         for c in channels:
-            layers += [nn.Conv2d(c_in, c, kernel_size, padding=kernel_size // 2),
-                       nn.GroupNorm(_gcd(groups, c), c), nn.ReLU(),
-                       nn.MaxPool2d(2) if pool == "max" else nn.AvgPool2d(2)]
+            stride = 2 if pool == "stride" else 1
+            layers += [nn.Conv2d(c_in, c, kernel_size, stride=stride, padding=kernel_size // 2),
+                       nn.GroupNorm(_gcd(groups, c), c), nn.ReLU()]
+            if pool != "stride":
+                layers.append(nn.MaxPool2d(2) if pool == "max" else nn.AvgPool2d(2))
             c_in = c
         self.conv = nn.Sequential(*layers)
         self.fc = nn.Linear(c_in * (h // div) * (w // div), feature_dim)

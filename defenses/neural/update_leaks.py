@@ -1,0 +1,469 @@
+"""Update-Leaks: inferring the label of the one record a model was updated on (Salem et al., USENIX Sec 2020).
+
+A service fine-tunes its model on one new private record (x, y); an attacker who queried a fixed *probe
+set* P before and after the update observes the change of the outputs
+
+    Δ = logits_θ(P) − logits_θ'(P),    θ' = θ − lr · ∇_θ CE(f_θ(x), y)    (one SGD step, lr = 1e-2)
+
+flattened to ``n_probes · n_classes`` values, and infers y from Δ (ALGORITHMS.md §11). It learns how
+by simulation: a *shadow* model of the target's architecture and defense, trained on shadow data, is
+updated on many shadow records of known label, and an attack MLP (the official
+``n_probes·n_classes → 128 → 64 → n_classes``, LeakyReLU 0.2, dropout 0.5) is trained on the
+(Δ, label) pairs, then applied to the target's Δ.
+
+For a VIB target (MID) every query draws a fresh latent z = μ + σ ⊙ ε — the update step's forward pass,
+the probe pass before and the probe pass after — so Δ carries the sampling noise that is part of the
+defense. The update's loss is the cross-entropy alone (no KL term), with the model in eval mode, as in the
+official code. One departure: the official script queries the probes *before* once for all updates;
+here every simulated update is its own experiment with its own "before" query (fresh latents in both
+passes), which for deterministic models is the same number.
+
+Simulating 10,000 one-step updates is the expensive part. :func:`simulate_updates` computes them in
+blocks with :mod:`torch.func`: per-sample gradients by ``vmap(grad(·))`` over the block, the block's
+updated parameter sets θ − lr·g_i, and the probe pass of every updated model by ``vmap`` over
+``functional_call``; the "before" pass is computed once per block (for VIB only the cheap decoder step
+is redone per update with fresh ε). :func:`simulate_updates_loop` is the plain reference — a deep copy,
+an SGD optimizer step and two probe passes per update — which the tests compare it against. Both draw the
+latent noise of update *i* from its own generator seeded by (``random_state``, i), so they see the same
+noise whatever the block size.
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from ._torch import as_images, batched, build_module, make_generator, resolve_device, seed_from
+from .architectures import VIBNet
+
+__all__ = ["UPDATE_LR", "UpdateLeaksAttack", "UpdateLeaksMLP", "label_prior_baseline", "simulate_updates",
+           "simulate_updates_loop"]
+
+#: The official single-sample update: one SGD step with this learning rate.
+UPDATE_LR = 1e-2
+
+
+# ----------------------------------------------------------------------------------------- the target
+
+
+class _NoisyLogits(nn.Module):
+    """The logits of a fitted classifier with its latent noise as an explicit argument.
+
+    ``encode(x)`` is the deterministic part, ``head(h, eps)`` the rest: for a plain classifier
+    ``encode`` gives the logits and ``head`` returns them; for a VIB ``encode`` gives (μ, σ) and
+    ``head`` decodes z = μ + σ ⊙ ε (ε = 0 for ``deterministic_eval``).
+    """
+
+    def __init__(self, net: nn.Module, stochastic: bool):
+        super().__init__()
+        self.net = net
+        self.vib = isinstance(net, VIBNet)
+        self.stochastic = self.vib and stochastic
+        self.k = net.k if self.vib else 0
+
+    def encode(self, x: torch.Tensor):
+        return self.net.encode(x) if self.vib else self.net(x)
+
+    def head(self, h, eps: torch.Tensor | None) -> torch.Tensor:
+        if not self.vib:
+            return h
+        mu, sigma = h
+        return self.net.decoder(mu + sigma * eps if self.stochastic else mu)
+
+    def forward(self, x: torch.Tensor, eps: torch.Tensor | None = None) -> torch.Tensor:
+        return self.head(self.encode(x), eps)
+
+
+def _target_parts(model) -> tuple[_NoisyLogits, torch.device]:
+    for attr in ("module_", "classes_", "device_", "input_shape_"):
+        if not hasattr(model, attr):
+            raise ValueError(f"model must be a fitted CNNClassifier, VIBClassifier or DPSGDClassifier (no {attr})")
+    stochastic = not getattr(model, "deterministic_eval", False)
+    return _NoisyLogits(model.module_, stochastic).eval(), model.device_
+
+
+def _inputs(model, probes, X, y) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    probes = as_images(probes, "probes")
+    X = as_images(X, "X")
+    for name, arr in (("probes", probes), ("X", X)):
+        if tuple(arr.shape[1:]) != tuple(model.input_shape_):
+            raise ValueError(f"{name} has images of shape {arr.shape[1:]}, the model was fit on {model.input_shape_}")
+    y = np.asarray(y)
+    if y.shape != (len(X),):
+        raise ValueError(f"y must hold one label per update image, got shape {y.shape} for {len(X)} images")
+    idx = np.searchsorted(model.classes_, y)
+    idx = np.clip(idx, 0, len(model.classes_) - 1)
+    if not np.array_equal(model.classes_[idx], y):
+        bad = y[model.classes_[idx] != y][0]
+        raise ValueError(f"y contains the label {bad!r}, which is not one of the model's classes")
+    return torch.from_numpy(probes), torch.from_numpy(X), torch.from_numpy(idx.astype(np.int64))
+
+
+def _check_lr(lr) -> float:
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not np.isfinite(lr) or lr < 0:
+        raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
+    return float(lr)
+
+
+def _check_positive_int(name: str, v) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+        raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    return int(v)
+
+
+def _update_noise(seed: int, index: int, n_probes: int, k: int, device: torch.device) -> torch.Tensor:
+    """Latent noise of update ``index``: ``(1 + 2·n_probes, k)`` standard normals — the update sample's ε,
+    then the probes' ε of the pass before, then of the pass after — from a generator of its own."""
+    sub = int(np.random.SeedSequence([seed, index]).generate_state(2, dtype=np.uint64)[0] >> np.uint64(1))
+    return torch.randn((1 + 2 * n_probes, k), generator=make_generator(sub), dtype=torch.float32).to(device)
+
+
+def _block_noise(seed, start, stop, n_probes, k, device):
+    if k == 0:
+        return None, None, None
+    eps = torch.stack([_update_noise(seed, i, n_probes, k, device) for i in range(start, stop)])
+    return eps[:, 0], eps[:, 1:1 + n_probes], eps[:, 1 + n_probes:]
+
+
+def _progress(total: int, progress: bool | None, desc: str):
+    disable = None if progress is None else not progress
+    return tqdm(total=total, desc=desc, unit="update", file=sys.stderr, disable=disable, leave=False)
+
+
+# ----------------------------------------------------------------------------------------- simulation
+
+
+def simulate_updates(model, probes, X, y, *, lr: float = UPDATE_LR, batch_size: int = 16,
+                     random_state: int | np.random.Generator | None = None,
+                     progress: bool | None = None) -> np.ndarray:
+    """Δ of one single-sample SGD update per record of ``(X, y)``, batched with :mod:`torch.func`.
+
+    Parameters
+    ----------
+    model : fitted CNNClassifier, VIBClassifier or DPSGDClassifier
+        The model before the update (never modified).
+    probes : array (n_probes, H, W) or (n_probes, C, H, W)
+        The attacker's probe images.
+    X, y : arrays
+        The update records (images and labels from ``model.classes_``), one simulated update each.
+    lr : float
+        Learning rate of the update step (official 1e-2); ``lr = 0`` leaves the model unchanged.
+    batch_size : int
+        Updates computed together (memory grows with it: one parameter copy and one probe pass each).
+    random_state : int, numpy Generator or None
+        Seeds the latent noise of a VIB target (ignored by deterministic models).
+    progress : bool or None
+        A tqdm bar on stderr (None: only when stderr is a terminal).
+
+    Returns
+    -------
+    ndarray of float32, shape (n_updates, n_probes · n_classes)
+        Row i is ``logits_before(probes) − logits_after_i(probes)``, probe-major.
+    """
+    from torch.func import functional_call, grad, vmap
+
+    lr = _check_lr(lr)
+    batch_size = _check_positive_int("batch_size", batch_size)
+    net, device = _target_parts(model)
+    P, X, y = _inputs(model, probes, X, y)
+    P = P.to(device)
+    seed = seed_from(random_state)
+    params = {name: p.detach() for name, p in net.named_parameters()}
+
+    def update_loss(theta, x, label, eps):
+        logits = functional_call(net, theta, (x[None], None if eps is None else eps[None]))
+        return F.cross_entropy(logits, label[None])
+
+    def probe_logits(theta, eps):
+        return functional_call(net, theta, (P, eps))
+
+    in_eps = 0 if net.stochastic else None
+    per_sample_grads = vmap(grad(update_loss), in_dims=(None, 0, 0, in_eps))
+    probe_pass = vmap(probe_logits, in_dims=(0, in_eps))
+    out = np.empty((len(X), P.shape[0] * _n_outputs(net)), dtype=np.float32)
+    with torch.no_grad():
+        h_before = net.encode(P)
+        plain_before = None if net.stochastic else net.head(h_before, None)
+    bar = _progress(len(X), progress, "simulated updates")
+    for sl in batched(len(X), batch_size):
+        eps_u, eps_b, eps_a = _block_noise(seed, sl.start, sl.stop, P.shape[0], net.k if net.stochastic else 0,
+                                           device)
+        g = per_sample_grads(params, X[sl].to(device), y[sl].to(device), eps_u)
+        with torch.no_grad():
+            theta = {name: params[name] - lr * g[name] for name in params}
+            after = probe_pass(theta, eps_a)
+            if plain_before is None:
+                before = vmap(lambda e: net.head(h_before, e))(eps_b)
+            else:
+                before = plain_before.expand_as(after)
+            out[sl] = (before - after).flatten(1).cpu().numpy()
+        bar.update(sl.stop - sl.start)
+    bar.close()
+    return out
+
+
+def _n_outputs(net: _NoisyLogits) -> int:
+    return (net.net.decoder if net.vib else net.net.head).out_features
+
+
+def simulate_updates_loop(model, probes, X, y, *, lr: float = UPDATE_LR,
+                          random_state: int | np.random.Generator | None = None) -> np.ndarray:
+    """The plain reference of :func:`simulate_updates`: per update a deep copy of the model, a probe pass,
+    one ``torch.optim.SGD`` step on the record, and a second probe pass.
+
+    Same arguments, same noise (update *i* draws from its own generator) and, up to floating-point
+    rounding, the same Δ. Slow by design: kept as the ground truth the batched version is tested against
+    and the baseline of ``benchmarks/neural.py``.
+    """
+    lr = _check_lr(lr)
+    net, device = _target_parts(model)
+    P, X, y = _inputs(model, probes, X, y)
+    P = P.to(device)
+    seed = seed_from(random_state)
+    k = net.k if net.stochastic else 0
+    rows = []
+    for i in range(len(X)):
+        eps_u, eps_b, eps_a = _block_noise(seed, i, i + 1, P.shape[0], k, device)
+        copy_ = copy.deepcopy(net).eval()
+        with torch.no_grad():
+            before = copy_(P, None if eps_b is None else eps_b[0])
+        opt = torch.optim.SGD(copy_.parameters(), lr=lr)
+        opt.zero_grad()
+        logits = copy_(X[i:i + 1].to(device), None if eps_u is None else eps_u[:1])
+        loss = F.cross_entropy(logits, y[i:i + 1].to(device))
+        loss.backward()
+        opt.step()
+        with torch.no_grad():
+            after = copy_(P, None if eps_a is None else eps_a[0])
+        rows.append((before - after).flatten().cpu().numpy())
+    return np.stack(rows).astype(np.float32)
+
+
+# ----------------------------------------------------------------------------------------- the attack
+
+
+class UpdateLeaksMLP(nn.Module):
+    """The official attack network: Linear(d, 128) → LeakyReLU(0.2) → Linear(128, 64) → LeakyReLU(0.2)
+    → Dropout(0.5) → Linear(64, n_classes).
+
+    Dropout draws its mask from an explicit ``generator`` (never the global RNG) and only in training.
+    """
+
+    def __init__(self, n_inputs: int, n_classes: int, hidden: Sequence[int] = (128, 64),
+                 negative_slope: float = 0.2, dropout: float = 0.5):
+        super().__init__()
+        sizes = [n_inputs, *hidden]
+        self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.out = nn.Linear(sizes[-1], n_classes)
+        self.negative_slope = negative_slope
+        self.dropout = dropout
+
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        for layer in self.hidden:
+            x = F.leaky_relu(layer(x), self.negative_slope)
+        if self.training and self.dropout > 0:
+            keep = torch.rand(x.shape, generator=generator, device=x.device) >= self.dropout
+            x = x * keep / (1.0 - self.dropout)
+        return self.out(x)
+
+
+class UpdateLeaksAttack:
+    """Single-sample label inference from a model update (Salem et al. 2020; MID paper Fig. 2(d), 3(b)).
+
+    ``fit(shadow, probes, X, y)`` simulates one update of the shadow model per shadow record and trains
+    the attack MLP on the (Δ, label) pairs (:meth:`fit_deltas` trains on given pairs);
+    ``observe(target, X, y)`` is what the attacker sees when the service updates the target on each
+    private record — only Δ on the probes; ``infer(target, deltas)`` returns the guessed labels.
+
+    Parameters
+    ----------
+    update_lr : float
+        Learning rate of the simulated single-sample SGD step (official 1e-2).
+    update_batch_size : int
+        Updates simulated together by :func:`simulate_updates`.
+    hidden, negative_slope, dropout
+        The attack MLP (official (128, 64), 0.2, 0.5).
+    lr, batch_size : float, int
+        Adam learning rate and mini-batch size of the attack MLP (official 1e-3, 64).
+    rounds, epochs_per_round : int
+        The official schedule: ``rounds`` rounds of ``epochs_per_round`` epochs of the same network
+        (10 × 30); a snapshot is kept after each round (:meth:`infer_rounds`).
+    device : str
+        Where the attack MLP trains (the simulated updates run on the model's own device).
+    random_state : int, numpy Generator or None
+        Seeds the shadow updates' latent noise, the MLP's initialisation, batch order and dropout.
+    progress : bool or None
+        tqdm bars on stderr (None: only when stderr is a terminal).
+
+    Attributes
+    ----------
+    net_ : UpdateLeaksMLP
+        The attack network after the last round.
+    classes_ : ndarray
+        The labels (the shadow model's classes).
+    probes_ : ndarray
+        The probe images.
+    history_ : list of dict
+        Per epoch: ``round``, ``epoch``, ``train_loss``; per round end also ``train_accuracy``
+        (eval mode, on the shadow updates).
+    """
+
+    def __init__(self, *, update_lr: float = UPDATE_LR, update_batch_size: int = 16,
+                 hidden: Sequence[int] = (128, 64), negative_slope: float = 0.2, dropout: float = 0.5,
+                 lr: float = 1e-3, batch_size: int = 64, rounds: int = 10, epochs_per_round: int = 30,
+                 device: str = "auto", random_state: int | np.random.Generator | None = None,
+                 progress: bool | None = None):
+        self.update_lr = update_lr
+        self.update_batch_size = update_batch_size
+        self.hidden = hidden
+        self.negative_slope = negative_slope
+        self.dropout = dropout
+        self.lr = lr
+        self.batch_size = batch_size
+        self.rounds = rounds
+        self.epochs_per_round = epochs_per_round
+        self.device = device
+        self.random_state = random_state
+        self.progress = progress
+
+    def _check(self) -> None:
+        _check_lr(self.update_lr)
+        for name in ("update_batch_size", "batch_size", "rounds", "epochs_per_round"):
+            _check_positive_int(name, getattr(self, name))
+        if not (isinstance(self.lr, (int, float)) and self.lr > 0):
+            raise ValueError(f"lr must be a positive number, got {self.lr!r}")
+        if not (isinstance(self.dropout, (int, float)) and 0 <= self.dropout < 1):
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        if not (isinstance(self.negative_slope, (int, float)) and self.negative_slope >= 0):
+            raise ValueError(f"negative_slope must be >= 0, got {self.negative_slope!r}")
+        if not self.hidden or any(isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1
+                                  for h in self.hidden):
+            raise ValueError(f"hidden must be a non-empty sequence of positive integers, got {self.hidden!r}")
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, shadow, probes, X, y) -> UpdateLeaksAttack:
+        """Simulate one update of ``shadow`` per record of ``(X, y)`` and train the attack MLP on them."""
+        self._check()
+        if len(X) < 2:
+            raise ValueError("fit needs at least two shadow updates")
+        probes = as_images(probes, "probes")
+        deltas = simulate_updates(shadow, probes, X, y, lr=self.update_lr, batch_size=self.update_batch_size,
+                                  random_state=seed_from(self.random_state) + 1, progress=self.progress)
+        return self.fit_deltas(deltas, y, probes=probes, classes=shadow.classes_)
+
+    def fit_deltas(self, deltas, labels, *, probes, classes) -> UpdateLeaksAttack:
+        """Train the attack MLP on given (Δ, label) pairs — e.g. Δ's simulated once and reused, or pooled
+        from several shadow models. ``probes`` are the images the Δ's were read on, ``classes`` the labels."""
+        self._check()
+        seed = seed_from(self.random_state)
+        D = np.asarray(deltas, dtype=np.float32)
+        labels = np.asarray(labels)
+        self.classes_ = np.asarray(classes).copy()
+        self.probes_ = as_images(probes, "probes").copy()
+        if D.ndim != 2 or len(D) < 2 or labels.shape != (len(D),) or not np.isfinite(D).all():
+            raise ValueError(f"deltas must be a finite (n >= 2, d) array with one label each, got {D.shape} "
+                             f"and {labels.shape}")
+        idx = np.searchsorted(self.classes_, labels).clip(0, len(self.classes_) - 1)
+        if not np.array_equal(self.classes_[idx], labels):
+            raise ValueError("labels must be drawn from classes")
+        self.n_features_in_ = D.shape[1]
+        self.device_ = resolve_device(self.device)
+        self._train(torch.from_numpy(D), torch.from_numpy(idx.astype(np.int64)), seed)
+        return self
+
+    def _train(self, D: torch.Tensor, labels: torch.Tensor, seed: int) -> None:
+        dev = self.device_
+        net = build_module(lambda: UpdateLeaksMLP(D.shape[1], len(self.classes_), tuple(self.hidden),
+                                                  self.negative_slope, self.dropout), make_generator(seed), dev)
+        opt = torch.optim.Adam(net.parameters(), lr=self.lr)
+        g_data, g_drop = make_generator(seed + 2), make_generator(seed + 3, dev)
+        D, labels = D.to(dev), labels.to(dev)
+        self.history_: list[dict[str, float]] = []
+        self._snapshots: list[dict[str, torch.Tensor]] = []
+        disable = None if self.progress is None else not self.progress
+        bar = tqdm(total=self.rounds * self.epochs_per_round, desc="update-leaks attack", file=sys.stderr,
+                   disable=disable, leave=False)
+        for r in range(self.rounds):
+            for e in range(self.epochs_per_round):
+                net.train()
+                perm = torch.randperm(len(D), generator=g_data).to(dev)
+                total = 0.0
+                for sl in batched(len(D), self.batch_size):
+                    idx = perm[sl]
+                    loss = F.cross_entropy(net(D[idx], g_drop), labels[idx])
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+                    total += float(loss.detach()) * len(idx)
+                self.history_.append({"round": r + 1, "epoch": e + 1, "train_loss": total / len(D)})
+                bar.update(1)
+            net.eval()
+            with torch.no_grad():
+                acc = float((self._predict_idx(net, D) == labels).float().mean())
+            self.history_[-1]["train_accuracy"] = acc
+            self._snapshots.append({k: v.detach().clone() for k, v in net.state_dict().items()})
+        bar.close()
+        self.net_ = net
+
+    @staticmethod
+    def _predict_idx(net: nn.Module, D: torch.Tensor) -> torch.Tensor:
+        return torch.cat([net(D[sl]).argmax(1) for sl in batched(len(D), 4096)])
+
+    # ------------------------------------------------------------------ queries
+    def observe(self, target, X, y, random_state: int | np.random.Generator | None = None) -> np.ndarray:
+        """What the attacker sees when the service updates ``target`` on each record of ``(X, y)``: the
+        flattened change of the target's logits on the probes (:func:`simulate_updates`)."""
+        self._check_fitted(target)
+        return simulate_updates(target, self.probes_, X, y, lr=self.update_lr, batch_size=self.update_batch_size,
+                                random_state=random_state, progress=self.progress)
+
+    def _check_fitted(self, target) -> None:
+        if not hasattr(self, "net_"):
+            raise ValueError("this UpdateLeaksAttack is not fitted yet; call fit(shadow, probes, X, y) first")
+        if not np.array_equal(np.asarray(getattr(target, "classes_", [])), self.classes_):
+            raise ValueError("the target's classes differ from the shadow model's")
+
+    def _deltas(self, deltas) -> torch.Tensor:
+        D = np.asarray(deltas, dtype=np.float32)
+        if D.ndim != 2 or D.shape[1] != self.n_features_in_ or not np.isfinite(D).all():
+            raise ValueError(f"deltas must be a finite array (n, {self.n_features_in_}) from observe(), "
+                             f"got shape {D.shape}")
+        return torch.from_numpy(D).to(self.device_)
+
+    @torch.no_grad()
+    def infer(self, target, deltas) -> np.ndarray:
+        """The attack's guess of each update record's label, from the Δ's that :meth:`observe` returned."""
+        self._check_fitted(target)
+        self.net_.eval()
+        return self.classes_[self._predict_idx(self.net_, self._deltas(deltas)).cpu().numpy()]
+
+    @torch.no_grad()
+    def infer_rounds(self, target, deltas) -> np.ndarray:
+        """Guesses of the network as it was after each round, shape (rounds, n): the official metric
+        averages the accuracy over these."""
+        self._check_fitted(target)
+        D = self._deltas(deltas)
+        net = copy.deepcopy(self.net_).eval()
+        out = []
+        for state in self._snapshots:
+            net.load_state_dict(state)
+            out.append(self.classes_[self._predict_idx(net, D).cpu().numpy()])
+        return np.stack(out)
+
+
+def label_prior_baseline(y_known, y_true) -> tuple[np.ndarray, float]:
+    """The attacker without a model: always guess the most frequent label of ``y_known`` (the shadow
+    updates' labels). Returns the guesses for ``y_true`` and their accuracy."""
+    y_known, y_true = np.asarray(y_known), np.asarray(y_true)
+    if y_known.size == 0 or y_true.size == 0:
+        raise ValueError("label_prior_baseline needs non-empty label arrays")
+    values, counts = np.unique(y_known, return_counts=True)
+    guess = np.full(y_true.shape, values[np.argmax(counts)])
+    return guess, float(np.mean(guess == y_true))

@@ -1,0 +1,181 @@
+"""Update-Leaks (ALGORITHMS.md §11): simulated single-sample updates and the label-inference attack."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from defenses.datasets import load_digits
+from defenses.neural import (
+    CNNClassifier,
+    UpdateLeaksAttack,
+    UpdateLeaksMLP,
+    VIBClassifier,
+    label_prior_baseline,
+    simulate_updates,
+    simulate_updates_loop,
+)
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+FIT = {"architecture": "cnn-strided", "epochs": 8, "patience": 8, "batch_size": 32, "device": "cpu",
+       "progress": False}
+
+
+@pytest.fixture(scope="module")
+def digits():
+    """8×8 digits cut into target / shadow / shadow-update / target-update sets and 10 probes per class."""
+    d = load_digits()
+    perm = np.random.default_rng(0).permutation(len(d.target))
+    roles = {"target": perm[:300], "shadow": perm[300:600], "shadow_updates": perm[600:1100],
+             "target_updates": perm[1100:1300]}
+    rest = perm[1300:]
+    roles["probes"] = np.concatenate([rest[d.target[rest] == c][:10] for c in range(10)])
+    return d.data, d.target, roles
+
+
+@pytest.fixture(scope="module")
+def cnn(digits):
+    X, y, r = digits
+    return CNNClassifier(random_state=0, **FIT).fit(X[r["target"]], y[r["target"]])
+
+
+@pytest.fixture(scope="module")
+def shadow(digits):
+    X, y, r = digits
+    return CNNClassifier(random_state=1, **FIT).fit(X[r["shadow"]], y[r["shadow"]])
+
+
+@pytest.fixture(scope="module")
+def vib(digits):
+    X, y, r = digits
+    return VIBClassifier(beta=1e-2, random_state=0, **{**FIT, "epochs": 4}).fit(X[r["target"]], y[r["target"]])
+
+
+@pytest.fixture(scope="module")
+def shadow_deltas(digits, shadow):
+    X, y, r = digits
+    return simulate_updates(shadow, X[r["probes"]], X[r["shadow_updates"]], y[r["shadow_updates"]], random_state=0)
+
+
+def _updates(digits, n=12):
+    X, y, r = digits
+    idx = r["target_updates"][:n]
+    return X[r["probes"]], X[idx], y[idx]
+
+
+def test_zero_learning_rate_leaves_a_deterministic_model_unchanged(digits, cnn):
+    P, X, y = _updates(digits)
+    assert np.all(simulate_updates_loop(cnn, P, X, y, lr=0.0) == 0.0)
+    np.testing.assert_allclose(simulate_updates(cnn, P, X, y, lr=0.0), 0.0, atol=1e-5)
+    assert np.abs(simulate_updates(cnn, P, X, y)).max() > 1e-3  # and a real step does change it
+
+
+def test_delta_has_one_row_of_probes_times_classes_per_update(digits, cnn):
+    P, X, y = _updates(digits, n=5)
+    assert simulate_updates(cnn, P, X, y).shape == (5, 100 * 10)
+    assert simulate_updates(cnn, P[:7], X, y).shape == (5, 7 * 10)
+
+
+@pytest.mark.parametrize("batch_size", [1, 5, 16])
+def test_batched_updates_equal_the_deep_copy_loop(digits, cnn, vib, batch_size):
+    P, X, y = _updates(digits)
+    for model in (cnn, vib):
+        ref = simulate_updates_loop(model, P, X, y, random_state=7)
+        got = simulate_updates(model, P, X, y, batch_size=batch_size, random_state=7)
+        scale = np.abs(ref).max()
+        assert scale > 1e-3
+        np.testing.assert_allclose(got, ref, atol=2e-6 * max(scale, 1.0), rtol=0)
+
+
+def test_vib_delta_is_stochastic_and_the_cnn_delta_is_not(digits, cnn, vib):
+    P, X, y = _updates(digits, n=6)
+    a, b = simulate_updates(vib, P, X, y, random_state=0), simulate_updates(vib, P, X, y, random_state=1)
+    assert np.abs(a - b).max() > 1e-3
+    np.testing.assert_array_equal(a, simulate_updates(vib, P, X, y, random_state=0))
+    np.testing.assert_array_equal(simulate_updates(cnn, P, X, y, random_state=0),
+                                  simulate_updates(cnn, P, X, y, random_state=1))
+    # deterministic evaluation (z = μ) removes the noise: a documented departure from the official code
+    vib_mu = VIBClassifier(**{**vib.get_params(), "deterministic_eval": True}).fit(
+        digits[0][digits[2]["target"]][:100], digits[1][digits[2]["target"]][:100])
+    np.testing.assert_array_equal(simulate_updates(vib_mu, P, X, y, random_state=0),
+                                  simulate_updates(vib_mu, P, X, y, random_state=1))
+
+
+def _attack(**kw):
+    return UpdateLeaksAttack(**{"rounds": 2, "epochs_per_round": 10, "device": "cpu", "random_state": 0,
+                                "progress": False, **kw})
+
+
+def test_attack_is_well_above_chance_on_the_undefended_model(digits, cnn, shadow, shadow_deltas):
+    X, y, r = digits
+    su, tu = r["shadow_updates"], r["target_updates"]
+    attack = _attack().fit_deltas(shadow_deltas, y[su], probes=X[r["probes"]], classes=shadow.classes_)
+    deltas = attack.observe(cnn, X[tu], y[tu])
+    acc = np.mean(attack.infer(cnn, deltas) == y[tu])
+    assert acc > 0.5, acc  # chance is 0.1, the label prior ~0.11
+    rounds = attack.infer_rounds(cnn, deltas)
+    assert rounds.shape == (2, len(tu))
+    np.testing.assert_array_equal(rounds[-1], attack.infer(cnn, deltas))
+
+
+def test_attack_is_at_chance_on_shuffled_labels(digits, cnn, shadow, shadow_deltas):
+    X, y, r = digits
+    su, tu = r["shadow_updates"], r["target_updates"]
+    # the shadow updates used their true labels; only the attack's (Δ, label) training pairs are shuffled
+    shuffled = np.random.default_rng(0).permutation(y[su])
+    attack = _attack(rounds=1).fit_deltas(shadow_deltas, shuffled, probes=X[r["probes"]], classes=shadow.classes_)
+    acc = np.mean(attack.infer(cnn, attack.observe(cnn, X[tu], y[tu])) == y[tu])
+    assert acc < 0.1 + 4 * np.sqrt(0.1 * 0.9 / len(tu)), acc
+
+
+def test_fit_simulates_the_shadow_updates_itself(digits, shadow, shadow_deltas):
+    X, y, r = digits
+    su = r["shadow_updates"][:40]
+    a = _attack(rounds=1, epochs_per_round=2).fit(shadow, X[r["probes"]], X[su], y[su])
+    b = _attack(rounds=1, epochs_per_round=2).fit_deltas(shadow_deltas[:40], y[su], probes=X[r["probes"]],
+                                                         classes=shadow.classes_)
+    assert a.n_features_in_ == 1000 and np.array_equal(a.classes_, np.arange(10))
+    for pa, pb in zip(a.net_.parameters(), b.net_.parameters()):  # same Δ's (deterministic shadow), same MLP
+        torch.testing.assert_close(pa, pb, atol=1e-5, rtol=1e-4)
+
+
+def test_attack_network_is_the_official_mlp():
+    net = UpdateLeaksMLP(1000, 10)
+    assert [(m.in_features, m.out_features) for m in (*net.hidden, net.out)] == [(1000, 128), (128, 64), (64, 10)]
+    assert net.negative_slope == 0.2 and net.dropout == 0.5
+    x = torch.randn(4, 1000)
+    net.eval()
+    torch.testing.assert_close(net(x), net(x))
+    net.train()
+    a = net(x, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(a, net(x, torch.Generator().manual_seed(0)))
+    assert not torch.allclose(a, net(x, torch.Generator().manual_seed(1)))
+
+
+def test_label_prior_baseline_guesses_the_most_frequent_label():
+    guess, acc = label_prior_baseline([1, 2, 2, 3], [2, 1, 2, 2])
+    np.testing.assert_array_equal(guess, [2, 2, 2, 2])
+    assert acc == 0.75
+
+
+def test_bad_inputs_are_refused_with_a_message(digits, cnn, shadow):
+    P, X, y = _updates(digits, n=3)
+    with pytest.raises(ValueError, match="lr"):
+        simulate_updates(cnn, P, X, y, lr=-1.0)
+    with pytest.raises(ValueError, match="not one of the model's classes"):
+        simulate_updates(cnn, P, X, np.array([0, 1, 42]))
+    with pytest.raises(ValueError, match="probes has images of shape"):
+        simulate_updates(cnn, np.zeros((3, 6, 6), np.float32), X, y)
+    with pytest.raises(ValueError, match="batch_size"):
+        simulate_updates(cnn, P, X, y, batch_size=0)
+    with pytest.raises(ValueError, match="fitted"):
+        simulate_updates(CNNClassifier(), P, X, y)
+    with pytest.raises(ValueError, match="not fitted"):
+        _attack().infer(cnn, np.zeros((1, 1000)))
+    with pytest.raises(ValueError, match="rounds"):
+        UpdateLeaksAttack(rounds=0).fit(shadow, P, X, y)
+    attack = UpdateLeaksAttack(rounds=1, epochs_per_round=1, device="cpu", random_state=0).fit(shadow, P, X, y)
+    with pytest.raises(ValueError, match="deltas must be"):
+        attack.infer(cnn, np.zeros((2, 5)))

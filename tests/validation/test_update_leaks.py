@@ -1,0 +1,105 @@
+"""The Update-Leaks sweep: data roles, one seeded run per (setting, seed), resumable, figure schema."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from validation.engine import SerialExecutor
+from validation.sweep import Setting
+from validation.update_leaks import (
+    QUICK,
+    UpdateLeaksConfig,
+    UpdateLeaksExperiment,
+    matched_points,
+    run_update_leaks_sweep,
+    split_roles,
+)
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+#: A tiny but complete sweep on the 8×8 digits: two epochs everywhere, one round of two attack epochs.
+TINY = UpdateLeaksConfig(dataset="digits", n_target=150, n_shadow=150, n_shadow_updates=120, n_target_updates=60,
+                         n_test=100, epochs=2, patience=2, batch_size=50, dp_batch_size=10, attack_rounds=1,
+                         attack_epochs_per_round=2, betas=(0.1,), noise_multipliers=(1.0,), n_seeds=2)
+
+
+def test_roles_are_disjoint_seeded_and_sized():
+    y = np.repeat(np.arange(10), 180)
+    roles = split_roles(y, QUICK, seed=0)
+    sizes = {"target": 300, "shadow": 300, "shadow_updates": 500, "target_updates": 200, "test": 200, "probes": 100}
+    assert {k: len(v) for k, v in roles.items()} == sizes
+    everything = np.concatenate(list(roles.values()))
+    assert len(np.unique(everything)) == len(everything)
+    np.testing.assert_array_equal(np.bincount(y[roles["probes"]]), np.full(10, 10))
+    again, other = split_roles(y, QUICK, seed=0), split_roles(y, QUICK, seed=1)
+    assert all(np.array_equal(roles[k], again[k]) for k in roles)
+    assert not np.array_equal(roles["target"], other["target"])
+
+
+def test_roles_that_do_not_fit_are_refused():
+    y = np.repeat(np.arange(10), 30)
+    with pytest.raises(ValueError, match="nothing would be left"):
+        split_roles(y, QUICK, seed=0)
+    with pytest.raises(ValueError, match="probe pool holds only"):
+        split_roles(y, UpdateLeaksConfig(dataset="digits", n_target=100, n_shadow=100, n_shadow_updates=50,
+                                         n_target_updates=10, n_test=10), seed=0)
+    with pytest.raises(ValueError, match="n_test"):
+        UpdateLeaksConfig(dataset="digits").check()
+    with pytest.raises(ValueError, match="dataset"):
+        UpdateLeaksConfig(dataset="cifar10").check()
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ul")
+    # one thread: torch at two threads on two shared cores is many times slower for these tiny networks
+    return out, run_update_leaks_sweep(out, quick=True, device="cpu", config=TINY, progress=False,
+                                       executor=SerialExecutor(threads=1))
+
+
+def test_every_run_has_the_metrics_of_its_defense(sweep):
+    _, res = sweep
+    assert len(res["runs"]) == 3 * TINY.n_seeds
+    for key, m in res["runs"].items():
+        for name in ("utility", "train_accuracy", "ece", "attack", "attack_round_mean", "prior"):
+            assert 0.0 <= m[name] <= 1.0, (key, name)
+        assert m["delta_rms"] > 0
+        if key.startswith("VIB"):
+            assert m["kl_nats"] > 0
+        if key.startswith("DP-SGD"):
+            assert m["eps_rdp"] > 0 and m["eps_prv"] <= m["eps_rdp"] and m["noise_multiplier"] == 1.0
+    # the label prior depends on the seed's roles only, not on the defense
+    priors = {k.split("|split=")[1]: set() for k in res["runs"]}
+    for k, m in res["runs"].items():
+        priors[k.split("|split=")[1]].add(m["prior"])
+    assert all(len(v) == 1 for v in priors.values())
+
+
+def test_series_follow_the_figure_schema(sweep):
+    _, res = sweep
+    assert [s["defense"] for s in res["series"]] == ["undefended", "VIB", "DP-SGD"]
+    p = res["series"][2]["points"][0]
+    assert p["knob"] == 1.0 and p["runs"] == 2 and len(p["attack_ci"]) == 2 and "eps_rdp_ci" in p
+    assert p["attack_ci"][0] <= p["attack"] <= p["attack_ci"][1]
+    assert {k: len(v) for k, v in p["per_seed"].items()} == {"utility": 2, "attack": 2, "ece": 2, "prior": 2}
+    assert np.isclose(np.mean(p["per_seed"]["attack"]), p["attack"])
+    assert set(matched_points(res["series"], within=1.0)) == {"undefended", "VIB", "DP-SGD"}
+    assert matched_points(res["series"], within=-1.0)["VIB"] is None
+
+
+def test_sweep_resumes_without_recomputing(sweep, monkeypatch):
+    out, res = sweep
+
+    def boom(self, setting, seed):
+        raise AssertionError("recomputed a stored run")
+
+    monkeypatch.setattr(UpdateLeaksExperiment, "__call__", boom)
+    again = run_update_leaks_sweep(out, quick=True, device="cpu", config=TINY, progress=False)
+    assert again["runs"] == res["runs"]
+
+
+def test_same_seed_same_numbers():
+    setting = Setting("undefended", None, None)
+    first = UpdateLeaksExperiment(TINY, device="cpu")(setting, 1)
+    assert UpdateLeaksExperiment(TINY, device="cpu")(setting, 1) == first

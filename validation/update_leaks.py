@@ -1,0 +1,308 @@
+"""The Update-Leaks sweep: undefended, VIB (β grid) and DP-SGD (σ grid) targets × seeds (MID Fig. 2(d), 3(b)).
+
+The paper attacks CIFAR-10 models; CIFAR-10 cannot be fetched here, so the full run uses **MNIST** (the
+IDX files of the data directory, 28×28) as the documented stand-in, with the official split roles
+(ALGORITHMS.md §11: CIFAR-10 train indices [0,10k) target, [10k,20k) shadow, [20k,30k) shadow updates,
+[30k,31k) target updates, [40k,50k) probe pool) drawn from a seeded permutation of the MNIST training
+file: target 10,000, shadow 10,000, shadow updates 10,000, target updates 1,000, and a probe set of
+10 images per class (100) from the disjoint rest; test accuracy and ECE on the 10,000 MNIST test images.
+The ``--quick`` configuration uses scikit-learn's 8×8 digits (1,797 images, every role including the
+test set carved from one seeded permutation). All sizes are parameters of :class:`UpdateLeaksConfig`.
+
+One run = one seed k: the roles (from ``split_seed`` and k, shared by every setting of that seed, so
+the defenses are compared on the same records), a target and a shadow model of the setting's defense
+(the same estimator, trained on the target and the shadow set with different seeds), an
+:class:`~defenses.neural.UpdateLeaksAttack` trained on the shadow updates and applied to the target
+updates. Metrics of a run:
+
+* ``utility`` — test accuracy of the target; ``train_accuracy``; ``ece`` (``ece_bins`` equal-width
+  bins — 10 as in the official Update-Leaks code — test images, ``predict_proba`` as released: one latent
+  draw for VIB); ``shadow_utility``;
+* ``attack`` — label-inference accuracy of the attack (the network after its last round) on the target
+  updates; ``attack_round_mean`` — the official metric, the accuracy averaged over the rounds'
+  snapshots; ``attack_shadow_accuracy`` — its accuracy on the shadow updates it was trained on;
+* ``prior`` — the no-model baseline (always the most frequent shadow-update label) on the target updates;
+* ``delta_rms`` — root mean square of the target's Δ (the size of the signal the attack reads);
+* DP-SGD: ``noise_multiplier``, ``eps_rdp`` (Opacus RDP, Balle et al. 2020 conversion) and ``eps_prv``
+  (Opacus PRV), both at ``delta``; an infinite ε is left out rather than stored.
+
+:func:`run_update_leaks_sweep` runs the grid through :func:`validation.sweep.run_sweep` (resumable
+store ``update_leaks_sweep[_quick].json``) and is shared by ``paper_figs.fig2d`` and ``paper_figs.fig3b``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from defenses.datasets import load_digits, load_mnist
+from defenses.metrics import ece
+from defenses.neural import (
+    CNNClassifier,
+    DPSGDClassifier,
+    UpdateLeaksAttack,
+    VIBClassifier,
+    label_prior_baseline,
+)
+from validation.engine import Executor
+from validation.sweep import Setting, aggregate, run_sweep
+
+_DATASETS = ("mnist", "digits")
+_ROLES = ("target", "shadow", "shadow_updates", "target_updates", "test")
+
+
+@dataclass(frozen=True)
+class UpdateLeaksConfig:
+    """Everything that determines the numbers of an Update-Leaks sweep (stored with the results).
+
+    ``n_test = None`` (MNIST) evaluates on the whole MNIST test file; a number carves that many test
+    images from the pool instead (the 8×8 digits have no separate test set).
+    """
+
+    dataset: str = "mnist"
+    n_target: int = 10_000
+    n_shadow: int = 10_000
+    n_shadow_updates: int = 10_000
+    n_target_updates: int = 1_000
+    n_test: int | None = None
+    probes_per_class: int = 10
+    split_seed: int = 0
+    architecture: str = "cnn-strided"
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 1e-3
+    patience: int = 5
+    dp_lr: float = 2e-3
+    dp_batch_size: int = 64
+    max_grad_norm: float = 1.0
+    delta: float = 1e-5
+    update_lr: float = 1e-2
+    update_batch_size: int = 16
+    attack_rounds: int = 10
+    attack_epochs_per_round: int = 30
+    attack_lr: float = 1e-3
+    attack_batch_size: int = 64
+    ece_bins: int = 10
+    betas: tuple[float, ...] = (1e-3, 1e-2, 1e-1, 1.0)
+    noise_multipliers: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0)
+    n_seeds: int = 3
+
+    def settings(self) -> list[Setting]:
+        return ([Setting("undefended", None, None)]
+                + [Setting("VIB", "beta", float(b)) for b in self.betas]
+                + [Setting("DP-SGD", "noise_multiplier", float(s)) for s in self.noise_multipliers])
+
+    def check(self) -> None:
+        """Refuse an inconsistent configuration with one clear message (before any training)."""
+        if self.dataset not in _DATASETS:
+            raise ValueError(f"dataset must be one of {_DATASETS}, got {self.dataset!r}")
+        for name in ("n_target", "n_shadow", "n_shadow_updates", "n_target_updates", "probes_per_class",
+                     "epochs", "n_seeds", "attack_rounds", "attack_epochs_per_round", "ece_bins"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        if self.n_test is not None and (isinstance(self.n_test, bool) or not isinstance(self.n_test, int)
+                                        or self.n_test < 1):
+            raise ValueError(f"n_test must be None or a positive integer, got {self.n_test!r}")
+        if self.dataset == "digits" and self.n_test is None:
+            raise ValueError("the 8x8 digits have no test file: give n_test (images carved from the pool)")
+
+
+#: The full figure (MNIST stand-in for CIFAR-10, the official role sizes, 3 seeds).
+FULL = UpdateLeaksConfig()
+#: The ``--quick`` check: 8×8 digits, small roles, one VIB and one DP-SGD setting, 3 seeds, short attack.
+QUICK = UpdateLeaksConfig(dataset="digits", n_target=300, n_shadow=300, n_shadow_updates=500, n_target_updates=200,
+                          n_test=200, epochs=15, patience=15, batch_size=32, dp_batch_size=32, dp_lr=3e-3,
+                          attack_rounds=3, attack_epochs_per_round=10, betas=(1e-2,), noise_multipliers=(1.0,),
+                          n_seeds=3)
+
+
+def load_pool(config: UpdateLeaksConfig, data_home=None):
+    """``(X_pool, y_pool, X_test, y_test, description)``; the test arrays are None when carved from the pool."""
+    if config.dataset == "mnist":
+        train, test = load_mnist(data_home, train=True), load_mnist(data_home, train=False)
+        return train.data, train.target, test.data, test.target, train.description + " " + test.description
+    d = load_digits(data_home)
+    return d.data, d.target, None, None, d.description
+
+
+def split_roles(y: np.ndarray, config: UpdateLeaksConfig, seed: int) -> dict[str, np.ndarray]:
+    """Disjoint index sets of the pool for every role of run ``seed``, plus ``"probes"``.
+
+    A permutation of the pool seeded by (``split_seed``, ``seed``) is cut into target, shadow, shadow
+    updates, target updates and (when ``n_test`` is set) test, in that order; the probes are the first
+    ``probes_per_class`` images of every class among the rest, in permutation order (ALGORITHMS.md §11).
+    """
+    y = np.asarray(y)
+    sizes = {"target": config.n_target, "shadow": config.n_shadow, "shadow_updates": config.n_shadow_updates,
+             "target_updates": config.n_target_updates, "test": config.n_test or 0}
+    need = sum(sizes.values())
+    if need >= len(y):
+        raise ValueError(f"the roles need {need} images but the {config.dataset} pool has {len(y)}; "
+                         "nothing would be left for the probes")
+    perm = np.random.default_rng([config.split_seed, seed]).permutation(len(y))
+    roles, start = {}, 0
+    for role in _ROLES:
+        roles[role] = perm[start:start + sizes[role]]
+        start += sizes[role]
+    rest = perm[start:]
+    probes = []
+    for c in np.unique(y):
+        of_c = rest[y[rest] == c][: config.probes_per_class]
+        if len(of_c) < config.probes_per_class:
+            raise ValueError(f"the probe pool holds only {len(of_c)} images of class {c}, "
+                             f"fewer than probes_per_class={config.probes_per_class}")
+        probes.append(of_c)
+    roles["probes"] = np.concatenate(probes)
+    return roles
+
+
+def make_target(setting: Setting, config: UpdateLeaksConfig, seed: int, device: str = "auto"):
+    """The (unfitted) estimator of a setting — the target and the shadow model are both built by it."""
+    common = {"architecture": config.architecture, "epochs": config.epochs, "patience": config.patience,
+              "device": device, "random_state": seed, "progress": False}
+    if setting.defense == "undefended":
+        return CNNClassifier(batch_size=config.batch_size, lr=config.lr, **common)
+    if setting.defense == "VIB":
+        return VIBClassifier(beta=setting.value, batch_size=config.batch_size, lr=config.lr, **common)
+    if setting.defense == "DP-SGD":
+        return DPSGDClassifier(noise_multiplier=setting.value, max_grad_norm=config.max_grad_norm,
+                               delta=config.delta, batch_size=config.dp_batch_size, lr=config.dp_lr, **common)
+    raise ValueError(f"unknown defense {setting.defense!r}")
+
+
+class UpdateLeaksExperiment:
+    """Callable ``(setting, seed) -> metrics`` for :func:`validation.sweep.run_sweep`.
+
+    Loads the data lazily, once per process; every random draw derives from the setting's seed.
+    """
+
+    def __init__(self, config: UpdateLeaksConfig, *, data_home=None, device: str = "auto"):
+        config.check()
+        self.config = config
+        self.data_home = data_home
+        self.device = device
+        self._data = None
+
+    def __getstate__(self):
+        return {**self.__dict__, "_data": None}  # workers read the data themselves
+
+    @property
+    def data(self):
+        if self._data is None:
+            self._data = load_pool(self.config, self.data_home)
+        return self._data
+
+    def __call__(self, setting: Setting, seed: int) -> dict[str, float]:
+        c = self.config
+        X, y, X_test, y_test, _ = self.data
+        roles = split_roles(y, c, seed)
+        if X_test is None:
+            X_test, y_test = X[roles["test"]], y[roles["test"]]
+        tr, sh = roles["target"], roles["shadow"]
+        target = make_target(setting, c, seed=1000 * seed + 1, device=self.device).fit(X[tr], y[tr])
+        shadow = make_target(setting, c, seed=1000 * seed + 2, device=self.device).fit(X[sh], y[sh])
+        proba = target.predict_proba(X_test)
+        out: dict[str, float] = {
+            "utility": float(np.mean(target.classes_[proba.argmax(1)] == y_test)),
+            "train_accuracy": float(np.mean(target.predict(X[tr]) == y[tr])),
+            "ece": ece(y_test, proba, n_bins=c.ece_bins, n_boot=1).value,
+            "shadow_utility": float(np.mean(shadow.predict(X_test) == y_test)),
+            "epochs_run": float(target.n_epochs_),
+        }
+        attack = UpdateLeaksAttack(
+            update_lr=c.update_lr, update_batch_size=c.update_batch_size, lr=c.attack_lr,
+            batch_size=c.attack_batch_size, rounds=c.attack_rounds, epochs_per_round=c.attack_epochs_per_round,
+            device=self.device, random_state=1000 * seed + 3, progress=False,
+        )
+        su, tu, probes = roles["shadow_updates"], roles["target_updates"], X[roles["probes"]]
+        attack.fit(shadow, probes, X[su], y[su])
+        deltas = attack.observe(target, X[tu], y[tu], random_state=1000 * seed + 4)
+        out["attack"] = float(np.mean(attack.infer(target, deltas) == y[tu]))
+        out["attack_round_mean"] = float(np.mean(attack.infer_rounds(target, deltas) == y[tu][None]))
+        out["attack_shadow_accuracy"] = attack.history_[-1]["train_accuracy"]
+        out["prior"] = label_prior_baseline(y[su], y[tu])[1]
+        out["delta_rms"] = float(np.sqrt(np.mean(deltas.astype(np.float64) ** 2)))
+        if setting.defense == "VIB":
+            out["kl_nats"] = target.kl_divergence(X_test)
+        if setting.defense == "DP-SGD":
+            out["noise_multiplier"] = target.noise_multiplier_
+            out.update({f"eps_{k}": v for k, v in target.epsilon_.items() if np.isfinite(v)})
+        return out
+
+
+#: Metrics whose per-seed values are kept in each figure point (paired comparisons across settings).
+PER_SEED = ("utility", "attack", "ece", "prior")
+
+
+def run_update_leaks_sweep(out_dir: str | os.PathLike, *, quick: bool, device: str = "auto", data_home=None,
+                           config: UpdateLeaksConfig | None = None, progress: bool = True,
+                           executor: Executor | None = None) -> dict[str, Any]:
+    """Run (or resume) the sweep; return ``{"config", "series", "runs", "store"}``.
+
+    The store is ``<out_dir>/update_leaks_sweep[_quick].json``, shared by Fig. 2(d) and 3(b). Each
+    aggregated point carries, beside means and 95% Student-t intervals over seeds, the per-seed values of
+    :data:`PER_SEED` under ``"per_seed"`` (seed order), for paired comparisons.
+    """
+    config = config or (QUICK if quick else FULL)
+    config.check()
+    out_dir = Path(out_dir)
+    settings = config.settings()
+    experiment = UpdateLeaksExperiment(config, data_home=data_home, device=device)
+    experiment.data  # noqa: B018 — fail on missing data here, before any worker starts
+    described = {**_jsonable(asdict(config)), "quick": quick}
+    store = out_dir / f"update_leaks_sweep{'_quick' if quick else ''}.json"
+    runs = run_sweep(settings, config.n_seeds, experiment, store, described, progress=progress,
+                     executor=executor, name="update-leaks sweep")
+    common = _common_keys(settings, config.n_seeds, runs)
+    series = aggregate(settings, config.n_seeds, common)
+    for group, s in zip(_by_defense(settings), series):
+        for setting, p in zip(group, s["points"]):
+            rows = [common[f"{setting.key}|split={k}"] for k in range(config.n_seeds)]
+            p["per_seed"] = {m: [r[m] for r in rows] for m in PER_SEED}
+    return {"config": described, "series": series, "runs": runs, "store": str(store)}
+
+
+def _by_defense(settings: list[Setting]) -> list[list[Setting]]:
+    groups: dict[str, list[Setting]] = {}
+    for s in settings:
+        groups.setdefault(s.defense, []).append(s)
+    return list(groups.values())
+
+
+def _common_keys(settings, n_splits, runs):
+    """Keep, per setting, only metrics present in every seed (an infinite ε is not stored: JSON has no ∞)."""
+    out = {}
+    for s in settings:
+        keys = [f"{s.key}|split={k}" for k in range(n_splits)]
+        common = set.intersection(*(set(runs[k]) for k in keys))
+        out.update({k: {m: v for m, v in runs[k].items() if m in common} for k in keys})
+    return out
+
+
+def matched_points(series: list[dict[str, Any]], within: float = 0.05) -> dict[str, dict[str, Any] | None]:
+    """For VIB and DP-SGD, the most protective point (lowest attack accuracy) among those whose mean test
+    accuracy is within ``within`` of the undefended model's; None where no setting is."""
+    by = {s["defense"]: s for s in series}
+    ref = by["undefended"]["points"][0]
+    out: dict[str, dict[str, Any] | None] = {"undefended": ref}
+    for name in ("VIB", "DP-SGD"):
+        pts = [p for p in by.get(name, {"points": []})["points"] if p["utility"] >= ref["utility"] - within]
+        out[name] = min(pts, key=lambda p: p["attack"]) if pts else None
+    return out
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    return obj
+
+
+__all__ = ["FULL", "PER_SEED", "QUICK", "UpdateLeaksConfig", "UpdateLeaksExperiment", "load_pool", "make_target",
+           "matched_points", "run_update_leaks_sweep", "split_roles"]
