@@ -16,8 +16,10 @@ FIGURES: dict[str, str] = {
     "fig2b": "paper_figs.fig2b",
     "fig2c": "paper_figs.fig2c",
     "fig3a": "paper_figs.fig3a",
+    "fig4a": "paper_figs.fig4a",
+    "fig4b": "paper_figs.fig4b",
     "fig4c": "paper_figs.fig4c",
 }
 
 #: Figures that train torch models (they take ``--device`` and need the ``neural`` extra).
-NEURAL_FIGURES: frozenset[str] = frozenset({"fig1", "fig2c", "fig3a"})
+NEURAL_FIGURES: frozenset[str] = frozenset({"fig1", "fig2c", "fig3a", "fig4a", "fig4b"})

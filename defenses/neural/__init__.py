@@ -6,6 +6,9 @@
 * :class:`KnowledgeAlignmentAttack` — black-box inversion network (Yang et al. 2019) with
   :func:`evaluate_reconstruction` (attack accuracy by an evaluation classifier, pixel and feature L2)
   and the model-free :func:`mean_face_baseline`.
+* :class:`GMIAttack` — white-box generative model inversion (Zhang et al. 2020) over a
+  :class:`WGANGPPrior` trained on public data, scored by :class:`InversionEvaluation`, with the
+  target-free :func:`gan_only_baseline`.
 
 Torch code takes ``device="auto"`` (CUDA when present, else CPU) and explicit seeds.
 """
@@ -20,6 +23,14 @@ from .architectures import (
                                   gaussian_kl,
 )
 from .estimators import CNNClassifier, DPSGDClassifier, VIBClassifier
+from .gmi import (
+                                  GMIAttack,
+                                  GMIResult,
+                                  InversionEvaluation,
+                                  WGANGPPrior,
+                                  gan_only_baseline,
+                                  gradient_penalty,
+)
 from .knowledge_alignment import (
                                   KnowledgeAlignmentAttack,
                                   evaluate_reconstruction,
@@ -29,7 +40,8 @@ from .knowledge_alignment import (
 )
 
 __all__ = [
-    "ARCHITECTURES", "CNNClassifier", "Classifier", "ConvNet", "DPSGDClassifier", "InversionNet",
-    "KnowledgeAlignmentAttack", "VIBClassifier", "VIBNet", "evaluate_reconstruction", "gaussian_kl",
+    "ARCHITECTURES", "CNNClassifier", "Classifier", "ConvNet", "DPSGDClassifier", "GMIAttack", "GMIResult",
+    "InversionEvaluation", "InversionNet", "KnowledgeAlignmentAttack", "VIBClassifier", "VIBNet",
+    "WGANGPPrior", "evaluate_reconstruction", "gan_only_baseline", "gaussian_kl", "gradient_penalty",
     "log_shift", "mean_face_baseline", "resolve_device", "truncate_top_k",
 ]
