@@ -88,7 +88,7 @@ class GMIConfig:
     attack_iterations: int = 1500
     n_restarts: int = 5
     attacks_per_identity: int = 10
-    betas: tuple[float, ...] = (0.01, 0.1, 1.0, 3.0)
+    betas: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3)
     noise_multipliers: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
     n_seeds: int = 3
     artifact_seed: int = 0
@@ -110,10 +110,11 @@ class GMIConfig:
 #: width (dim 64), 1,500 iterations × 5 restarts, 10 attacks per digit, 3 seeds. A GPU run.
 FULL = GMIConfig()
 #: The configuration run on two shared CPU cores for the figures in the report: 1,000 private training
-#: images per digit, 10,000 public images, a narrower prior (dim 32), 4 attacks per digit (20 images),
-#: the same attack (1,500 iterations, 5 restarts, λ = 100) and grids as FULL.
-CPU = GMIConfig(name="cpu", private_per_class=1000, public_limit=10_000, gan_dim=32, gan_epochs=30,
-                eval_epochs=15, attacks_per_identity=4)
+#: images per digit (all held-out and public images), a narrower prior (dim 16, 15 epochs), at most 20
+#: target epochs, 2 attacks per digit (10 images) — the same attack (1,500 iterations, 5 restarts,
+#: λ = 100), grids and seeds as FULL.
+CPU = GMIConfig(name="cpu", private_per_class=1000, gan_dim=16, gan_epochs=15, epochs=20, eval_epochs=15,
+                attacks_per_identity=2)
 #: ``--quick``: the 8×8 digits (16×16), a small prior, 300 attack iterations, one VIB and one DP point, 2 seeds.
 QUICK = GMIConfig(name="quick", dataset="digits", gan_dim=16, gan_epochs=40, gan_batch_size=32, epochs=30,
                   batch_size=32, patience=8, dp_batch_size=32, eval_epochs=30, attack_iterations=300,
