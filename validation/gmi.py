@@ -115,10 +115,11 @@ FULL = GMIConfig()
 #: λ = 100), grids and seeds as FULL.
 CPU = GMIConfig(name="cpu", private_per_class=1000, gan_dim=16, gan_epochs=15, epochs=20, eval_epochs=15,
                 attacks_per_identity=2)
-#: ``--quick``: the 8×8 digits (16×16), a small prior, 300 attack iterations, one VIB and one DP point, 2 seeds.
-QUICK = GMIConfig(name="quick", dataset="digits", gan_dim=16, gan_epochs=40, gan_batch_size=32, epochs=30,
-                  batch_size=32, patience=8, dp_batch_size=32, eval_epochs=30, attack_iterations=300,
-                  attacks_per_identity=4, betas=(1.0,), noise_multipliers=(1.0,), n_seeds=2)
+#: ``--quick``: the 8×8 digits (16×16), a small prior, 300 attack iterations, 2 attacks per digit, one VIB
+#: and one DP-SGD point, 2 seeds.
+QUICK = GMIConfig(name="quick", dataset="digits", gan_dim=16, gan_epochs=30, gan_batch_size=32, epochs=20,
+                  batch_size=32, patience=8, dp_batch_size=32, eval_epochs=20, attack_iterations=300,
+                  attacks_per_identity=2, betas=(0.1,), noise_multipliers=(1.0,), n_seeds=2)
 
 
 # --------------------------------------------------------------------------------------------- data

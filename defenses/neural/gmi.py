@@ -25,6 +25,7 @@ Gulrajani, Ahmed, Arjovsky, Dumoulin, Courville. Improved Training of Wasserstei
 
 from __future__ import annotations
 
+import copy
 import io
 import os
 import sys
@@ -500,10 +501,10 @@ class GMIAttack:
             _positive_int(name, getattr(self, name))
         if self.identities_per_batch is not None:
             _positive_int("identities_per_batch", self.identities_per_batch)
-        for name, lo in (("lam", 0.0), ("lr", 0.0), ("clip", 0.0)):
+        for name in ("lam", "lr", "clip"):
             v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and np.isfinite(v) and (v > lo or (name == "lam" and v == lo))):
-                raise ValueError(f"{name} must be a finite number {'>=' if name == 'lam' else '>'} 0, got {v!r}")
+            if not (isinstance(v, (int, float)) and np.isfinite(v) and (v > 0 or (name == "lam" and v == 0))):
+                raise ValueError(f"{name} must be a finite number {'>= 0' if name == 'lam' else '> 0'}, got {v!r}")
         if not (isinstance(self.momentum, (int, float)) and 0 <= self.momentum < 1):
             raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
 
@@ -570,8 +571,6 @@ class GMIAttack:
     def _prior_on(self, dev: torch.device) -> tuple[nn.Module, nn.Module]:
         G, D = self.prior.generator_, self.prior.critic_
         if next(G.parameters()).device != dev:
-            import copy
-
             G, D = copy.deepcopy(G).to(dev), copy.deepcopy(D).to(dev)
         return G.eval(), D.eval()
 
@@ -653,8 +652,8 @@ class InversionEvaluation:
         proba = np.asarray(self.evaluator.predict_proba(result.images))
         k = min(self.top_k, proba.shape[1])
         topk = np.argsort(-proba, axis=1, kind="stable")[:, :k]
-        pred_all = np.asarray(self.evaluator.predict_proba(result.restart_images.reshape(R * n, *result.images.shape[1:])))
-        hit_all = (pred_all.argmax(1).reshape(R, n) == col[None, :])
+        proba_all = self.evaluator.predict_proba(result.restart_images.reshape(R * n, *result.images.shape[1:]))
+        hit_all = np.asarray(proba_all).argmax(1).reshape(R, n) == col[None, :]
         phi = np.asarray(self.evaluator.features(result.images), dtype=np.float64)
         out = {
             "attack_acc_top1": float(np.mean(proba.argmax(1) == col)),

@@ -57,12 +57,15 @@ def _linear_critic(w: torch.Tensor) -> nn.Module:
 
 def test_gradient_penalty_is_zero_for_a_unit_norm_linear_critic():
     g = torch.Generator().manual_seed(0)
-    real, fake = torch.rand(6, 1, 4, 4, generator=g, dtype=torch.float64), torch.rand(6, 1, 4, 4, generator=g, dtype=torch.float64)
+    real = torch.rand(6, 1, 4, 4, generator=g, dtype=torch.float64)
+    fake = torch.rand(6, 1, 4, 4, generator=g, dtype=torch.float64)
     u = torch.rand(6, 1, 1, 1, generator=g, dtype=torch.float64)
     w = torch.randn(16, generator=g, dtype=torch.float64)
-    assert gradient_penalty(_linear_critic(w / w.norm()), real, fake, u).detach().item() == pytest.approx(0.0, abs=1e-24)
+    gp = gradient_penalty(_linear_critic(w / w.norm()), real, fake, u).detach().item()
+    assert gp == pytest.approx(0.0, abs=1e-24)
     # a 2-Lipschitz critic is penalised (‖∇‖ − 1)² = 1 at every point
-    assert gradient_penalty(_linear_critic(2 * w / w.norm()), real, fake, u).detach().item() == pytest.approx(1.0, rel=1e-12)
+    gp2 = gradient_penalty(_linear_critic(2 * w / w.norm()), real, fake, u).detach().item()
+    assert gp2 == pytest.approx(1.0, rel=1e-12)
 
 
 def test_gradient_penalty_is_taken_at_the_interpolate():
@@ -85,7 +88,8 @@ def test_networks_map_latents_to_images_and_images_to_scores():
     G = build_module(lambda: GMIGenerator(100, 8, 32, 1), make_generator(0), dev)
     D = build_module(lambda: WGANCritic(8, 32, 1), make_generator(1), dev)
     bn = G.project[1]
-    assert torch.equal(bn.weight, torch.ones_like(bn.weight)) and torch.equal(bn.running_var, torch.ones_like(bn.running_var))
+    assert torch.equal(bn.weight, torch.ones_like(bn.weight))
+    assert torch.equal(bn.running_var, torch.ones_like(bn.running_var))
     with torch.no_grad():
         x = G.eval()(torch.randn(3, 100, generator=torch.Generator().manual_seed(0)))
         assert x.shape == (3, 1, 32, 32) and float(x.min()) >= 0 and float(x.max()) <= 1
@@ -200,8 +204,8 @@ def test_evaluation_metrics_match_their_definitions():
         def features(self, X):
             return X.reshape(len(X), -1).astype(np.float64)
 
-    Xtr = np.array([[[0.0, 0.0]], [[0.2, 0.0]], [[1.0, 1.0]]], np.float32)[:, None]
-    ytr = np.array([0, 0, 1])
+    Xtr = np.array([[[0.0, 0.0]], [[0.4, 0.0]], [[1.0, 1.0]], [[0.6, 1.0]]], np.float32)[:, None]
+    ytr = np.array([0, 0, 1, 1])
     Xte = np.array([[[0.0, 0.1]], [[0.9, 1.0]]], np.float32)[:, None]
     yte = np.array([0, 1])
     ev = InversionEvaluation(Stub(), Xtr, ytr, Xte, yte)
@@ -215,10 +219,10 @@ def test_evaluation_metrics_match_their_definitions():
     assert m["attack_acc_top1"] == 0.5
     assert m["success_any_of_2_restarts"] == 1.0
     assert m["attack_acc_top5"] == 1.0
-    assert m["knn_dist_train"] == pytest.approx((np.hypot(0.1, 0.1) + np.hypot(0.7, 0.5)) / 2, rel=1e-6)
+    assert m["knn_dist_train"] == pytest.approx((np.hypot(0.1, 0.1) + np.hypot(0.3, 0.5)) / 2, rel=1e-6)
     assert m["knn_dist_test"] == pytest.approx((np.hypot(0.1, 0.0) + np.hypot(0.6, 0.5)) / 2, rel=1e-6)
-    assert m["feat_dist_train"] == pytest.approx((0.1 + np.hypot(0.7, 0.5)) / 2, rel=1e-6)
-    assert m["pixel_mse_identity_mean"] == pytest.approx((0.005 + 0.37) / 2, rel=1e-6)
+    assert m["feat_dist_train"] == pytest.approx((np.hypot(0.1, 0.1) + np.hypot(0.5, 0.5)) / 2, rel=1e-6)
+    assert m["pixel_mse_identity_mean"] == pytest.approx((0.01 + 0.25) / 2, rel=1e-6)
 
 
 def test_an_exported_classifier_state_reloads_with_weights_only(target, quick_data):

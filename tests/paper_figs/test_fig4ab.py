@@ -57,7 +57,8 @@ def _doc(vib_attack, dp_attack, diffs, *, vib_util=0.95, dp_util=0.96):
 
     m, lo, hi = mean_ci(diffs)
     diff = {"mean": m, "ci": [lo, hi], "per_seed": diffs}
-    und, v, d = pt(None, 0.99, 0.9), pt(0.1, vib_util, vib_attack), pt(1.0, dp_util, dp_attack, eps_rdp=3.0, eps_prv=2.5)
+    und, v = pt(None, 0.99, 0.9), pt(0.1, vib_util, vib_attack)
+    d = pt(1.0, dp_util, dp_attack, eps_rdp=3.0, eps_prv=2.5)
     return {"series": [{"defense": "undefended", "points": [und]}, {"defense": "VIB", "points": [v]},
                        {"defense": "DP-SGD", "points": [d]}],
             "summary": {"undefended": und, "VIB": v, "DP-SGD": d, "margin_dp_minus_vib": diff,
