@@ -11,7 +11,9 @@ Two stages run on the sweep engine (:mod:`validation.engine`):
 
 1. **artifacts** — two units, the prior (:class:`~defenses.neural.gmi.WGANGPPrior`) and the evaluation
    classifier (architecture ``"eval"``), each trained once and returned as ``torch.save`` bytes that the
-   driver writes to ``gmi_artifacts[_<name>]/{prior,evaluator}.pt`` (store ``gmi_artifacts[_<name>].json``);
+   driver writes to ``gmi_artifacts[_<name>]/{prior,evaluator}-<id>.pt`` (store
+   ``gmi_artifacts[_<name>].json``; ``<id>`` hashes the settings the artifact depends on, so changing
+   the evaluator's settings does not retrain the prior and vice versa);
 2. **sweep** — one unit per (setting, seed) (:func:`validation.sweep.run_sweep`, store
    ``gmi_sweep[_<name>].json``): train the target on the private training images, attack every private
    identity ``attacks_per_identity`` times (:class:`~defenses.neural.gmi.GMIAttack`, all attacks and
@@ -34,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -99,22 +102,23 @@ class GMIConfig:
                 + [Setting("DP-SGD", "noise_multiplier", float(s)) for s in self.noise_multipliers]
                 + [GAN_ONLY])
 
-    def artifact_description(self) -> dict[str, Any]:
-        """The fields the prior and the evaluation classifier depend on (their store's identity)."""
-        keys = ("dataset", "private_per_class", "public_limit", "gan_dim", "gan_epochs", "gan_batch_size",
-                "eval_architecture", "eval_epochs", "artifact_seed")
-        return {k: getattr(self, k) for k in keys}
+    def artifact_description(self, kind: str) -> dict[str, Any]:
+        """The fields the prior (``kind="prior"``) or the evaluation classifier (``"evaluator"``) depends on."""
+        keys = {"prior": ("dataset", "public_limit", "gan_dim", "gan_epochs", "gan_batch_size", "artifact_seed"),
+                "evaluator": ("dataset", "private_per_class", "eval_architecture", "eval_epochs", "batch_size",
+                              "artifact_seed")}[kind]
+        return {"artifact": kind, **{k: getattr(self, k) for k in keys}}
 
 
 #: The GMI paper's MNIST setting: every private (0–4) and public (5–9) image, the official generator
 #: width (dim 64), 1,500 iterations × 5 restarts, 10 attacks per digit, 3 seeds. A GPU run.
 FULL = GMIConfig()
-#: The configuration run on two shared CPU cores for the figures in the report: 1,000 private training
-#: images per digit (all held-out and public images), a narrower prior (dim 16, 15 epochs), at most 20
-#: target epochs, 2 attacks per digit (10 images) — the same attack (1,500 iterations, 5 restarts,
-#: λ = 100), grids and seeds as FULL.
-CPU = GMIConfig(name="cpu", private_per_class=1000, gan_dim=16, gan_epochs=15, epochs=20, eval_epochs=15,
-                attacks_per_identity=2)
+#: The configuration run on two shared CPU cores for the figures in the report: 500 private training
+#: images per digit (all held-out and public images), a narrower prior (dim 16, 15 epochs), at most 15
+#: target epochs, 2 attacks per digit (10 images per seed), three points per defense — the same attack
+#: (1,500 iterations, 5 restarts, λ = 100) and seeds as FULL.
+CPU = GMIConfig(name="cpu", private_per_class=500, gan_dim=16, gan_epochs=15, epochs=15, patience=4,
+                eval_epochs=15, attacks_per_identity=2, betas=(0.01, 0.03, 0.1), noise_multipliers=(0.5, 1.0, 2.0))
 #: ``--quick``: the 8×8 digits (16×16), a small prior, 300 attack iterations, 2 attacks per digit, one VIB
 #: and one DP-SGD point, 2 seeds.
 QUICK = GMIConfig(name="quick", dataset="digits", gan_dim=16, gan_epochs=30, gan_batch_size=32, epochs=20,
@@ -207,7 +211,8 @@ class _ArtifactUnit:
 
     def __call__(self, unit: Unit) -> UnitOutput:
         data = load_gmi_data(self.config, self.data_home)
-        if unit.setting.defense == "prior":
+        kind = unit.setting.defense
+        if kind == "prior":
             prior = _prior(self.config, self.device).fit(data.X_public)
             blob = prior.to_bytes()
             last = prior.history_[-1]
@@ -218,21 +223,36 @@ class _ArtifactUnit:
             blob = _torch_bytes(ev.export_state())
             value = {"test_accuracy": float(np.mean(ev.predict(data.X_test) == data.y_test)),
                      "epochs_run": ev.n_epochs_}
-        value["sha256"] = hashlib.sha256(blob).hexdigest()
-        return UnitOutput(value, {f"{self.art_dir}/{unit.setting.defense}.pt": blob})
+        value.update(description=self.config.artifact_description(kind), sha256=hashlib.sha256(blob).hexdigest())
+        return UnitOutput(value, {_artifact_file(self.art_dir, unit): blob})
+
+
+def _artifact_units(config: GMIConfig) -> list[Unit]:
+    """One unit per artifact, keyed by a hash of what it depends on: a change to the evaluator's settings
+    retrains the evaluator only, and the prior is reused."""
+    units = []
+    for kind in ("prior", "evaluator"):
+        text = json.dumps(config.artifact_description(kind), sort_keys=True)
+        units.append(Unit("gmi artifacts", Setting(kind, "id", hashlib.sha256(text.encode()).hexdigest()[:12]),
+                          0, "seed"))
+    return units
+
+
+def _artifact_file(art_dir: str, unit: Unit) -> str:
+    return f"{art_dir}/{unit.setting.defense}-{unit.setting.value}.pt"
 
 
 def _train_artifacts(out_dir: Path, config: GMIConfig, tag: str, data_home, device: str, executor,
                      progress: bool) -> tuple[dict[str, bytes], dict[str, Any]]:
     art_dir = f"gmi_artifacts{tag}"
-    store = ResultStore(out_dir / f"{art_dir}.json", {"experiment": config.artifact_description()})
-    units = [Unit("gmi artifacts", Setting(kind, None, None), 0, "seed") for kind in ("prior", "evaluator")]
+    store = ResultStore(out_dir / f"{art_dir}.json", {"experiment": "GMI prior and evaluation classifier"})
+    units = _artifact_units(config)
     report = run_units(units, _ArtifactUnit(config, data_home, device, art_dir), store, executor=executor,
                        files_dir=out_dir, progress=progress, desc="GMI prior + evaluator")
     blobs, info = {}, {}
     for unit in units:
         kind = unit.setting.defense
-        path = out_dir / art_dir / f"{kind}.pt"
+        path = out_dir / _artifact_file(art_dir, unit)
         rec = report.results[unit.key]
         if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != rec["sha256"]:
             raise FileNotFoundError(f"{path} is missing or differs from the one recorded in {store.path}; "

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from hashlib import sha256
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -72,11 +76,12 @@ def test_every_run_has_the_metrics_of_its_setting(sweep):
 def test_artifacts_are_written_once_and_travel_inside_the_unit_function(sweep, data_home):
     out, res = sweep
     for kind in ("prior", "evaluator"):
-        assert (out / "gmi_artifacts_tiny" / f"{kind}.pt").is_file()
-        assert res["config"][f"{kind}_sha256"] == res["artifacts"][kind]["sha256"]
+        (path,) = (out / "gmi_artifacts_tiny").glob(f"{kind}-*.pt")
+        digest = sha256(path.read_bytes()).hexdigest()
+        assert res["config"][f"{kind}_sha256"] == res["artifacts"][kind]["sha256"] == digest
     assert sorted(p.name for p in (out / "gmi_recon_tiny").iterdir()) == [
         "DP-SGD_noise_multiplier=1.npz", "GAN-only.npz", "VIB_beta=0.1.npz", "undefended.npz"]
-    blob = (out / "gmi_artifacts_tiny" / "prior.pt").read_bytes()
+    blob = Path(res["artifacts"]["prior"]["file"]).read_bytes()
     exp = vg.GMIExperiment(TINY, blob, b"evaluator", data_home=data_home, device="cpu")
     exp._cache["data"] = "loaded"
     again = _pickle().loads(_pickle().dumps(exp))
@@ -101,9 +106,16 @@ def test_a_missing_artifact_is_reported_not_silently_retrained(sweep, data_home,
 
     copy = tmp_path / "copy"
     shutil.copytree(out, copy)
-    (copy / "gmi_artifacts_tiny" / "prior.pt").unlink()
+    next((copy / "gmi_artifacts_tiny").glob("prior-*.pt")).unlink()
     with pytest.raises(FileNotFoundError, match="remove .*gmi_artifacts_tiny.json"):
         run_gmi_sweep(copy, quick=True, device="cpu", data_home=data_home, config=TINY, progress=False)
+
+
+def test_each_artifact_is_keyed_by_what_it_depends_on():
+    prior, evaluator = vg._artifact_units(TINY)
+    prior2, evaluator2 = vg._artifact_units(replace(TINY, eval_epochs=2, betas=(1.0,)))
+    assert prior.key == prior2.key and evaluator.key != evaluator2.key
+    assert vg._artifact_units(replace(TINY, gan_dim=8))[0].key != prior.key
 
 
 def _series():
