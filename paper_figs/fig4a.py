@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from paper_figs._common import pyplot, save
-from paper_figs.fig4b import LARGE_MARGIN, _fmt_eps, _verdict, figure_document
+from paper_figs.fig4b import LARGE_MARGIN, _fmt_eps, _verdict, dataset_label, figure_document
 from validation.engine import Executor
 from validation.gmi import GMIConfig, recon_file_stem, run_gmi_sweep
 from validation.store import write_json_atomic
@@ -114,8 +114,8 @@ def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto
     """Run or resume the GMI sweep and write ``fig4a.json`` and ``fig4a.png``; return the JSON's path."""
     out_dir = Path(out_dir)
     res = run_gmi_sweep(out_dir, quick=quick, device=device, data_home=data_home, config=config, executor=executor)
-    tag = "" if res["config"]["name"] == "full" else f" ({res['config']['name']})"
-    doc = figure_document(res, NAME, "Fig. 4(a): GMI reconstructions at matched test accuracy (MNIST, seed 0)" + tag)
+    title = f"Fig. 4(a): GMI reconstructions at matched test accuracy — {dataset_label(res)}, seed 0"
+    doc = figure_document(res, NAME, title)
     doc["columns"] = columns(doc)
     doc["png"] = plot(doc, res["recon_dir"], out_dir / f"{NAME}.png").name
     doc["claims"] = [{"id": c["id"], **c["evaluate"](doc)} for c in CLAIMS]

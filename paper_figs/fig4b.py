@@ -107,6 +107,13 @@ def summarize(series: list[dict[str, Any]], runs: dict[str, dict[str, float]], n
     return out
 
 
+def dataset_label(res: dict[str, Any]) -> str:
+    """"MNIST" or "8x8 digits", with the configuration's name unless it is the full one."""
+    cfg = res["config"]
+    label = "MNIST" if cfg["dataset"] == "mnist" else "8x8 digits"
+    return label if cfg["name"] == "full" else f"{label} ({cfg['name']})"
+
+
 def _fmt_eps(p: dict[str, Any]) -> str:
     rdp = f"{p['eps_rdp']:.3g}" if "eps_rdp" in p else "∞"
     prv = f"{p['eps_prv']:.3g}" if "eps_prv" in p else "n/a"
@@ -286,8 +293,7 @@ def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto
     """
     out_dir = Path(out_dir)
     res = run_gmi_sweep(out_dir, quick=quick, device=device, data_home=data_home, config=config, executor=executor)
-    tag = "" if res["config"]["name"] == "full" else f" ({res['config']['name']})"
-    doc = figure_document(res, NAME, "Fig. 4(b): GMI on MNIST — attack vs utility" + tag)
+    doc = figure_document(res, NAME, f"Fig. 4(b): GMI on {dataset_label(res)} — attack vs utility")
     doc["png"] = plot(doc, out_dir / f"{NAME}.png").name
     doc["claims"] = [{"id": c["id"], **c["evaluate"](doc)} for c in CLAIMS]
     return write_json_atomic(out_dir / f"{NAME}.json", doc)
