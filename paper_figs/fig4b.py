@@ -229,8 +229,9 @@ CLAIMS: list[dict[str, Any]] = [
 # --------------------------------------------------------------------------------------------- plot
 
 
-def _errorbars(pts, key, clip: tuple[float, float] | None = (0.0, 1.0)):
-    lo_c, hi_c = clip if clip is not None else (-np.inf, np.inf)
+def _errorbars(pts, key, clip: tuple[float, float] = (0.0, 1.0)):
+    """Error-bar half-widths of the 95% CIs, clipped to ``clip`` (proportions to [0, 1], distances to >= 0)."""
+    lo_c, hi_c = clip
     return [[p[key] - max(p[f"{key}_ci"][0], lo_c) for p in pts], [min(p[f"{key}_ci"][1], hi_c) - p[key] for p in pts]]
 
 
@@ -241,7 +242,7 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
     base = doc["baseline"]
     ax.axhline(base["chance"], color="0.3", ls=":", lw=1.2, label="chance (1/5)")
     lo, hi = base["attack_prior_ci"]
-    ax.axhspan(max(lo, 0), min(hi, 1), color="0.6", alpha=0.25, lw=0)
+    ax.axhspan(max(lo, 0), min(hi, 1), color="0.6", alpha=0.12, lw=0)
     ax.axhline(base["attack_prior"], color="0.45", ls="-.", lw=1.2, label="GAN-only baseline (no target)")
     gan = base["gan_only"]
     bx.axhline(gan["knn_dist_train"], color="0.45", ls="-.", lw=1.2, label="GAN-only (to training images)")
@@ -256,7 +257,7 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
                     yerr=_errorbars(pts, "attack_acc_top1"), fmt=marker, ls=ls, color=color, ms=ms, capsize=2,
                     lw=1.2, label=s["defense"])
         for part, face, style in (("train", color, ls), ("test", "white", "--" if len(pts) > 1 else "none")):
-            bx.errorbar(x, [p[f"knn_dist_{part}"] for p in pts], yerr=_errorbars(pts, f"knn_dist_{part}", None),
+            bx.errorbar(x, [p[f"knn_dist_{part}"] for p in pts], yerr=_errorbars(pts, f"knn_dist_{part}", (0.0, np.inf)),
                         fmt=marker, ls=style, color=color, mfc=face, ms=ms, capsize=2, lw=1.2,
                         label=f"{s['defense']} ({'training' if part == 'train' else 'held-out'} images)")
         for p in pts:
