@@ -257,8 +257,8 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
                     yerr=_errorbars(pts, "attack_acc_top1"), fmt=marker, ls=ls, color=color, ms=ms, capsize=2,
                     lw=1.2, label=s["defense"])
         for part, face, style in (("train", color, ls), ("test", "white", "--" if len(pts) > 1 else "none")):
-            bx.errorbar(x, [p[f"knn_dist_{part}"] for p in pts], yerr=_errorbars(pts, f"knn_dist_{part}", (0.0, np.inf)),
-                        fmt=marker, ls=style, color=color, mfc=face, ms=ms, capsize=2, lw=1.2,
+            yerr = _errorbars(pts, f"knn_dist_{part}", (0.0, np.inf))
+            bx.errorbar(x, [p[f"knn_dist_{part}"] for p in pts], yerr=yerr, fmt=marker, ls=style, color=color, mfc=face, ms=ms, capsize=2, lw=1.2,
                         label=f"{s['defense']} ({'training' if part == 'train' else 'held-out'} images)")
         for p in pts:
             if s["defense"] in ("VIB", "DP-SGD"):
