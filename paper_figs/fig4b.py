@@ -258,8 +258,9 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
                     lw=1.2, label=s["defense"])
         for part, face, style in (("train", color, ls), ("test", "white", "--" if len(pts) > 1 else "none")):
             yerr = _errorbars(pts, f"knn_dist_{part}", (0.0, np.inf))
+            which = "training" if part == "train" else "held-out"
             bx.errorbar(x, [p[f"knn_dist_{part}"] for p in pts], yerr=yerr, fmt=marker, ls=style, color=color,
-                        mfc=face, ms=ms, capsize=2, lw=1.2, label=f"{s['defense']} ({'training' if part == 'train' else 'held-out'} images)")
+                        mfc=face, ms=ms, capsize=2, lw=1.2, label=f"{s['defense']} ({which} images)")
         for p in pts:
             if s["defense"] in ("VIB", "DP-SGD"):
                 sym = "β" if s["defense"] == "VIB" else "σ"
