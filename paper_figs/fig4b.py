@@ -170,15 +170,16 @@ def _claim_monotone(doc: dict[str, Any]) -> dict[str, Any]:
     pts = [(p["utility"], p["attack_acc_top1"], s["defense"]) for s in doc["series"] for p in s["points"]]
     if len(pts) < 3:
         return {"measurement": "fewer than 3 targets", "ci": None, "verdict": "not measured", "detail": ""}
+    if len({u for u, _, _ in pts}) < 2 or len({a for _, a, _ in pts}) < 2:
+        return {"measurement": "test or attack accuracy is the same for every target", "ci": None,
+                "verdict": "not measured", "detail": "a rank correlation needs varying values"}
     rho_all = float(spearmanr([u for u, _, _ in pts], [a for _, a, _ in pts]).statistic)
     per = {}
     for name in ("VIB", "DP-SGD"):
         q = [(u, a) for u, a, d in pts if d in (name, "undefended")]
         if len(q) >= 3 and len({u for u, _ in q}) > 1 and len({a for _, a in q}) > 1:
             per[name] = float(spearmanr([u for u, _ in q], [a for _, a in q]).statistic)
-    if np.isnan(rho_all):
-        verdict = "not measured"
-    elif rho_all > 0.5 and all(r > 0 for r in per.values()):
+    if rho_all > 0.5 and all(r > 0 for r in per.values()):
         verdict = "reproduced"
     elif rho_all > 0:
         verdict = "partly"
