@@ -121,8 +121,8 @@ CPU = GMIConfig(name="cpu", private_per_class=500, gan_dim=16, gan_epochs=15, ep
                 eval_epochs=15, attacks_per_identity=2, betas=(0.01, 0.03, 0.1), noise_multipliers=(0.5, 1.0, 2.0))
 #: ``--quick``: the 8×8 digits (16×16), a small prior, 200 attack iterations, 2 attacks per digit, one VIB
 #: and one DP-SGD point, 2 seeds.
-QUICK = GMIConfig(name="quick", dataset="digits", gan_dim=16, gan_epochs=20, gan_batch_size=32, epochs=15,
-                  batch_size=32, patience=6, dp_batch_size=32, eval_epochs=15, attack_iterations=200,
+QUICK = GMIConfig(name="quick", dataset="digits", gan_dim=16, gan_epochs=15, gan_batch_size=32, epochs=12,
+                  batch_size=32, patience=6, dp_batch_size=32, eval_epochs=12, attack_iterations=200,
                   attacks_per_identity=2, betas=(0.1,), noise_multipliers=(1.0,), n_seeds=2)
 
 
