@@ -10,9 +10,9 @@ import validation.gmi as vg
 from paper_figs import FIGURES, NEURAL_FIGURES, fig4a, fig4b
 from paper_figs.__main__ import main
 
-TINY = vg.GMIConfig(name="quick", dataset="digits", gan_dim=4, gan_epochs=1, gan_batch_size=32, epochs=1,
-                    batch_size=64, patience=1, dp_batch_size=64, eval_epochs=1, attack_iterations=2,
-                    attacks_per_identity=1, betas=(0.1,), noise_multipliers=(1.0,), n_seeds=2)
+TINY = vg.GMIConfig(name="quick", dataset="digits", private_per_class=20, public_limit=64, gan_dim=4, gan_epochs=1,
+                    gan_batch_size=32, epochs=1, batch_size=32, patience=1, dp_batch_size=32, eval_epochs=1,
+                    attack_iterations=2, attacks_per_identity=1, betas=(0.1,), noise_multipliers=(1.0,), n_seeds=2)
 VERDICTS = {"reproduced", "partly", "not reproduced", "refuted", "not measured"}
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

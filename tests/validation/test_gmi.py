@@ -16,9 +16,9 @@ from validation.gmi import GMIConfig, closest_pair, load_gmi_data, matched_withi
 from validation.sweep import Setting
 
 #: A complete but tiny sweep on the 8×8 digits: every stage, two seeds, seconds of training.
-TINY = GMIConfig(name="tiny", dataset="digits", gan_dim=4, gan_epochs=1, gan_batch_size=32, epochs=1, batch_size=64,
-                 patience=1, dp_batch_size=64, eval_epochs=1, attack_iterations=2, attacks_per_identity=1,
-                 betas=(0.1,), noise_multipliers=(1.0,), n_seeds=2)
+TINY = GMIConfig(name="tiny", dataset="digits", private_per_class=20, public_limit=64, gan_dim=4, gan_epochs=1,
+                 gan_batch_size=32, epochs=1, batch_size=32, patience=1, dp_batch_size=32, eval_epochs=1,
+                 attack_iterations=2, attacks_per_identity=1, betas=(0.1,), noise_multipliers=(1.0,), n_seeds=2)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -42,12 +42,14 @@ def test_mnist_roles_private_0_to_4_public_5_to_9_padded_to_32(data_home):
 
 
 def test_digits_roles_are_disjoint_and_upsampled():
-    d = load_gmi_data(TINY)
+    d = load_gmi_data(vg.QUICK)
     assert d.X_train.shape[1:] == (16, 16) and set(np.unique(d.y_train)) == set(range(5)) == set(np.unique(d.y_test))
     np.testing.assert_array_equal(d.X_train[:, ::2, ::2], d.X_train[:, 1::2, 1::2])  # 2×2 pixel blocks
     flat = {x.tobytes() for x in d.X_train} & {x.tobytes() for x in d.X_test}
     assert not flat, "a private image is both in training and held out"
     assert len(d.X_public) == 1797 - len(d.X_train) - len(d.X_test)
+    capped = load_gmi_data(TINY)
+    assert np.array_equal(np.bincount(capped.y_train), [20] * 5) and len(capped.X_public) == 64
 
 
 def test_unknown_dataset_is_refused():
