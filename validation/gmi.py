@@ -11,9 +11,9 @@ Two stages run on the sweep engine (:mod:`validation.engine`):
 
 1. **artifacts** — two units, the prior (:class:`~defenses.neural.gmi.WGANGPPrior`) and the evaluation
    classifier (architecture ``"eval"``), each trained once and returned as ``torch.save`` bytes that the
-   driver writes to ``gmi_artifacts[_<name>]/{prior,evaluator}-<id>.pt`` (store
-   ``gmi_artifacts[_<name>].json``; ``<id>`` hashes the settings the artifact depends on, so changing
-   the evaluator's settings does not retrain the prior and vice versa);
+   driver writes to ``gmi_artifacts/{prior,evaluator}-<id>.pt`` (store ``gmi_artifacts.json``, shared by
+   every configuration; ``<id>`` hashes the settings the artifact depends on, so a configuration that
+   changes only the targets, or only the evaluator, reuses the prior already trained);
 2. **sweep** — one unit per (setting, seed) (:func:`validation.sweep.run_sweep`, store
    ``gmi_sweep[_<name>].json``): train the target on the private training images, attack every private
    identity ``attacks_per_identity`` times (:class:`~defenses.neural.gmi.GMIAttack`, all attacks and
@@ -242,9 +242,9 @@ def _artifact_file(art_dir: str, unit: Unit) -> str:
     return f"{art_dir}/{unit.setting.defense}-{unit.setting.value}.pt"
 
 
-def _train_artifacts(out_dir: Path, config: GMIConfig, tag: str, data_home, device: str, executor,
+def _train_artifacts(out_dir: Path, config: GMIConfig, data_home, device: str, executor,
                      progress: bool) -> tuple[dict[str, bytes], dict[str, Any]]:
-    art_dir = f"gmi_artifacts{tag}"
+    art_dir = "gmi_artifacts"
     store = ResultStore(out_dir / f"{art_dir}.json", {"experiment": "GMI prior and evaluation classifier"})
     units = _artifact_units(config)
     report = run_units(units, _ArtifactUnit(config, data_home, device, art_dir), store, executor=executor,
@@ -256,7 +256,8 @@ def _train_artifacts(out_dir: Path, config: GMIConfig, tag: str, data_home, devi
         rec = report.results[unit.key]
         if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != rec["sha256"]:
             raise FileNotFoundError(f"{path} is missing or differs from the one recorded in {store.path}; "
-                                    f"remove {store.path} to train the GMI {kind} again")
+                                    f"remove {store.path} to train the GMI {kind} again (with every other "
+                                    "prior and evaluator recorded there)")
         blobs[kind] = path.read_bytes()
         info[kind] = {**rec, "file": str(path)}
     return blobs, info
@@ -359,7 +360,7 @@ def run_gmi_sweep(out_dir: str | os.PathLike, *, quick: bool, device: str = "aut
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     tag = "" if config.name == "full" else f"_{config.name}"
-    blobs, artifacts = _train_artifacts(out_dir, config, tag, data_home, device, executor, progress)
+    blobs, artifacts = _train_artifacts(out_dir, config, data_home, device, executor, progress)
     settings = config.settings()
     recon_dir = f"gmi_recon{tag}"
     experiment = GMIExperiment(config, blobs["prior"], blobs["evaluator"], data_home=data_home, device=device,

@@ -78,7 +78,7 @@ def test_every_run_has_the_metrics_of_its_setting(sweep):
 def test_artifacts_are_written_once_and_travel_inside_the_unit_function(sweep, data_home):
     out, res = sweep
     for kind in ("prior", "evaluator"):
-        (path,) = (out / "gmi_artifacts_tiny").glob(f"{kind}-*.pt")
+        (path,) = (out / "gmi_artifacts").glob(f"{kind}-*.pt")
         digest = sha256(path.read_bytes()).hexdigest()
         assert res["config"][f"{kind}_sha256"] == res["artifacts"][kind]["sha256"] == digest
     assert sorted(p.name for p in (out / "gmi_recon_tiny").iterdir()) == [
@@ -108,8 +108,8 @@ def test_a_missing_artifact_is_reported_not_silently_retrained(sweep, data_home,
 
     copy = tmp_path / "copy"
     shutil.copytree(out, copy)
-    next((copy / "gmi_artifacts_tiny").glob("prior-*.pt")).unlink()
-    with pytest.raises(FileNotFoundError, match="remove .*gmi_artifacts_tiny.json"):
+    next((copy / "gmi_artifacts").glob("prior-*.pt")).unlink()
+    with pytest.raises(FileNotFoundError, match="remove .*gmi_artifacts.json"):
         run_gmi_sweep(copy, quick=True, device="cpu", data_home=data_home, config=TINY, progress=False)
 
 
