@@ -24,6 +24,11 @@ torch.func, for several block sizes) and of the deep-copy loop :func:`defenses.n
 in the same run on the same model, probes and records, with the ratio and the largest |Δ| difference,
 and the time of one plain 100-probe forward pass — the per-update floor of any exact method, since every
 updated model needs its own probe pass (the loop runs two per update).
+``python benchmarks/neural.py --gmi [--gmi-iterations 50] [--gmi-dim 32] [--gmi-public N]`` instead times
+the GMI attack (ALGORITHMS.md §12) on MNIST: ``gmi_batched`` — all 5 private identities × 5 restarts as
+one batch (:class:`defenses.neural.GMIAttack`), ``gmi_one_identity_at_a_time`` — the same attack called
+once per identity (its 5 restarts batched), as identity-iterations per second with their ratio; and
+``wgan_gp_epoch`` — seconds per epoch of the WGAN-GP prior on the public digits (n_critic 5, batch 64).
 """
 
 from __future__ import annotations
@@ -82,6 +87,56 @@ def _threads(CNNClassifier, common, Xtr, ytr, args) -> None:
     print(f"threads_default_vs_one_cpu: {results[default][1] / results[1][1]:.2f} x")
 
 
+def gmi_benchmark(args, parser) -> int:
+    """The ``--gmi`` section: batched vs one-identity-at-a-time inversion, and WGAN-GP time per epoch."""
+    from defenses.neural import CNNClassifier, GMIAttack, WGANGPPrior, resolve_device
+    from validation.gmi import GMIConfig, load_gmi_data
+
+    try:
+        device = resolve_device(args.device)
+        data = load_gmi_data(GMIConfig(private_per_class=200, test_per_class=1, public_limit=args.gmi_public),
+                             args.data_home)
+    except (ValueError, FileNotFoundError) as exc:
+        parser.exit(2, f"benchmarks/neural.py: error: {exc}\n")
+    print(f"device: {device}")
+    print(f"torch_threads: {torch.get_num_threads()}")
+    epochs = 1 + (args.repeats > 1)
+    prior = WGANGPPrior(dim=args.gmi_dim, epochs=epochs, device=str(device), random_state=0, progress=False)
+    cpu = time.process_time()
+    prior.fit(data.X_public)
+    cpu = (time.process_time() - cpu) / epochs
+    per_epoch = prior.history_[-1]["seconds"]  # the last epoch: no first-call warm-up
+    n = len(data.X_public)
+    print(f"wgan_gp_epoch: {per_epoch:.2f} s ({n} public images 32x32, dim {args.gmi_dim}, batch 64, n_critic 5)")
+    print(f"wgan_gp_epoch_cpu: {cpu:.2f} s (process CPU time per epoch: what a shared machine's load does not inflate)")
+    print(f"wgan_gp_images_per_s: {n / per_epoch:.0f} images/s")
+    target = CNNClassifier(epochs=1, early_stopping=False, device=str(device), random_state=0,
+                           progress=False).fit(data.X_train, data.y_train)
+    ids = list(range(5))
+    it = args.gmi_iterations
+
+    def batched_attack():
+        GMIAttack(prior, iterations=it, random_state=0).invert(target, ids)
+
+    def one_at_a_time():
+        for y in ids:
+            GMIAttack(prior, iterations=it, identities_per_batch=len(ids), random_state=0).invert(target, [y])
+
+    GMIAttack(prior, iterations=2, random_state=0).invert(target, ids)  # warm-up
+    cpu = time.process_time()
+    t_b = _best(batched_attack, args.repeats)
+    cpu_b, cpu = (time.process_time() - cpu) / args.repeats, time.process_time()
+    t_s = _best(one_at_a_time, args.repeats)
+    cpu_s = (time.process_time() - cpu) / args.repeats
+    work = len(ids) * it
+    print(f"gmi_batched: {work / t_b:.1f} identity-iterations/s ({len(ids)} identities x 5 restarts in one batch)")
+    print(f"gmi_one_identity_at_a_time: {work / t_s:.1f} identity-iterations/s")
+    print(f"gmi_batched_vs_one_at_a_time: {t_s / t_b:.2f} x")
+    print(f"gmi_batched_vs_one_at_a_time_cpu: {cpu_s / cpu_b:.2f} x (process CPU time)")
+    print(f"gmi_full_attack_batched_estimate: {t_b / it * 1500:.0f} s (1,500 iterations, 5 identities x 5 restarts)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3)
@@ -96,13 +151,22 @@ def main(argv: list[str] | None = None) -> int:
                         help="images of the Update-Leaks benchmark (default mnist, 28x28)")
     parser.add_argument("--ul-updates", type=int, default=256, help="updates simulated by the batched version")
     parser.add_argument("--ul-loop-updates", type=int, default=64, help="updates simulated by the loop")
+    parser.add_argument("--gmi", action="store_true", help="time the GMI attack and its WGAN-GP prior instead")
+    parser.add_argument("--gmi-iterations", type=int, default=50, help="inversion iterations timed (default 50)")
+    parser.add_argument("--gmi-dim", type=int, default=32, help="width of the WGAN-GP prior (default 32)")
+    parser.add_argument("--gmi-public", type=int, default=None, help="public images per WGAN-GP epoch (default all)")
     args = parser.parse_args(argv)
     if args.epochs < 1 or args.repeats < 1:
         parser.exit(2, "benchmarks/neural.py: error: --epochs and --repeats must be >= 1\n")
+    if args.gmi_iterations < 1 or args.gmi_dim < 1 or (args.gmi_public is not None and args.gmi_public < 64):
+        parser.exit(2, "benchmarks/neural.py: error: --gmi-iterations and --gmi-dim must be >= 1, "
+                       "--gmi-public >= 64\n")
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     if args.update_leaks:
         return bench_update_leaks(parser, args)
+    if args.gmi:
+        return gmi_benchmark(args, parser)
 
     from defenses.datasets import load_faces
     from defenses.datasets.faces import split_faces

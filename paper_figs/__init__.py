@@ -19,9 +19,11 @@ FIGURES: dict[str, str] = {
     "fig2d": "paper_figs.fig2d",
     "fig3a": "paper_figs.fig3a",
     "fig3b": "paper_figs.fig3b",
+    "fig4a": "paper_figs.fig4a",
+    "fig4b": "paper_figs.fig4b",
     "fig4c": "paper_figs.fig4c",
     "art": "paper_figs.art",
 }
 
 #: Figures that train torch models (they take ``--device`` and need the ``neural`` extra).
-NEURAL_FIGURES: frozenset[str] = frozenset({"fig1", "fig2c", "fig2d", "fig3a", "fig3b", "art"})
+NEURAL_FIGURES: frozenset[str] = frozenset({"fig1", "fig2c", "fig2d", "fig3a", "fig3b", "fig4a", "fig4b", "art"})

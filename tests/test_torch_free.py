@@ -13,7 +13,9 @@ import textwrap
 
 
 #: The modules that need torch; every other module of the four packages must import without it.
-NEURAL = {"defenses.neural", "validation.neural", "paper_figs.fig1", "paper_figs.fig2c", "paper_figs.fig3a"}
+NEURAL = {"defenses.neural", "validation.neural", "validation.update_leaks", "validation.gmi",
+          "paper_figs.fig1", "paper_figs.fig2c", "paper_figs.fig2d", "paper_figs.fig3a", "paper_figs.fig3b",
+          "paper_figs.fig4a", "paper_figs.fig4b", "paper_figs.art"}
 EXTRA = "pip install 'mid-toolkit[neural]'"
 
 _BLOCK = textwrap.dedent("""
@@ -23,6 +25,13 @@ _BLOCK = textwrap.dedent("""
             if name.partition(".")[0] in ("torch", "opacus", "torchvision"):
                 raise ModuleNotFoundError(f"No module named {name!r}", name=name)
     sys.meta_path.insert(0, _NoTorch())
+    import importlib.util
+    _find_spec = importlib.util.find_spec
+    def _absent(name, package=None):  # what find_spec answers on an installation without them
+        if name.partition(".")[0] in ("torch", "opacus", "torchvision"):
+            return None
+        return _find_spec(name, package)
+    importlib.util.find_spec = _absent
 """)
 
 
@@ -65,6 +74,9 @@ ENTRY_POINTS = [
     ("validation", ["ind", "--learner", "dp-sgd", "--eps", "1", "--n", "50", "--models", "4", "--store"]),
     ("validation", ["ind", "--learner", "vib", "--lam", "0.01", "--n", "50", "--models", "4", "--store"]),
     ("paper_figs", ["fig1", "--quick", "--out"]),
+    ("paper_figs", ["fig2d", "fig4b", "--quick", "--out"]),
+    ("paper_figs", ["art", "--quick", "--out"]),
+    ("validation.interop", ["survey", "faces", "--quick", "--out"]),
     ("paper_figs", ["all", "--quick", "--out"]),
 ]
 

@@ -37,9 +37,18 @@ from typing import Any
 
 import numpy as np
 
-from validation.cli import add_executor_arguments, executor_from_args
+from defenses.datasets import DataFileError
+from validation.cli import (
+    add_executor_arguments,
+    check_data_home,
+    check_executor_fits,
+    check_output_dir,
+    executor_from_args,
+    path_argument,
+    require_neural,
+)
 from validation.engine import Executor, UnitOutput, UnitsFailed
-from validation.store import write_json_atomic
+from validation.store import StoreError, write_json_atomic
 from validation.sweep import Setting, aggregate, run_sweep
 
 
@@ -514,37 +523,52 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("tables", nargs="+", choices=["survey", "iwpc", "faces", "miface", "all"])
     parser.add_argument("--quick", action="store_true", help="few splits / small grids for a fast check")
     parser.add_argument("--splits", type=int, help="random splits (survey default 100, iwpc 20; quick 3)")
-    parser.add_argument("--out", type=Path, default=Path("results/interop"))
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--data-home", type=Path)
+    parser.add_argument("--out", type=path_argument, default=Path("results/interop"),
+                        help="output directory of the stores and tables (default: results/interop)")
+    parser.add_argument("--device", default=None,
+                        help="torch device of the faces and miface tables: auto (default), cpu, cuda, cuda:N")
+    parser.add_argument("--data-home", type=path_argument,
+                        help="data directory searched first (then $MID_DATA, then ~/.cache/mid-toolkit)")
     parser.add_argument("--json", action="store_true", help="print one JSON object per table")
     add_executor_arguments(parser)
     args = parser.parse_args(argv)
     if args.splits is not None and args.splits < 1:
         parser.error(f"--splits must be >= 1, got {args.splits}")
-    if args.device != "auto":
+    tables = ["survey", "iwpc", "faces", "miface"] if "all" in args.tables else list(dict.fromkeys(args.tables))
+    check_output_dir(parser, "--out", args.out)
+    check_data_home(parser, args.data_home)
+    check_executor_fits(parser, args)
+    neural = [t for t in tables if t in ("faces", "miface")]
+    if neural:
+        require_neural(parser, f"table {', '.join(neural)}")
+    if not art_available() and any(t != "faces" for t in tables):
+        parser.error(f"table {', '.join(t for t in tables if t != 'faces')} runs IBM ART, which is not installed: "
+                     "pip install 'mid-toolkit[interop]'")
+    if args.device is not None:
+        if not neural:
+            parser.error("--device applies to the tables faces and miface only")
         from defenses.neural import resolve_device
 
         try:
             resolve_device(args.device)
         except ValueError as exc:
             parser.error(str(exc))
-    tables = ["survey", "iwpc", "faces", "miface"] if "all" in args.tables else list(dict.fromkeys(args.tables))
+    device = args.device or "auto"
     splits = args.splits or (3 if args.quick else None)
     executor = executor_from_args(parser, args)
     common = {"data_home": args.data_home, "executor": executor}
     run = {
         "survey": lambda: survey_table(args.out, n_splits=splits or 100, **common),
         "iwpc": lambda: iwpc_table(args.out, n_splits=splits or 20, **common),
-        "faces": lambda: faces_table(args.out, quick=args.quick, device=args.device, **common),
-        "miface": lambda: run_miface(args.out, quick=args.quick, device=args.device, **common),
+        "faces": lambda: faces_table(args.out, quick=args.quick, device=device, **common),
+        "miface": lambda: run_miface(args.out, quick=args.quick, device=device, **common),
     }
     fmt = {"survey": _format_survey, "iwpc": _format_iwpc, "faces": _format_faces, "miface": _format_miface}
     with executor:
         for name in tables:
             try:
                 doc = run[name]()
-            except FileNotFoundError as exc:
+            except (FileNotFoundError, DataFileError, StoreError) as exc:  # missing or damaged data or store
                 print(f"python -m validation.interop: error: {exc}", file=sys.stderr)
                 return 2
             except UnitsFailed as exc:

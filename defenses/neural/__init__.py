@@ -9,6 +9,9 @@
 * :class:`UpdateLeaksAttack` — label inference from a single-sample model update (Salem et al. 2020),
   with the batched update simulation :func:`simulate_updates` (and its plain reference
   :func:`simulate_updates_loop`) and the model-free :func:`label_prior_baseline`.
+* :class:`GMIAttack` — white-box generative model inversion (Zhang et al. 2020) over a
+  :class:`WGANGPPrior` trained on public data, scored by :class:`InversionEvaluation`, with the
+  target-free :func:`gan_only_baseline`.
 
 Torch code takes ``device="auto"`` (CUDA when present, else CPU) and explicit seeds.
 """
@@ -33,6 +36,14 @@ from .architectures import (
                                   gaussian_kl,
 )
 from .estimators import CNNClassifier, DPSGDClassifier, VIBClassifier
+from .gmi import (
+                                  GMIAttack,
+                                  GMIResult,
+                                  InversionEvaluation,
+                                  WGANGPPrior,
+                                  gan_only_baseline,
+                                  gradient_penalty,
+)
 from .knowledge_alignment import (
                                   KnowledgeAlignmentAttack,
                                   evaluate_reconstruction,
@@ -49,8 +60,9 @@ from .update_leaks import (
 )
 
 __all__ = [
-    "ARCHITECTURES", "CNNClassifier", "Classifier", "ConvNet", "DPSGDClassifier", "InversionNet",
-    "KnowledgeAlignmentAttack", "VIBClassifier", "VIBNet", "evaluate_reconstruction", "gaussian_kl",
+    "ARCHITECTURES", "CNNClassifier", "Classifier", "ConvNet", "DPSGDClassifier", "GMIAttack", "GMIResult",
+    "InversionEvaluation", "InversionNet", "KnowledgeAlignmentAttack", "VIBClassifier", "VIBNet",
+    "WGANGPPrior", "evaluate_reconstruction", "gan_only_baseline", "gaussian_kl", "gradient_penalty",
     "log_shift", "mean_face_baseline", "resolve_device", "truncate_top_k",
     "UpdateLeaksAttack", "UpdateLeaksMLP", "label_prior_baseline", "simulate_updates", "simulate_updates_loop",
 ]

@@ -51,7 +51,8 @@ def init_parameters(module: nn.Module, generator: torch.Generator) -> None:
     """Re-initialise every conv / linear / norm layer like PyTorch's defaults, drawing from ``generator``.
 
     PyTorch's default ``reset_parameters`` uses the global RNG; this reproduces it (Kaiming-uniform with
-    a = √5 for weights, U(±1/√fan_in) for biases; norms to weight 1, bias 0) without touching global state.
+    a = √5 for weights, U(±1/√fan_in) for biases; group, batch and instance norms to weight 1, bias 0 and
+    fresh running statistics) without touching global state.
     """
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
@@ -60,10 +61,10 @@ def init_parameters(module: nn.Module, generator: torch.Generator) -> None:
                 fan_in, _ = nn.init._calculate_fan_in_and_fan_out(m.weight)
                 bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
                 nn.init.uniform_(m.bias, -bound, bound, generator=generator)
-        elif isinstance(m, (nn.GroupNorm, nn.BatchNorm2d)) and m.affine:
+        elif isinstance(m, (nn.GroupNorm, nn.modules.batchnorm._NormBase)) and m.affine:
             nn.init.ones_(m.weight)
             nn.init.zeros_(m.bias)
-        if isinstance(m, nn.BatchNorm2d):
+        if isinstance(m, nn.modules.batchnorm._NormBase):  # batch and instance norms of any dimension
             m.reset_running_stats()
 
 

@@ -211,6 +211,42 @@ class _NeuralClassifier(ClassifierMixin, BaseEstimator):
                           for sl in batched(len(Xt), _EVAL_BATCH)]).numpy()
 
 
+    # ----------------------------------------------------------------- persistence
+    def export_state(self) -> dict[str, Any]:
+        """The fitted model as plain data and tensors, for ``torch.save`` and :meth:`from_state`.
+
+        Holds the constructor parameters (not ``device``/``progress``), ``classes_``, the input shape and
+        the module's ``state_dict`` — nothing that needs pickled code, so ``torch.load(...,
+        weights_only=True)`` reads it back. Training records (``history_``, ``epsilon_``, ...) are not kept.
+        """
+        check_is_fitted(self, "module_")
+        params = {k: v for k, v in self.get_params().items() if k not in ("device", "progress")}
+        if not isinstance(params.get("random_state"), (int, type(None))):
+            params["random_state"] = None
+        return {"estimator": type(self).__name__, "params": params, "classes": self.classes_.tolist(),
+                "input_shape": list(self.input_shape_),
+                "module": {k: v.detach().cpu() for k, v in self.module_.state_dict().items()}}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], device: str = "auto"):
+        """A fitted estimator from :meth:`export_state` output (predict, predict_proba and features work)."""
+        if not isinstance(state, dict) or state.get("estimator") != cls.__name__:
+            got = state.get("estimator") if isinstance(state, dict) else type(state).__name__
+            raise ValueError(f"state holds a {got!r}, not a {cls.__name__}")
+        est = cls(**state["params"], device=device)
+        est.classes_ = np.asarray(state["classes"])
+        est.input_shape_ = tuple(int(v) for v in state["input_shape"])
+        est.n_features_in_ = int(np.prod(est.input_shape_))
+        est.device_ = resolve_device(device)
+        with torch.device("meta"):
+            module = est._build_module(len(est.classes_))
+        module = module.to_empty(device="cpu")
+        module.load_state_dict(state["module"])
+        est.module_ = module.to(est.device_).eval()
+        est._predict_generator = make_generator(seed_from(est.random_state) + 4, est.device_)
+        return est
+
+
 _COMMON_DOC = """
     architecture : str or dict
         A name in :data:`defenses.neural.ARCHITECTURES` (default ``"cnn-s"``) or ConvNet arguments.

@@ -1,0 +1,430 @@
+"""The GMI sweep on MNIST: undefended, VIB (β grid) and DP-SGD (σ grid) targets × seeds, attacked by GMI.
+
+The GMI paper's MNIST setting (ALGORITHMS.md §12.5): the target classifies the *private* digits 0–4,
+the attacker's WGAN-GP prior is trained on the *public* digits 5–9 (no private class among them), and an
+evaluation classifier of another architecture, trained on the private training images, judges the
+reconstructions. MNIST images are zero-padded from 28×28 to 32×32; held-out private images are the test
+set's digits 0–4. The ``--quick`` setting plays the same roles on scikit-learn's 8×8 digits (pixel-repeated
+to 16×16, private digits split 2/3 training, 1/3 held-out with a fixed seed).
+
+Two stages run on the sweep engine (:mod:`validation.engine`):
+
+1. **artifacts** — two units, the prior (:class:`~defenses.neural.gmi.WGANGPPrior`) and the evaluation
+   classifier (architecture ``"eval"``), each trained once and returned as ``torch.save`` bytes that the
+   driver writes to ``gmi_artifacts/{prior,evaluator}-<id>.pt`` (store ``gmi_artifacts.json``, shared by
+   every configuration; ``<id>`` hashes the settings the artifact depends on, so a configuration that
+   changes only the targets, or only the evaluator, reuses the prior already trained);
+2. **sweep** — one unit per (setting, seed) (:func:`validation.sweep.run_sweep`, store
+   ``gmi_sweep[_<name>].json``): train the target on the private training images, attack every private
+   identity ``attacks_per_identity`` times (:class:`~defenses.neural.gmi.GMIAttack`, all attacks and
+   restarts in one batch) and score the result (:class:`~defenses.neural.gmi.InversionEvaluation`).
+   The prior and evaluator travel *inside* the unit function as bytes (reloaded with ``weights_only=True``),
+   so remote Dask workers need no shared file system; their SHA-256 is part of the sweep's identity, so a
+   sweep is never mixed with results against another prior. The setting ``GAN-only`` scores random prior
+   samples (no target) the same way: the attacker's baseline.
+
+Randomness: the target of seed k is seeded k, its attack (z₀ and VIB noise) 1000 + k for every setting —
+the defenses at one seed face the same starting points (paired comparisons).
+
+Per unit: ``utility`` (held-out accuracy), ``train_accuracy``, ``epochs_run``, the attack metrics of
+:class:`~defenses.neural.gmi.InversionEvaluation` and, for DP-SGD, ``noise_multiplier``, ``eps_rdp`` and
+``eps_prv`` at ``delta`` (an infinite ε is not stored). Seed 0 of every setting also ships its
+reconstructions (``gmi_recon[_<name>]/<setting>.npz``) for Figure 4(a).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from defenses.datasets import load_digits, load_mnist
+from defenses.neural import CNNClassifier, DPSGDClassifier, VIBClassifier
+from defenses.neural.gmi import GMIAttack, InversionEvaluation, WGANGPPrior, gan_only_baseline
+from validation.engine import Executor, Unit, UnitOutput, run_units
+from validation.store import ResultStore
+from validation.sweep import Setting, aggregate, mean_ci, run_sweep
+
+__all__ = ["CPU", "FULL", "QUICK", "GMIConfig", "GMIData", "GMIExperiment", "closest_pair", "load_gmi_data",
+           "make_target", "matched_within", "paired_difference", "recon_file_stem", "run_gmi_sweep"]
+
+PRIVATE_DIGITS = (0, 1, 2, 3, 4)
+PUBLIC_DIGITS = (5, 6, 7, 8, 9)
+GAN_ONLY = Setting("GAN-only", None, None)
+
+
+@dataclass(frozen=True)
+class GMIConfig:
+    """Everything that determines the numbers of a GMI sweep (stored with the results).
+
+    ``private_per_class`` / ``test_per_class`` / ``public_limit`` cap the private training images per
+    digit, the held-out images per digit and the public images (None: all; first ones in file order).
+    """
+
+    name: str = "full"
+    dataset: str = "mnist"
+    private_per_class: int | None = None
+    test_per_class: int | None = None
+    public_limit: int | None = None
+    gan_dim: int = 64
+    gan_epochs: int = 50
+    gan_batch_size: int = 64
+    architecture: str = "cnn-s"
+    epochs: int = 30
+    batch_size: int = 64
+    lr: float = 1e-3
+    patience: int = 5
+    dp_lr: float = 3e-3
+    dp_batch_size: int = 64
+    max_grad_norm: float = 1.0
+    delta: float = 1e-5
+    eval_architecture: str = "eval"
+    eval_epochs: int = 20
+    lam: float = 100.0
+    attack_lr: float = 1e-2
+    attack_iterations: int = 1500
+    n_restarts: int = 5
+    attacks_per_identity: int = 10
+    betas: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3)
+    noise_multipliers: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
+    n_seeds: int = 3
+    artifact_seed: int = 0
+
+    def settings(self) -> list[Setting]:
+        return ([Setting("undefended", None, None)]
+                + [Setting("VIB", "beta", float(b)) for b in self.betas]
+                + [Setting("DP-SGD", "noise_multiplier", float(s)) for s in self.noise_multipliers]
+                + [GAN_ONLY])
+
+    def artifact_description(self, kind: str) -> dict[str, Any]:
+        """The fields the prior (``kind="prior"``) or the evaluation classifier (``"evaluator"``) depends on."""
+        keys = {"prior": ("dataset", "public_limit", "gan_dim", "gan_epochs", "gan_batch_size", "artifact_seed"),
+                "evaluator": ("dataset", "private_per_class", "eval_architecture", "eval_epochs", "batch_size",
+                              "artifact_seed")}[kind]
+        return {"artifact": kind, **{k: getattr(self, k) for k in keys}}
+
+
+#: The GMI paper's MNIST setting: every private (0–4) and public (5–9) image, the official generator
+#: width (dim 64), 1,500 iterations × 5 restarts, 10 attacks per digit, 3 seeds. A GPU run.
+FULL = GMIConfig()
+#: The configuration run on two shared CPU cores for the figures in the report: 500 private training
+#: images per digit (all held-out and public images), a narrower prior (dim 16, 15 epochs), at most 15
+#: target epochs, 2 attacks per digit (10 images per seed), three points per defense — the same attack
+#: (1,500 iterations, 5 restarts, λ = 100) and seeds as FULL.
+CPU = GMIConfig(name="cpu", private_per_class=500, gan_dim=16, gan_epochs=15, epochs=15, patience=4,
+                eval_epochs=15, attacks_per_identity=2, betas=(0.01, 0.03, 0.1), noise_multipliers=(0.5, 1.0, 2.0))
+#: ``--quick``: the 8×8 digits (16×16), a small prior, 200 attack iterations, 2 attacks per digit, one VIB
+#: and one DP-SGD point, 2 seeds.
+QUICK = GMIConfig(name="quick", dataset="digits", gan_dim=16, gan_epochs=15, gan_batch_size=32, epochs=12,
+                  batch_size=32, patience=6, dp_batch_size=32, eval_epochs=12, attack_iterations=200,
+                  attacks_per_identity=2, betas=(0.1,), noise_multipliers=(1.0,), n_seeds=2)
+
+
+# --------------------------------------------------------------------------------------------- data
+
+
+@dataclass
+class GMIData:
+    """Private training / held-out images and labels (digits 0–4) and public images (digits 5–9)."""
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    X_public: np.ndarray
+    description: str
+
+
+def _first_per_class(y: np.ndarray, classes, cap: int | None) -> np.ndarray:
+    idx = [np.flatnonzero(y == c)[:cap] for c in classes]
+    return np.sort(np.concatenate(idx))
+
+
+def load_gmi_data(config: GMIConfig, data_home=None) -> GMIData:
+    """The private / public split of ALGORITHMS.md §12.5 for ``config.dataset`` ("mnist" or "digits")."""
+    if config.dataset == "mnist":
+        tr, te = load_mnist(data_home, train=True), load_mnist(data_home, train=False)
+        pad = ((0, 0), (2, 2), (2, 2))
+        i_tr = _first_per_class(tr.target, PRIVATE_DIGITS, config.private_per_class)
+        i_te = _first_per_class(te.target, PRIVATE_DIGITS, config.test_per_class)
+        i_pub = np.flatnonzero(tr.target >= 5)[:config.public_limit]
+        return GMIData(np.pad(tr.data[i_tr], pad), tr.target[i_tr], np.pad(te.data[i_te], pad), te.target[i_te],
+                       np.pad(tr.data[i_pub], pad),
+                       f"MNIST zero-padded to 32x32: private digits 0-4 ({len(i_tr)} training images from the "
+                       f"training set, {len(i_te)} held-out from the test set), public digits 5-9 "
+                       f"({len(i_pub)} training-set images) for the attacker's prior")
+    if config.dataset == "digits":
+        from sklearn.model_selection import train_test_split
+
+        d = load_digits(data_home)
+        X = np.repeat(np.repeat(d.data, 2, axis=1), 2, axis=2)  # 8x8 -> 16x16 by pixel repetition
+        priv = np.flatnonzero(d.target < 5)
+        i_tr, i_te = train_test_split(priv, test_size=1 / 3, random_state=0, stratify=d.target[priv])
+        i_tr, i_te = np.sort(i_tr), np.sort(i_te)
+        i_tr = i_tr[_first_per_class(d.target[i_tr], PRIVATE_DIGITS, config.private_per_class)]
+        i_pub = np.flatnonzero(d.target >= 5)[:config.public_limit]
+        return GMIData(X[i_tr], d.target[i_tr], X[i_te], d.target[i_te], X[i_pub],
+                       f"scikit-learn 8x8 digits repeated to 16x16: private digits 0-4 ({len(i_tr)} training, "
+                       f"{len(i_te)} held-out images), public digits 5-9 ({len(i_pub)} images) for the prior")
+    raise ValueError(f"dataset must be 'mnist' or 'digits', got {config.dataset!r}")
+
+
+# --------------------------------------------------------------------------------------------- stage 1
+
+
+def _evaluator(config: GMIConfig, device: str) -> CNNClassifier:
+    return CNNClassifier(architecture=config.eval_architecture, epochs=config.eval_epochs,
+                         patience=config.eval_epochs, batch_size=config.batch_size, device=device,
+                         random_state=config.artifact_seed + 1, progress=False)
+
+
+def _prior(config: GMIConfig, device: str) -> WGANGPPrior:
+    return WGANGPPrior(dim=config.gan_dim, epochs=config.gan_epochs, batch_size=config.gan_batch_size,
+                       device=device, random_state=config.artifact_seed, progress=False)
+
+
+def _torch_bytes(obj) -> bytes:
+    import torch
+
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return buf.getvalue()
+
+
+def _load_evaluator(data: bytes, device: str) -> CNNClassifier:
+    import torch
+
+    return CNNClassifier.from_state(torch.load(io.BytesIO(data), map_location="cpu", weights_only=True), device)
+
+
+class _ArtifactUnit:
+    """Stage 1: train the prior (public images) or the evaluation classifier (private training images)."""
+
+    def __init__(self, config: GMIConfig, data_home, device: str, art_dir: str):
+        self.config, self.data_home, self.device, self.art_dir = config, data_home, device, art_dir
+
+    def __call__(self, unit: Unit) -> UnitOutput:
+        data = load_gmi_data(self.config, self.data_home)
+        kind = unit.setting.defense
+        if kind == "prior":
+            prior = _prior(self.config, self.device).fit(data.X_public)
+            blob = prior.to_bytes()
+            last = prior.history_[-1]
+            value = {"wasserstein_estimate_last_epoch": last["wasserstein_estimate"],
+                     "gradient_penalty_last_epoch": last["gradient_penalty"], "n_public": len(data.X_public)}
+        else:
+            ev = _evaluator(self.config, self.device).fit(data.X_train, data.y_train)
+            blob = _torch_bytes(ev.export_state())
+            value = {"test_accuracy": float(np.mean(ev.predict(data.X_test) == data.y_test)),
+                     "epochs_run": ev.n_epochs_}
+        value.update(description=self.config.artifact_description(kind), sha256=hashlib.sha256(blob).hexdigest())
+        return UnitOutput(value, {_artifact_file(self.art_dir, unit): blob})
+
+
+def _artifact_units(config: GMIConfig) -> list[Unit]:
+    """One unit per artifact, keyed by a hash of what it depends on: a change to the evaluator's settings
+    retrains the evaluator only, and the prior is reused."""
+    units = []
+    for kind in ("prior", "evaluator"):
+        text = json.dumps(config.artifact_description(kind), sort_keys=True)
+        units.append(Unit("gmi artifacts", Setting(kind, "id", hashlib.sha256(text.encode()).hexdigest()[:12]),
+                          0, "seed"))
+    return units
+
+
+def _artifact_file(art_dir: str, unit: Unit) -> str:
+    return f"{art_dir}/{unit.setting.defense}-{unit.setting.value}.pt"
+
+
+def _train_artifacts(out_dir: Path, config: GMIConfig, data_home, device: str, executor,
+                     progress: bool) -> tuple[dict[str, bytes], dict[str, Any]]:
+    art_dir = "gmi_artifacts"
+    store = ResultStore(out_dir / f"{art_dir}.json", {"experiment": "GMI prior and evaluation classifier"})
+    units = _artifact_units(config)
+    report = run_units(units, _ArtifactUnit(config, data_home, device, art_dir), store, executor=executor,
+                       files_dir=out_dir, progress=progress, desc="GMI prior + evaluator")
+    blobs, info = {}, {}
+    for unit in units:
+        kind = unit.setting.defense
+        path = out_dir / _artifact_file(art_dir, unit)
+        rec = report.results[unit.key]
+        if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != rec["sha256"]:
+            raise FileNotFoundError(f"{path} is missing or differs from the one recorded in {store.path}; "
+                                    f"remove {store.path} to train the GMI {kind} again (with every other "
+                                    "prior and evaluator recorded there)")
+        blobs[kind] = path.read_bytes()
+        info[kind] = {**rec, "file": str(path)}
+    return blobs, info
+
+
+# --------------------------------------------------------------------------------------------- stage 2
+
+
+def make_target(setting: Setting, config: GMIConfig, seed: int, device: str = "auto"):
+    """The (unfitted) target estimator of a sweep setting."""
+    common = {"architecture": config.architecture, "epochs": config.epochs, "patience": config.patience,
+              "device": device, "random_state": seed, "progress": False}
+    if setting.defense == "undefended":
+        return CNNClassifier(batch_size=config.batch_size, lr=config.lr, **common)
+    if setting.defense == "VIB":
+        return VIBClassifier(beta=setting.value, batch_size=config.batch_size, lr=config.lr, **common)
+    if setting.defense == "DP-SGD":
+        return DPSGDClassifier(noise_multiplier=setting.value, max_grad_norm=config.max_grad_norm,
+                               delta=config.delta, batch_size=config.dp_batch_size, lr=config.dp_lr, **common)
+    raise ValueError(f"unknown defense {setting.defense!r}")
+
+
+def recon_file_stem(setting: Setting) -> str:
+    return setting.defense if setting.knob is None else f"{setting.defense}_{setting.knob}={setting.value:g}"
+
+
+class GMIExperiment:
+    """Callable ``(setting, seed) -> UnitOutput`` for :func:`validation.sweep.run_sweep` (stage 2).
+
+    Holds the prior and the evaluation classifier as ``torch.save`` bytes; each process loads them, the
+    data and the evaluator's reference features once, lazily (they are not pickled with the object).
+    """
+
+    def __init__(self, config: GMIConfig, prior_bytes: bytes, evaluator_bytes: bytes, *, data_home=None,
+                 device: str = "auto", recon_dir: str | None = None):
+        self.config = config
+        self.prior_bytes = prior_bytes
+        self.evaluator_bytes = evaluator_bytes
+        self.data_home = data_home
+        self.device = device
+        self.recon_dir = recon_dir
+        self._cache: dict[str, Any] = {}
+
+    def __getstate__(self):
+        return {**self.__dict__, "_cache": {}}
+
+    def _loaded(self) -> dict[str, Any]:
+        if not self._cache:
+            data = load_gmi_data(self.config, self.data_home)
+            evaluator = _load_evaluator(self.evaluator_bytes, self.device)
+            self._cache.update(
+                data=data, evaluator=evaluator,
+                prior=WGANGPPrior.from_bytes(self.prior_bytes, self.device),
+                evaluation=InversionEvaluation(evaluator, data.X_train, data.y_train, data.X_test, data.y_test))
+        return self._cache
+
+    def identities(self) -> np.ndarray:
+        """Every private digit ``attacks_per_identity`` times: 0, 1, 2, 3, 4, 0, 1, ..."""
+        return np.tile(np.asarray(PRIVATE_DIGITS), self.config.attacks_per_identity)
+
+    def __call__(self, setting: Setting, split: int) -> UnitOutput:
+        c, loaded = self.config, self._loaded()
+        data, prior, evaluation = loaded["data"], loaded["prior"], loaded["evaluation"]
+        identities = self.identities()
+        attack_seed = 1000 + split
+        out: dict[str, float] = {}
+        if setting == GAN_ONLY:
+            result = gan_only_baseline(prior, identities, c.n_restarts, random_state=attack_seed)
+        else:
+            model = make_target(setting, c, seed=split, device=self.device).fit(data.X_train, data.y_train)
+            out.update(utility=float(np.mean(model.predict(data.X_test) == data.y_test)),
+                       train_accuracy=float(np.mean(model.predict(data.X_train) == data.y_train)),
+                       epochs_run=float(model.n_epochs_))
+            attack = GMIAttack(prior, lam=c.lam, lr=c.attack_lr, iterations=c.attack_iterations,
+                               n_restarts=c.n_restarts, random_state=attack_seed, progress=False)
+            result = attack.invert(model, identities, return_details=True)
+            if setting.defense == "DP-SGD":
+                out["noise_multiplier"] = model.noise_multiplier_
+                out.update({f"eps_{k}": v for k, v in model.epsilon_.items() if np.isfinite(v)})
+        out.update(evaluation.score(result))
+        files = {}
+        if self.recon_dir is not None and split == 0:
+            firsts = np.array([np.flatnonzero(data.y_train == d)[0] for d in PRIVATE_DIGITS])
+            buf = io.BytesIO()
+            np.savez_compressed(buf, recon=result.images, identities=result.identities,
+                                real=data.X_train[firsts], real_labels=data.y_train[firsts])
+            files[f"{self.recon_dir}/{recon_file_stem(setting)}.npz"] = buf.getvalue()
+        return UnitOutput(out, files)
+
+
+def run_gmi_sweep(out_dir: str | os.PathLike, *, quick: bool, device: str = "auto", data_home=None,
+                  config: GMIConfig | None = None, progress: bool = True,
+                  executor: Executor | None = None) -> dict[str, Any]:
+    """Run (or resume) both stages; return ``{"config", "series", "baseline", "runs", "artifacts", "store",
+    "recon_dir"}`` (``series``: undefended, VIB, DP-SGD in the DESIGN.md §2 form; ``baseline``: GAN-only).
+
+    Shared by Figures 4(a) and 4(b): the second figure made reuses the first one's stores.
+    """
+    config = config or (QUICK if quick else FULL)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tag = "" if config.name == "full" else f"_{config.name}"
+    blobs, artifacts = _train_artifacts(out_dir, config, data_home, device, executor, progress)
+    settings = config.settings()
+    recon_dir = f"gmi_recon{tag}"
+    experiment = GMIExperiment(config, blobs["prior"], blobs["evaluator"], data_home=data_home, device=device,
+                               recon_dir=recon_dir)
+    described = {**_jsonable(asdict(config)), "prior_sha256": artifacts["prior"]["sha256"],
+                 "evaluator_sha256": artifacts["evaluator"]["sha256"]}
+    store = out_dir / f"gmi_sweep{tag}.json"
+    runs = run_sweep(settings, config.n_seeds, experiment, store, described, progress=progress,
+                     executor=executor, name="GMI sweep")
+    series = aggregate(settings, config.n_seeds, _common_keys(settings, config.n_seeds, runs))
+    baseline = next(s for s in series if s["defense"] == GAN_ONLY.defense)["points"][0]
+    return {"config": described, "series": [s for s in series if s["defense"] != GAN_ONLY.defense],
+            "baseline": baseline, "runs": runs, "artifacts": artifacts, "store": str(store),
+            "recon_dir": str(out_dir / recon_dir), "data": load_gmi_data(config, data_home).description}
+
+
+def _common_keys(settings, n_splits, runs):
+    """Keep, per setting, only metrics present in every seed (an infinite ε is not stored: JSON has no ∞)."""
+    out = {}
+    for s in settings:
+        keys = [f"{s.key}|split={k}" for k in range(n_splits)]
+        common = set.intersection(*(set(runs[k]) for k in keys))
+        out.update({k: {m: v for m, v in runs[k].items() if m in common} for k in keys})
+    return out
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    return obj
+
+
+# --------------------------------------------------------------------------------------------- comparisons
+
+
+def matched_within(series: list[dict[str, Any]], within: float = 0.05,
+                   metric: str = "attack_acc_top1") -> dict[str, dict[str, Any] | None]:
+    """For VIB and DP-SGD, the most protective point (lowest ``metric``) among those whose mean test
+    accuracy is within ``within`` of the undefended model's; None where no point qualifies."""
+    by = {s["defense"]: s for s in series}
+    ref = by["undefended"]["points"][0]
+    out: dict[str, dict[str, Any] | None] = {"undefended": ref}
+    for name in ("VIB", "DP-SGD"):
+        pts = [p for p in by.get(name, {"points": []})["points"] if p["utility"] >= ref["utility"] - within]
+        out[name] = min(pts, key=lambda p: p[metric]) if pts else None
+    return out
+
+
+def closest_pair(series: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The (VIB, DP-SGD) points of most similar mean test accuracy (ties: the less accurate pair)."""
+    by = {s["defense"]: s for s in series}
+    if "VIB" not in by or "DP-SGD" not in by:
+        return None
+    pairs = [(abs(a["utility"] - b["utility"]), a["utility"] + b["utility"], i, j)
+             for i, a in enumerate(by["VIB"]["points"]) for j, b in enumerate(by["DP-SGD"]["points"])]
+    _, _, i, j = min(pairs)
+    return by["VIB"]["points"][i], by["DP-SGD"]["points"][j]
+
+
+def paired_difference(runs: dict[str, dict[str, float]], a: Setting, b: Setting, n_seeds: int,
+                      metric: str = "attack_acc_top1") -> dict[str, Any]:
+    """``metric`` of ``a`` minus that of ``b`` per seed (both faced the same attack seeds), mean and 95% CI."""
+    diffs = [runs[f"{a.key}|split={k}"][metric] - runs[f"{b.key}|split={k}"][metric] for k in range(n_seeds)]
+    m, lo, hi = mean_ci(diffs)
+    return {"metric": metric, "a": a.key, "b": b.key, "mean": m, "ci": [lo, hi], "per_seed": diffs}
