@@ -38,6 +38,7 @@ import hashlib
 import io
 import json
 import os
+import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -51,8 +52,8 @@ from validation.engine import Executor, Unit, UnitOutput, run_units
 from validation.store import ResultStore
 from validation.sweep import Setting, aggregate, mean_ci, run_sweep
 
-__all__ = ["CPU", "FULL", "QUICK", "GMIConfig", "GMIData", "GMIExperiment", "closest_pair", "load_gmi_data",
-           "make_target", "matched_within", "paired_difference", "recon_file_stem", "run_gmi_sweep"]
+__all__ = ["CPU", "FULL", "QUICK", "GMIConfig", "GMIData", "GMIExperiment", "closest_pair", "default_config",
+           "load_gmi_data", "make_target", "matched_within", "paired_difference", "recon_file_stem", "run_gmi_sweep"]
 
 PRIVATE_DIGITS = (0, 1, 2, 3, 4)
 PUBLIC_DIGITS = (5, 6, 7, 8, 9)
@@ -119,11 +120,25 @@ FULL = GMIConfig()
 #: (1,500 iterations, 5 restarts, λ = 100) and seeds as FULL.
 CPU = GMIConfig(name="cpu", private_per_class=500, gan_dim=16, gan_epochs=15, epochs=15, patience=4,
                 eval_epochs=15, attacks_per_identity=2, betas=(0.01, 0.03, 0.1), noise_multipliers=(0.5, 1.0, 2.0))
-#: ``--quick``: the 8×8 digits (16×16), a small prior, 200 attack iterations, 2 attacks per digit, one VIB
-#: and one DP-SGD point, 2 seeds.
+#: ``--quick``: the 8×8 digits (16×16), a small prior, 200 attack iterations, 2 attacks per digit, three
+#: VIB and three DP-SGD points (a trade-off, not a single point), 2 seeds.
 QUICK = GMIConfig(name="quick", dataset="digits", gan_dim=16, gan_epochs=15, gan_batch_size=32, epochs=12,
                   batch_size=32, patience=6, dp_batch_size=32, eval_epochs=12, attack_iterations=200,
-                  attacks_per_identity=2, betas=(0.1,), noise_multipliers=(1.0,), n_seeds=2)
+                  attacks_per_identity=2, betas=(0.03, 0.1, 0.3), noise_multipliers=(0.5, 1.0, 2.0), n_seeds=2)
+
+
+
+def default_config(device: str = "auto") -> GMIConfig:
+    """The configuration of a non-quick run on ``device``: :data:`FULL` on CUDA, :data:`CPU` otherwise.
+
+    FULL trains a width-64 prior for 50 epochs on 29,404 public digits (``python benchmarks/neural.py
+    --gmi`` measures 198 s per epoch at width 32 on two shared cores: the prior alone would take many
+    hours), so a machine without a GPU runs the CPU configuration; the choice is recorded in the figure's
+    ``settings.name`` and its title.
+    """
+    from defenses.neural import resolve_device
+
+    return FULL if resolve_device(device).type == "cuda" else CPU
 
 
 # --------------------------------------------------------------------------------------------- data
@@ -354,9 +369,16 @@ def run_gmi_sweep(out_dir: str | os.PathLike, *, quick: bool, device: str = "aut
     """Run (or resume) both stages; return ``{"config", "series", "baseline", "runs", "artifacts", "store",
     "recon_dir"}`` (``series``: undefended, VIB, DP-SGD in the DESIGN.md §2 form; ``baseline``: GAN-only).
 
-    Shared by Figures 4(a) and 4(b): the second figure made reuses the first one's stores.
+    Shared by Figures 4(a) and 4(b): the second figure made reuses the first one's stores. Without
+    ``config``: :data:`QUICK` for ``quick``, else :func:`default_config` of the device (FULL on a GPU, CPU
+    on a CPU — announced on stderr and recorded in the result's ``config``).
     """
-    config = config or (QUICK if quick else FULL)
+    if config is None:
+        config = QUICK if quick else default_config(device)
+        if config is CPU:
+            print("GMI: no CUDA device, so the CPU configuration runs (validation.gmi.CPU: 500 private images "
+                  "per digit, prior dim 16 for 15 epochs, 3 points per defense); pass --device cuda on a GPU "
+                  "for the full one", file=sys.stderr)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     tag = "" if config.name == "full" else f"_{config.name}"

@@ -149,3 +149,9 @@ def test_paired_difference_is_per_seed():
     assert diff["mean"] == pytest.approx(0.3)
     half = 4.302652729911275 * 0.1 / np.sqrt(3)  # t(0.975, 2) · sd / √3
     np.testing.assert_allclose(diff["ci"], [0.3 - half, 0.3 + half], rtol=1e-9)
+
+
+def test_a_non_quick_run_on_cpu_takes_the_cpu_configuration_and_names_it():
+    assert vg.default_config("cpu") is vg.CPU and vg.CPU.name == "cpu"
+    assert vg.FULL.name == "full" and vg.FULL.gan_epochs > vg.CPU.gan_epochs
+    assert len(vg.QUICK.betas) >= 3 and len(vg.QUICK.noise_multipliers) >= 3  # the quick figure shows a trade-off
