@@ -58,7 +58,7 @@ def figure_document(res: dict[str, Any], name: str, title: str) -> dict[str, Any
         "baseline": {
             "attack_prior": base["attack_acc_top1"], "attack_prior_ci": base["attack_acc_top1_ci"],
             "attack_prior_name": "GAN-only: random samples of the attacker's prior as reconstructions (no target); "
-                                 "its mean top-1 accuracy over balanced identities is 1/5 by construction",
+                                 "its top-1 accuracy over balanced identities is 1/5 in expectation",
             "chance": 1.0 / N_IDENTITIES,
             "gan_only": {k: v for k, v in base.items() if k not in ("knob", "runs")},
         },

@@ -204,7 +204,7 @@ class AdaSSPRegression(RegressorMixin, BaseEstimator):
     noise_multiplier_ : float
         s (σ/Δ of each release).
     delta_spent_ : float
-        The exact δ of the three releases composed at ``epsilon`` (≤ ``delta``; equal to it, up to 1e-12
+        The exact δ of the three releases composed at ``epsilon`` (≤ ``delta``; equal to it, up to 1e-9
         relative, with the analytic calibration).
     row_bound_ : float
         𝒳 (intercept column included).

@@ -66,7 +66,7 @@ class NaiveMAPAttack:
 
     .. math:: \\mathrm{score}(v) = p(v)\\,\\exp\\big(-(y - f(x_K, v))^2 / (2\\sigma_f^2)\\big),
 
-    guessing ``argmax_v score(v)`` (ties go to the earlier value in ``encoding``) and reporting the
+    guessing ``argmax_v score(v)`` (ties go to the value that comes first in the prior's keys) and reporting the
     posterior ``score(v)/Σ_v' score(v')`` (for AUROC). Computed in log space. What the attacker knows is
     passed explicitly: the model f (black-box ``predict``), the prior p (the training population's
     marginal, or a public one), the model's residual scale σ_f (Fredrikson et al. assume the model is

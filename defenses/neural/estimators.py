@@ -412,7 +412,7 @@ class DPSGDClassifier(_NeuralClassifier):
     __doc__ = """Differentially private CNN trained with DP-SGD (Abadi et al. 2016) on Opacus.
 
     Opacus' ``PrivacyEngine.make_private`` with **Poisson sampling** (each example enters a step's batch
-    independently with rate q = batch_size / N), flat per-sample clipping to ``max_grad_norm`` C and
+    independently with rate q = 1 / ⌈N / batch_size⌉, Opacus' rate: 1 / the loader's length), flat per-sample clipping to ``max_grad_norm`` C and
     Gaussian noise N(0, σ²C²) on the summed gradient, then Adam (ALGORITHMS.md §9). Give exactly one of
     ``noise_multiplier`` σ or ``target_epsilon`` (σ then calibrated by Opacus for ``epochs`` epochs with
     the ``accountant`` named). After fit the spent budget is reported by **two** accountants replaying the
@@ -517,14 +517,14 @@ class DPSGDClassifier(_NeuralClassifier):
         loader = DataLoader(TensorDataset(Xtr, ytr), batch_size=self.batch_size, shuffle=True,
                             generator=gens["data"])
         opt = self._optimizer(module)
-        engine = PrivacyEngine(accountant=self.accountant)
         mode = "ghost" if self.grad_sample_mode == "auto" else self.grad_sample_mode
         common = {"module": module, "optimizer": opt, "data_loader": loader, "max_grad_norm": float(self.max_grad_norm),
                   "poisson_sampling": True, "noise_generator": gens["noise"], "grad_sample_mode": mode,
                   "criterion": nn.CrossEntropyLoss()}
-        with warnings.catch_warnings():
+        with warnings.catch_warnings():  # the engine's own construction warns about the secure RNG too
             warnings.filterwarnings("ignore", message=".*[Ss]ecure RNG.*")
             warnings.filterwarnings("ignore", message=".*Optimal order is the.*")
+            engine = PrivacyEngine(accountant=self.accountant)
             if self.target_epsilon is not None:
                 made = engine.make_private_with_epsilon(
                     **common, target_epsilon=float(self.target_epsilon), target_delta=self.delta,

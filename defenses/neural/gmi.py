@@ -580,8 +580,8 @@ def gan_only_baseline(prior: WGANGPPrior, identities, n_restarts: int = 5,
     """The attacker without the target: ``n_restarts`` random prior samples per identity, the first "selected".
 
     With no target there is nothing to select by; scoring the result with :class:`InversionEvaluation`
-    shows what the prior alone gives (its top-1 attack accuracy averages 1/n_classes over balanced
-    identities by construction — the informative parts are the distances and per-restart success).
+    shows what the prior alone gives (its top-1 attack accuracy is 1/n_classes in expectation over
+    balanced identities — the informative parts are the distances and per-restart success).
     """
     check_is_fitted(prior, "generator_")
     _positive_int("n_restarts", n_restarts)
