@@ -25,7 +25,7 @@ in the same run on the same model, probes and records, with the ratio and the la
 and the time of one plain 100-probe forward pass — the per-update floor of any exact method, since every
 updated model needs its own probe pass (the loop runs two per update).
 ``python benchmarks/neural.py --gmi [--gmi-iterations 50] [--gmi-dim 32] [--gmi-public N]`` instead times
-the GMI attack (ALGORITHMS.md §12) on MNIST: ``gmi_batched`` — all 5 private identities × 5 restarts as
+the GMI attack (docs/attacks.md) on MNIST: ``gmi_batched`` — all 5 private identities × 5 restarts as
 one batch (:class:`defenses.neural.GMIAttack`), ``gmi_one_identity_at_a_time`` — the same attack called
 once per identity (its 5 restarts batched), as identity-iterations per second with their ratio; and
 ``wgan_gp_epoch`` — seconds per epoch of the WGAN-GP prior on the public digits (n_critic 5, batch 64).

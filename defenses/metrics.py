@@ -1,4 +1,4 @@
-"""Utility and attack metrics, each with a confidence interval (ALGORITHMS.md §13).
+"""Utility and attack metrics, each with a confidence interval (docs/attacks.md).
 
 Every metric returns a :class:`Estimate` — the point value and a two-sided interval — so that figures
 and reports always carry their uncertainty. Proportions (accuracy) use the exact Clopper–Pearson

@@ -5,7 +5,7 @@
 the report from the figures' JSON. Each figure is a module ``paper_figs.<name>`` with a function
 ``make(out_dir, *, quick, device, data_home, executor) -> Path`` that computes its numbers through
 ``validation`` (its units run on ``executor``, :mod:`validation.engine`) and writes ``<name>.json``
-(schema in DESIGN.md §2) and ``<name>.png``.
+(schema in docs/figures.md) and ``<name>.png``.
 """
 
 FIGURES: dict[str, str] = {

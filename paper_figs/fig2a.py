@@ -2,7 +2,7 @@
 
 ``python -m paper_figs fig2a [--quick] [--out DIR]`` runs :func:`validation.linear.run_linear_sweep`
 (100 random 80/20 splits per setting, or 10 splits and a coarse grid with ``--quick``), writes
-``fig2a.json`` (DESIGN.md §2 schema, plus a ``summary`` of the attack accuracy of each defense at its
+``fig2a.json`` (docs/figures.md schema, plus a ``summary`` of the attack accuracy of each defense at its
 most protective setting whose MSE is within 5% and within 25% of the undefended model's) and
 ``fig2a.png``. Per-split results are kept in ``fig2a[.quick].runs.json`` so an interrupted run resumes.
 Where IBM ART is installed, the figure also draws (``art_series``) the accuracy of ART's

@@ -3,7 +3,7 @@
 ``python -m paper_figs fig2c [--quick] [--device auto] [--out DIR]`` runs (or resumes)
 :func:`validation.neural.run_faces_sweep` — undefended, VIB over a β grid and DP-SGD over a noise grid,
 each over several seeded per-identity splits of the AT&T/Olivetti faces (stand-in for the paper's
-FaceScrub) — and writes ``fig2c.json`` (DESIGN.md §2 schema; ``summary`` holds the attack accuracy of
+FaceScrub) — and writes ``fig2c.json`` (docs/figures.md schema; ``summary`` holds the attack accuracy of
 each defense at its most protective setting within 5 points of the undefended test accuracy, with ε),
 ``fig2c.png`` and ``fig2c_reconstructions.png`` (true training images; reconstructions from the
 undefended, the matched VIB and the matched DP-SGD model of split 0). Per-run results are kept in
@@ -36,7 +36,7 @@ _SYMBOL = {"VIB": "β", "DP-SGD": "σ", "rounding": "r", "uniform noise": "a"}
 
 
 def figure_document(res: dict[str, Any], name: str, title: str) -> dict[str, Any]:
-    """The DESIGN.md §2 document of the faces sweep (shared by Fig. 2(c) and 3(a))."""
+    """The docs/figures.md document of the faces sweep (shared by Fig. 2(c) and 3(a))."""
     series = []
     for s in res["series"]:
         pts = []

@@ -2,7 +2,7 @@
 
 ``python -m paper_figs fig4b [--quick] [--device auto] [--out DIR]`` runs (or resumes)
 :func:`validation.gmi.run_gmi_sweep` on MNIST (private digits 0–4, the attacker's WGAN-GP prior trained
-on the public digits 5–9; the paper used CelebA) and writes ``fig4b.json`` (DESIGN.md §2 schema) and
+on the public digits 5–9; the paper used CelebA) and writes ``fig4b.json`` (docs/figures.md schema) and
 ``fig4b.png``: (left) top-1 attack accuracy of the evaluation classifier on the reconstructions against
 the target's held-out accuracy, per defense and knob, with 95% CIs over seeds, chance (1/5) and the GAN-only
 baseline (random prior samples, no target); (right) the KNN feature distance of the reconstructions to
@@ -42,7 +42,7 @@ def _setting(defense: str, knob: str | None, p: dict[str, Any]) -> Setting:
 
 
 def figure_document(res: dict[str, Any], name: str, title: str) -> dict[str, Any]:
-    """The DESIGN.md §2 document of the GMI sweep (shared by Fig. 4(a) and 4(b))."""
+    """The docs/figures.md document of the GMI sweep (shared by Fig. 4(a) and 4(b))."""
     series = []
     for s in res["series"]:
         pts = [{**p, "attack": p["attack_acc_top1"], "attack_ci": p["attack_acc_top1_ci"]} for p in s["points"]]

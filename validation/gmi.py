@@ -1,6 +1,6 @@
 """The GMI sweep on MNIST: undefended, VIB (β grid) and DP-SGD (σ grid) targets × seeds, attacked by GMI.
 
-The GMI paper's MNIST setting (ALGORITHMS.md §12.5): the target classifies the *private* digits 0–4,
+The GMI paper's MNIST setting (docs/attacks.md): the target classifies the *private* digits 0–4,
 the attacker's WGAN-GP prior is trained on the *public* digits 5–9 (no private class among them), and an
 evaluation classifier of another architecture, trained on the private training images, judges the
 reconstructions. MNIST images are zero-padded from 28×28 to 32×32; held-out private images are the test
@@ -162,7 +162,7 @@ def _first_per_class(y: np.ndarray, classes, cap: int | None) -> np.ndarray:
 
 
 def load_gmi_data(config: GMIConfig, data_home=None) -> GMIData:
-    """The private / public split of ALGORITHMS.md §12.5 for ``config.dataset`` ("mnist" or "digits")."""
+    """The private / public split of docs/attacks.md for ``config.dataset`` ("mnist" or "digits")."""
     if config.dataset == "mnist":
         tr, te = load_mnist(data_home, train=True), load_mnist(data_home, train=False)
         pad = ((0, 0), (2, 2), (2, 2))
@@ -367,7 +367,7 @@ def run_gmi_sweep(out_dir: str | os.PathLike, *, quick: bool, device: str = "aut
                   config: GMIConfig | None = None, progress: bool = True,
                   executor: Executor | None = None) -> dict[str, Any]:
     """Run (or resume) both stages; return ``{"config", "series", "baseline", "runs", "artifacts", "store",
-    "recon_dir"}`` (``series``: undefended, VIB, DP-SGD in the DESIGN.md §2 form; ``baseline``: GAN-only).
+    "recon_dir"}`` (``series``: undefended, VIB, DP-SGD in the docs/figures.md form; ``baseline``: GAN-only).
 
     Shared by Figures 4(a) and 4(b): the second figure made reuses the first one's stores. Without
     ``config``: :data:`QUICK` for ``quick``, else :func:`default_config` of the device (FULL on a GPU, CPU

@@ -8,7 +8,7 @@ every one of ``n_splits`` random 80/20 splits, a model is trained on the trainin
   inferring the VKORC1 genotype of training / held-out patients from the model, their other features
   and their true dose, with the training population's genotype marginal and the model's training RMSE
   as the attacker's prior and residual scale;
-- ``auroc_train`` / ``auroc_test``: macro one-vs-rest AUROC of the attack posteriors (ALGORITHMS.md §13).
+- ``auroc_train`` / ``auroc_test``: macro one-vs-rest AUROC of the attack posteriors (docs/attacks.md).
 
 Beside them three adversaries that use no model are measured on the same splits: ``prior`` (always the
 most frequent training genotype), ``known attributes`` (a logistic regression of the genotype on the
@@ -187,7 +187,7 @@ def run_linear_sweep(
     progress: bool = True,
     executor: Executor | None = None,
 ) -> dict[str, Any]:
-    """Run (or resume) the Figure 2(a) sweep and return its results in the DESIGN.md §2 layout.
+    """Run (or resume) the Figure 2(a) sweep and return its results in the docs/figures.md layout.
 
     Parameters
     ----------

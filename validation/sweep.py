@@ -6,7 +6,7 @@ metrics (e.g. ``{"utility": mse, "attack_train": acc, "attack_test": acc}``). :f
 (setting, split) pair once as a unit of the sweep engine (:mod:`validation.engine`: serially, in local
 processes or on a Dask cluster) — recording each in a :class:`~validation.store.ResultStore`, so an
 interrupted sweep resumes where it stopped — and :func:`aggregate` turns the runs into the figure schema
-of DESIGN.md §2 with a Student-t 95% interval of the mean over splits. A metric confined to [0, 1] by its
+of docs/figures.md with a Student-t 95% interval of the mean over splits. A metric confined to [0, 1] by its
 definition (an accuracy, an F1, an AUROC, an ECE, a probability; :func:`in_unit_interval`) has its
 interval intersected with [0, 1]: with a few splits the t-interval of an accuracy near 1 otherwise reaches
 past 1, and the intersection covers the true mean whenever the t-interval does.
@@ -118,7 +118,7 @@ def aggregate(
     settings: Sequence[Setting], n_splits: int, runs: dict[str, dict[str, float]], *,
     proportions: Collection[str] = (),
 ) -> list[dict[str, Any]]:
-    """Group runs into DESIGN.md §2 ``series``: one per defense, one point per knob value.
+    """Group runs into docs/figures.md ``series``: one per defense, one point per knob value.
 
     Every metric ``name`` becomes ``point[name]`` (mean over splits) and ``point[name + "_ci"]``, the
     interval intersected with [0, 1] for the metrics :func:`in_unit_interval` names (``proportions``: the

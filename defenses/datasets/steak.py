@@ -3,7 +3,7 @@
 The survey (FiveThirtyEight/SurveyMonkey, 2014; CC BY 4.0) asked 550 people a few risk-behaviour
 questions, their demographics and how they like their steak. Fredrikson et al. (CCS 2015) trained decision
 trees predicting the steak preparation and inverted them to recover the answer to "Have you ever cheated on
-your significant other?" (ALGORITHMS.md §7).
+your significant other?" (docs/attacks.md).
 """
 
 from __future__ import annotations

@@ -2,5 +2,5 @@
 
 :mod:`defenses.interop.art` — IBM's Adversarial Robustness Toolbox (ART, the optional extra ``interop``):
 our trees, linear models and neural networks as ART estimators, and ART's attribute-inference and
-model-inversion attacks as objects with the toolkit's ``infer`` verb (ALGORITHMS.md §15).
+model-inversion attacks as objects with the toolkit's ``infer`` verb (docs/attacks.md).
 """

@@ -1,7 +1,7 @@
 """A categorical tree as a scikit-learn tree on ordinal codes: one column per feature, thresholds.
 
 ART's white-box decision-tree attacks substitute each candidate value of the attacked feature into ONE
-column and read the leaf each substituted row reaches (ALGORITHMS.md §15.1). Here every feature is one
+column and read the leaf each substituted row reaches (docs/attacks.md). Here every feature is one
 column holding its integer code in the model's domain (``model.encode``: ``0..k−1``, ``−1`` for a value
 outside the domain or missing), and a multiway test of feature ``f`` with ``k`` values becomes the chain of
 ``k`` threshold tests ``x_f ≤ −0.5, x_f ≤ 0.5, …, x_f ≤ k − 1.5``: the left branch of the first test is a

@@ -1,4 +1,4 @@
-"""IBM's Adversarial Robustness Toolbox (ART ≥ 1.20) against our models, with no glue (ALGORITHMS.md §15).
+"""IBM's Adversarial Robustness Toolbox (ART ≥ 1.20) against our models, with no glue (docs/attacks.md).
 
 ART is the optional extra ``interop`` (``pip install 'mid-toolkit[interop]'``). Each use case is one call:
 
@@ -429,7 +429,7 @@ def _art_randomness(attack, attack_model_type: str, random_state):
 
 
 class ARTBlackBoxAttack:
-    """ART's ``AttributeInferenceBlackBox`` against a regression model (ALGORITHMS.md §15.2).
+    """ART's ``AttributeInferenceBlackBox`` against a regression model (docs/attacks.md).
 
     Threat model (ART's, stronger than Fredrikson et al.'s in one way and different in another): the
     attacker holds auxiliary records with their sensitive values and trains an attack model (``fit``)

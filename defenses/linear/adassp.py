@@ -5,7 +5,7 @@ a downward-shifted noisy smallest eigenvalue of XᵀX (which sets the ridge), X�
 ridge system built from them. Each release has the same noise multiplier s = σ/Δ, so the three compose
 exactly as one Gaussian mechanism with μ = √3/s; by default s is the smallest for which that composition
 is (ε, δ)-DP (Balle & Wang 2018's exact curve), and post-processing carries the guarantee to θ̂, for
-add/remove-one neighbours whose rows obey the declared bounds. See ALGORITHMS.md §2.
+add/remove-one neighbours whose rows obey the declared bounds. See docs/defenses.md.
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def gaussian_noise_multiplier(epsilon: float, delta: float, calibration: str = "
 
     ``"wang2018"``: Wang's constant ``√(log(6/δ)) / (ε/3)`` (Algorithm 2). Each release then misses its
     (ε/3, δ/3) from about ε = 1 on, and the three composed exactly exceed the declared δ from about
-    ε = 31 on (δ = 0.65 at ε = 100 for a declared 1e-6; ALGORITHMS.md §2): an ε at which the composed δ
+    ε = 31 on (δ = 0.65 at ε = 100 for a declared 1e-6; docs/defenses.md): an ε at which the composed δ
     exceeds ``delta`` is refused with a ValueError.
 
     Parameters

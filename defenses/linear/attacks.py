@@ -1,5 +1,5 @@
 """Attribute inference against regression models: Fredrikson et al.'s (2014) MAP inversion and the
-adversaries that use no model, which measure what a released model adds. See ALGORITHMS.md §6.
+adversaries that use no model, which measure what a released model adds. See docs/attacks.md.
 
 Every attacker answers ``infer(...) -> guesses`` and ``infer_proba(...) -> posteriors`` (one column per
 candidate value, in the order of ``values``) for ``known = (X, y)``: the targets' feature rows (whatever
@@ -186,7 +186,7 @@ class NoModelBaseline:
     other features — and, with ``use_target=True``, its true target value too. Fitted on the training
     population it is Fredrikson et al.'s "ideal" adversary when ``use_target=True``; with
     ``use_target=False`` it is the prior-plus-known-attributes baseline, i.e. what an attacker learns
-    from the population without the model (the DESIGN.md ``baseline.attack_prior``).
+    from the population without the model (the docs/figures.md ``baseline.attack_prior``).
 
     Parameters
     ----------

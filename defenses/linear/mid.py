@@ -3,7 +3,7 @@
 The MID paper (Wang, Zhang, Jia, AAAI 2021) regularizes I(X; Ŷ); for a deterministic linear model this
 is H(Ŷ), whose density is modelled as the equal-weight Gaussian mixture of Eq. 3 centred at the training
 predictions, and whose entropy is replaced by Huber et al.'s (2008) zeroth-order Taylor approximation
-(Eq. 4). See ALGORITHMS.md §1.
+(Eq. 4). See docs/defenses.md.
 """
 
 from __future__ import annotations

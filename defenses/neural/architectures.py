@@ -1,7 +1,7 @@
 """Network modules: a small CNN family for face images, the VIB head, and the inversion network.
 
 No BatchNorm anywhere in the classifiers: BatchNorm mixes the examples of a batch, which per-sample
-gradient clipping (DP-SGD, ALGORITHMS.md §9) forbids, so every defense shares one architecture with
+gradient clipping (DP-SGD, docs/defenses.md) forbids, so every defense shares one architecture with
 GroupNorm instead. The inversion network (attacker side, never trained privately) keeps BatchNorm as in
 the official Knowledge-Alignment code.
 """
@@ -155,7 +155,7 @@ class VIBNet(nn.Module):
 
 
 def gaussian_kl(mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-    """KL(N(μ, diag σ²) ‖ N(0, I)) per row = −½ Σ_k (1 + 2 log σ_k − μ_k² − σ_k²) (ALGORITHMS.md §8).
+    """KL(N(μ, diag σ²) ‖ N(0, I)) per row = −½ Σ_k (1 + 2 log σ_k − μ_k² − σ_k²) (docs/defenses.md).
 
     ``log σ`` is taken as ``log(σ + 1e-7)``, as the official FaceScrub code does, so a float32 softplus
     that underflows to 0 gives a large finite KL instead of ∞.

@@ -303,7 +303,7 @@ class CNNClassifier(_NeuralClassifier):
 class VIBClassifier(_NeuralClassifier):
     __doc__ = """MID for neural networks: a variational information bottleneck classifier.
 
-    Minimises (MID paper Eq. 5 in Alemi et al.'s variational form, ALGORITHMS.md §8)
+    Minimises (MID paper Eq. 5 in Alemi et al.'s variational form, docs/defenses.md)
 
         L = (1/B) Σ_i [ CE(softmax(W z_i + b), y_i) + β · KL(N(μ_i, σ_i²) ‖ N(0, I)) ],
         z_i = μ_i + σ_i ⊙ ε_i,  ε_i ~ N(0, I),
@@ -413,7 +413,7 @@ class DPSGDClassifier(_NeuralClassifier):
 
     Opacus' ``PrivacyEngine.make_private`` with **Poisson sampling** (each example enters a step's batch
     independently with rate q = 1 / ⌈N / batch_size⌉, Opacus' rate: 1 / the loader's length), flat per-sample clipping to ``max_grad_norm`` C and
-    Gaussian noise N(0, σ²C²) on the summed gradient, then Adam (ALGORITHMS.md §9). Give exactly one of
+    Gaussian noise N(0, σ²C²) on the summed gradient, then Adam (docs/defenses.md). Give exactly one of
     ``noise_multiplier`` σ or ``target_epsilon`` (σ then calibrated by Opacus for ``epochs`` epochs with
     the ``accountant`` named). After fit the spent budget is reported by **two** accountants replaying the
     same (σ, q, steps) history:

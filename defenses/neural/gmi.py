@@ -1,15 +1,15 @@
 """GMI — the generative model-inversion attack (Zhang et al., CVPR 2020, "The Secret Revealer").
 
 A white-box attacker who holds *public* images of other identities (MNIST: digits 5–9 against a target
-trained on 0–4) first learns a prior over images with a WGAN-GP (:class:`WGANGPPrior`, ALGORITHMS.md §12.1),
+trained on 0–4) first learns a prior over images with a WGAN-GP (:class:`WGANGPPrior`, docs/attacks.md),
 then, for a private identity y, searches the generator's latent space for the image the target finds most
-typical of y while the critic still finds it realistic (ALGORITHMS.md §12.2–3, :class:`GMIAttack`):
+typical of y while the critic still finds it realistic (docs/attacks.md, :class:`GMIAttack`):
 
     minimise over z ∈ [−1, 1]^100:   L(z) = −D(G(z)) + λ · CE(T(G(z)), y),   λ = 100,
 
 with the official momentum update and 5 random restarts, keeping per identity the restart whose image
 has the highest target logit for y. :class:`InversionEvaluation` scores the result with an evaluation
-classifier of another architecture (ALGORITHMS.md §12.4, §13): top-1 / top-5 attack accuracy, success in
+classifier of another architecture (docs/attacks.md): top-1 / top-5 attack accuracy, success in
 any of the restarts, KNN feature distance to the identity's private training and held-out images, and the
 official MID code's pixel MSE to the identity's mean image. :func:`gan_only_baseline` is the attacker
 without the target — random prior samples scored the same way.
@@ -115,7 +115,7 @@ class WGANCritic(nn.Module):
 
 
 def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-    """WGAN-GP penalty E[(‖∇_x̃ D(x̃)‖₂ − 1)²] at x̃ = x + u·(G(z) − x) (ALGORITHMS.md §12.1).
+    """WGAN-GP penalty E[(‖∇_x̃ D(x̃)‖₂ − 1)²] at x̃ = x + u·(G(z) − x) (docs/attacks.md).
 
     ``u`` holds one U(0, 1) draw per image, shape ``(B, 1, ..., 1)``; the norm is over all pixels of an image.
     The graph is kept (``create_graph``) so the penalty can be differentiated with respect to the critic.
@@ -148,7 +148,7 @@ def _positive_int(name: str, v) -> None:
 
 
 class WGANGPPrior(BaseEstimator):
-    """The attacker's image prior: a WGAN-GP trained on public images (ALGORITHMS.md §12.1).
+    """The attacker's image prior: a WGAN-GP trained on public images (docs/attacks.md).
 
     Critic loss E[D(G(z))] − E[D(x)] + ``gp_weight``·E[(‖∇D(x̃)‖₂ − 1)²] on every mini-batch of public
     images x (one pass over the data per epoch, the last incomplete batch dropped), generator loss
@@ -361,7 +361,7 @@ class WGANGPPrior(BaseEstimator):
 
 def nesterov_step(z: torch.Tensor, v: torch.Tensor, grad: torch.Tensor, *, lr: float, momentum: float,
                   clip: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """One step of the official GMI update (ALGORITHMS.md §12.2); returns ``(z_new, v_new)``.
+    """One step of the official GMI update (docs/attacks.md); returns ``(z_new, v_new)``.
 
     v ← μ·v − lr·∇,  z ← z − μ·v_prev + (1 + μ)·v,  then z clamped to [−clip, clip].
     """
@@ -409,7 +409,7 @@ def _target_forward(target):
 
     A fitted estimator (:class:`CNNClassifier`, :class:`VIBClassifier`, :class:`DPSGDClassifier`) returns its
     logits as it releases them — one reparameterised sample per image for VIB (the official MID code's
-    behaviour, ALGORITHMS.md §8), μ-based if ``deterministic_eval``. A plain ``nn.Module`` must return logits.
+    behaviour, docs/defenses.md), μ-based if ``deterministic_eval``. A plain ``nn.Module`` must return logits.
     """
     if isinstance(target, nn.Module):
         module = target
@@ -441,7 +441,7 @@ def _target_forward(target):
 
 
 class GMIAttack:
-    """White-box generative model inversion (Zhang et al. 2020; ALGORITHMS.md §12.2–3).
+    """White-box generative model inversion (Zhang et al. 2020; docs/attacks.md).
 
     For every identity y and restart, from z₀ ~ N(0, I) it runs ``iterations`` steps of
     :func:`nesterov_step` on L(z) = −D(G(z)) + λ·CE(T(G(z)), y), clamping z to [−``clip``, ``clip``],
@@ -599,7 +599,7 @@ def gan_only_baseline(prior: WGANGPPrior, identities, n_restarts: int = 5,
 
 
 class InversionEvaluation:
-    """Scores GMI reconstructions with an evaluation classifier (ALGORITHMS.md §12.4, §13).
+    """Scores GMI reconstructions with an evaluation classifier (docs/attacks.md).
 
     Parameters
     ----------

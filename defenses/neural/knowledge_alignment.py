@@ -2,7 +2,7 @@
 
 A black-box attacker holds auxiliary images D_aux from the target's distribution. It queries the target
 on them, and trains an inversion network G on (released vector, image) pairs by minimising
-E_{x ∈ D_aux} ‖G(t(F(x))) − x‖² (ALGORITHMS.md §10), where F(x) is the released vector and t an input
+E_{x ∈ D_aux} ‖G(t(F(x))) − x‖² (docs/attacks.md), where F(x) is the released vector and t an input
 transform with optional top-m truncation. ``invert`` then redraws the face behind any released vector.
 
 Evaluation (MID paper Table 1 "Acc, L2"): attack accuracy = fraction of reconstructions that a separate
@@ -217,7 +217,7 @@ class KnowledgeAlignmentAttack:
 
 
 def evaluate_reconstruction(reconstructions, images, labels, evaluator) -> dict[str, float]:
-    """Attack metrics of reconstructions against the true images (ALGORITHMS.md §10, §13).
+    """Attack metrics of reconstructions against the true images (docs/attacks.md).
 
     Parameters
     ----------

@@ -3,7 +3,7 @@
 Learners (scikit-learn estimators, categorical features natively): :class:`ID3Classifier`,
 :class:`DPID3Classifier`, :class:`PriorityID3Classifier`. Attacks on the sensitive feature
 (Fredrikson et al. 2014/2015): :class:`NaiveMAPAttack` (black box), :class:`MAPWithCountsAttack`
-(white box, training counts on the paths), :class:`PriorAttack` (no model). See ALGORITHMS.md §3–§5, §7.
+(white box, training counts on the paths), :class:`PriorAttack` (no model). See docs/defenses.md.
 
 A table used for many models (a sweep over splits and settings) can be encoded once with
 :func:`encode_table`; every learner and attack takes the :class:`EncodedTable` and its row subsets.

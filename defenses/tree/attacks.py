@@ -1,6 +1,6 @@
 """Attribute-inference attacks on trees: Naive MAP, MAP with counts, and the prior-only baseline.
 
-Threat model (Fredrikson et al. 2014, 2015; ALGORITHMS.md §7): for each target the attacker knows every
+Threat model (Fredrikson et al. 2014, 2015; docs/attacks.md): for each target the attacker knows every
 feature except the sensitive one (``known``), the target's true label ``y``, and the prior p(v) of the
 sensitive feature. Naive MAP (black box) also knows the model's confusion matrix; MAP with counts
 (white box) reads the tree's paths and the training count of every leaf. Each attack's ``infer`` returns

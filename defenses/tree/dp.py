@@ -1,4 +1,4 @@
-"""Differentially private ID3 (DiffP-ID3) of Friedman & Schuster, KDD 2010 (ALGORITHMS.md §4)."""
+"""Differentially private ID3 (DiffP-ID3) of Friedman & Schuster, KDD 2010 (docs/defenses.md)."""
 
 from __future__ import annotations
 

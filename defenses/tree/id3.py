@@ -1,4 +1,4 @@
-"""ID3 with the MID splitting criterion, and the "Priority" defense (ALGORITHMS.md §3, §5)."""
+"""ID3 with the MID splitting criterion, and the "Priority" defense (docs/defenses.md)."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ class ID3Classifier(BaseCategoricalTree):
     where :math:`C_t` is the information gain (bits) or the Gini gain of splitting node ``t`` on ``A``
     and :math:`\hat H(A)` is the empirical entropy (bits) of the predicted labels Ŷ on the training set
     (MID paper, "Decision Trees": Eq. 1 with I(X;Ŷ) = H(Ŷ) for a deterministic model). With
-    ``mid_scope="global"`` (default) [ours, ALGORITHMS.md §3] Ĥ is the entropy of the *whole tree's*
+    ``mid_scope="global"`` (default) [ours, docs/defenses.md] Ĥ is the entropy of the *whole tree's*
     predictions on all N training records if ``t`` were split on ``A`` — every other unexpanded node
     predicting its majority label — computed from the global prediction counts
     :math:`m_c(A) = M_c − n_t[\mathrm{maj}(t)=c] + \sum_a n_{t,a}[\mathrm{maj}(t,a)=c]`.
@@ -286,7 +286,7 @@ class ID3Classifier(BaseCategoricalTree):
 class PriorityID3Classifier(ID3Classifier):
     """ID3 with the sensitive feature forced at a chosen depth ("Priority", Fredrikson et al. 2015).
 
-    [ours, ALGORITHMS.md §5 — the 2015 paper's CART variant is recalled, not re-read]: at depth
+    [ours, docs/defenses.md — the 2015 paper's CART variant is recalled, not re-read]: at depth
     ``< priority_depth`` the sensitive feature is not a candidate; at depth ``== priority_depth`` every
     node that the standard stopping rules leave open splits on it; deeper, it is already used on the path.
     ``priority_depth=None`` never uses it (the "bottom" extreme). Root depth is 0; a ``priority_depth``

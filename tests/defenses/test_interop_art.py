@@ -1,4 +1,4 @@
-"""ART against our models (ALGORITHMS.md §15): the tree export, the regressor view, the neural wrappers."""
+"""ART against our models (docs/attacks.md): the tree export, the regressor view, the neural wrappers."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""MID regression, AdaSSP and the Naive MAP attack (ALGORITHMS.md §1, §2, §6)."""
+"""MID regression, AdaSSP and the Naive MAP attack (docs/defenses.md)."""
 
 from __future__ import annotations
 
@@ -317,7 +317,7 @@ def test_gaussian_delta_equals_the_curve_in_50_digit_arithmetic():
 
 @pytest.mark.parametrize("eps, expected", [(0.1, 108.686), (1.0, 12.471), (10.0, 1.4661)])
 def test_analytic_gaussian_multiplier_reproduces_the_per_release_values(eps, expected):
-    """ALGORITHMS.md §2's σ/Δ of one release at (ε/3, δ/3) for δ = 1e-6, and it is the smallest such σ/Δ."""
+    """docs/defenses.md's σ/Δ of one release at (ε/3, δ/3) for δ = 1e-6, and it is the smallest such σ/Δ."""
     ratio = analytic_gaussian_multiplier(eps / 3, 1e-6 / 3)
     assert ratio == pytest.approx(expected, rel=2e-4)
     assert gaussian_delta(eps / 3, 1 / ratio) == pytest.approx(1e-6 / 3, rel=1e-9)
@@ -338,7 +338,7 @@ def test_default_calibration_is_exactly_eps_delta_dp_for_every_epsilon(delta):
 
 
 def test_wang_calibration_is_refused_where_it_is_not_dp():
-    """For δ = 1e-6 Wang's constant composes to δ ≈ 0.65 at ε = 100 (ALGORITHMS.md §2) and is refused there."""
+    """For δ = 1e-6 Wang's constant composes to δ ≈ 0.65 at ε = 100 (docs/defenses.md) and is refused there."""
     s = math.sqrt(math.log(6e6)) / (100 / 3)
     assert composed_delta(100.0, s) == pytest.approx(0.6537, abs=1e-4)
     for eps in (1.0, 10.0, 30.0):  # still (ε, δ)-DP by exact composition, though not per release

@@ -1,4 +1,4 @@
-"""Metrics with confidence intervals (ALGORITHMS.md §13): values, and refusals of mislabelled input."""
+"""Metrics with confidence intervals (docs/attacks.md): values, and refusals of mislabelled input."""
 
 from __future__ import annotations
 

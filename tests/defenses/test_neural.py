@@ -72,7 +72,7 @@ def test_fit_is_seeded_and_leaves_global_rng_alone(small_faces, cnn):
     np.testing.assert_array_equal(cnn.predict_proba(Xt), again.predict_proba(Xt))
 
 
-# ------------------------------------------------------------------ the KL term (ALGORITHMS.md §8)
+# ------------------------------------------------------------------ the KL term (docs/defenses.md)
 def test_kl_is_zero_at_the_prior():
     assert float(gaussian_kl(torch.zeros(3, 4), torch.ones(3, 4)).abs().max()) < 1e-6
 

@@ -1,4 +1,4 @@
-"""Output perturbation (ALGORITHMS.md §14): properties, ART equivalence, and the wrapper on real models."""
+"""Output perturbation (docs/defenses.md): properties, ART equivalence, and the wrapper on real models."""
 
 from __future__ import annotations
 
@@ -180,7 +180,7 @@ def test_released_ece_equals_the_metric_on_distributions_and_reads_rounded_confi
     p = _proba(3, n=400, k=5, concentration=0.5)
     y = np.array([rng.choice(5, p=row) for row in p])
     assert O.released_ece(y, p, 15) == pytest.approx(ece(y, p, n_bins=15, n_boot=1).value, abs=1e-12)
-    # by hand: confidences 0.95, 0.75, 0.58, 0.52 with correctness 1, 0, 1, 0 (ALGORITHMS.md §13, M = 10)
+    # by hand: confidences 0.95, 0.75, 0.58, 0.52 with correctness 1, 0, 1, 0 (docs/attacks.md, M = 10)
     hand = np.array([[0.95, 0.05], [0.25, 0.75], [0.58, 0.42], [0.48, 0.52]])
     assert O.released_ece(np.array([0, 0, 0, 0]), hand, 10) == pytest.approx(0.225)
     # rounded outputs need not sum to 1: the confidence read is the rounded maximum

@@ -1,4 +1,4 @@
-"""The FiveThirtyEight steak survey loader (counts from shared/data/PROVENANCE.md and ALGORITHMS.md §7)."""
+"""The FiveThirtyEight steak survey loader (counts from shared/data/PROVENANCE.md and docs/attacks.md)."""
 
 from __future__ import annotations
 

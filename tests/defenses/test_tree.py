@@ -50,7 +50,7 @@ def test_play_tennis_reproduces_quinlans_tree():
 
 
 def test_information_gain_and_mid_switch_on_the_hand_example():
-    # ALGORITHMS.md §3: IG(A) = 0.548795, Ĥ(A) = 1; IG(B) = 0.092359, Ĥ(B) = 0; switch at λ* = 0.456436.
+    # docs/defenses.md: IG(A) = 0.548795, Ĥ(A) = 1; IG(B) = 0.092359, Ĥ(B) = 0; switch at λ* = 0.456436.
     y = np.array([0, 0, 0, 1, 1, 1, 1, 1])
     X = np.column_stack([[0, 0, 0, 0, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1, 1, 0]])
     root = lambda lam: ID3Classifier(mid_lambda=lam, max_depth=1).fit(X, y).tree_.feature[0]

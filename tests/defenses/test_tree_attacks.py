@@ -1,4 +1,4 @@
-"""Naive MAP, MAP with counts and the prior baseline: hand-built tree (ALGORITHMS.md §7) and the survey."""
+"""Naive MAP, MAP with counts and the prior baseline: hand-built tree (docs/attacks.md) and the survey."""
 
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ def test_budget_per_query_and_ledger_add_up_to_epsilon(steak, eps, depth):
 
 
 def test_small_budget_on_the_survey_stops_at_the_root(steak):
-    # ALGORITHMS.md §4: B = 1, d = 4 ⇒ ε' = 0.1, threshold √2·9·5/0.1 ≈ 636 > 331 records.
+    # docs/defenses.md: B = 1, d = 4 ⇒ ε' = 0.1, threshold √2·9·5/0.1 ≈ 636 > 331 records.
     for seed in range(5):
         m = DPID3Classifier(1.0, max_depth=4, random_state=seed).fit(steak.data, steak.target)
         assert m.tree_.node_count == 1

@@ -1,4 +1,4 @@
-"""Update-Leaks (ALGORITHMS.md §11): simulated single-sample updates and the label-inference attack."""
+"""Update-Leaks (docs/attacks.md): simulated single-sample updates and the label-inference attack."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Figure 2(a): the command line writes fig2a.json (DESIGN.md §2 schema) and a readable fig2a.png."""
+"""Figure 2(a): the command line writes fig2a.json (docs/figures.md schema) and a readable fig2a.png."""
 
 from __future__ import annotations
 

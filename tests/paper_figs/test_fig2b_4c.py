@@ -1,4 +1,4 @@
-"""Figures 2(b) and 4(c): JSON schema (DESIGN.md §2), PNG, shared resumable sweep, CLI."""
+"""Figures 2(b) and 4(c): JSON schema (docs/figures.md), PNG, shared resumable sweep, CLI."""
 
 from __future__ import annotations
 
