@@ -119,7 +119,8 @@ def survey_table(out_dir: str | os.PathLike, *, n_splits: int = 100, data_home=N
                      executor=executor, name="survey table")
     return {"table": "survey", "dataset": data.description, "n_splits": n_splits, "store": str(store),
             "metric": 'F1 (precision, recall) of "cheated = Yes"; mean and 95% t-interval over splits',
-            "attacks": SURVEY_ATTACKS, "series": aggregate(settings, n_splits, runs, proportions=("utility",))}
+            "attacks": SURVEY_ATTACKS,
+            "series": aggregate(settings, n_splits, runs, proportions=_metric_names(runs))}  # F1s, rates, shares
 
 
 # -------------------------------------------------------------------------------------------- IWPC
@@ -211,7 +212,8 @@ def iwpc_table(out_dir: str | os.PathLike, *, n_splits: int = 20, data_home=None
                      executor=executor, name="IWPC table")
     return {"table": "iwpc", "dataset": problem.description, "n_splits": n_splits, "store": str(store),
             "metric": "VKORC1 accuracy; train = training patients outside the attacker's half, test = held out",
-            "attacks": IWPC_ATTACKS, "series": aggregate(settings, n_splits, runs)}
+            "attacks": IWPC_ATTACKS,  # every metric but the MSE is an accuracy
+            "series": aggregate(settings, n_splits, runs, proportions=_metric_names(runs) - {"utility"})}
 
 
 # ------------------------------------------------------------------------------ faces: perturbation
@@ -513,6 +515,11 @@ def _format_miface(doc: dict[str, Any]) -> str:
                      f"{p['attack_acc_ci'][1]:.3f}]  target's own confidence {p['target_confidence']:.3f}  "
                      f"test acc {p['utility']:.3f}")
     return "\n".join(lines)
+
+
+def _metric_names(runs: dict[str, dict[str, float]]) -> set[str]:
+    """The metric names of a sweep's runs (every run has the same)."""
+    return set(next(iter(runs.values()))) if runs else set()
 
 
 class _Parser(argparse.ArgumentParser):

@@ -106,7 +106,8 @@ def mean_ci(values: Sequence[float], level: float = 0.95,
 #: ``ece``, ``auroc_train``, ``success_any_of_5_restarts``, ``target_confidence``, ...). ``attack`` alone is
 #: an attack's accuracy or F1 in every sweep of the toolkit; ``utility`` is not here (an MSE for the linear
 #: models): a sweep whose utility is an accuracy names it in ``aggregate(..., proportions=)``.
-UNIT_INTERVAL_WORDS = frozenset({"acc", "accuracy", "attack", "auroc", "ece", "f1", "success", "confidence", "prior"})
+UNIT_INTERVAL_WORDS = frozenset({"acc", "accuracy", "attack", "auroc", "ece", "f1", "precision", "recall", "success",
+                                 "confidence", "prior"})
 
 
 def in_unit_interval(name: str, proportions: Collection[str] = ()) -> bool:
