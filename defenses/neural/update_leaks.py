@@ -160,7 +160,8 @@ def _release_noise(release, seed: int, start: int, stop: int, shape: tuple[int, 
     first = None if draw is None else draw((2, *shape), np.random.default_rng([seed, start, 1]))
     if first is None:
         return None
-    return np.stack([first, *(draw((2, *shape), np.random.default_rng([seed, i, 1])) for i in range(start + 1, stop))])
+    rest = [draw((2, *shape), np.random.default_rng([seed, i, 1])) for i in range(start + 1, stop)]
+    return np.stack([first, *rest])
 
 
 def _released(release, logits: torch.Tensor, noise: np.ndarray | None) -> np.ndarray:
@@ -283,8 +284,8 @@ def simulate_updates_loop(model, probes, X, y, *, lr: float = UPDATE_LR,
     one ``torch.optim.SGD`` step on the record, a second probe pass, and the release of each pass.
 
     Same arguments, same noise (update *i* draws its latent and its release noise from generators of its
-    own) and, up to floating-point rounding, the same Δ. Slow by design: kept as the ground truth the batched version is tested against
-    and the baseline of ``benchmarks/neural.py``.
+    own) and, up to floating-point rounding, the same Δ. Slow by design: kept as the ground truth the
+    batched version is tested against and the baseline of ``benchmarks/neural.py``.
     """
     lr = _check_lr(lr)
     _check_release(release)

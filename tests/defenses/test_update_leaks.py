@@ -148,7 +148,8 @@ def test_release_noise_is_seeded_per_update_and_fresh_in_each_pass(digits, cnn):
     a = simulate_updates(cnn, P, X, y, random_state=3, release=output.add_uniform_noise(0.1, rng=0))
     np.testing.assert_array_equal(a, simulate_updates(cnn, P, X, y, random_state=3,
                                                       release=output.add_uniform_noise(0.1, rng=1)))
-    assert np.abs(a - simulate_updates(cnn, P, X, y, random_state=4, release=output.add_uniform_noise(0.1))).max() > 1e-2
+    other = simulate_updates(cnn, P, X, y, random_state=4, release=output.add_uniform_noise(0.1))
+    assert np.abs(a - other).max() > 1e-2
     # update i's noise does not depend on which other updates are simulated with it
     np.testing.assert_array_equal(
         simulate_updates(cnn, P, X[:4], y[:4], random_state=3, batch_size=4, release=output.add_uniform_noise(0.1)),
