@@ -4,7 +4,8 @@
 
 * units per second of the Figure 2(b) tree sweep (quick grid × ``--splits`` splits) called directly in a loop
   (the peer: no engine, no store), through the engine serially, on 2 local processes and on a 2-worker Dask
-  LocalCluster — each into a fresh store; the speed-up of each executor over the direct loop;
+  LocalCluster — each into a fresh store; the speed-up of each executor over a direct loop timed just before
+  it (paired, so that drifting load on a shared machine does not enter the ratio);
 * the engine's overhead per unit: wall time per unit of a no-op unit (store record and fsync included)
   minus the direct call's, for each executor — the cost the engine adds to every unit (targets: < 5 ms on
   processes, < 20 ms on Dask).
@@ -50,10 +51,14 @@ def main() -> None:
     fn = _SweepUnit(TreeEvaluate(QUICK, args.data_home))
     units = _units(args.splits)
     fn(units[0])  # load the table once before timing
-    t = time.perf_counter()
-    for u in units:
-        fn(u)
-    direct = time.perf_counter() - t
+
+    def direct_loop() -> float:
+        t = time.perf_counter()
+        for u in units:
+            fn(u)
+        return time.perf_counter() - t
+
+    direct = direct_loop()
     print(f"tree sweep units: {len(units)} units")
     print(f"tree sweep direct loop: {len(units) / direct:.1f} units/s")
     noop_units = [Unit("noop", None, i) for i in range(args.noop)]
@@ -73,6 +78,7 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for name, ex in (("serial", SerialExecutor(threads=1)), ("processes", procs), ("dask", dask)):
+                direct = direct_loop()  # paired with the executor's run: a shared machine's load drifts
                 t = time.perf_counter()
                 run_units(units, fn, ResultStore(Path(tmp) / f"{name}.jsonl", {}), executor=ex, progress=False)
                 wall = time.perf_counter() - t

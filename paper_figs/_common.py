@@ -22,7 +22,7 @@ def pyplot():
 def save(fig, path: str | os.PathLike) -> Path:
     """Lay out, save and close ``fig``."""
     fig.tight_layout()
-    fig.savefig(path)
+    fig.savefig(path, bbox_inches="tight")  # legends placed beside the axes stay in the image
     pyplot().close(fig)
     return Path(path)
 

@@ -100,7 +100,7 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
     """Attack accuracy (train: filled, held-out: hollow) vs test accuracy with 95% CIs over seeds."""
     plt = pyplot()
 
-    fig, ax = plt.subplots(figsize=(7.5, 5.2), dpi=120)
+    fig, ax = plt.subplots(figsize=(9.5, 5.2), dpi=120)
     base = doc["baseline"]
     ax.axhline(base["chance"], color="0.3", ls=":", lw=1.2, label="chance (1/40)")
     ax.axhline(base["attack_prior"], color="0.5", ls="-.", lw=1.2, label="mean-face baseline (no model)")
@@ -137,7 +137,7 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
     ax.set_ylabel("attack accuracy (evaluation classifier)")
     ax.set_title(doc["title"], fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)  # beside the points
     return save(fig, path)
 
 

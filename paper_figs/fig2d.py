@@ -42,7 +42,7 @@ def figure_document(res: dict[str, Any], name: str, title: str) -> dict[str, Any
     cfg = res["config"]
     series = [{**s, "points": [{**p} for p in s["points"]]} for s in res["series"]]
     und = next(s for s in series if s["defense"] == "undefended")["points"][0]
-    prior, lo, hi = mean_ci(und["per_seed"]["prior"])
+    prior, lo, hi = mean_ci(und["per_seed"]["prior"], support=(0.0, 1.0))
     roles = (f"target {cfg['n_target']}, shadow {cfg['n_shadow']}, shadow updates {cfg['n_shadow_updates']}, "
              f"target updates {cfg['n_target_updates']}, probes {cfg['probes_per_class']} per class"
              + (f", test {cfg['n_test']}" if cfg["n_test"] else ""))

@@ -370,7 +370,7 @@ def run_gmi_sweep(out_dir: str | os.PathLike, *, quick: bool, device: str = "aut
     store = out_dir / f"gmi_sweep{tag}.json"
     runs = run_sweep(settings, config.n_seeds, experiment, store, described, progress=progress,
                      executor=executor, name="GMI sweep")
-    series = aggregate(settings, config.n_seeds, _common_keys(settings, config.n_seeds, runs))
+    series = aggregate(settings, config.n_seeds, _common_keys(settings, config.n_seeds, runs), proportions=("utility",))
     baseline = next(s for s in series if s["defense"] == GAN_ONLY.defense)["points"][0]
     return {"config": described, "series": [s for s in series if s["defense"] != GAN_ONLY.defense],
             "baseline": baseline, "runs": runs, "artifacts": artifacts, "store": str(store),
@@ -426,5 +426,5 @@ def paired_difference(runs: dict[str, dict[str, float]], a: Setting, b: Setting,
                       metric: str = "attack_acc_top1") -> dict[str, Any]:
     """``metric`` of ``a`` minus that of ``b`` per seed (both faced the same attack seeds), mean and 95% CI."""
     diffs = [runs[f"{a.key}|split={k}"][metric] - runs[f"{b.key}|split={k}"][metric] for k in range(n_seeds)]
-    m, lo, hi = mean_ci(diffs)
+    m, lo, hi = mean_ci(diffs, support=(-1.0, 1.0))
     return {"metric": metric, "a": a.key, "b": b.key, "mean": m, "ci": [lo, hi], "per_seed": diffs}

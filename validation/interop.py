@@ -119,7 +119,7 @@ def survey_table(out_dir: str | os.PathLike, *, n_splits: int = 100, data_home=N
                      executor=executor, name="survey table")
     return {"table": "survey", "dataset": data.description, "n_splits": n_splits, "store": str(store),
             "metric": 'F1 (precision, recall) of "cheated = Yes"; mean and 95% t-interval over splits',
-            "attacks": SURVEY_ATTACKS, "series": aggregate(settings, n_splits, runs)}
+            "attacks": SURVEY_ATTACKS, "series": aggregate(settings, n_splits, runs, proportions=("utility",))}
 
 
 # -------------------------------------------------------------------------------------------- IWPC
@@ -321,7 +321,8 @@ def faces_table(out_dir: str | os.PathLike, *, quick: bool = False, device: str 
     keys = {"utility", "train_accuracy", "ece", "attack_train", "attack_test", "rmse_train", "rmse_test",
             "feature_l2_train", "feature_l2_test", "eps_rdp", "eps_prv"}
     runs = {k: {m: v for m, v in r.items() if m in keys} for k, r in runs.items()}
-    series = aggregate(settings, config.faces.n_seeds, _common(settings, config.faces.n_seeds, runs))
+    series = aggregate(settings, config.faces.n_seeds, _common(settings, config.faces.n_seeds, runs),
+                       proportions=("utility",))
     return {"table": "faces", "settings": described, "store": str(store), "series": series,
             "metric": "test accuracy; ECE (15 bins, held-out); Knowledge-Alignment attack accuracy (evaluation "
                       "classifier top-1) on training / held-out images",
@@ -431,7 +432,8 @@ def run_miface(out_dir: str | os.PathLike, *, quick: bool = False, device: str =
     store = out_dir / f"miface{tag}.json"
     runs = run_sweep(settings, config.n_seeds, experiment, store, described, progress=progress, executor=executor,
                      name="MIFace")
-    return {"config": described, "series": aggregate(settings, config.n_seeds, _common(settings, config.n_seeds, runs)),
+    return {"config": described, "series": aggregate(settings, config.n_seeds, _common(settings, config.n_seeds, runs),
+                                                       proportions=("utility",)),
             "store": str(store), "recon_dir": str(out_dir / experiment.recon_dir)}
 
 

@@ -261,7 +261,8 @@ def run_faces_sweep(out_dir: str | os.PathLike, *, quick: bool, device: str = "a
     store = out_dir / f"neural_sweep{tag}.json"
     runs = run_sweep(settings, config.n_seeds, experiment, store, described, progress=progress,
                      executor=executor, name="faces sweep")
-    return {"config": described, "series": aggregate(settings, config.n_seeds, _common_keys(settings, config.n_seeds, runs)),
+    return {"config": described, "series": aggregate(settings, config.n_seeds, _common_keys(settings, config.n_seeds, runs),
+                                                         proportions=("utility",)),
             "runs": runs,
             "store": str(store), "recon_dir": str(out_dir / experiment.recon_dir)}
 

@@ -6,13 +6,17 @@ metrics (e.g. ``{"utility": mse, "attack_train": acc, "attack_test": acc}``). :f
 (setting, split) pair once as a unit of the sweep engine (:mod:`validation.engine`: serially, in local
 processes or on a Dask cluster) — recording each in a :class:`~validation.store.ResultStore`, so an
 interrupted sweep resumes where it stopped — and :func:`aggregate` turns the runs into the figure schema
-of DESIGN.md §2 with a Student-t 95% interval of the mean over splits.
+of DESIGN.md §2 with a Student-t 95% interval of the mean over splits. A metric confined to [0, 1] by its
+definition (an accuracy, an F1, an AUROC, an ECE, a probability; :func:`in_unit_interval`) has its
+interval intersected with [0, 1]: with a few splits the t-interval of an accuracy near 1 otherwise reaches
+past 1, and the intersection covers the true mean whenever the t-interval does.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass
+from collections.abc import Collection
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -80,29 +84,53 @@ def run_sweep(
     return report.results
 
 
-def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
-    """Mean of ``values`` and its Student-t ``level`` interval (the interval collapses for one value)."""
+def mean_ci(values: Sequence[float], level: float = 0.95,
+            support: tuple[float, float] | None = None) -> tuple[float, float, float]:
+    """Mean of ``values`` and its Student-t ``level`` interval (the interval collapses for one value).
+
+    ``support``: the range the quantity cannot leave (e.g. ``(0, 1)`` for an accuracy); the interval is
+    intersected with it.
+    """
     v = np.asarray(values, float)
     m = float(v.mean())
     if len(v) < 2:
         return m, m, m
     half = float(student_t.ppf(0.5 + level / 2, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v)))
-    return m, m - half, m + half
+    lo, hi = m - half, m + half
+    if support is not None:
+        lo, hi = max(lo, support[0]), min(hi, support[1])
+    return m, lo, hi
+
+
+#: Words that make a metric name a quantity in [0, 1] by definition (``attack_test``, ``attack_acc_top1``,
+#: ``ece``, ``auroc_train``, ``success_any_of_5_restarts``, ``target_confidence``, ...). ``attack`` alone is
+#: an attack's accuracy or F1 in every sweep of the toolkit; ``utility`` is not here (an MSE for the linear
+#: models): a sweep whose utility is an accuracy names it in ``aggregate(..., proportions=)``.
+UNIT_INTERVAL_WORDS = frozenset({"acc", "accuracy", "attack", "auroc", "ece", "f1", "success", "confidence", "prior"})
+
+
+def in_unit_interval(name: str, proportions: Collection[str] = ()) -> bool:
+    """Whether the metric ``name`` lies in [0, 1] by definition (its words, or listed in ``proportions``)."""
+    return name in proportions or not UNIT_INTERVAL_WORDS.isdisjoint(name.split("_"))
 
 
 def aggregate(
-    settings: Sequence[Setting], n_splits: int, runs: dict[str, dict[str, float]]
+    settings: Sequence[Setting], n_splits: int, runs: dict[str, dict[str, float]], *,
+    proportions: Collection[str] = (),
 ) -> list[dict[str, Any]]:
     """Group runs into DESIGN.md §2 ``series``: one per defense, one point per knob value.
 
-    Every metric ``name`` becomes ``point[name]`` (mean over splits) and ``point[name + "_ci"]``.
+    Every metric ``name`` becomes ``point[name]`` (mean over splits) and ``point[name + "_ci"]``, the
+    interval intersected with [0, 1] for the metrics :func:`in_unit_interval` names (``proportions``: the
+    sweep's further metrics in [0, 1], e.g. ``("utility",)`` when utility is a test accuracy).
     """
     series: dict[str, dict[str, Any]] = {}
     for s in settings:
         rows = [runs[f"{s.key}|split={k}"] for k in range(n_splits)]
         point: dict[str, Any] = {"knob": s.value, "runs": n_splits}
         for name in rows[0]:
-            m, lo, hi = mean_ci([r[name] for r in rows])
+            support = (0.0, 1.0) if in_unit_interval(name, proportions) else None
+            m, lo, hi = mean_ci([r[name] for r in rows], support=support)
             point[name], point[f"{name}_ci"] = m, [lo, hi]
         series.setdefault(s.defense, {"defense": s.defense, "knob": s.knob, "points": []})["points"].append(point)
     return list(series.values())

@@ -192,7 +192,7 @@ class TreeSweepResult:
             raise ValueError("the sweep ran without IBM ART (pip install 'mid-toolkit[interop]'): no ART series")
         prefix = ATTACKS[attack]
         out = []
-        for s in aggregate(self.settings, self.n_splits, self.runs):
+        for s in aggregate(self.settings, self.n_splits, self.runs, proportions=("utility",)):
             points = []
             for p in s["points"]:
                 q = {"knob": p["knob"], "utility": p["utility"], "utility_ci": p["utility_ci"],
@@ -222,7 +222,7 @@ class TreeSweepResult:
         for name, prefix in (("attack_prior", "mode"), ("attack_prior_rate", "prior"),
                              ("attack_known_attributes", "known")):
             for part in ("train", "test"):
-                m, lo, hi = mean_ci([r[f"{prefix}_{part}_f1"] for r in rows])
+                m, lo, hi = mean_ci([r[f"{prefix}_{part}_f1"] for r in rows], support=(0.0, 1.0))
                 key = name if part == "train" else f"{name}_test"
                 out[key], out[f"{key}_ci"] = m, [lo, hi]
         return out

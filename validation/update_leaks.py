@@ -322,7 +322,7 @@ def run_update_leaks_sweep(out_dir: str | os.PathLike, *, quick: bool, device: s
     runs = run_sweep(settings, config.n_seeds, experiment, store, described, progress=progress,
                      executor=executor, name="update-leaks sweep")
     common = _common_keys(settings, config.n_seeds, runs)
-    series = aggregate(settings, config.n_seeds, common)
+    series = aggregate(settings, config.n_seeds, common, proportions=("utility",))
     for group, s in zip(_by_defense(settings), series):
         for setting, p in zip(group, s["points"]):
             rows = [common[f"{setting.key}|split={k}"] for k in range(config.n_seeds)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import shutil
 import subprocess
@@ -36,7 +37,9 @@ def test_the_report_builds_from_the_json_and_every_claim_has_a_verdict(figures_d
             assert row["command"].startswith("python -m paper_figs ")
         else:
             assert row["verdict"] == "not measured" and "not run" in row["measurement"]
-    assert {r["figure"] for r in data["claims"]} == present  # every figure run has claims (none without JSON)
+    with_claims = {name for name, module in FIGURES.items() if getattr(importlib.import_module(module), "CLAIMS", [])}
+    assert present <= with_claims  # every figure of the fixture run states claims
+    assert {r["figure"] for r in data["claims"]} == with_claims  # a figure not run still has its rows
     html_path, md_path = build_report(figures_dir)
     html, md = html_path.read_text(), md_path.read_text()
     assert html.count("<tr>") >= len(data["claims"]) and "Theorem 1" in html and "id='fig2a'" in html
@@ -114,8 +117,6 @@ def test_vulnerability_trend_needs_a_real_rank_correlation():
 
 
 def test_every_registered_figure_module_lists_valid_claims():
-    import importlib
-
     for name, module in FIGURES.items():
         for c in getattr(importlib.import_module(module), "CLAIMS", []):
             assert set(c) == {"id", "figure", "quote", "evaluate"} and callable(c["evaluate"]), (name, c)
