@@ -98,7 +98,7 @@ def _label(s: dict[str, Any]) -> tuple[str, str, str]:
 def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
     """Attack accuracy vs test accuracy with 95% CIs over seeds, chance and the label-prior baseline."""
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7.5, 5.2), dpi=120)
+    fig, ax = plt.subplots(figsize=(9.5, 5.2), dpi=120)
     base = doc["baseline"]
     ax.axhline(base["chance"], color="0.3", ls=":", lw=1.2, label=f"chance (1/{N_CLASSES})")
     ax.axhline(base["attack_prior"], color="0.5", ls="-.", lw=1.2, label="label-prior baseline (no model)")
@@ -123,7 +123,7 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
     ax.set_ylim(0, 1.02)
     ax.set_title(doc["title"], fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="center left")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)  # beside the points
     return save(fig, path)
 
 

@@ -29,7 +29,7 @@ NAME = "fig3b"
 
 def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6.8, 4.8), dpi=120)
+    fig, ax = plt.subplots(figsize=(8.8, 4.8), dpi=120)
     for s in doc["series"]:
         pts = sorted(s["points"], key=lambda p: p["attack"])
         color, marker, label = _label(s)
@@ -46,7 +46,7 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
     ax.set_ylabel(doc["metrics"]["ece"].split(",")[0] + f" ({doc['settings']['ece_bins']} bins)")
     ax.set_title(doc["title"], fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)  # beside the points
     return save(fig, path)
 
 
