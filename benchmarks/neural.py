@@ -23,7 +23,8 @@ simulated single-sample updates per second of :func:`defenses.neural.simulate_up
 torch.func, for several block sizes) and of the deep-copy loop :func:`defenses.neural.simulate_updates_loop`,
 in the same run on the same model, probes and records, with the ratio and the largest |Δ| difference,
 and the time of one plain 100-probe forward pass — the per-update floor of any exact method, since every
-updated model needs its own probe pass (the loop runs two per update).
+updated model needs its own probe pass (the loop runs two per update); and the batched rate when the
+model releases only noised probabilities (``release=add_uniform_noise(0.1)``) as a ratio to the logits.
 ``python benchmarks/neural.py --gmi [--gmi-iterations 50] [--gmi-dim 32] [--gmi-public N]`` instead times
 the GMI attack (docs/attacks.md) on MNIST: ``gmi_batched`` — all 5 private identities × 5 restarts as
 one batch (:class:`defenses.neural.GMIAttack`), ``gmi_one_identity_at_a_time`` — the same attack called
@@ -271,6 +272,7 @@ def bench_update_leaks(parser: argparse.ArgumentParser, args: argparse.Namespace
     """
     from defenses.datasets import load_digits, load_mnist
     from defenses.neural import CNNClassifier, VIBClassifier, resolve_device, simulate_updates, simulate_updates_loop
+    from defenses.output import add_uniform_noise
 
     if min(args.ul_updates, args.ul_loop_updates) < 1:
         parser.exit(2, "benchmarks/neural.py: error: --ul-updates and --ul-loop-updates must be >= 1\n")
@@ -312,6 +314,11 @@ def bench_update_leaks(parser: argparse.ArgumentParser, args: argparse.Namespace
         print(f"ul_probe_pass_{name}: {probe_pass * 1e3:.2f} ms (one forward of the 100 probes; "
               f"batched: {1e3 / best[0]:.2f} ms per update, loop: {1e3 / loop:.2f} ms per update)")
         print(f"ul_batched_vs_loop_{name}: {best[0] / loop:.2f} x (block {best[1]}; target >= 20 x)")
+        # A noisy output perturbation: the softmax, per-update noise draws and the release of both passes.
+        noisy = rate(lambda n: simulate_updates(model, P, X[upd[:n]], y[upd[:n]], batch_size=best[1], random_state=0,
+                                                release=add_uniform_noise(0.1)), args.ul_updates)
+        print(f"ul_batched_{name}_uniform_noise_release: {noisy:.1f} updates/s ({noisy / best[0]:.2f} x the logit "
+              f"release, block {best[1]})")
         n = min(args.ul_loop_updates, 16)
         diff = np.abs(simulate_updates(model, P, X[upd[:n]], y[upd[:n]], batch_size=best[1], random_state=0)
                       - simulate_updates_loop(model, P, X[upd[:n]], y[upd[:n]], random_state=0)).max()

@@ -23,7 +23,10 @@ outputs.
 
 Random perturbations take ``rng`` (a seed, a ``numpy.random.Generator``, or a legacy ``RandomState``)
 and draw only from it — unlike ART's ``GaussianNoise``, which draws from NumPy's global generator — so a
-seed reproduces the released outputs; each call draws fresh noise (a new query gets new noise).
+seed reproduces the released outputs; each call draws fresh noise (a new query gets new noise). Their
+draw and its use are two steps, :meth:`OutputPerturbation.draw_noise` and
+:meth:`OutputPerturbation.apply`, so that a caller releasing many queries at once can take each query's
+noise from a generator of its own (the simulated updates of :mod:`defenses.neural.update_leaks`).
 """
 
 from __future__ import annotations
@@ -82,6 +85,17 @@ class OutputPerturbation:
 
     def __call__(self, proba) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def draw_noise(self, shape: tuple[int, ...], rng: Rng) -> np.ndarray | None:
+        """The noise a release of confidence vectors of ``shape`` draws from ``rng``; None for a
+        deterministic perturbation (the default)."""
+        return None
+
+    def apply(self, proba, noise: np.ndarray | None) -> np.ndarray:
+        """The perturbed vectors given the ``noise`` :meth:`draw_noise` drew for them:
+        ``p(proba) == p.apply(proba, p.draw_noise(shape, p.rng))``. A deterministic perturbation
+        ignores ``noise``."""
+        return self(proba)
 
     def wrap(self, estimator) -> OutputPerturbedClassifier:
         """``estimator`` (fitted, or fitted later by ``fit``) releasing only perturbed outputs."""
@@ -155,8 +169,15 @@ class AddUniformNoise(OutputPerturbation):
 
     def __call__(self, proba) -> np.ndarray:
         p = _vectors(proba, "proba")
-        noisy = np.clip(p + self.rng.uniform(-self.a, self.a, size=p.shape), 0.0, None)
-        return _renormalise(noisy)
+        return self.apply(p, self.draw_noise(p.shape, self.rng))
+
+    def draw_noise(self, shape: tuple[int, ...], rng: Rng) -> np.ndarray:
+        """``U(−a, a)`` draws of ``shape`` from ``rng``."""
+        return _as_rng(rng).uniform(-self.a, self.a, size=shape)
+
+    def apply(self, proba, noise: np.ndarray) -> np.ndarray:
+        p = _vectors(proba, "proba")
+        return _renormalise(np.clip(p + _noise_of(noise, p), 0.0, None))
 
 
 class Rounded(OutputPerturbation):
@@ -187,12 +208,27 @@ class GaussianNoise(OutputPerturbation):
 
     def __call__(self, proba) -> np.ndarray:
         p = _vectors(proba, "proba")
-        out = p + self.rng.normal(loc=0.0, scale=self.scale, size=p.shape)
+        return self.apply(p, self.draw_noise(p.shape, self.rng))
+
+    def draw_noise(self, shape: tuple[int, ...], rng: Rng) -> np.ndarray:
+        """``N(0, scale²)`` draws of ``shape`` from ``rng``."""
+        return _as_rng(rng).normal(loc=0.0, scale=self.scale, size=shape)
+
+    def apply(self, proba, noise: np.ndarray) -> np.ndarray:
+        p = _vectors(proba, "proba")
+        out = p + _noise_of(noise, p)
         if p.shape[1] == 1:
             return np.clip(out, 0.0, None)
         if _are_probabilities(p):
             return _renormalise(np.clip(out, 0.0, None))
         return out
+
+
+def _noise_of(noise, p: np.ndarray) -> np.ndarray:
+    noise = np.asarray(noise, dtype=float)
+    if noise.shape != p.shape:
+        raise ValueError(f"noise must have the shape of the outputs {p.shape}, got {noise.shape}")
+    return noise
 
 
 def _are_probabilities(p: np.ndarray) -> bool:

@@ -196,31 +196,36 @@ _OUTPUT = ("However, our experiments found that these two defenses are not effec
            "considered in this paper regardless of the rounding precision or the noise magnitude, respectively.")
 
 
-def output_perturbation_ineffective(doc: dict[str, Any], within: float = 0.05) -> dict:
-    """Does rounding or uniform noise lower the attack (training faces) significantly below the same model
-    releasing its softmax vectors unperturbed, at a test accuracy within ``within`` of it? "reproduced" if
-    neither does, "partly" if one does, "refuted" if both do."""
+def output_perturbation_ineffective(doc: dict[str, Any], within: float = 0.05, *, attack: str = "attack_train",
+                                    attack_label: str = "attack accuracy on training faces",
+                                    utility: str = "utility", utility_label: str = "test accuracy",
+                                    higher_is_better: bool = True) -> dict:
+    """Does rounding or uniform noise lower the attack (``attack``: on training faces here, Update-Leaks in
+    Fig. 2(d)/3(b)) significantly below the same model releasing its softmax vectors unperturbed, at a
+    ``utility`` (test accuracy; ECE in Fig. 3(b), lower is better) within ``within`` of it? "reproduced"
+    if neither does, "partly" if one does, "refuted" if both do."""
     by = series_by_name(doc)
     present = [n for n in ("rounding", "uniform noise") if n in by]
     if SOFTMAX_RELEASE not in by or not present:
         return verdict("no output-perturbation series in the figure", "not measured")
     und = by[SOFTMAX_RELEASE]["points"][0]
+    ci = f"{attack}_ci"
     parts, effective = [], []
     for name in present:
-        ok = [p for p in by[name]["points"] if p["utility"] >= und["utility"] - within]
+        ok = [p for p in by[name]["points"] if (p[utility] >= und[utility] - within if higher_is_better
+                                                else p[utility] <= und[utility] + within)]
         if not ok:
-            parts.append(f"{name}: no point within {within:g} of the undefended test accuracy")
+            parts.append(f"{name}: no point within {within:g} of the unperturbed {utility_label}")
             continue
-        best = min(ok, key=lambda p: p["attack_train"])
-        if best["attack_train_ci"][1] < und["attack_train_ci"][0]:
+        best = min(ok, key=lambda p: p[attack])
+        if best[ci][1] < und[ci][0]:
             effective.append(name)
-        parts.append(f"{name} {_SYMBOL[name]}={best['knob']:g}: {best['attack_train']:.3f} "
-                     f"[{best['attack_train_ci'][0]:.3f}, {best['attack_train_ci'][1]:.3f}] at test acc "
-                     f"{best['utility']:.3f}")
+        parts.append(f"{name} {_SYMBOL[name]}={best['knob']:g}: {best[attack]:.3f} "
+                     f"[{best[ci][0]:.3f}, {best[ci][1]:.3f}] at {utility_label} {best[utility]:.3f}")
     word = "reproduced" if not effective else ("refuted" if len(effective) == len(present) else "partly")
-    return verdict(f"attack accuracy on training faces, unperturbed softmax release {und['attack_train']:.3f} "
-                   f"[{und['attack_train_ci'][0]:.3f}, {und['attack_train_ci'][1]:.3f}]; " + "; ".join(parts), word,
-                   f"significantly below the unperturbed release within {within:g} test accuracy: "
+    return verdict(f"{attack_label}, unperturbed softmax release {und[attack]:.3f} [{und[ci][0]:.3f}, "
+                   f"{und[ci][1]:.3f}] at {utility_label} {und[utility]:.3f}; " + "; ".join(parts), word,
+                   f"significantly below the unperturbed release within {within:g} {utility_label}: "
                    f"{', '.join(effective) or 'neither'}")
 
 

@@ -7,7 +7,10 @@ noise grid, 3 seeds, on MNIST (the documented stand-in for the paper's CIFAR-10;
 setting within 5 points of the undefended test accuracy, with ε and ECE) and ``fig2d.png``: attack
 accuracy vs test accuracy with 95% intervals over seeds, the chance level (1/classes) and the no-model
 baseline (always the most frequent label of the shadow updates). Per-run results are kept in
-``update_leaks_sweep[_quick].json`` and shared with Fig. 3(b).
+``update_leaks_sweep[_quick].json`` and shared with Fig. 3(b). Two output-perturbation series — the
+undefended CNN releasing only rounded probability vectors (knob r) or vectors with uniform noise (knob a;
+:mod:`defenses.output`), attacked through Δ of what it releases — and their reference, the same CNN
+releasing unperturbed softmax vectors, test the paper's dismissal of these defenses.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any
 
 from paper_figs._claims import claim, compare_tradeoffs, vulnerability_grows_with_utility
 from paper_figs._common import pyplot, save
-from paper_figs.fig2c import _STYLE, _eps_label, _errorbars
+from paper_figs.fig2c import _OUTPUT, _STYLE, _SYMBOL, _eps_label, _errorbars, output_perturbation_ineffective
 from validation.engine import Executor
 from validation.store import write_json_atomic
 from validation.sweep import mean_ci
@@ -58,8 +61,10 @@ def figure_document(res: dict[str, Any], name: str, title: str) -> dict[str, Any
             "utility": "test accuracy of the target",
             "attack": "label-inference accuracy on the target updates (attack network after its last round)",
             "attack_round_mean": "the official metric: accuracy averaged over the snapshots after each round",
-            "ece": f"ECE, {cfg['ece_bins']} equal-width bins, test images, predict_proba as released",
-            "delta_rms": "root mean square of the observed logit change on the probes",
+            "ece": f"ECE, {cfg['ece_bins']} equal-width bins, test images, predict_proba as released (output "
+                   "perturbation: the released vectors' largest entry as confidence)",
+            "delta_rms": "root mean square of the observed change on the probes (of the logits; of the released "
+                         "vectors for the output perturbations)",
             "epsilon": "eps_rdp: Opacus RDP + Balle et al. 2020 conversion; eps_prv: Opacus PRV; both at delta",
         },
         "summary": summarize(series),
@@ -68,7 +73,8 @@ def figure_document(res: dict[str, Any], name: str, title: str) -> dict[str, Any
 
 
 def summarize(series: list[dict[str, Any]], within: float = 0.05) -> dict[str, Any]:
-    """Undefended, VIB and DP-SGD points of the "done when" comparison, and whether VIB's ECE is below DP's."""
+    """Undefended, VIB and DP-SGD points of the "done when" comparison (and the output perturbations' with
+    their softmax reference, where the sweep has them), and whether VIB's ECE is below DP's."""
     out: dict[str, Any] = {"within_test_accuracy_points": within}
     keep = ("knob", "utility", "utility_ci", "attack", "attack_ci", "attack_round_mean", "ece", "ece_ci",
             "eps_rdp", "eps_prv", "per_seed")
@@ -92,7 +98,7 @@ def _label(s: dict[str, Any]) -> tuple[str, str, str]:
 def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
     """Attack accuracy vs test accuracy with 95% CIs over seeds, chance and the label-prior baseline."""
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7.5, 5.2), dpi=120)
+    fig, ax = plt.subplots(figsize=(9.5, 5.2), dpi=120)
     base = doc["baseline"]
     ax.axhline(base["chance"], color="0.3", ls=":", lw=1.2, label=f"chance (1/{N_CLASSES})")
     ax.axhline(base["attack_prior"], color="0.5", ls="-.", lw=1.2, label="label-prior baseline (no model)")
@@ -104,9 +110,9 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
                     ms=9 if marker == "*" else 6, capsize=2, lw=1.2, label=label)
         for p in pts:
             if s["knob"] is not None:
-                sym = "β" if s["defense"] == "VIB" else "σ"
+                sym = _SYMBOL.get(s["defense"], s["knob"])
                 ax.annotate(f"{sym}={p['knob']:g}", (p["utility"], p["attack"]), textcoords="offset points",
-                            xytext=(4, 4 if s["defense"] == "VIB" else -10), fontsize=7, color=color)
+                            xytext=(4, -10 if s["defense"] == "DP-SGD" else 4), fontsize=7, color=color)
         if s["defense"] == "DP-SGD":
             lines = [f"DP-SGD ε at δ={doc['settings']['delta']:g} (RDP / PRV):"] + [
                 f"σ={p['knob']:g}: {_eps_label(p)}" for p in sorted(pts, key=lambda q: q["knob"])]
@@ -117,7 +123,7 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
     ax.set_ylim(0, 1.02)
     ax.set_title(doc["title"], fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="center left")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)  # beside the points
     return save(fig, path)
 
 
@@ -140,4 +146,6 @@ CLAIMS = [
     claim("fig2d-vulnerability", NAME, "A phenomenon consistently present in all attacks is that the more predictive "
           "power the model has, the more vulnerable it is to the attacks, regardless of the types of defenses "
           "attached to the model.", lambda doc: vulnerability_grows_with_utility(doc, attack="attack")),
+    claim("fig2d-output-perturbation", NAME, _OUTPUT, lambda doc: output_perturbation_ineffective(
+        doc, attack="attack", attack_label="Update-Leaks label-inference accuracy")),
 ]

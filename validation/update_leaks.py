@@ -26,6 +26,17 @@ updates. Metrics of a run:
 * DP-SGD: ``noise_multiplier``, ``eps_rdp`` (Opacus RDP, Balle et al. 2020 conversion) and ``eps_prv``
   (Opacus PRV), both at ``delta``; an infinite ε is left out rather than stored.
 
+Output perturbation (``roundings`` r, ``uniform_noises`` a; :mod:`defenses.output`, ALGORITHMS.md §14):
+the undefended CNN of the seed (the same target and shadow model as the ``undefended`` setting) releasing
+only rounded / noised probability vectors. The attacker then reads Δ of the released vectors on the
+probes and simulates its shadow updates through the same release (it knows the defense); the reference
+is the same CNN releasing its softmax vectors unperturbed (:data:`SOFTMAX_RELEASE`), since an attack on
+probabilities is not the attack on logits. ``utility`` and ``train_accuracy`` are then the accuracy of
+the argmax of the released vectors (first index on ties, as :class:`defenses.output.OutputPerturbedClassifier`),
+``ece`` that of the released confidences (:func:`defenses.output.released_ece`; rounded vectors need not
+sum to 1). The noise of the released test vectors is seeded by the run, that of every simulated update
+by the update (:func:`defenses.neural.simulate_updates`).
+
 :func:`run_update_leaks_sweep` runs the grid through :func:`validation.sweep.run_sweep` (resumable
 store ``update_leaks_sweep[_quick].json``) and is shared by ``paper_figs.fig2d`` and ``paper_figs.fig3b``.
 """
@@ -39,6 +50,7 @@ from typing import Any
 
 import numpy as np
 
+from defenses import output
 from defenses.datasets import load_digits, load_mnist
 from defenses.metrics import ece
 from defenses.neural import (
@@ -49,6 +61,7 @@ from defenses.neural import (
     label_prior_baseline,
 )
 from validation.engine import Executor
+from validation.neural import OUTPUT_PERTURBATIONS, SOFTMAX_RELEASE
 from validation.sweep import Setting, aggregate, run_sweep
 
 _DATASETS = ("mnist", "digits")
@@ -90,11 +103,18 @@ class UpdateLeaksConfig:
     betas: tuple[float, ...] = (1e-3, 1e-2, 1e-1, 1.0)
     noise_multipliers: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0)
     n_seeds: int = 3
+    #: Output perturbation of the undefended CNN (:mod:`defenses.output`): rounding granularities r and
+    #: uniform-noise levels a of the released probability vectors.
+    roundings: tuple[float, ...] = ()
+    uniform_noises: tuple[float, ...] = ()
 
     def settings(self) -> list[Setting]:
         return ([Setting("undefended", None, None)]
                 + [Setting("VIB", "beta", float(b)) for b in self.betas]
-                + [Setting("DP-SGD", "noise_multiplier", float(s)) for s in self.noise_multipliers])
+                + [Setting("DP-SGD", "noise_multiplier", float(s)) for s in self.noise_multipliers]
+                + ([Setting(SOFTMAX_RELEASE, None, None)] if self.roundings or self.uniform_noises else [])
+                + [Setting("rounding", "r", float(r)) for r in self.roundings]
+                + [Setting("uniform noise", "a", float(a)) for a in self.uniform_noises])
 
     def check(self) -> None:
         """Refuse an inconsistent configuration with one clear message (before any training)."""
@@ -110,15 +130,21 @@ class UpdateLeaksConfig:
             raise ValueError(f"n_test must be None or a positive integer, got {self.n_test!r}")
         if self.dataset == "digits" and self.n_test is None:
             raise ValueError("the 8x8 digits have no test file: give n_test (images carved from the pool)")
+        for r in self.roundings:
+            output.round_confidences(r)  # refuses r outside (0, 1]
+        for a in self.uniform_noises:
+            output.add_uniform_noise(a)  # refuses a < 0
 
 
-#: The full figure (MNIST stand-in for CIFAR-10, the official role sizes, 3 seeds).
-FULL = UpdateLeaksConfig()
-#: The ``--quick`` check: 8×8 digits, small roles, one VIB and one DP-SGD setting, 3 seeds, short attack.
+#: The full figure (MNIST stand-in for CIFAR-10, the official role sizes, 3 seeds); rounding up to r = 1
+#: (only entries above 1/2 survive, as 1: the released vector is at most the one-hot label).
+FULL = UpdateLeaksConfig(roundings=(0.01, 0.1, 0.3, 1.0), uniform_noises=(0.01, 0.03, 0.1, 0.3))
+#: The ``--quick`` check: 8×8 digits, small roles, one VIB and one DP-SGD setting, two roundings and one
+#: noise level, 3 seeds, short attack.
 QUICK = UpdateLeaksConfig(dataset="digits", n_target=300, n_shadow=300, n_shadow_updates=500, n_target_updates=200,
                           n_test=200, epochs=15, patience=15, batch_size=32, dp_batch_size=32, dp_lr=3e-3,
                           attack_rounds=3, attack_epochs_per_round=10, betas=(1e-2,), noise_multipliers=(1.0,),
-                          n_seeds=3)
+                          n_seeds=3, roundings=(0.1, 1.0), uniform_noises=(0.1,))
 
 
 def load_pool(config: UpdateLeaksConfig, data_home=None):
@@ -162,10 +188,11 @@ def split_roles(y: np.ndarray, config: UpdateLeaksConfig, seed: int) -> dict[str
 
 
 def make_target(setting: Setting, config: UpdateLeaksConfig, seed: int, device: str = "auto"):
-    """The (unfitted) estimator of a setting — the target and the shadow model are both built by it."""
+    """The (unfitted) estimator of a setting — the target and the shadow model are both built by it (an
+    output perturbation's is the undefended CNN: :func:`make_release` gives what it releases)."""
     common = {"architecture": config.architecture, "epochs": config.epochs, "patience": config.patience,
               "device": device, "random_state": seed, "progress": False}
-    if setting.defense == "undefended":
+    if setting.defense == "undefended" or setting.defense in OUTPUT_PERTURBATIONS:
         return CNNClassifier(batch_size=config.batch_size, lr=config.lr, **common)
     if setting.defense == "VIB":
         return VIBClassifier(beta=setting.value, batch_size=config.batch_size, lr=config.lr, **common)
@@ -175,10 +202,25 @@ def make_target(setting: Setting, config: UpdateLeaksConfig, seed: int, device: 
     raise ValueError(f"unknown defense {setting.defense!r}")
 
 
+def make_release(setting: Setting, seed: int) -> output.OutputPerturbation | None:
+    """What the target of ``setting`` releases: None for logits (the models' own settings), else the
+    output perturbation of its probability vectors (the identity for :data:`SOFTMAX_RELEASE`); ``seed``
+    seeds the noise of its released test vectors."""
+    if setting.defense == SOFTMAX_RELEASE:
+        return output.mix_uniform(0.0)  # the identity on probabilities
+    if setting.defense == "rounding":
+        return output.round_confidences(setting.value)
+    if setting.defense == "uniform noise":
+        return output.add_uniform_noise(setting.value, rng=seed)
+    return None
+
+
 class UpdateLeaksExperiment:
     """Callable ``(setting, seed) -> metrics`` for :func:`validation.sweep.run_sweep`.
 
-    Loads the data lazily, once per process; every random draw derives from the setting's seed.
+    Loads the data lazily, once per process; every random draw derives from the setting's seed. The
+    output perturbations share the undefended setting's target and shadow model of a seed, trained once
+    per process (training is seeded, so a worker that trains them again gets the same models).
     """
 
     def __init__(self, config: UpdateLeaksConfig, *, data_home=None, device: str = "auto"):
@@ -187,9 +229,10 @@ class UpdateLeaksExperiment:
         self.data_home = data_home
         self.device = device
         self._data = None
+        self._undefended: dict[int, tuple[CNNClassifier, CNNClassifier]] = {}
 
     def __getstate__(self):
-        return {**self.__dict__, "_data": None}  # workers read the data themselves
+        return {**self.__dict__, "_data": None, "_undefended": {}}  # workers read the data themselves
 
     @property
     def data(self):
@@ -204,18 +247,25 @@ class UpdateLeaksExperiment:
         if X_test is None:
             X_test, y_test = X[roles["test"]], y[roles["test"]]
         tr, sh = roles["target"], roles["shadow"]
-        target = make_target(setting, c, seed=1000 * seed + 1, device=self.device).fit(X[tr], y[tr])
-        shadow = make_target(setting, c, seed=1000 * seed + 2, device=self.device).fit(X[sh], y[sh])
-        proba = target.predict_proba(X_test)
+        target, shadow = self._models(setting, seed, X, y, roles)
+        release = make_release(setting, 1000 * seed + 5)
+        if release is None:
+            proba = target.predict_proba(X_test)
+            calibration = ece(y_test, proba, n_bins=c.ece_bins, n_boot=1).value
+            train_pred = target.predict(X[tr])
+        else:  # what the service releases: accuracy of its argmax, ECE of its confidences
+            proba = release(target.predict_proba(X_test))
+            calibration = output.released_ece(np.searchsorted(target.classes_, y_test), proba, c.ece_bins)
+            train_pred = target.classes_[release(target.predict_proba(X[tr])).argmax(1)]
         out: dict[str, float] = {
             "utility": float(np.mean(target.classes_[proba.argmax(1)] == y_test)),
-            "train_accuracy": float(np.mean(target.predict(X[tr]) == y[tr])),
-            "ece": ece(y_test, proba, n_bins=c.ece_bins, n_boot=1).value,
+            "train_accuracy": float(np.mean(train_pred == y[tr])),
+            "ece": calibration,
             "shadow_utility": float(np.mean(shadow.predict(X_test) == y_test)),
             "epochs_run": float(target.n_epochs_),
         }
         attack = UpdateLeaksAttack(
-            update_lr=c.update_lr, update_batch_size=c.update_batch_size, lr=c.attack_lr,
+            update_lr=c.update_lr, update_batch_size=c.update_batch_size, release=release, lr=c.attack_lr,
             batch_size=c.attack_batch_size, rounds=c.attack_rounds, epochs_per_round=c.attack_epochs_per_round,
             device=self.device, random_state=1000 * seed + 3, progress=False,
         )
@@ -233,6 +283,19 @@ class UpdateLeaksExperiment:
             out["noise_multiplier"] = target.noise_multiplier_
             out.update({f"eps_{k}": v for k, v in target.epsilon_.items() if np.isfinite(v)})
         return out
+
+    def _models(self, setting: Setting, seed: int, X, y, roles):
+        """The fitted target and shadow model of ``setting`` and ``seed``."""
+        if setting.defense in OUTPUT_PERTURBATIONS:
+            setting = Setting("undefended", None, None)
+            if seed in self._undefended:
+                return self._undefended[seed]
+        c, tr, sh = self.config, roles["target"], roles["shadow"]
+        target = make_target(setting, c, seed=1000 * seed + 1, device=self.device).fit(X[tr], y[tr])
+        shadow = make_target(setting, c, seed=1000 * seed + 2, device=self.device).fit(X[sh], y[sh])
+        if setting.defense == "undefended":
+            self._undefended[seed] = (target, shadow)
+        return target, shadow
 
 
 #: Metrics whose per-seed values are kept in each figure point (paired comparisons across settings).
@@ -285,12 +348,15 @@ def _common_keys(settings, n_splits, runs):
 
 
 def matched_points(series: list[dict[str, Any]], within: float = 0.05) -> dict[str, dict[str, Any] | None]:
-    """For VIB and DP-SGD, the most protective point (lowest attack accuracy) among those whose mean test
-    accuracy is within ``within`` of the undefended model's; None where no setting is."""
+    """For VIB and DP-SGD (and the output perturbations, where the sweep has them), the most protective
+    point (lowest attack accuracy) among those whose mean test accuracy is within ``within`` of the
+    undefended model's; None where no setting is. The softmax release is returned as it is."""
     by = {s["defense"]: s for s in series}
     ref = by["undefended"]["points"][0]
     out: dict[str, dict[str, Any] | None] = {"undefended": ref}
-    for name in ("VIB", "DP-SGD"):
+    if SOFTMAX_RELEASE in by:
+        out[SOFTMAX_RELEASE] = by[SOFTMAX_RELEASE]["points"][0]
+    for name in ("VIB", "DP-SGD", *(n for n in OUTPUT_PERTURBATIONS[1:] if n in by)):
         pts = [p for p in by.get(name, {"points": []})["points"] if p["utility"] >= ref["utility"] - within]
         out[name] = min(pts, key=lambda p: p["attack"]) if pts else None
     return out
@@ -304,5 +370,5 @@ def _jsonable(obj):
     return obj
 
 
-__all__ = ["FULL", "PER_SEED", "QUICK", "UpdateLeaksConfig", "UpdateLeaksExperiment", "load_pool", "make_target",
-           "matched_points", "run_update_leaks_sweep", "split_roles"]
+__all__ = ["FULL", "PER_SEED", "QUICK", "UpdateLeaksConfig", "UpdateLeaksExperiment", "load_pool", "make_release",
+           "make_target", "matched_points", "run_update_leaks_sweep", "split_roles"]

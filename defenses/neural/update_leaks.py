@@ -26,13 +26,24 @@ is redone per update with fresh ε). :func:`simulate_updates_loop` is the plain 
 an SGD optimizer step and two probe passes per update — which the tests compare it against. Both draw the
 latent noise of update *i* from its own generator seeded by (``random_state``, i), so they see the same
 noise whatever the block size.
+
+A service may release only perturbed probability vectors (output perturbation, :mod:`defenses.output`,
+ALGORITHMS.md §14): with ``release`` set, the attacker's feature is
+
+    Δ = release(softmax(logits_θ(P))) − release(softmax(logits_θ'(P)))
+
+and the shadow model's updates are simulated through the same release (the attacker knows the
+defense). A random release (uniform or Gaussian noise) draws the noise of update *i* — one draw for
+the pass before, one for the pass after — from a generator of its own seeded by (``random_state``, i,
+1), so batched and loop updates release the same vectors; the release is applied to a whole block of
+updates in one call.
 """
 
 from __future__ import annotations
 
 import copy
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -48,6 +59,10 @@ __all__ = ["UPDATE_LR", "UpdateLeaksAttack", "UpdateLeaksMLP", "label_prior_base
 
 #: The official single-sample update: one SGD step with this learning rate.
 UPDATE_LR = 1e-2
+
+#: What a service releases instead of logits: a map of probability vectors (n, n_classes) to released
+#: vectors of the same shape — an :class:`defenses.output.OutputPerturbation` or a deterministic callable.
+Release = Callable[[np.ndarray], np.ndarray]
 
 
 # ----------------------------------------------------------------------------------------- the target
@@ -132,6 +147,45 @@ def _block_noise(seed, start, stop, n_probes, k, device):
     return eps[:, 0], eps[:, 1:1 + n_probes], eps[:, 1 + n_probes:]
 
 
+def _check_release(release) -> None:
+    if release is not None and not callable(release):
+        raise ValueError(f"release must be None (raw logits) or a callable on probability vectors such as a "
+                         f"defenses.output perturbation, got {release!r}")
+
+
+def _release_noise(release, seed: int, start: int, stop: int, shape: tuple[int, int]) -> np.ndarray | None:
+    """The release noise of updates ``start .. stop−1``, shape ``(B, 2, *shape)`` (pass before, pass after),
+    update i's from a generator seeded by (``seed``, i, 1); None for a deterministic release."""
+    draw = getattr(release, "draw_noise", None)
+    first = None if draw is None else draw((2, *shape), np.random.default_rng([seed, start, 1]))
+    if first is None:
+        return None
+    rest = [draw((2, *shape), np.random.default_rng([seed, i, 1])) for i in range(start + 1, stop)]
+    return np.stack([first, *rest])
+
+
+def _released(release, logits: torch.Tensor, noise: np.ndarray | None) -> np.ndarray:
+    """What a service releasing ``release(softmax(logits))`` answers: float64, the shape of ``logits``
+    (…, n_classes), all rows perturbed in one call (``noise`` of the same shape, or None)."""
+    proba = torch.softmax(logits.double(), dim=-1).cpu().numpy()
+    flat = proba.reshape(-1, proba.shape[-1])
+    out = release(flat) if noise is None else release.apply(flat, noise.reshape(flat.shape))
+    out = np.asarray(out, dtype=np.float64)
+    if out.shape != flat.shape:
+        raise ValueError(f"release must map (n, n_classes) vectors to the same shape, got {out.shape} "
+                         f"for {flat.shape}")
+    return out.reshape(proba.shape)
+
+
+def _delta(release, before: torch.Tensor, after: torch.Tensor, noise: np.ndarray | None) -> np.ndarray:
+    """Δ rows (B, n_probes·n_classes) of a block from its probe outputs (B, n_probes, n_classes)."""
+    if release is None:
+        return (before - after).flatten(1).cpu().numpy()
+    delta = (_released(release, before, None if noise is None else noise[:, 0])
+             - _released(release, after, None if noise is None else noise[:, 1]))
+    return delta.reshape(len(delta), -1).astype(np.float32)
+
+
 def _progress(total: int, progress: bool | None, desc: str):
     disable = None if progress is None else not progress
     return tqdm(total=total, desc=desc, unit="update", file=sys.stderr, disable=disable, leave=False)
@@ -141,7 +195,7 @@ def _progress(total: int, progress: bool | None, desc: str):
 
 
 def simulate_updates(model, probes, X, y, *, lr: float = UPDATE_LR, batch_size: int = 16,
-                     random_state: int | np.random.Generator | None = None,
+                     random_state: int | np.random.Generator | None = None, release: Release | None = None,
                      progress: bool | None = None) -> np.ndarray:
     """Δ of one single-sample SGD update per record of ``(X, y)``, batched with :mod:`torch.func`.
 
@@ -158,19 +212,28 @@ def simulate_updates(model, probes, X, y, *, lr: float = UPDATE_LR, batch_size: 
     batch_size : int
         Updates computed together (memory grows with it: one parameter copy and one probe pass each).
     random_state : int, numpy Generator or None
-        Seeds the latent noise of a VIB target (ignored by deterministic models).
+        Seeds the latent noise of a VIB target and the noise of a random ``release`` (ignored when
+        neither draws any).
+    release : callable or None
+        What the service releases: None for the logits (the official attack); else a map of probability
+        vectors, e.g. ``defenses.output.round_confidences(0.1)``, applied to the softmax of the probe
+        logits in both passes. A random :class:`~defenses.output.OutputPerturbation` takes update i's noise
+        from a generator seeded by (``random_state``, i, 1), not from its own ``rng``; a plain callable
+        must be deterministic.
     progress : bool or None
         A tqdm bar on stderr (None: only when stderr is a terminal).
 
     Returns
     -------
     ndarray of float32, shape (n_updates, n_probes · n_classes)
-        Row i is ``logits_before(probes) − logits_after_i(probes)``, probe-major.
+        Row i is ``logits_before(probes) − logits_after_i(probes)``, probe-major (with ``release``:
+        ``release(softmax(logits_before)) − release(softmax(logits_after_i))``).
     """
     from torch.func import functional_call, grad, vmap
 
     lr = _check_lr(lr)
     batch_size = _check_positive_int("batch_size", batch_size)
+    _check_release(release)
     net, device = _target_parts(model)
     P, X, y = _inputs(model, probes, X, y)
     P = P.to(device)
@@ -203,7 +266,8 @@ def simulate_updates(model, probes, X, y, *, lr: float = UPDATE_LR, batch_size: 
                 before = vmap(lambda e: net.head(h_before, e))(eps_b)
             else:
                 before = plain_before.expand_as(after)
-            out[sl] = (before - after).flatten(1).cpu().numpy()
+            noise = _release_noise(release, seed, sl.start, sl.stop, tuple(after.shape[1:]))
+            out[sl] = _delta(release, before, after, noise)
         bar.update(sl.stop - sl.start)
     bar.close()
     return out
@@ -214,15 +278,17 @@ def _n_outputs(net: _NoisyLogits) -> int:
 
 
 def simulate_updates_loop(model, probes, X, y, *, lr: float = UPDATE_LR,
-                          random_state: int | np.random.Generator | None = None) -> np.ndarray:
+                          random_state: int | np.random.Generator | None = None,
+                          release: Release | None = None) -> np.ndarray:
     """The plain reference of :func:`simulate_updates`: per update a deep copy of the model, a probe pass,
-    one ``torch.optim.SGD`` step on the record, and a second probe pass.
+    one ``torch.optim.SGD`` step on the record, a second probe pass, and the release of each pass.
 
-    Same arguments, same noise (update *i* draws from its own generator) and, up to floating-point
-    rounding, the same Δ. Slow by design: kept as the ground truth the batched version is tested against
-    and the baseline of ``benchmarks/neural.py``.
+    Same arguments, same noise (update *i* draws its latent and its release noise from generators of its
+    own) and, up to floating-point rounding, the same Δ. Slow by design: kept as the ground truth the
+    batched version is tested against and the baseline of ``benchmarks/neural.py``.
     """
     lr = _check_lr(lr)
+    _check_release(release)
     net, device = _target_parts(model)
     P, X, y = _inputs(model, probes, X, y)
     P = P.to(device)
@@ -242,7 +308,8 @@ def simulate_updates_loop(model, probes, X, y, *, lr: float = UPDATE_LR,
         opt.step()
         with torch.no_grad():
             after = copy_(P, None if eps_a is None else eps_a[0])
-        rows.append((before - after).flatten().cpu().numpy())
+        noise = _release_noise(release, seed, i, i + 1, tuple(after.shape))
+        rows.append(_delta(release, before[None], after[None], noise)[0])
     return np.stack(rows).astype(np.float32)
 
 
@@ -280,7 +347,9 @@ class UpdateLeaksAttack:
     ``fit(shadow, probes, X, y)`` simulates one update of the shadow model per shadow record and trains
     the attack MLP on the (Δ, label) pairs (:meth:`fit_deltas` trains on given pairs);
     ``observe(target, X, y)`` is what the attacker sees when the service updates the target on each
-    private record — only Δ on the probes; ``infer(target, deltas)`` returns the guessed labels.
+    private record — only Δ on the probes; ``infer(target, deltas)`` returns the guessed labels. With
+    ``release`` the service releases perturbed probability vectors instead of logits; the shadow updates
+    are simulated through the same release (the attacker knows the defense).
 
     Parameters
     ----------
@@ -288,6 +357,9 @@ class UpdateLeaksAttack:
         Learning rate of the simulated single-sample SGD step (official 1e-2).
     update_batch_size : int
         Updates simulated together by :func:`simulate_updates`.
+    release : callable or None
+        What the target releases, and what the shadow is simulated with: None for the logits (official),
+        else a map of probability vectors (:mod:`defenses.output`; see :func:`simulate_updates`).
     hidden, negative_slope, dropout
         The attack MLP (official (128, 64), 0.2, 0.5).
     lr, batch_size : float, int
@@ -315,13 +387,14 @@ class UpdateLeaksAttack:
         (eval mode, on the shadow updates).
     """
 
-    def __init__(self, *, update_lr: float = UPDATE_LR, update_batch_size: int = 16,
+    def __init__(self, *, update_lr: float = UPDATE_LR, update_batch_size: int = 16, release: Release | None = None,
                  hidden: Sequence[int] = (128, 64), negative_slope: float = 0.2, dropout: float = 0.5,
                  lr: float = 1e-3, batch_size: int = 64, rounds: int = 10, epochs_per_round: int = 30,
                  device: str = "auto", random_state: int | np.random.Generator | None = None,
                  progress: bool | None = None):
         self.update_lr = update_lr
         self.update_batch_size = update_batch_size
+        self.release = release
         self.hidden = hidden
         self.negative_slope = negative_slope
         self.dropout = dropout
@@ -335,6 +408,7 @@ class UpdateLeaksAttack:
 
     def _check(self) -> None:
         _check_lr(self.update_lr)
+        _check_release(self.release)
         for name in ("update_batch_size", "batch_size", "rounds", "epochs_per_round"):
             _check_positive_int(name, getattr(self, name))
         if not (isinstance(self.lr, (int, float)) and self.lr > 0):
@@ -355,7 +429,8 @@ class UpdateLeaksAttack:
             raise ValueError("fit needs at least two shadow updates")
         probes = as_images(probes, "probes")
         deltas = simulate_updates(shadow, probes, X, y, lr=self.update_lr, batch_size=self.update_batch_size,
-                                  random_state=seed_from(self.random_state) + 1, progress=self.progress)
+                                  random_state=seed_from(self.random_state) + 1, release=self.release,
+                                  progress=self.progress)
         return self.fit_deltas(deltas, y, probes=probes, classes=shadow.classes_)
 
     def fit_deltas(self, deltas, labels, *, probes, classes) -> UpdateLeaksAttack:
@@ -419,10 +494,11 @@ class UpdateLeaksAttack:
     # ------------------------------------------------------------------ queries
     def observe(self, target, X, y, random_state: int | np.random.Generator | None = None) -> np.ndarray:
         """What the attacker sees when the service updates ``target`` on each record of ``(X, y)``: the
-        flattened change of the target's logits on the probes (:func:`simulate_updates`)."""
+        flattened change of the target's logits — or of its released vectors, with ``release`` — on the
+        probes (:func:`simulate_updates`)."""
         self._check_fitted(target)
         return simulate_updates(target, self.probes_, X, y, lr=self.update_lr, batch_size=self.update_batch_size,
-                                random_state=random_state, progress=self.progress)
+                                random_state=random_state, release=self.release, progress=self.progress)
 
     def _check_fitted(self, target) -> None:
         if not hasattr(self, "net_"):

@@ -92,6 +92,21 @@ def test_gaussian_noise_outputs_are_distributions_reproducible_by_seed(p, scale,
     assert np.array_equal(out, O.GaussianNoise(scale, rng=seed)(p))
 
 
+@pytest.mark.parametrize("make", [lambda rng: O.add_uniform_noise(0.2, rng), lambda rng: O.GaussianNoise(0.1, rng)])
+def test_noise_drawn_apart_gives_the_same_release(make):
+    # draw_noise + apply is the release in two steps (the simulated updates draw each update's noise
+    # from a generator of its own and apply it to a whole block at once)
+    p = _proba(2, n=40, k=5)
+    f = make(None)
+    noise = f.draw_noise(p.shape, np.random.default_rng(11))
+    assert np.array_equal(f.apply(p, noise), make(11)(p))
+    assert np.array_equal(f.apply(p[:10], noise[:10]), make(11)(p)[:10])  # row by row: no coupling of rows
+    with pytest.raises(ValueError, match="noise must have the shape"):
+        f.apply(p, noise[:5])
+    r = O.round_confidences(0.1)
+    assert r.draw_noise(p.shape, 0) is None and np.array_equal(r.apply(p, None), r(p))
+
+
 @pytest.mark.parametrize("seed", [0, 7])
 def test_ours_equal_arts_postprocessors(seed):
     from art.defences import postprocessor as P

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from defenses import output
 from defenses.datasets import load_digits
 from defenses.neural import (
     CNNClassifier,
@@ -103,6 +104,74 @@ def test_vib_delta_is_stochastic_and_the_cnn_delta_is_not(digits, cnn, vib):
                                   simulate_updates(vib_mu, P, X, y, random_state=1))
 
 
+def _softmax(z):
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def test_release_none_is_the_logit_delta_and_a_release_acts_on_the_softmax_of_both_passes(digits, cnn):
+    P, X, y = _updates(digits, n=8)
+    logit_delta = simulate_updates(cnn, P, X, y)
+    np.testing.assert_array_equal(simulate_updates(cnn, P, X, y, release=None), logit_delta)
+    # logits after the update = logits before − Δ; the identity release on probabilities must then give
+    # softmax(before) − softmax(after): not the logits, not one pass only, not the other sign
+    before = cnn.decision_function(P).astype(np.float64)[None]
+    after = before - logit_delta.reshape(len(X), len(P), 10).astype(np.float64)
+    expected = (_softmax(before) - _softmax(after)).reshape(len(X), -1)
+    got = simulate_updates(cnn, P, X, y, release=output.mix_uniform(0.0))
+    assert np.abs(expected).max() > 1e-2
+    np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
+    rounded = simulate_updates(cnn, P, X, y, release=output.round_confidences(0.1))
+    np.testing.assert_allclose(rounded, 0.1 * np.round(rounded / 0.1), atol=1e-6, rtol=0)  # on the grid
+    # a release with no memory of the outputs leaves nothing to read: Δ = 0 exactly
+    assert np.all(simulate_updates(cnn, P, X, y, release=output.mix_uniform(1.0)) == 0.0)
+
+
+_RELEASES = {"rounding": lambda: output.round_confidences(0.1), "uniform noise": lambda: output.add_uniform_noise(0.1),
+             "gaussian noise": lambda: output.GaussianNoise(0.05)}
+
+
+@pytest.mark.parametrize("name", list(_RELEASES))
+def test_batched_releases_equal_the_deep_copy_loop(digits, cnn, vib, name):
+    P, X, y = _updates(digits, n=11)
+    for model in (cnn, vib):
+        ref = simulate_updates_loop(model, P, X, y, random_state=7, release=_RELEASES[name]())
+        assert np.abs(ref).max() > 1e-2
+        for batch_size in (1, 4):
+            got = simulate_updates(model, P, X, y, batch_size=batch_size, random_state=7, release=_RELEASES[name]())
+            np.testing.assert_allclose(got, ref, atol=1e-6, rtol=0)
+
+
+def test_release_noise_is_seeded_per_update_and_fresh_in_each_pass(digits, cnn):
+    P, X, y = _updates(digits, n=6)
+    # the release's own generator is not used: the noise comes from (random_state, update)
+    a = simulate_updates(cnn, P, X, y, random_state=3, release=output.add_uniform_noise(0.1, rng=0))
+    np.testing.assert_array_equal(a, simulate_updates(cnn, P, X, y, random_state=3,
+                                                      release=output.add_uniform_noise(0.1, rng=1)))
+    other = simulate_updates(cnn, P, X, y, random_state=4, release=output.add_uniform_noise(0.1))
+    assert np.abs(a - other).max() > 1e-2
+    # update i's noise does not depend on which other updates are simulated with it
+    np.testing.assert_array_equal(
+        simulate_updates(cnn, P, X[:4], y[:4], random_state=3, batch_size=4, release=output.add_uniform_noise(0.1)),
+        a[:4])
+    # a new query gets new noise: without any update the two passes still differ (a rounding does not)
+    assert np.abs(simulate_updates(cnn, P, X, y, lr=0.0, release=output.add_uniform_noise(0.1))).max() > 1e-2
+    assert np.all(simulate_updates_loop(cnn, P, X, y, lr=0.0, release=output.round_confidences(0.1)) == 0.0)
+
+
+def test_rounding_to_one_keeps_only_the_crossings_of_one_half(digits, cnn):
+    # r = 1 releases 1 for an entry above 1/2 and 0 otherwise: Δ can only be −1, 0 or 1, and it is
+    # non-zero exactly where a probe's top probability crosses 1/2 — a label-only release still leaks
+    P, X, y = _updates(digits)
+    logit_delta = simulate_updates(cnn, P, X, y)
+    got = simulate_updates(cnn, P, X, y, release=output.round_confidences(1.0))
+    assert set(np.unique(got)) <= {-1.0, 0.0, 1.0} and np.any(got != 0)
+    z_before = cnn.decision_function(P).astype(np.float64)
+    p_after = _softmax(z_before[None] - logit_delta.reshape(len(X), len(P), 10))
+    crossed = (_softmax(z_before)[None] > 0.5) != (p_after > 0.5)
+    np.testing.assert_array_equal(got.reshape(p_after.shape) != 0, crossed)
+
+
 def _attack(**kw):
     return UpdateLeaksAttack(**{"rounds": 2, "epochs_per_round": 10, "device": "cpu", "random_state": 0,
                                 "progress": False, **kw})
@@ -128,6 +197,34 @@ def test_attack_is_at_chance_on_shuffled_labels(digits, cnn, shadow, shadow_delt
     attack = _attack(rounds=1).fit_deltas(shadow_deltas, shuffled, probes=X[r["probes"]], classes=shadow.classes_)
     acc = np.mean(attack.infer(cnn, attack.observe(cnn, X[tu], y[tu])) == y[tu])
     assert acc < 0.1 + 4 * np.sqrt(0.1 * 0.9 / len(tu)), acc
+
+
+def test_the_attack_reads_the_release_on_the_shadow_and_on_the_target(digits, cnn, shadow):
+    X, y, r = digits
+    su, tu = r["shadow_updates"][:200], r["target_updates"]
+    release = output.add_uniform_noise(0.05)
+    attack = _attack(rounds=1, release=release).fit(shadow, X[r["probes"]], X[su], y[su])
+    deltas = attack.observe(cnn, X[tu], y[tu], random_state=4)
+    np.testing.assert_array_equal(deltas, simulate_updates(cnn, X[r["probes"]], X[tu], y[tu], random_state=4,
+                                                           release=release))
+    # the shadow's updates went through the same release (the attacker knows the defense)
+    refit = _attack(rounds=1).fit_deltas(simulate_updates(shadow, X[r["probes"]], X[su], y[su], random_state=1,
+                                                          release=release), y[su], probes=X[r["probes"]],
+                                         classes=shadow.classes_)
+    for pa, pb in zip(attack.net_.parameters(), refit.net_.parameters()):
+        torch.testing.assert_close(pa, pb, atol=1e-5, rtol=1e-4)
+    assert np.mean(attack.infer(cnn, deltas) == y[tu]) > 0.3  # mild noise: the labels still leak
+
+
+def test_a_release_without_signal_leaves_the_attack_at_the_label_prior(digits, cnn, shadow):
+    X, y, r = digits
+    su, tu = r["shadow_updates"], r["target_updates"]
+    attack = _attack(release=output.mix_uniform(1.0)).fit(shadow, X[r["probes"]], X[su], y[su])
+    deltas = attack.observe(cnn, X[tu], y[tu])
+    assert np.all(deltas == 0.0)
+    guesses = attack.infer(cnn, deltas)
+    assert len(set(guesses)) == 1  # one answer for every update: the label frequencies are all it learned
+    assert np.mean(guesses == y[tu]) <= np.bincount(y[tu]).max() / len(tu)
 
 
 def test_fit_simulates_the_shadow_updates_itself(digits, shadow, shadow_deltas):
@@ -176,6 +273,12 @@ def test_bad_inputs_are_refused_with_a_message(digits, cnn, shadow):
         _attack().infer(cnn, np.zeros((1, 1000)))
     with pytest.raises(ValueError, match="rounds"):
         UpdateLeaksAttack(rounds=0).fit(shadow, P, X, y)
+    with pytest.raises(ValueError, match="release must be None"):
+        simulate_updates(cnn, P, X, y, release="round")
+    with pytest.raises(ValueError, match="release must be None"):
+        UpdateLeaksAttack(release=0.1).fit(shadow, P, X, y)
+    with pytest.raises(ValueError, match="release must map"):
+        simulate_updates(cnn, P, X, y, release=lambda p: p[:, :3])
     attack = UpdateLeaksAttack(rounds=1, epochs_per_round=1, device="cpu", random_state=0).fit(shadow, P, X, y)
     with pytest.raises(ValueError, match="deltas must be"):
         attack.infer(cnn, np.zeros((2, 5)))

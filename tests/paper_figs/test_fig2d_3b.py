@@ -10,11 +10,12 @@ import validation.update_leaks as vu
 from paper_figs import fig2d, fig3b
 from paper_figs._claims import VERDICTS
 from paper_figs.__main__ import main
+from validation.neural import SOFTMAX_RELEASE
 
 TINY = vu.UpdateLeaksConfig(dataset="digits", n_target=150, n_shadow=150, n_shadow_updates=120,
                             n_target_updates=60, n_test=100, epochs=2, patience=2, batch_size=50, dp_batch_size=10,
                             attack_rounds=2, attack_epochs_per_round=2, betas=(1e-3, 1.0), noise_multipliers=(1.0,),
-                            n_seeds=2)
+                            n_seeds=2, roundings=(0.1, 1.0), uniform_noises=(0.1,))
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -27,14 +28,19 @@ def test_fig2d_and_fig3b_through_the_cli(tmp_path, monkeypatch, capsys):
     for name in ("fig2d", "fig3b"):
         doc = docs[name] = json.loads((tmp_path / f"{name}.json").read_text())
         assert doc["figure"] == name and (tmp_path / doc["png"]).stat().st_size > 0
-        assert [s["defense"] for s in doc["series"]] == ["undefended", "VIB", "DP-SGD"]
+        assert [s["defense"] for s in doc["series"]] == ["undefended", "VIB", "DP-SGD", SOFTMAX_RELEASE, "rounding",
+                                                         "uniform noise"]
+        rounding = doc["series"][4]
+        assert rounding["knob"] == "r" and [p["knob"] for p in rounding["points"]] == [0.1, 1.0]
+        assert {"utility_ci", "attack_ci", "ece_ci", "per_seed"} <= set(rounding["points"][1])
         assert doc["series"][1]["knob"] == "beta" and [p["knob"] for p in doc["series"][1]["points"]] == [1e-3, 1.0]
         p = doc["series"][2]["points"][0]
         assert {"utility", "utility_ci", "attack", "attack_ci", "ece", "ece_ci", "runs", "eps_rdp", "eps_prv",
                 "per_seed"} <= set(p)
         assert doc["baseline"]["chance"] == 0.1 and 0 <= doc["baseline"]["attack_prior"] <= 1
         assert "10 equal-width bins" in doc["metrics"]["ece"]
-        assert {"within_test_accuracy_points", "undefended", "VIB", "DP-SGD", "vib_ece_below_dp"} <= set(doc["summary"])
+        assert {"within_test_accuracy_points", "undefended", "VIB", "DP-SGD", "vib_ece_below_dp", SOFTMAX_RELEASE,
+                "rounding", "uniform noise"} <= set(doc["summary"])
         assert doc["settings"]["dataset"] == "digits" and doc["run"]["quick"] is True
         assert (tmp_path / "update_leaks_sweep_quick.json").is_file()
     assert docs["fig3b"]["plot"] == {"x": "attack", "y": "ece"}
@@ -44,4 +50,8 @@ def test_fig2d_and_fig3b_through_the_cli(tmp_path, monkeypatch, capsys):
             assert c["figure"] == module.NAME and c["quote"]
             v = c["evaluate"](docs[module.NAME])
             assert v["verdict"] in VERDICTS and v["measurement"]
+            if c["id"].endswith("output-perturbation"):  # evaluated on the figure's own series, not skipped
+                assert v["verdict"] != "not measured" and "unperturbed softmax release" in v["measurement"], v
+    assert {c["id"] for m in (fig2d, fig3b) for c in m.CLAIMS} >= {"fig2d-output-perturbation",
+                                                                    "fig3b-output-perturbation"}
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from validation.engine import SerialExecutor
+from validation.neural import SOFTMAX_RELEASE
 from validation.sweep import Setting
 from validation.update_leaks import (
     QUICK,
@@ -18,10 +21,12 @@ from validation.update_leaks import (
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-#: A tiny but complete sweep on the 8×8 digits: two epochs everywhere, one round of two attack epochs.
+#: A tiny but complete sweep on the 8×8 digits: two epochs everywhere, one round of two attack epochs; one
+#: rounding and one noise level of the undefended CNN's released probabilities.
 TINY = UpdateLeaksConfig(dataset="digits", n_target=150, n_shadow=150, n_shadow_updates=120, n_target_updates=60,
                          n_test=100, epochs=2, patience=2, batch_size=50, dp_batch_size=10, attack_rounds=1,
-                         attack_epochs_per_round=2, betas=(0.1,), noise_multipliers=(1.0,), n_seeds=2)
+                         attack_epochs_per_round=2, betas=(0.1,), noise_multipliers=(1.0,), n_seeds=2,
+                         roundings=(0.3,), uniform_noises=(0.1,))
 
 
 def test_roles_are_disjoint_seeded_and_sized():
@@ -48,6 +53,10 @@ def test_roles_that_do_not_fit_are_refused():
         UpdateLeaksConfig(dataset="digits").check()
     with pytest.raises(ValueError, match="dataset"):
         UpdateLeaksConfig(dataset="cifar10").check()
+    with pytest.raises(ValueError, match="r must"):
+        UpdateLeaksConfig(roundings=(0.0,)).check()
+    with pytest.raises(ValueError, match="a must"):
+        UpdateLeaksConfig(uniform_noises=(-0.1,)).check()
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +69,7 @@ def sweep(tmp_path_factory):
 
 def test_every_run_has_the_metrics_of_its_defense(sweep):
     _, res = sweep
-    assert len(res["runs"]) == 3 * TINY.n_seeds
+    assert len(res["runs"]) == 6 * TINY.n_seeds
     for key, m in res["runs"].items():
         for name in ("utility", "train_accuracy", "ece", "attack", "attack_round_mean", "prior"):
             assert 0.0 <= m[name] <= 1.0, (key, name)
@@ -78,13 +87,15 @@ def test_every_run_has_the_metrics_of_its_defense(sweep):
 
 def test_series_follow_the_figure_schema(sweep):
     _, res = sweep
-    assert [s["defense"] for s in res["series"]] == ["undefended", "VIB", "DP-SGD"]
+    assert [s["defense"] for s in res["series"]] == ["undefended", "VIB", "DP-SGD", SOFTMAX_RELEASE, "rounding",
+                                                     "uniform noise"]
     p = res["series"][2]["points"][0]
     assert p["knob"] == 1.0 and p["runs"] == 2 and len(p["attack_ci"]) == 2 and "eps_rdp_ci" in p
     assert p["attack_ci"][0] <= p["attack"] <= p["attack_ci"][1]
     assert {k: len(v) for k, v in p["per_seed"].items()} == {"utility": 2, "attack": 2, "ece": 2, "prior": 2}
     assert np.isclose(np.mean(p["per_seed"]["attack"]), p["attack"])
-    assert set(matched_points(res["series"], within=1.0)) == {"undefended", "VIB", "DP-SGD"}
+    assert set(matched_points(res["series"], within=1.0)) == {"undefended", "VIB", "DP-SGD", SOFTMAX_RELEASE,
+                                                              "rounding", "uniform noise"}
     assert matched_points(res["series"], within=-1.0)["VIB"] is None
 
 
@@ -99,7 +110,27 @@ def test_sweep_resumes_without_recomputing(sweep, monkeypatch):
     assert again["runs"] == res["runs"]
 
 
-def test_same_seed_same_numbers():
+def test_output_perturbations_release_the_undefended_cnn_of_the_seed(sweep):
+    _, res = sweep
+    runs = res["runs"]
+    for k in range(TINY.n_seeds):
+        und, soft = runs[f"undefended|None=None|split={k}"], runs[f"{SOFTMAX_RELEASE}|None=None|split={k}"]
+        rnd, noise = runs[f"rounding|r=0.3|split={k}"], runs[f"uniform noise|a=0.1|split={k}"]
+        # the same model: the argmax of its softmax is its prediction, the ECE of the softmax is its ECE
+        assert soft["utility"] == und["utility"] and soft["shadow_utility"] == und["shadow_utility"]
+        assert soft["ece"] == pytest.approx(und["ece"], abs=1e-12)
+        for m in (soft, rnd, noise):
+            assert m["prior"] == und["prior"] and 0 <= m["attack"] <= 1 and m["epochs_run"] == und["epochs_run"]
+        # Δ of probabilities, not of logits
+        assert 0 < soft["delta_rms"] < 1 and soft["delta_rms"] != und["delta_rms"]
+        assert noise["delta_rms"] != soft["delta_rms"] and noise["ece"] != soft["ece"]
+    # a run whose undefended models were trained for it (a fresh process) equals the sweep's, which reused them
+    fresh = UpdateLeaksExperiment(TINY, device="cpu")(Setting("uniform noise", "a", 0.1), 1)
+    assert fresh == runs["uniform noise|a=0.1|split=1"]
+
+
+def test_same_seed_same_numbers_whatever_else_the_sweep_holds():
     setting = Setting("undefended", None, None)
     first = UpdateLeaksExperiment(TINY, device="cpu")(setting, 1)
-    assert UpdateLeaksExperiment(TINY, device="cpu")(setting, 1) == first
+    plain = replace(TINY, roundings=(), uniform_noises=())
+    assert UpdateLeaksExperiment(plain, device="cpu")(setting, 1) == first
