@@ -1,4 +1,4 @@
-"""Output perturbation: change only what a fitted classifier releases (ALGORITHMS.md §14).
+"""Output perturbation: change only what a fitted classifier releases (docs/defenses.md).
 
 The MID paper mentions two output-perturbation defenses and dismisses them without numbers: rounding the
 confidence vector (Fredrikson, Jha & Ristenpart 2015) and "injecting uniform noise" into it (Salem et al.
@@ -114,7 +114,7 @@ class RoundConfidences(OutputPerturbation):
     """Round every confidence to a multiple of ``r``: ``p̃ = r·round(p/r)`` (Fredrikson et al. 2015).
 
     Not renormalised (faithful); idempotent. Fredrikson et al. swept r ∈ {0.001, 0.005, 0.01, 0.05}
-    [unsure, ALGORITHMS.md §14]. Ties at ``.5`` round half to even (``numpy.round``).
+    [unsure, docs/defenses.md]. Ties at ``.5`` round half to even (``numpy.round``).
     """
 
     def __init__(self, r: float):
@@ -358,7 +358,7 @@ class OutputPerturbedClassifier(ClassifierMixin, BaseEstimator):
 
 
 def released_ece(y_idx, released, n_bins: int = 15) -> float:
-    """ECE (ALGORITHMS.md §13) of released confidence vectors, which need not sum to 1 (rounded, cut off).
+    """ECE (docs/attacks.md) of released confidence vectors, which need not sum to 1 (rounded, cut off).
 
     Confidence = the largest released entry, clipped to [0, 1] (what a client reads); correct = its
     argmax is the label ``y_idx`` (column indices). Equal-width bins ``(lo, hi]`` over [0, 1] (a confidence

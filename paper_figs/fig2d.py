@@ -3,7 +3,7 @@
 ``python -m paper_figs fig2d [--quick] [--device auto] [--out DIR]`` runs (or resumes)
 :func:`validation.update_leaks.run_update_leaks_sweep` — undefended, VIB over a β grid and DP-SGD over a
 noise grid, 3 seeds, on MNIST (the documented stand-in for the paper's CIFAR-10; ``--quick``: 8×8 digits)
-— and writes ``fig2d.json`` (DESIGN.md §2 schema; ``summary`` holds each defense's most protective
+— and writes ``fig2d.json`` (docs/figures.md schema; ``summary`` holds each defense's most protective
 setting within 5 points of the undefended test accuracy, with ε and ECE) and ``fig2d.png``: attack
 accuracy vs test accuracy with 95% intervals over seeds, the chance level (1/classes) and the no-model
 baseline (always the most frequent label of the shadow updates). Per-run results are kept in
@@ -37,8 +37,16 @@ _DATASET = {
 }
 
 
+def dataset_label(res: dict[str, Any], quick: bool) -> str:
+    """The title's data part: the quick digits, or MNIST with the configuration's name unless it is the full one."""
+    if quick:
+        return " (quick, 8x8 digits)"
+    name = res["config"].get("name", "full")
+    return " (MNIST)" if name == "full" else f" (MNIST, {name} configuration)"
+
+
 def figure_document(res: dict[str, Any], name: str, title: str) -> dict[str, Any]:
-    """The DESIGN.md §2 document of the Update-Leaks sweep (shared by Fig. 2(d) and 3(b))."""
+    """The docs/figures.md document of the Update-Leaks sweep (shared by Fig. 2(d) and 3(b))."""
     cfg = res["config"]
     series = [{**s, "points": [{**p} for p in s["points"]]} for s in res["series"]]
     und = next(s for s in series if s["defense"] == "undefended")["points"][0]
@@ -131,8 +139,7 @@ def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto
          executor: Executor | None = None) -> Path:
     out_dir = Path(out_dir)
     res = run_update_leaks_sweep(out_dir, quick=quick, device=device, data_home=data_home, executor=executor)
-    doc = figure_document(res, NAME, "Fig. 2(d): Update-Leaks label inference vs utility"
-                          + (" (quick, 8x8 digits)" if quick else " (MNIST)"))
+    doc = figure_document(res, NAME, "Fig. 2(d): Update-Leaks label inference vs utility" + dataset_label(res, quick))
     doc["png"] = plot(doc, out_dir / f"{NAME}.png").name
     return write_json_atomic(out_dir / f"{NAME}.json", doc)
 

@@ -19,7 +19,7 @@ from typing import Any
 from paper_figs._claims import claim, compare_tradeoffs
 from paper_figs._common import pyplot, save
 from paper_figs.fig2c import _OUTPUT, _SYMBOL, _errorbars, output_perturbation_ineffective
-from paper_figs.fig2d import _label, figure_document
+from paper_figs.fig2d import _label, dataset_label, figure_document
 from validation.engine import Executor
 from validation.store import write_json_atomic
 from validation.update_leaks import run_update_leaks_sweep
@@ -54,8 +54,7 @@ def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto
          executor: Executor | None = None) -> Path:
     out_dir = Path(out_dir)
     res = run_update_leaks_sweep(out_dir, quick=quick, device=device, data_home=data_home, executor=executor)
-    doc = figure_document(res, NAME, "Fig. 3(b): calibration vs Update-Leaks attack accuracy"
-                          + (" (quick, 8x8 digits)" if quick else " (MNIST)"))
+    doc = figure_document(res, NAME, "Fig. 3(b): calibration vs Update-Leaks attack accuracy" + dataset_label(res, quick))
     doc["plot"] = {"x": "attack", "y": "ece"}
     doc["png"] = plot(doc, out_dir / f"{NAME}.png").name
     return write_json_atomic(out_dir / f"{NAME}.json", doc)

@@ -2,7 +2,7 @@
 
 The paper attacks CIFAR-10 models; CIFAR-10 cannot be fetched here, so the full run uses **MNIST** (the
 IDX files of the data directory, 28×28) as the documented stand-in, with the official split roles
-(ALGORITHMS.md §11: CIFAR-10 train indices [0,10k) target, [10k,20k) shadow, [20k,30k) shadow updates,
+(docs/attacks.md: CIFAR-10 train indices [0,10k) target, [10k,20k) shadow, [20k,30k) shadow updates,
 [30k,31k) target updates, [40k,50k) probe pool) drawn from a seeded permutation of the MNIST training
 file: target 10,000, shadow 10,000, shadow updates 10,000, target updates 1,000, and a probe set of
 10 images per class (100) from the disjoint rest; test accuracy and ECE on the 10,000 MNIST test images.
@@ -26,7 +26,7 @@ updates. Metrics of a run:
 * DP-SGD: ``noise_multiplier``, ``eps_rdp`` (Opacus RDP, Balle et al. 2020 conversion) and ``eps_prv``
   (Opacus PRV), both at ``delta``; an infinite ε is left out rather than stored.
 
-Output perturbation (``roundings`` r, ``uniform_noises`` a; :mod:`defenses.output`, ALGORITHMS.md §14):
+Output perturbation (``roundings`` r, ``uniform_noises`` a; :mod:`defenses.output`, docs/defenses.md):
 the undefended CNN of the seed (the same target and shadow model as the ``undefended`` setting) releasing
 only rounded / noised probability vectors. The attacker then reads Δ of the released vectors on the
 probes and simulates its shadow updates through the same release (it knows the defense); the reference
@@ -44,6 +44,7 @@ store ``update_leaks_sweep[_quick].json``) and is shared by ``paper_figs.fig2d``
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,7 @@ class UpdateLeaksConfig:
     images from the pool instead (the 8×8 digits have no separate test set).
     """
 
+    name: str = "full"
     dataset: str = "mnist"
     n_target: int = 10_000
     n_shadow: int = 10_000
@@ -139,12 +141,27 @@ class UpdateLeaksConfig:
 #: The full figure (MNIST stand-in for CIFAR-10, the official role sizes, 3 seeds); rounding up to r = 1
 #: (only entries above 1/2 survive, as 1: the released vector is at most the one-hot label).
 FULL = UpdateLeaksConfig(roundings=(0.01, 0.1, 0.3, 1.0), uniform_noises=(0.01, 0.03, 0.1, 0.3))
-#: The ``--quick`` check: 8×8 digits, small roles, one VIB and one DP-SGD setting, two roundings and one
-#: noise level, 3 seeds, short attack.
-QUICK = UpdateLeaksConfig(dataset="digits", n_target=300, n_shadow=300, n_shadow_updates=500, n_target_updates=200,
+#: The configuration run on two shared CPU cores (no CUDA): MNIST with every role at 3,000 images (target
+#: updates 500), 15 epochs, three points per defense and the same attack; the full role sizes and grids
+#: need about 2 CPU-hours per seed on this architecture.
+CPU = UpdateLeaksConfig(name="cpu", n_target=3_000, n_shadow=3_000, n_shadow_updates=3_000, n_target_updates=500,
+                        epochs=15, betas=(1e-3, 1e-2, 1e-1), noise_multipliers=(0.5, 1.0, 2.0),
+                        roundings=(0.01, 0.1, 1.0), uniform_noises=(0.03, 0.1))
+#: The ``--quick`` check: 8×8 digits, small roles, three VIB and three DP-SGD settings, two roundings and
+#: one noise level, 3 seeds, short attack.
+QUICK = UpdateLeaksConfig(name="quick", dataset="digits", n_target=300, n_shadow=300, n_shadow_updates=500, n_target_updates=200,
                           n_test=200, epochs=15, patience=15, batch_size=32, dp_batch_size=32, dp_lr=3e-3,
-                          attack_rounds=3, attack_epochs_per_round=10, betas=(1e-2,), noise_multipliers=(1.0,),
+                          attack_rounds=3, attack_epochs_per_round=10, betas=(3e-3, 1e-2, 3e-2),
+                          noise_multipliers=(0.5, 1.0, 2.0),
                           n_seeds=3, roundings=(0.1, 1.0), uniform_noises=(0.1,))
+
+
+def default_config(device: str = "auto") -> UpdateLeaksConfig:
+    """The configuration of a non-quick run on ``device``: :data:`FULL` on CUDA, :data:`CPU` otherwise
+    (announced on stderr by :func:`run_update_leaks_sweep` and recorded as ``settings.name``)."""
+    from defenses.neural import resolve_device
+
+    return FULL if resolve_device(device).type == "cuda" else CPU
 
 
 def load_pool(config: UpdateLeaksConfig, data_home=None):
@@ -161,7 +178,7 @@ def split_roles(y: np.ndarray, config: UpdateLeaksConfig, seed: int) -> dict[str
 
     A permutation of the pool seeded by (``split_seed``, ``seed``) is cut into target, shadow, shadow
     updates, target updates and (when ``n_test`` is set) test, in that order; the probes are the first
-    ``probes_per_class`` images of every class among the rest, in permutation order (ALGORITHMS.md §11).
+    ``probes_per_class`` images of every class among the rest, in permutation order (docs/attacks.md).
     """
     y = np.asarray(y)
     sizes = {"target": config.n_target, "shadow": config.n_shadow, "shadow_updates": config.n_shadow_updates,
@@ -311,14 +328,20 @@ def run_update_leaks_sweep(out_dir: str | os.PathLike, *, quick: bool, device: s
     aggregated point carries, beside means and 95% Student-t intervals over seeds, the per-seed values of
     :data:`PER_SEED` under ``"per_seed"`` (seed order), for paired comparisons.
     """
-    config = config or (QUICK if quick else FULL)
+    if config is None:
+        config = QUICK if quick else default_config(device)
+        if config is CPU:
+            print("Update-Leaks: no CUDA device, so the CPU configuration runs (validation.update_leaks.CPU: "
+                  "MNIST roles of 3,000 images, 3 points per defense); pass --device cuda on a GPU for the full "
+                  "one", file=sys.stderr)
     config.check()
     out_dir = Path(out_dir)
     settings = config.settings()
     experiment = UpdateLeaksExperiment(config, data_home=data_home, device=device)
     experiment.data  # noqa: B018 — fail on missing data here, before any worker starts
     described = {**_jsonable(asdict(config)), "quick": quick}
-    store = out_dir / f"update_leaks_sweep{'_quick' if quick else ''}.json"
+    tag = "_quick" if quick else ("" if config.name == "full" else f"_{config.name}")
+    store = out_dir / f"update_leaks_sweep{tag}.json"
     runs = run_sweep(settings, config.n_seeds, experiment, store, described, progress=progress,
                      executor=executor, name="update-leaks sweep")
     common = _common_keys(settings, config.n_seeds, runs)
@@ -370,5 +393,5 @@ def _jsonable(obj):
     return obj
 
 
-__all__ = ["FULL", "PER_SEED", "QUICK", "UpdateLeaksConfig", "UpdateLeaksExperiment", "load_pool", "make_release",
-           "make_target", "matched_points", "run_update_leaks_sweep", "split_roles"]
+__all__ = ["CPU", "FULL", "PER_SEED", "QUICK", "UpdateLeaksConfig", "UpdateLeaksExperiment", "default_config",
+           "load_pool", "make_release", "make_target", "matched_points", "run_update_leaks_sweep", "split_roles"]

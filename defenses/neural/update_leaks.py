@@ -5,7 +5,7 @@ set* P before and after the update observes the change of the outputs
 
     Δ = logits_θ(P) − logits_θ'(P),    θ' = θ − lr · ∇_θ CE(f_θ(x), y)    (one SGD step, lr = 1e-2)
 
-flattened to ``n_probes · n_classes`` values, and infers y from Δ (ALGORITHMS.md §11). It learns how
+flattened to ``n_probes · n_classes`` values, and infers y from Δ (docs/attacks.md). It learns how
 by simulation: a *shadow* model of the target's architecture and defense, trained on shadow data, is
 updated on many shadow records of known label, and an attack MLP (the official
 ``n_probes·n_classes → 128 → 64 → n_classes``, LeakyReLU 0.2, dropout 0.5) is trained on the
@@ -28,7 +28,7 @@ latent noise of update *i* from its own generator seeded by (``random_state``, i
 noise whatever the block size.
 
 A service may release only perturbed probability vectors (output perturbation, :mod:`defenses.output`,
-ALGORITHMS.md §14): with ``release`` set, the attacker's feature is
+docs/defenses.md): with ``release`` set, the attacker's feature is
 
     Δ = release(softmax(logits_θ(P))) − release(softmax(logits_θ'(P)))
 

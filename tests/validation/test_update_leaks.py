@@ -134,3 +134,12 @@ def test_same_seed_same_numbers_whatever_else_the_sweep_holds():
     first = UpdateLeaksExperiment(TINY, device="cpu")(setting, 1)
     plain = replace(TINY, roundings=(), uniform_noises=())
     assert UpdateLeaksExperiment(plain, device="cpu")(setting, 1) == first
+
+
+def test_a_non_quick_run_on_cpu_takes_the_cpu_configuration_and_names_it():
+    import validation.update_leaks as vu
+
+    assert vu.default_config("cpu") is vu.CPU and vu.CPU.name == "cpu" and vu.FULL.name == "full"
+    assert vu.CPU.dataset == "mnist" and vu.CPU.n_shadow_updates < vu.FULL.n_shadow_updates
+    for config in (vu.QUICK, vu.CPU):  # the figures show a trade-off, not one point per defense
+        assert len(config.betas) >= 3 and len(config.noise_multipliers) >= 3
