@@ -25,7 +25,6 @@ reproduces the measurements of issue 13; every run is stored in a resumable
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import io
 import json
 import os
@@ -38,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from defenses.datasets import DataFileError
+from defenses.interop import art_available
 from validation.cli import (
     add_executor_arguments,
     check_data_home,
@@ -50,12 +50,6 @@ from validation.cli import (
 from validation.engine import Executor, UnitOutput, UnitsFailed
 from validation.store import StoreError, write_json_atomic
 from validation.sweep import Setting, aggregate, run_sweep
-
-
-def art_available() -> bool:
-    """Whether IBM's Adversarial Robustness Toolbox (the ``interop`` extra) can be imported; the sweeps of
-    Fig. 2(a), 2(b) and 4(c) add ART's attacks where it can (and record whether they did)."""
-    return importlib.util.find_spec("art") is not None
 
 
 # ------------------------------------------------------------------------------------------ survey

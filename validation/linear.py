@@ -37,6 +37,7 @@ from sklearn.linear_model import LinearRegression
 from sklearn.metrics import roc_auc_score
 
 from defenses.datasets import load_iwpc
+from defenses.interop import art_available
 from defenses.linear import (
     AdaSSPRegression,
     MIDLinearRegression,
@@ -46,7 +47,6 @@ from defenses.linear import (
     empirical_prior,
 )
 from validation.engine import Executor
-from validation.interop import art_available
 from validation.sweep import Setting, aggregate, run_sweep
 
 #: The paper's protocol: 100 random splits (ratio unstated; 80/20 as in the FB reproduction).

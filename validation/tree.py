@@ -25,10 +25,10 @@ import pandas as pd
 from sklearn.naive_bayes import CategoricalNB
 
 from defenses.datasets import load_steak_survey
+from defenses.interop import art_available
 from defenses.tree import (DPID3Classifier, EncodedTable, ID3Classifier, MAPWithCountsAttack, NaiveMAPAttack,
                            PriorAttack, PriorityID3Classifier, confusion_matrix, encode_table, estimate_prior)
 from validation.engine import Executor
-from validation.interop import art_available
 from validation.sweep import Setting, aggregate, mean_ci, run_sweep
 
 SENSITIVE = "cheated"
