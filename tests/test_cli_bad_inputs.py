@@ -1,4 +1,5 @@
-"""Bad input to ``python -m validation`` and ``python -m paper_figs``: exit 2, one line, no traceback.
+"""Bad input to ``python -m validation``, ``python -m validation.interop`` and ``python -m paper_figs``: exit 2,
+one line, no traceback.
 
 Every class of issue 16 item 1 is driven through both commands: output paths that are directories,
 files, missing or unwritable; values that overflow; sizes that cannot fit (refused with the estimate);
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 
 import paper_figs.__main__ as figs_cli
 import validation.__main__ as val_cli
+import validation.interop as interop_cli
 from validation.cli import physical_memory
 
 IND = ["ind", "--learner", "dp-id3", "--eps", "1", "--n", "50", "--models", "4"]
@@ -38,6 +40,7 @@ def no_work(monkeypatch):
     for name in ("table_rows", "build_learner", "executor_from_args"):
         monkeypatch.setattr(val_cli, name, _reached)
     monkeypatch.setattr(figs_cli, "executor_from_args", _reached)
+    monkeypatch.setattr(interop_cli, "executor_from_args", _reached)
 
 
 def _refused(main, argv, capsys, *names: str) -> str:
@@ -189,6 +192,21 @@ def test_device_for_a_figure_without_torch_work_and_a_missing_data_home(capsys, 
     _refused(figs_cli.main, ["fig2b", "--data-home", str(tmp_path / "typo"), "--out", str(tmp_path)], capsys,
              "--data-home", "is not a directory")
     _refused(val_cli.main, IND + ["--data-home", str(tmp_path / "typo")], capsys, "--data-home")
+
+
+@pytest.mark.parametrize("argv, names", [
+    (["survey", "--out", "afile"], ("--out", "is not a directory")),
+    (["survey", "--out", ""], ("--out",)),
+    (["iwpc", "--device", "cpu"], ("--device applies to the tables faces and miface",)),
+    (["faces", "--device", "tpu"], ("tpu",)),
+    (["survey", "--splits", "0"], ("--splits must be >= 1",)),
+    (["survey", "--jobs", "9999"], ("--jobs", "9999")),
+    (["survey", "--data-home", "typo"], ("--data-home", "is not a directory")),
+    (["nosuch"], ("invalid choice",)),
+])
+def test_the_interop_tables_refuse_bad_input_before_any_work(paths, capsys, no_work, monkeypatch, argv, names):
+    monkeypatch.chdir(paths)
+    _refused(interop_cli.main, argv, capsys, *names)
 
 
 def test_sem_n_larger_than_the_table(capsys, monkeypatch):
