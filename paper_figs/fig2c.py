@@ -90,6 +90,40 @@ def _errorbars(pts, key):
     return [[p[key] - max(p[f"{key}_ci"][0], 0.0) for p in pts], [min(p[f"{key}_ci"][1], 1.0) - p[key] for p in pts]]
 
 
+def series_style(s: dict[str, Any]) -> tuple[str, str, str]:
+    """Colour, marker and legend label of a series in every neural figure (the undefended model a black star)."""
+    if s["defense"] == "undefended":
+        return "black", "*", "undefended"
+    color, marker = _STYLE.get(s["defense"], ("tab:green", "^"))
+    return color, marker, s["defense"]
+
+
+def plot_ece_vs_attack(doc: dict[str, Any], path: str | os.PathLike, attack: str, xlabel: str, ylabel: str,
+                       chance: float | None = None) -> Path:
+    """ECE against the attack metric ``attack`` of every series, 95% CIs over seeds (Fig. 3(a), 3(b))."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(8.8, 4.8), dpi=120)
+    for s in doc["series"]:
+        pts = sorted(s["points"], key=lambda p: p[attack])
+        color, marker, label = series_style(s)
+        ax.errorbar([p[attack] for p in pts], [p["ece"] for p in pts], xerr=_errorbars(pts, attack),
+                    yerr=_errorbars(pts, "ece"), fmt=marker, ls="-" if len(pts) > 1 else "none", color=color,
+                    ms=9 if marker == "*" else 6, capsize=2, lw=1.2, label=label)
+        for p in pts:
+            if s["knob"] is not None:
+                sym = _SYMBOL.get(s["defense"], s["knob"])
+                ax.annotate(f"{sym}={p['knob']:g}", (p[attack], p["ece"]), textcoords="offset points",
+                            xytext=(4, 4), fontsize=7, color=color)
+    if chance is not None:
+        ax.axvline(chance, color="0.3", ls=":", lw=1.0, label="chance")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(doc["title"], fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)  # beside the points
+    return save(fig, path)
+
+
 def _eps_label(p: dict[str, Any]) -> str:
     rdp = f"{p['eps_rdp']:.3g}" if "eps_rdp" in p else "∞"
     prv = f"{p['eps_prv']:.3g}" if "eps_prv" in p else "n/a"
@@ -107,11 +141,7 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
     for s in doc["series"]:
         pts = sorted(s["points"], key=lambda p: p["utility"])
         x = [p["utility"] for p in pts]
-        if s["defense"] == "undefended":
-            color, marker, label = "black", "*", "undefended"
-        else:
-            color, marker = _STYLE.get(s["defense"], ("tab:green", "^"))
-            label = s["defense"]
+        color, marker, label = series_style(s)
         for part, face, ls in (("train", color, "-"), ("test", "white", "--")):
             ax.errorbar(x, [p[f"attack_{part}"] for p in pts], xerr=_errorbars(pts, "utility"),
                         yerr=_errorbars(pts, f"attack_{part}"), fmt=marker, ls=ls if len(pts) > 1 else "none",

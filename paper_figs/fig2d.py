@@ -21,7 +21,8 @@ from typing import Any
 
 from paper_figs._claims import claim, compare_tradeoffs, vulnerability_grows_with_utility
 from paper_figs._common import pyplot, save
-from paper_figs.fig2c import _OUTPUT, _STYLE, _SYMBOL, _eps_label, _errorbars, output_perturbation_ineffective
+from paper_figs.fig2c import (_OUTPUT, _SYMBOL, _eps_label, _errorbars, output_perturbation_ineffective,
+                              series_style)
 from validation.engine import Executor
 from validation.store import write_json_atomic
 from validation.sweep import mean_ci
@@ -96,13 +97,6 @@ def summarize(series: list[dict[str, Any]], within: float = 0.05) -> dict[str, A
     return out
 
 
-def _label(s: dict[str, Any]) -> tuple[str, str, str]:
-    if s["defense"] == "undefended":
-        return "black", "*", "undefended"
-    color, marker = _STYLE.get(s["defense"], ("tab:green", "^"))
-    return color, marker, s["defense"]
-
-
 def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
     """Attack accuracy vs test accuracy with 95% CIs over seeds, chance and the label-prior baseline."""
     plt = pyplot()
@@ -112,7 +106,7 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
     ax.axhline(base["attack_prior"], color="0.5", ls="-.", lw=1.2, label="label-prior baseline (no model)")
     for s in doc["series"]:
         pts = sorted(s["points"], key=lambda p: p["utility"])
-        color, marker, label = _label(s)
+        color, marker, label = series_style(s)
         ax.errorbar([p["utility"] for p in pts], [p["attack"] for p in pts], xerr=_errorbars(pts, "utility"),
                     yerr=_errorbars(pts, "attack"), fmt=marker, ls="-" if len(pts) > 1 else "none", color=color,
                     ms=9 if marker == "*" else 6, capsize=2, lw=1.2, label=label)

@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from paper_figs._claims import claim, compare_tradeoffs
-from paper_figs._common import pyplot, save
-from paper_figs.fig2c import _STYLE, _SYMBOL, _errorbars, figure_document
+from paper_figs.fig2c import figure_document, plot_ece_vs_attack
 from validation.engine import Executor
 from validation.neural import run_faces_sweep
 from validation.store import write_json_atomic
@@ -26,30 +25,7 @@ NAME = "fig3a"
 
 
 def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
-    plt = pyplot()
-
-    fig, ax = plt.subplots(figsize=(8.8, 4.8), dpi=120)
-    for s in doc["series"]:
-        pts = sorted(s["points"], key=lambda p: p["attack_train"])
-        if s["defense"] == "undefended":
-            color, marker = "black", "*"
-        else:
-            color, marker = _STYLE.get(s["defense"], ("tab:green", "^"))
-        ax.errorbar([p["attack_train"] for p in pts], [p["ece"] for p in pts],
-                    xerr=_errorbars(pts, "attack_train"), yerr=_errorbars(pts, "ece"), fmt=marker,
-                    ls="-" if len(pts) > 1 else "none", color=color, ms=9 if marker == "*" else 6, capsize=2,
-                    lw=1.2, label=s["defense"])
-        for p in pts:
-            if s["knob"]:
-                sym = _SYMBOL.get(s["defense"], s["knob"])
-                ax.annotate(f"{sym}={p['knob']:g}", (p["attack_train"], p["ece"]), textcoords="offset points",
-                            xytext=(4, 4), fontsize=7, color=color)
-    ax.set_xlabel("attack accuracy on training images")
-    ax.set_ylabel(doc["metrics"]["ece"])
-    ax.set_title(doc["title"], fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)  # beside the points
-    return save(fig, path)
+    return plot_ece_vs_attack(doc, path, "attack_train", "attack accuracy on training images", doc["metrics"]["ece"])
 
 
 def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,

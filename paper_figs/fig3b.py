@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from paper_figs._claims import claim, compare_tradeoffs
-from paper_figs._common import pyplot, save
-from paper_figs.fig2c import _OUTPUT, _SYMBOL, _errorbars, output_perturbation_ineffective
-from paper_figs.fig2d import _label, dataset_label, figure_document
+from paper_figs.fig2c import _OUTPUT, output_perturbation_ineffective, plot_ece_vs_attack
+from paper_figs.fig2d import dataset_label, figure_document
 from validation.engine import Executor
 from validation.store import write_json_atomic
 from validation.update_leaks import run_update_leaks_sweep
@@ -28,26 +27,9 @@ NAME = "fig3b"
 
 
 def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(8.8, 4.8), dpi=120)
-    for s in doc["series"]:
-        pts = sorted(s["points"], key=lambda p: p["attack"])
-        color, marker, label = _label(s)
-        ax.errorbar([p["attack"] for p in pts], [p["ece"] for p in pts], xerr=_errorbars(pts, "attack"),
-                    yerr=_errorbars(pts, "ece"), fmt=marker, ls="-" if len(pts) > 1 else "none", color=color,
-                    ms=9 if marker == "*" else 6, capsize=2, lw=1.2, label=label)
-        for p in pts:
-            if s["knob"] is not None:
-                sym = _SYMBOL.get(s["defense"], s["knob"])
-                ax.annotate(f"{sym}={p['knob']:g}", (p["attack"], p["ece"]), textcoords="offset points",
-                            xytext=(4, 4), fontsize=7, color=color)
-    ax.axvline(doc["baseline"]["chance"], color="0.3", ls=":", lw=1.0, label="chance")
-    ax.set_xlabel("label-inference accuracy (target updates)")
-    ax.set_ylabel(doc["metrics"]["ece"].split(",")[0] + f" ({doc['settings']['ece_bins']} bins)")
-    ax.set_title(doc["title"], fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)  # beside the points
-    return save(fig, path)
+    ylabel = doc["metrics"]["ece"].split(",")[0] + f" ({doc['settings']['ece_bins']} bins)"
+    return plot_ece_vs_attack(doc, path, "attack", "label-inference accuracy (target updates)", ylabel,
+                              chance=doc["baseline"]["chance"])
 
 
 def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
