@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
 
+from mitheory.rng import as_generator
 from mitheory.stats import clopper_pearson
 
 
@@ -45,7 +46,7 @@ def bootstrap(
     n = len(arrays[0])
     if n == 0 or any(len(a) != n for a in arrays):
         raise ValueError("bootstrap needs non-empty arrays of equal length")
-    rng = np.random.default_rng(random_state)
+    rng = as_generator(random_state)
     value = float(metric(*arrays))
     stats = []
     for idx in rng.integers(0, n, size=(n_boot, n)):

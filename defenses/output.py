@@ -40,15 +40,14 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-Rng = int | np.random.Generator | np.random.RandomState | None
+from mitheory.rng import as_generator
+
+Rng = int | np.random.SeedSequence | np.random.Generator | np.random.RandomState | None
 
 
 def _as_rng(rng: Rng) -> np.random.Generator | np.random.RandomState:
-    if isinstance(rng, (np.random.Generator, np.random.RandomState)):
-        return rng
-    if rng is None or (isinstance(rng, numbers.Integral) and not isinstance(rng, bool) and rng >= 0):
-        return np.random.default_rng(rng)
-    raise ValueError(f"rng must be a non-negative int, a numpy Generator, a RandomState or None, got {rng!r}")
+    # a RandomState is drawn from as it is: ART's GaussianNoise draws from NumPy's legacy generator
+    return as_generator(rng, name="rng", keep_legacy=True)
 
 
 def _number(name: str, value, low: float, high: float = np.inf, *, open_low: bool = False) -> float:

@@ -60,6 +60,7 @@ from scipy.special import softmax
 from sklearn.utils.validation import check_is_fitted
 
 from defenses import output
+from mitheory.rng import integer_seed
 from defenses.interop._ordinal import ordinal_tree
 from defenses.tree import AttributeInference, BaseCategoricalTree
 from defenses.tree.id3 import resolve_feature
@@ -68,13 +69,8 @@ _MODEL_TYPES = ("nn", "rf", "gb", "lr", "dt", "knn", "svm")
 
 
 def _seed(random_state) -> int | None:
-    if random_state is None:
-        return None
-    if isinstance(random_state, np.random.Generator):
-        return int(random_state.integers(0, 2**31 - 1))
-    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool) and random_state >= 0:
-        return int(random_state)
-    raise ValueError(f"random_state must be a non-negative int, a numpy Generator or None, got {random_state!r}")
+    """A 31-bit seed for ART's and scikit-learn's seeders (None stays None: fresh entropy there)."""
+    return None if random_state is None else integer_seed(random_state, bits=31)
 
 
 def _indices(classes, labels, what: str) -> np.ndarray:

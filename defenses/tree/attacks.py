@@ -15,6 +15,8 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from mitheory.rng import as_generator
+
 from ._base import BaseCategoricalTree
 from .id3 import resolve_feature
 
@@ -297,5 +299,5 @@ class PriorAttack:
         if self.strategy == "mode":
             guesses = np.repeat(domain[np.argmax(p)], n)
         else:
-            guesses = domain[np.random.default_rng(self.random_state).choice(len(domain), size=n, p=p)]
+            guesses = domain[as_generator(self.random_state).choice(len(domain), size=n, p=p)]
         return AttributeInference(guesses=guesses, scores=scores, values=domain)
