@@ -15,10 +15,13 @@ Black box (what a service answers):
 
 ``classes_``
     The labels of the output columns, in order.
-``predict_proba(X)``
-    The released confidence vectors, ``(N, K)`` NumPy (perturbed, for an output-perturbed model).
-``decision_function(X)``
+``predict_proba(X, random_state=None)``
+    The released confidence vectors, ``(N, K)`` NumPy (perturbed, for an output-perturbed model);
+    ``random_state`` seeds a stochastic target's latent draws for this call.
+``decision_function(X, random_state=None)``
     The released logits, ``(N, K)`` NumPy (one latent draw per input for a stochastic model).
+``perturbation``
+    The :class:`~defenses.output.OutputPerturbation` applied to released vectors, or None.
 
 White box (what GMI, MIFace and Update-Leaks also use):
 
@@ -45,7 +48,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._torch import batched
+from ._torch import batched, make_generator, seed_from
 from .architectures import VIBNet
 
 __all__ = ["Target", "TargetNetwork", "as_target"]
@@ -108,6 +111,7 @@ class Target:
     stochastic: bool
     device: torch.device
     input_shape: tuple[int, ...] | None
+    perturbation = None
 
     def logits(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         raise NotImplementedError
@@ -115,24 +119,25 @@ class Target:
     def network(self) -> TargetNetwork:
         raise NotImplementedError
 
-    def _batches(self, X) -> torch.Tensor:
+    def _batches(self, X, random_state=None) -> torch.Tensor:
         X = np.asarray(X)
         if X.ndim < 2 or len(X) == 0:
             raise ValueError(f"X must be a non-empty batch of inputs (N, ...), got shape {X.shape}")
         if self.input_shape is not None and tuple(X.shape[1:]) != tuple(self.input_shape):
             raise ValueError(f"X has inputs of shape {X.shape[1:]}, the target takes {tuple(self.input_shape)}")
         X = X.astype(np.int64 if X.dtype.kind in "iu" else np.float32, copy=False)
+        gen = None if random_state is None else make_generator(seed_from(random_state), self.device)
         with torch.no_grad():
-            return torch.cat([self.logits(torch.from_numpy(X[sl]).to(self.device)).detach().cpu()
+            return torch.cat([self.logits(torch.from_numpy(X[sl]).to(self.device), gen).detach().cpu()
                               for sl in batched(len(X), _BATCH)])
 
-    def decision_function(self, X) -> np.ndarray:
+    def decision_function(self, X, random_state=None) -> np.ndarray:
         """The released logits of inputs ``X``, ``(N, K)``."""
-        return self._batches(X).numpy()
+        return self._batches(X, random_state).numpy()
 
-    def predict_proba(self, X) -> np.ndarray:
+    def predict_proba(self, X, random_state=None) -> np.ndarray:
         """The released confidence vectors of inputs ``X``, ``(N, K)``."""
-        return torch.softmax(self._batches(X), dim=-1).numpy()
+        return torch.softmax(self._batches(X, random_state), dim=-1).numpy()
 
     def class_index(self, labels) -> np.ndarray:
         """Column indices of ``labels`` in ``classes_`` (ValueError naming the first unknown label)."""
@@ -141,7 +146,7 @@ class Target:
         out = np.empty(labels.shape, dtype=np.int64)
         for k, label in enumerate(labels.ravel().tolist()):
             if label not in position:
-                raise ValueError(f"label {label!r} is not a class of the target ({list(self.classes_)})")
+                raise ValueError(f"label {label!r} is not one of the model's classes {list(self.classes_)}")
             out.flat[k] = position[label]
         return out
 
@@ -189,11 +194,11 @@ class _EstimatorTarget(Target):
     def network(self) -> TargetNetwork:
         return TargetNetwork(self.estimator.module_, self.stochastic, len(self.classes_))
 
-    def decision_function(self, X) -> np.ndarray:
-        return np.asarray(self.estimator.decision_function(X))
+    def decision_function(self, X, random_state=None) -> np.ndarray:
+        return np.asarray(self.estimator.decision_function(X, random_state=random_state))
 
-    def predict_proba(self, X) -> np.ndarray:
-        return np.asarray(self.estimator.predict_proba(X))
+    def predict_proba(self, X, random_state=None) -> np.ndarray:
+        return np.asarray(self.estimator.predict_proba(X, random_state=random_state))
 
 
 class _PerturbedTarget(Target):
@@ -202,8 +207,9 @@ class _PerturbedTarget(Target):
     def __init__(self, wrapped, inner: Target):
         self.wrapped = wrapped
         self.inner = inner
+        self.perturbation = wrapped.perturbation
         self.classes_ = inner.classes_
-        self.stochastic = inner.stochastic or getattr(wrapped.perturbation, "draw_noise", None) is not None
+        self.stochastic = inner.stochastic
         self.device = inner.device
         self.input_shape = inner.input_shape
 
@@ -213,13 +219,13 @@ class _PerturbedTarget(Target):
     def network(self) -> TargetNetwork:
         return self.inner.network()
 
-    def decision_function(self, X) -> np.ndarray:
+    def decision_function(self, X, random_state=None) -> np.ndarray:
         if not hasattr(self.wrapped, "decision_function"):
             raise ValueError("this output-perturbed model releases probabilities only (its perturbation acts "
                              "on probability vectors); attack its predict_proba instead")
         return np.asarray(self.wrapped.decision_function(X))
 
-    def predict_proba(self, X) -> np.ndarray:
+    def predict_proba(self, X, random_state=None) -> np.ndarray:
         return np.asarray(self.wrapped.predict_proba(X))
 
 

@@ -175,6 +175,7 @@ class NaiveMAPClassifierAttack(_MAPBase):
         """Bind the tree ``model``; with ``confusion=None`` estimate C from the attacker's records ``(X, y)``."""
         self._check_params()
         _check_tree(model)
+        _prior_vector(self.prior, np.asarray(model.categories_[resolve_feature(model, self.sensitive_feature)]))
         if self.confusion is None:
             if X is None or y is None:
                 raise ValueError("confusion is None: give the attacker's records X, y to fit to estimate it")
@@ -240,6 +241,7 @@ class MAPWithCountsAttack(_MAPBase):
         """Bind the tree ``model`` (white box: its paths and leaf counts); ``X``, ``y`` are not needed."""
         self._check_params()
         _check_tree(model)
+        _prior_vector(self.prior, np.asarray(model.categories_[resolve_feature(model, self.sensitive_feature)]))
         self.model_ = model
         return self
 
