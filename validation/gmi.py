@@ -348,7 +348,7 @@ class GMIExperiment:
                        epochs_run=float(model.n_epochs_))
             attack = GMIAttack(prior, lam=c.lam, lr=c.attack_lr, iterations=c.attack_iterations,
                                n_restarts=c.n_restarts, random_state=attack_seed, progress=False)
-            result = attack.invert(model, identities, return_details=True)
+            result = attack.fit(model).invert(identities)
             if setting.defense == "DP-SGD":
                 out["noise_multiplier"] = model.noise_multiplier_
                 out.update({f"eps_{k}": v for k, v in model.epsilon_.items() if np.isfinite(v)})

@@ -289,8 +289,8 @@ class UpdateLeaksExperiment:
         su, tu, probes = roles["shadow_updates"], roles["target_updates"], X[roles["probes"]]
         attack.fit(shadow, probes, X[su], y[su])
         deltas = attack.observe(target, X[tu], y[tu], random_state=1000 * seed + 4)
-        out["attack"] = float(np.mean(attack.infer(target, deltas) == y[tu]))
-        out["attack_round_mean"] = float(np.mean(attack.infer_rounds(target, deltas) == y[tu][None]))
+        out["attack"] = float(np.mean(attack.infer(deltas).guesses == y[tu]))
+        out["attack_round_mean"] = float(np.mean(attack.infer_rounds(deltas) == y[tu][None]))
         out["attack_shadow_accuracy"] = attack.history_[-1]["train_accuracy"]
         out["prior"] = label_prior_baseline(y[su], y[tu])[1]
         out["delta_rms"] = float(np.sqrt(np.mean(deltas.astype(np.float64) ** 2)))

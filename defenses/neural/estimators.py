@@ -598,6 +598,10 @@ class VIBClassifier(_NeuralClassifier):
         """One sampled logit vector per image (the official code's output; μ-based if deterministic)."""
         return super().decision_function(X, n_samples=1, random_state=random_state)
 
+    def sample_logits(self, X, n_samples: int, random_state=None) -> np.ndarray:
+        """Logits of ``n_samples`` independent latent draws per input, shape (n_samples, N, n_classes)."""
+        return self._logits(X, n_samples, random_state).numpy()
+
     def sample_proba(self, X, n_samples: int, random_state=None) -> np.ndarray:
         """Individual softmax vectors of ``n_samples`` latent draws, shape (n_samples, N, n_classes)."""
         return torch.softmax(self._logits(X, n_samples, random_state), dim=-1).numpy()
