@@ -521,7 +521,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def main(argv: list[str] | None = None) -> int:
+    from mitheory.cli_common import add_version
+
     parser = _Parser(prog="python -m validation.interop", description=__doc__.split("\n\n")[0])
+    add_version(parser)
     parser.add_argument("tables", nargs="+", choices=["survey", "iwpc", "faces", "miface", "all"])
     parser.add_argument("--quick", action="store_true", help="few splits / small grids for a fast check")
     parser.add_argument("--splits", type=int, help="random splits (survey default 100, iwpc 20; quick 3)")

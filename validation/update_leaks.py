@@ -43,8 +43,8 @@ store ``update_leaks_sweep[_quick].json``) and is shared by ``paper_figs.fig2d``
 
 from __future__ import annotations
 
+import logging
 import os
-import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -64,6 +64,8 @@ from defenses.neural import (
 from validation.engine import Executor
 from validation.neural import OUTPUT_PERTURBATIONS, SOFTMAX_RELEASE
 from validation.sweep import Setting, aggregate, run_sweep
+
+logger = logging.getLogger(__name__)
 
 _DATASETS = ("mnist", "digits")
 _ROLES = ("target", "shadow", "shadow_updates", "target_updates", "test")
@@ -331,9 +333,9 @@ def run_update_leaks_sweep(out_dir: str | os.PathLike, *, quick: bool, device: s
     if config is None:
         config = QUICK if quick else default_config(device)
         if config is CPU:
-            print("Update-Leaks: no CUDA device, so the CPU configuration runs (validation.update_leaks.CPU: "
-                  "MNIST roles of 3,000 images, 3 points per defense); pass --device cuda on a GPU for the full "
-                  "one", file=sys.stderr)
+            logger.warning("Update-Leaks: no CUDA device, so the CPU configuration runs (validation.update_leaks.CPU: "
+                           "MNIST roles of 3,000 images, 3 points per defense); pass --device cuda on a GPU for the "
+                           "full one")
     config.check()
     out_dir = Path(out_dir)
     settings = config.settings()

@@ -385,7 +385,7 @@ class _NeuralClassifier(ClassifierMixin, BaseEstimator):
                 net = est._build_module(len(est.classes_))
             net = net.to_empty(device="cpu")
         else:
-            example = np.zeros((1, *est.input_shape_), dtype=est._input_dtype)
+            example = np.zeros((2, *est.input_shape_), dtype=est._input_dtype)  # 2: norms need two values
             net = est._network(len(est.classes_), example, 0)
         net.load_state_dict(state["module"])
         est.module_ = net.to(est.device_).eval()
