@@ -38,6 +38,7 @@ import numpy as np
 from scipy.special import softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.metaestimators import available_if
+from sklearn.utils import get_tags
 from sklearn.utils.validation import check_is_fitted
 
 from mitheory.rng import as_generator
@@ -316,6 +317,21 @@ class OutputPerturbedClassifier(ClassifierMixin, BaseEstimator):
     def __init__(self, estimator, perturbation: OutputPerturbation):
         self.estimator = estimator
         self.perturbation = perturbation
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        inner = get_tags(self.estimator)
+        tags.input_tags = inner.input_tags  # it takes what the wrapped estimator takes
+        # a random perturbation releases different vectors for the same query
+        random = isinstance(self.perturbation, OutputPerturbation) and \
+            self.perturbation.draw_noise((1, 2), np.random.default_rng(0)) is not None
+        tags.non_deterministic = inner.non_deterministic or random
+        return tags
+
+    @property
+    def n_features_in_(self) -> int:
+        """Number of features the wrapped estimator was fit on."""
+        return self._fitted().n_features_in_
 
     def fit(self, X, y, **fit_params) -> OutputPerturbedClassifier:
         """Fit a clone of ``estimator`` on ``(X, y)``; the perturbation applies to its outputs."""

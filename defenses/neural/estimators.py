@@ -24,7 +24,8 @@ import torch
 import torch.nn.functional as F
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 from torch import nn
 from tqdm.auto import tqdm
 
@@ -113,13 +114,18 @@ class _NeuralClassifier(ClassifierMixin, BaseEstimator):
             return self._fit(X, y, device)
 
     def _fit(self, X, y, device: torch.device):
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
         X = self._inputs(X)
         y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
         if y.ndim != 1 or len(y) != len(X):
             raise ValueError(f"y must be a 1-d array with one label per example, got shape {y.shape} for {len(X)} examples")
+        check_classification_targets(y)
         self.classes_, y_idx = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
-            raise ValueError("y must contain at least two classes")
+            raise ValueError(f"y must contain at least two classes, got one class ({self.classes_[0]!r})")
         self.device_ = device
         seed = seed_from(self.random_state)
         self.n_features_in_ = int(np.prod(X.shape[1:]))
@@ -134,6 +140,7 @@ class _NeuralClassifier(ClassifierMixin, BaseEstimator):
         else:
             tr, va = np.arange(len(X)), np.arange(0)
         module = self._network(len(self.classes_), X[:2], seed)
+        X = X.astype(self._input_dtype, copy=False)  # integers a module cannot take become float32
         gens = {"data": make_generator(seed + 1), "noise": make_generator(seed + 2, self.device_),
                 "val": make_generator(seed + 3, self.device_)}
         self._predict_generator = make_generator(seed + 4, self.device_)
@@ -147,7 +154,11 @@ class _NeuralClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _inputs(self, X) -> np.ndarray:
-        return as_images(X) if self.module is None else as_arrays(X)
+        if self.module is None:
+            return as_images(X)
+        # scikit-learn's checks (sparse, complex, object, NaN, empty inputs refused with its messages)
+        X = check_array(X, accept_sparse=False, dtype="numeric", allow_nd=True, ensure_min_features=1)
+        return as_arrays(X)
 
     # ----------------------------------------------------------------- the network
     def _network(self, n_classes: int, example: np.ndarray, seed: int) -> nn.Module:
@@ -158,7 +169,15 @@ class _NeuralClassifier(ClassifierMixin, BaseEstimator):
         with seeded_global_rng(seed):
             encoder = self._user_encoder()
             encoder = self._prepare_encoder(encoder)
-            width = _feature_width(encoder, example)
+            try:
+                width = _feature_width(encoder, example)
+            except ValueError:
+                if example.dtype.kind not in "iu":
+                    raise
+                # integers that are not token ids: the module takes them as numbers
+                example = example.astype(np.float32)
+                width = _feature_width(encoder, example)
+            self._input_dtype = example.dtype
             net = self._head(encoder, width, n_classes)
         return net.to(self.device_)
 
@@ -282,7 +301,12 @@ class _NeuralClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "module_")
         X = self._inputs(X)
         if tuple(X.shape[1:]) != self.input_shape_:
+            if X.ndim == 2 and len(self.input_shape_) == 1:
+                raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                                 f"{self.input_shape_[0]} features as input")
             raise ValueError(f"X has examples of shape {X.shape[1:]}, the model was fit on {self.input_shape_}")
+        if X.dtype.kind in "iu" and self._input_dtype == np.float32:
+            X = X.astype(np.float32)
         if X.dtype != self._input_dtype:
             raise ValueError(f"X holds {X.dtype} values, the model was fit on {self._input_dtype}")
         return torch.from_numpy(X)

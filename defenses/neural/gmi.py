@@ -213,6 +213,14 @@ class WGANGPPrior(BaseEstimator):
         self.random_state = random_state
         self.progress = progress
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # square images (N, S, S) or (N, C, S, S), S a power of two >= 16: not a table
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        tags.requires_fit = True
+        return tags
+
     def _check_params(self) -> None:
         for name in ("latent_dim", "dim", "epochs", "batch_size", "n_critic"):
             _positive_int(name, getattr(self, name))

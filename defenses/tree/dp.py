@@ -113,6 +113,13 @@ class DPID3Classifier(BaseCategoricalTree):
         self.categories = categories
         self.random_state = random_state
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # ε-DP noise in every count: at the default budget on scikit-learn's small check data the tree
+        # need not reach its accuracy bar (seeded by random_state, so still deterministic)
+        tags.classifier_tags.poor_score = True
+        return tags
+
     def fit(self, X, y) -> "DPID3Classifier":
         """Grow an ε-DP tree on categorical ``X`` and labels ``y``."""
         if not (isinstance(self.epsilon, (int, float)) and np.isfinite(self.epsilon) and self.epsilon > 0):
