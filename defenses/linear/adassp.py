@@ -177,7 +177,7 @@ class AdaSSPRegression(RegressorMixin, BaseEstimator):
     x_bound : float, default=1.0
         Public bound 𝒳_x on the Euclidean norm of a feature row (intercept column excluded).
     y_bound : float, default=1.0
-        Public bound 𝒴 on |y|.
+        Public bound 𝒴 on ``|y|``.
     rho : float, default=0.05
         Failure probability ρ in the ridge threshold (Wang's code and google-research use 0.05).
     fit_intercept : bool, default=True

@@ -192,7 +192,7 @@ class NaiveMAPRegressionAttack(AttributeInferenceAttack):
         return self
 
     def predictions(self, X) -> np.ndarray:
-        """f(x_K, v) for every row and candidate value: array of shape (n, len(values_))."""
+        """f(x_K, v) for every row and candidate value: array of shape ``(n, len(values_))``."""
         self._check_fitted("model_")
         cols = _column_positions(X, list(self.sensitive_columns))
         out = []
