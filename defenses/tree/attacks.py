@@ -145,6 +145,11 @@ class NaiveMAPClassifierAttack(_MAPBase):
     feature outside the model's domain (or missing) is sent to the model as is: the tree answers with the
     label of the node where such a row stops.
 
+    The model is one of the toolkit's trees (queried on its encoded rows), or any fitted scikit-learn
+    classifier with ``predict`` and ``classes_`` — then ``prior`` is a mapping (its keys the candidate values),
+    ``X_known`` holds the sensitive column (a DataFrame column named ``sensitive_feature``, or the array column
+    of that index; its content is ignored) and each candidate is written into it before querying.
+
     Parameters
     ----------
     sensitive_feature : str or int
@@ -172,10 +177,15 @@ class NaiveMAPClassifierAttack(_MAPBase):
         self._check_params()
 
     def fit(self, model, X=None, y=None) -> NaiveMAPClassifierAttack:
-        """Bind the tree ``model``; with ``confusion=None`` estimate C from the attacker's records ``(X, y)``."""
+        """Bind the classifier ``model``; with ``confusion=None`` estimate C from the attacker's records ``(X, y)``."""
         self._check_params()
-        _check_tree(model)
-        _prior_vector(self.prior, np.asarray(model.categories_[resolve_feature(model, self.sensitive_feature)]))
+        if isinstance(model, BaseCategoricalTree):
+            _check_tree(model)
+            _prior_vector(self.prior, np.asarray(model.categories_[resolve_feature(model, self.sensitive_feature)]))
+        else:
+            if not (hasattr(model, "predict") and hasattr(model, "classes_")):
+                raise ValueError(f"model must be a fitted classifier with predict and classes_, got {type(model).__name__}")
+            self._candidates()
         if self.confusion is None:
             if X is None or y is None:
                 raise ValueError("confusion is None: give the attacker's records X, y to fit to estimate it")
@@ -187,6 +197,42 @@ class NaiveMAPClassifierAttack(_MAPBase):
             raise ValueError(f"confusion must be a non-negative ({k}, {k}) matrix in model.classes_ order")
         self.model_, self.confusion_ = model, conf
         return self
+
+    def infer(self, X_known, y=None, *old) -> AttributeInference:
+        if isinstance(X_known, BaseCategoricalTree) or not hasattr(self, "model_") or \
+                isinstance(self.model_, BaseCategoricalTree):
+            return super().infer(X_known, y, *old)
+        if y is None:
+            raise ValueError("y (the targets' true labels) is required")
+        return self._infer_any(X_known, y)
+
+    infer.__doc__ = _MAPBase.infer.__doc__
+
+    def _candidates(self) -> tuple[np.ndarray, np.ndarray]:
+        if not isinstance(self.prior, (Mapping, pd.Series)):
+            raise ValueError("for a model other than the toolkit's trees, prior must be a mapping value → "
+                             "probability (its keys are the candidate values)")
+        domain = np.empty(len(self.prior), dtype=object)
+        domain[:] = list(dict(self.prior.items()))
+        return domain, _prior_vector(self.prior, domain)
+
+    def _infer_any(self, X_known, y) -> AttributeInference:
+        """Naive MAP against any scikit-learn classifier: each candidate written into the sensitive column."""
+        model, conf = self.model_, self.confusion_
+        domain, prior = self._candidates()
+        y_idx = _label_codes(np.asarray(model.classes_), y)
+        if len(y_idx) != len(X_known):
+            raise ValueError(f"y has {len(y_idx)} labels for {len(X_known)} targets")
+        scores = np.empty((len(y_idx), len(domain)))
+        for i, value in enumerate(domain):
+            if isinstance(X_known, pd.DataFrame):
+                probe = X_known.assign(**{str(self.sensitive_feature): value})
+            else:
+                probe = np.array(X_known, copy=True)
+                probe[:, int(self.sensitive_feature)] = value
+            pred = _label_codes(np.asarray(model.classes_), model.predict(probe))
+            scores[:, i] = prior[i] * conf[y_idx, pred]
+        return self._decide(scores, prior, domain)
 
     def _infer(self, model, s, codes, y_idx, domain, prior) -> AttributeInference:
         conf = self.confusion_

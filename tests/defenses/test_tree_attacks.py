@@ -170,3 +170,24 @@ def test_tree_attacks_need_fit_and_check_their_parameters_when_made(hand_tree):
     attack = MAPWithCountsAttack("s", {"Yes": 0.2, "No": 0.8}, chunk_size=7).fit(hand_tree)
     copy = clone(attack)
     assert copy.get_params() == attack.get_params() and not hasattr(copy, "model_")
+
+
+def test_naive_map_against_any_scikit_learn_classifier():
+    from sklearn.tree import DecisionTreeClassifier
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"s": rng.integers(0, 2, 400), "x1": rng.integers(0, 2, 400)})
+    y = np.where(X["s"] ^ X["x1"], "odd", "even")  # the label reveals s once x1 is known
+    model = DecisionTreeClassifier(random_state=0).fit(X, y)
+    attack = NaiveMAPClassifierAttack("s", {0: 0.5, 1: 0.5}).fit(model, X, y)  # C estimated: the identity here
+    np.testing.assert_allclose(attack.confusion_, np.eye(2))
+    res = attack.infer(X.assign(s=-1), y)  # whatever the sensitive column holds is ignored
+    assert res.accuracy(X["s"]) == 1.0 and list(res.values) == [0, 1]
+    blind = DecisionTreeClassifier(random_state=0).fit(X.assign(s=0), y)
+    res_blind = NaiveMAPClassifierAttack("s", {0: 0.6, 1: 0.4}).fit(blind, X, y).infer(X, y)
+    assert set(res_blind.guesses) == {0}  # a model that ignores s gives every value the same score: the prior wins
+    on_array = NaiveMAPClassifierAttack(0, {0: 0.5, 1: 0.5}).fit(
+        DecisionTreeClassifier(random_state=0).fit(X.to_numpy(), y), X.to_numpy(), y)
+    assert on_array.infer(X.to_numpy(), y).accuracy(X["s"]) == 1.0
+    with pytest.raises(ValueError, match="mapping"):
+        NaiveMAPClassifierAttack("s", [0.5, 0.5]).fit(model, X, y)
