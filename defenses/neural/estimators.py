@@ -151,6 +151,7 @@ class _NeuralClassifier(ClassifierMixin, BaseEstimator):
         self.module_ = self._train(module, Xt[tr], yt[tr], Xt[va], yt[va], gens)
         self.module_.eval()
         del self._input_scale
+        self.__dict__.pop("_last_terms", None)
         return self
 
     def _inputs(self, X) -> np.ndarray:
@@ -589,7 +590,7 @@ class VIBClassifier(_NeuralClassifier):
     def _loss(self, module, xb, yb, generator) -> torch.Tensor:
         logits, mu, sigma = module(xb, 1, generator)
         ce, kl = F.cross_entropy(logits[0], yb), gaussian_kl(mu, sigma).mean()
-        self._last_terms = (ce, kl)
+        self._last_terms = (ce.detach(), kl.detach())  # what _divergence_cause reports
         return ce + self.beta * kl
 
     def _divergence_cause(self) -> str:
