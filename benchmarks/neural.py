@@ -117,13 +117,13 @@ def gmi_benchmark(args, parser) -> int:
     it = args.gmi_iterations
 
     def batched_attack():
-        GMIAttack(prior, iterations=it, random_state=0).invert(target, ids)
+        GMIAttack(prior, iterations=it, random_state=0).fit(target).invert(ids)
 
     def one_at_a_time():
         for y in ids:
-            GMIAttack(prior, iterations=it, identities_per_batch=len(ids), random_state=0).invert(target, [y])
+            GMIAttack(prior, iterations=it, identities_per_batch=len(ids), random_state=0).fit(target).invert([y])
 
-    GMIAttack(prior, iterations=2, random_state=0).invert(target, ids)  # warm-up
+    GMIAttack(prior, iterations=2, random_state=0).fit(target).invert(ids)  # warm-up
     cpu = time.process_time()
     t_b = _best(batched_attack, args.repeats)
     cpu_b, cpu = (time.process_time() - cpu) / args.repeats, time.process_time()

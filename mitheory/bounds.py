@@ -1012,6 +1012,8 @@ def main(argv=None) -> int:
     import os
     import sys
 
+    from mitheory.cli_common import add_version, program_name
+
     class Parser(argparse.ArgumentParser):
         def error(self, message: str):  # one line, status 2, no usage dump
             self.exit(2, f"{self.prog}: error: {message}\n")
@@ -1020,12 +1022,13 @@ def main(argv=None) -> int:
         return argparse.HelpFormatter(prog, width=min(100, int(os.environ.get("COLUMNS", "100") or 100)))
 
     parser = Parser(
-        prog="python -m mitheory.bounds",
+        prog=program_name("mitheory.bounds"),
         formatter_class=formatter,
         description="Exact bounds on max_A gain^IND for (eps, delta)-DP and mu-GDP learners: Theorem 2 of "
         "the MID paper, the tight f-DP bound, and the Theorem 1 advantage bounds they imply. Every printed "
         "digit is the exact value correctly rounded. Theory notes: docs/theory.md.",
     )
+    add_version(parser)
     parser.add_argument("--eps", help="epsilon, or a comma-separated list (e.g. 0.01,0.1,1)")
     parser.add_argument("--n", required=True, help="training-set size(s), comma-separated")
     parser.add_argument("--delta", help="delta in [0, 1), or a list (default 0; (eps, delta)-DP only)")

@@ -17,6 +17,7 @@ from typing import Any
 
 import mpmath
 
+from mitheory.cli_common import add_version, program_name
 from mitheory.scenarios import SCENARIOS, run_scenario
 
 __all__ = ["main"]
@@ -75,10 +76,11 @@ def _catalogue() -> str:
 
 
 def _parser() -> _Parser:
-    parser = _Parser(prog="python -m mitheory.games",
+    parser = _Parser(prog=program_name("mitheory.games"),
                      description="Play the MID paper's security games (Experiments 1 and 2) exactly and by "
                      "simulation, and check Theorems 1 and 2 as printed and as corrected. "
                      "Theory notes: docs/theory.md.")
+    add_version(parser)
     sub = parser.add_subparsers(dest="command", metavar="{list,run}")
     sub.add_parser("list", help="list the built-in scenarios and the options each takes",
                    description="List the built-in scenarios and the options each takes.")

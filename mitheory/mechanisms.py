@@ -13,18 +13,18 @@ Because of this the games never enumerate or draw raw datasets: the exact evalua
 
 Mechanisms (each declares its ``(ε, δ)`` under substitution adjacency, Eq. 9):
 
-============================  ==================================  ==========  ==============
-class                         releases                            (ε, δ)      output space
-============================  ==================================  ==========  ==============
-:class:`Constant`             a fixed value                       (0, 0)      finite
-:class:`Memorizer`            the statistic itself                (∞, 0)      finite
-:class:`RandomizedResponse`   ``1[c > t]`` flipped w.p. 1/(1+e^ε)  (ε, 0)      {0, 1}
-:class:`GeometricCount`       ``clip(c + Z, 0, n)``, Z two-sided  (ε, 0)      {0, …, n}
+============================  ========================================  ==========  ==============
+class                         releases                                  (ε, δ)      output space
+============================  ========================================  ==========  ==============
+:class:`Constant`             a fixed value                             (0, 0)      finite
+:class:`Memorizer`            the statistic itself                      (∞, 0)      finite
+:class:`RandomizedResponse`   ``1[c > t]`` flipped w.p. 1/(1+e^ε)       (ε, 0)      {0, 1}
+:class:`GeometricCount`       ``clip(c + Z, 0, n)``, Z two-sided        (ε, 0)      {0, …, n}
                               geometric
-:class:`LaplaceCount`         ``c + Lap(1/ε)``                     (ε, 0)      ℝ
+:class:`LaplaceCount`         ``c + Lap(1/ε)``                          (ε, 0)      ℝ
 :class:`ExtremalMechanism`    ``g^{−c}(U)`` (docs/theory.md §3.5)       (ε, δ)      [0, 1]
-:class:`TabularMechanism`     any exact kernel statistic → output  declared    finite
-============================  ==================================  ==========  ==============
+:class:`TabularMechanism`     any exact kernel statistic → output       declared    finite
+============================  ========================================  ==========  ==============
 
 Finite-output mechanisms expose :meth:`Mechanism.kernel` (the exact output law given the statistic).
 The two continuous ones expose an exact solution of the indistinguishability game

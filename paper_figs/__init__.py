@@ -8,6 +8,8 @@ the report from the figures' JSON. Each figure is a module ``paper_figs.<name>``
 (schema in docs/figures.md) and ``<name>.png``.
 """
 
+from mitheory._version import __version__
+
 FIGURES: dict[str, str] = {
     "theory": "paper_figs.theory",
     "bounds": "paper_figs.bounds",

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from defenses.datasets import DataFileError
+from mitheory.cli_common import add_version, program_name
 from paper_figs import FIGURES, NEURAL_FIGURES
 from validation.cli import (
     add_executor_arguments,
@@ -31,7 +32,7 @@ from validation.cli import (
 from validation.engine import UnitsFailed
 from validation.store import StoreError, write_json_atomic
 
-PROG = "python -m paper_figs"
+PROG = program_name("paper_figs")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -41,6 +42,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description=__doc__.split("\n\n")[0].split(": ", 1)[1])
+    add_version(parser)
     parser.add_argument("figures", nargs="+", metavar="FIG",
                         help=f"one or more of: {', '.join(FIGURES)}; or 'all' (every figure, then the report); "
                              "or 'report' (rebuild the report from the JSON in --out)")

@@ -9,7 +9,7 @@ table's size, :func:`validation.semantic.run_semantic` estimates over independen
 
 each with its 95% interval, and draws them against ε with the Theorem 1 transfer of Theorem 2 and of the
 tight bound, ``2·max gain^IND − 1`` at group size 2n (both learners are DP for add/remove neighbours).
-That transfer bounds |Adv′| — not the printed Adv^SEM (Theorem 1 as printed is false, docs/theory.md §1.1).
+That transfer bounds ``|Adv′|`` — not the printed Adv^SEM (Theorem 1 as printed is false, docs/theory.md §1.1).
 Per-split results are stored under ``advantage_runs/`` so an interrupted run resumes.
 """
 

@@ -42,7 +42,7 @@ SPLIT_SEED = 0
 
 
 def _sample_logits(model: VIBClassifier, X: np.ndarray, n: int, seed: int) -> np.ndarray:
-    return model._logits(X, n_samples=n, random_state=seed).numpy()  # (n, N, K)
+    return model.sample_logits(X, n, random_state=seed)  # (n, N, K)
 
 
 class _Fig1Unit:

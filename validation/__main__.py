@@ -21,6 +21,7 @@ import math
 import sys
 from pathlib import Path
 
+from mitheory.cli_common import add_version, program_name
 from validation.cli import (
     RECORD_BYTES,
     STORED_FLOAT_BYTES,
@@ -49,7 +50,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m validation", description=__doc__.split("\n\n")[0])
+    parser = _Parser(prog=program_name("validation"), description=__doc__.split("\n\n")[0])
+    add_version(parser)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     sub.add_parser("list", help="list the learners and attacks")
     for name, help_ in (("ind", "empirical IND game against the bounds"), ("sem", "empirical semantic game")):

@@ -37,8 +37,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import os
-import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,8 @@ from defenses.neural.gmi import GMIAttack, InversionEvaluation, WGANGPPrior, gan
 from validation.engine import Executor, Unit, UnitOutput, run_units
 from validation.store import ResultStore
 from validation.sweep import Setting, aggregate, mean_ci, run_sweep
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["CPU", "FULL", "QUICK", "GMIConfig", "GMIData", "GMIExperiment", "closest_pair", "default_config",
            "load_gmi_data", "make_target", "matched_within", "paired_difference", "recon_file_stem", "run_gmi_sweep"]
@@ -348,7 +350,7 @@ class GMIExperiment:
                        epochs_run=float(model.n_epochs_))
             attack = GMIAttack(prior, lam=c.lam, lr=c.attack_lr, iterations=c.attack_iterations,
                                n_restarts=c.n_restarts, random_state=attack_seed, progress=False)
-            result = attack.invert(model, identities, return_details=True)
+            result = attack.fit(model).invert(identities)
             if setting.defense == "DP-SGD":
                 out["noise_multiplier"] = model.noise_multiplier_
                 out.update({f"eps_{k}": v for k, v in model.epsilon_.items() if np.isfinite(v)})
@@ -376,9 +378,9 @@ def run_gmi_sweep(out_dir: str | os.PathLike, *, quick: bool, device: str = "aut
     if config is None:
         config = QUICK if quick else default_config(device)
         if config is CPU:
-            print("GMI: no CUDA device, so the CPU configuration runs (validation.gmi.CPU: 500 private images "
-                  "per digit, prior dim 16 for 15 epochs, 3 points per defense); pass --device cuda on a GPU "
-                  "for the full one", file=sys.stderr)
+            logger.warning("GMI: no CUDA device, so the CPU configuration runs (validation.gmi.CPU: 500 private "
+                           "images per digit, prior dim 16 for 15 epochs, 3 points per defense); pass --device cuda "
+                           "on a GPU for the full one")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     tag = "" if config.name == "full" else f"_{config.name}"

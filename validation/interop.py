@@ -67,7 +67,7 @@ SURVEY_ATTACKS = {
 def survey_evaluate(data, config):
     """``evaluate(setting, split)`` for the survey table (trees and splits of :mod:`validation.tree`)."""
     from defenses.interop.art import ARTWhiteBoxTreeAttack
-    from defenses.tree import MAPWithCountsAttack, NaiveMAPAttack, PriorAttack, confusion_matrix, estimate_prior
+    from defenses.tree import MAPWithCountsAttack, NaiveMAPClassifierAttack, PriorBaseline, confusion_matrix, estimate_prior
     from validation.tree import POSITIVE, SENSITIVE, binary_prf, macro_f1, make_model, split_indices
 
     def evaluate(setting: Setting, split: int) -> dict[str, float]:
@@ -78,17 +78,18 @@ def survey_evaluate(data, config):
         prior = estimate_prior(Xtr[SENSITIVE])
         seed = int(np.random.SeedSequence([config.seed, split, 2]).generate_state(1)[0])
         attacks = {
-            "naive_map": NaiveMAPAttack(SENSITIVE, prior, confusion_matrix(model, Xtr, ytr)),
+            "naive_map": NaiveMAPClassifierAttack(SENSITIVE, prior, confusion_matrix(model, Xtr, ytr)),
             "map_counts": MAPWithCountsAttack(SENSITIVE, prior),
             "art_whitebox": ARTWhiteBoxTreeAttack(SENSITIVE, prior),
             "art_lifestyle": ARTWhiteBoxTreeAttack(SENSITIVE, prior, lifestyle=True),
-            "prior_rate": PriorAttack(prior, strategy="sample", random_state=seed),
+            "prior_rate": PriorBaseline(prior, strategy="sample", random_state=seed),
         }
+        attacks = {name: a.fit(model) for name, a in attacks.items()}
         out = {"utility": macro_f1(y.iloc[test].to_numpy(), model.predict(X.iloc[test]))}
         for part, idx in (("train", train), ("test", test)):
             Xp, yp = X.iloc[idx], y.iloc[idx]
             truth = Xp[SENSITIVE].to_numpy()
-            guesses = {name: a.infer(model, Xp, yp).guesses for name, a in attacks.items()}
+            guesses = {name: a.infer(Xp, yp).guesses for name, a in attacks.items()}
             for name, g in guesses.items():
                 p, r, f = binary_prf(truth, g, POSITIVE)
                 out.update({f"{name}_{part}_f1": f, f"{name}_{part}_precision": p, f"{name}_{part}_recall": r})
@@ -141,7 +142,7 @@ def iwpc_evaluate(problem, *, seed: int = 0, test_size: float = 0.2, delta: floa
     from defenses.linear import (
         AdaSSPRegression,
         MIDLinearRegression,
-        NaiveMAPAttack,
+        NaiveMAPRegressionAttack,
         NoModelBaseline,
         PriorBaseline,
         empirical_prior,
@@ -163,8 +164,8 @@ def iwpc_evaluate(problem, *, seed: int = 0, test_size: float = 0.2, delta: floa
         rest = np.setdiff1d(tr, aux)
         model = model_for(setting, split).fit(p.X[tr], p.y[tr])
         out = {"utility": float(np.mean((model.predict(p.X[te]) - p.y[te]) ** 2))}
-        attacks = {"naive_map": NaiveMAPAttack.from_training_data(model, p.X[tr], p.y[tr], p.genotype[tr],
-                                                                  p.sensitive_columns, p.encoding)}
+        attacks = {"naive_map": NaiveMAPRegressionAttack(p.sensitive_columns, p.encoding).fit(
+            model, p.X[tr], p.y[tr], p.genotype[tr])}
         with warnings.catch_warnings():  # ART's default LogisticRegression() stops at 100 iterations
             warnings.simplefilter("ignore", ConvergenceWarning)
             for kind in ("lr", "rf"):
@@ -183,10 +184,8 @@ def iwpc_evaluate(problem, *, seed: int = 0, test_size: float = 0.2, delta: floa
             for part, idx in (("train", rest), ("test", te)):
                 known = (p.X[idx], p.y[idx])
                 truth = p.genotype[idx]
-                for name, attack in attacks.items():
-                    out[f"{name}_{part}"] = float(np.mean(attack.infer(model, known) == truth))
-                for name, attack in free.items():
-                    out[f"{name}_{part}"] = float(np.mean(attack.infer(known) == truth))
+                for name, attack in {**attacks, **free}.items():
+                    out[f"{name}_{part}"] = float(np.mean(attack.infer(*known).guesses == truth))
         return out
 
     return evaluate
@@ -276,7 +275,7 @@ class PerturbationExperiment:
                                           device=ex.device, random_state=100 + split, progress=False).fit(model, X[sp.aux])
         evaluator = ex.evaluator(split)
         for part, idx in (("train", sp.train), ("test", sp.test)):
-            m = evaluate_reconstruction(attack.invert(model, attack.release(model, X[idx])), X[idx], y[idx], evaluator)
+            m = evaluate_reconstruction(attack.invert(attack.release(X[idx])).images, X[idx], y[idx], evaluator)
             out[f"attack_{part}"] = m["attack_acc"]
             out[f"rmse_{part}"] = m["pixel_rmse"]
             out[f"feature_l2_{part}"] = m["feature_l2"]
@@ -386,7 +385,7 @@ class MIFaceExperiment:
         model = make_target(setting, c.faces, seed=split, device=ex.device).fit(X[sp.train], y[sp.train])
         identities = np.unique(y[sp.train])
         recon = MIFaceAttack(max_iter=c.max_iter, learning_rate=c.learning_rate, init=c.init,
-                             random_state=1000 + split).invert(model, identities)
+                             random_state=1000 + split).fit(model).invert(identities).images
         first = np.array([sp.train[np.flatnonzero(y[sp.train] == i)[0]] for i in identities])
         m = evaluate_reconstruction(recon, X[first], identities, ex.evaluator(split))
         released = model.predict_proba(recon)[np.arange(len(identities)), np.searchsorted(model.classes_, identities)]
@@ -394,7 +393,7 @@ class MIFaceExperiment:
                "target_confidence": float(np.mean(released)),
                "pixel_rmse_first": m["pixel_rmse"], "feature_l2_first": m["feature_l2"],
                "evaluator_on_start": float(np.mean(ex.evaluator(split).predict(
-                   MIFaceAttack(max_iter=0, init=c.init, random_state=1000 + split).invert(model, identities))
+                   MIFaceAttack(max_iter=0, init=c.init, random_state=1000 + split).fit(model).invert(identities).images)
                    == identities))}
         if setting.defense == "DP-SGD":
             out.update({f"eps_{k}": v for k, v in model.epsilon_.items() if np.isfinite(v)})
@@ -522,7 +521,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def main(argv: list[str] | None = None) -> int:
+    from mitheory.cli_common import add_version
+
     parser = _Parser(prog="python -m validation.interop", description=__doc__.split("\n\n")[0])
+    add_version(parser)
     parser.add_argument("tables", nargs="+", choices=["survey", "iwpc", "faces", "miface", "all"])
     parser.add_argument("--quick", action="store_true", help="few splits / small grids for a fast check")
     parser.add_argument("--splits", type=int, help="random splits (survey default 100, iwpc 20; quick 3)")

@@ -114,7 +114,7 @@ def _iwpc(data_home: str | None) -> _IWPC:
 
 def _iwpc_learner(name: str, make_model: Callable[[np.random.Generator], Any], privacy: Privacy | None,
                   data_home: str | None) -> tuple[Learner, FiniteDistribution]:
-    from defenses.linear import NaiveMAPAttack
+    from defenses.linear import NaiveMAPRegressionAttack
 
     task = _iwpc(data_home)
 
@@ -122,9 +122,9 @@ def _iwpc_learner(name: str, make_model: Callable[[np.random.Generator], Any], p
         return make_model(rng).fit(task.design(train), np.asarray(train.y, float))
 
     def attack(model, aux: Records, challenges: Records) -> np.ndarray:
-        adversary = NaiveMAPAttack.from_training_data(model, task.design(aux), np.asarray(aux.y, float),
-                                                      list(aux.x_s), task.sensitive_columns, task.encoding)
-        return adversary.infer(model, (task.design(challenges), np.asarray(challenges.y, float)))
+        adversary = NaiveMAPRegressionAttack(task.sensitive_columns, task.encoding).fit(
+            model, task.design(aux), np.asarray(aux.y, float), list(aux.x_s))
+        return adversary.infer(task.design(challenges), np.asarray(challenges.y, float)).guesses
 
     def probe(model, records: Records) -> np.ndarray:
         return np.asarray(model.predict(task.design(records)), float)
@@ -174,7 +174,7 @@ def _steak(data_home: str | None) -> _Steak:
 
 def _steak_learner(name: str, make_model: Callable[[np.random.Generator], Any], privacy: Privacy | None,
                    attack_name: str, data_home: str | None) -> tuple[Learner, FiniteDistribution]:
-    from defenses.tree import MAPWithCountsAttack, NaiveMAPAttack, confusion_matrix, estimate_prior
+    from defenses.tree import MAPWithCountsAttack, NaiveMAPClassifierAttack, confusion_matrix, estimate_prior
 
     task = _steak(data_home)
 
@@ -188,10 +188,10 @@ def _steak_learner(name: str, make_model: Callable[[np.random.Generator], Any], 
         if attack_name == "map-counts":
             adversary = MAPWithCountsAttack(task.sensitive, prior)
         else:
-            adversary = NaiveMAPAttack(task.sensitive, prior, confusion_matrix(model, Xa, ya))
+            adversary = NaiveMAPClassifierAttack(task.sensitive, prior, confusion_matrix(model, Xa, ya))
         Xc, yc = task.frame(challenges)
         Xc[task.sensitive] = pd.Categorical([None] * len(Xc), categories=task.categories[task.sensitive])
-        return np.asarray(adversary.infer(model, Xc, yc).guesses, dtype=object)
+        return np.asarray(adversary.fit(model).infer(Xc, yc).guesses, dtype=object)
 
     def probe(model, records: Records) -> np.ndarray:
         X, _ = task.frame(records)

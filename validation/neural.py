@@ -214,7 +214,7 @@ class FacesExperiment:
         ).fit(model, X[sp.aux])
         recons = {}
         for part, idx in (("train", sp.train), ("test", sp.test)):
-            recons[part] = attack.invert(model, attack.release(model, X[idx]))
+            recons[part] = attack.invert(attack.release(X[idx])).images
             m = evaluate_reconstruction(recons[part], X[idx], y[idx], evaluator)
             out[f"attack_{part}"] = m["attack_acc"]
             out[f"rmse_{part}"] = m["pixel_rmse"]

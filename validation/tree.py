@@ -26,8 +26,8 @@ from sklearn.naive_bayes import CategoricalNB
 
 from defenses.datasets import load_steak_survey
 from defenses.interop import art_available
-from defenses.tree import (DPID3Classifier, EncodedTable, ID3Classifier, MAPWithCountsAttack, NaiveMAPAttack,
-                           PriorAttack, PriorityID3Classifier, confusion_matrix, encode_table, estimate_prior)
+from defenses.tree import (DPID3Classifier, EncodedTable, ID3Classifier, MAPWithCountsAttack, NaiveMAPClassifierAttack,
+                           PriorBaseline, PriorityID3Classifier, confusion_matrix, encode_table, estimate_prior)
 from validation.engine import Executor
 from validation.sweep import Setting, aggregate, mean_ci, run_sweep
 
@@ -135,18 +135,18 @@ def evaluate_split(data, setting: Setting, split: int, config: TreeSweepConfig,
     prior = estimate_prior(Xtr[SENSITIVE])
     prior_seed = int(np.random.SeedSequence([config.seed, split, 2]).generate_state(1)[0])
     attacks = {
-        "nm": NaiveMAPAttack(SENSITIVE, prior, confusion_matrix(model, Ttr, ytr)),
-        "wc": MAPWithCountsAttack(SENSITIVE, prior),
-        "prior": PriorAttack(prior, strategy="sample", random_state=prior_seed),
-        "mode": PriorAttack(prior, strategy="mode"),
+        "nm": NaiveMAPClassifierAttack(SENSITIVE, prior, confusion_matrix(model, Ttr, ytr)).fit(model),
+        "wc": MAPWithCountsAttack(SENSITIVE, prior).fit(model),
+        "prior": PriorBaseline(prior, strategy="sample", random_state=prior_seed),
+        "mode": PriorBaseline(prior, strategy="mode"),
     }
     for part, (Xp, Tp, yp) in {"train": (Xtr, Ttr, ytr), "test": (Xte, Tte, yte)}.items():
         truth = Xp[SENSITIVE].to_numpy()
-        guesses = {name: attack.infer(model, Tp, yp).guesses for name, attack in attacks.items()}
+        guesses = {name: attack.infer(Tp, yp).guesses for name, attack in attacks.items()}
         if art:
             from defenses.interop.art import ARTWhiteBoxTreeAttack
 
-            guesses["art"] = ARTWhiteBoxTreeAttack(SENSITIVE, prior).infer(model, Xp, yp).guesses
+            guesses["art"] = ARTWhiteBoxTreeAttack(SENSITIVE, prior).fit(model).infer(Xp, yp).guesses
         if setting.defense == "ID3 (no defense)":  # model-free, so computed once per split
             guesses["known"] = known_attributes_guesses(Xtr, ytr, Xp, yp)
         for name, guess in guesses.items():

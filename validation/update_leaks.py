@@ -43,8 +43,8 @@ store ``update_leaks_sweep[_quick].json``) and is shared by ``paper_figs.fig2d``
 
 from __future__ import annotations
 
+import logging
 import os
-import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -64,6 +64,8 @@ from defenses.neural import (
 from validation.engine import Executor
 from validation.neural import OUTPUT_PERTURBATIONS, SOFTMAX_RELEASE
 from validation.sweep import Setting, aggregate, run_sweep
+
+logger = logging.getLogger(__name__)
 
 _DATASETS = ("mnist", "digits")
 _ROLES = ("target", "shadow", "shadow_updates", "target_updates", "test")
@@ -289,8 +291,8 @@ class UpdateLeaksExperiment:
         su, tu, probes = roles["shadow_updates"], roles["target_updates"], X[roles["probes"]]
         attack.fit(shadow, probes, X[su], y[su])
         deltas = attack.observe(target, X[tu], y[tu], random_state=1000 * seed + 4)
-        out["attack"] = float(np.mean(attack.infer(target, deltas) == y[tu]))
-        out["attack_round_mean"] = float(np.mean(attack.infer_rounds(target, deltas) == y[tu][None]))
+        out["attack"] = float(np.mean(attack.infer(deltas).guesses == y[tu]))
+        out["attack_round_mean"] = float(np.mean(attack.infer_rounds(deltas) == y[tu][None]))
         out["attack_shadow_accuracy"] = attack.history_[-1]["train_accuracy"]
         out["prior"] = label_prior_baseline(y[su], y[tu])[1]
         out["delta_rms"] = float(np.sqrt(np.mean(deltas.astype(np.float64) ** 2)))
@@ -331,9 +333,9 @@ def run_update_leaks_sweep(out_dir: str | os.PathLike, *, quick: bool, device: s
     if config is None:
         config = QUICK if quick else default_config(device)
         if config is CPU:
-            print("Update-Leaks: no CUDA device, so the CPU configuration runs (validation.update_leaks.CPU: "
-                  "MNIST roles of 3,000 images, 3 points per defense); pass --device cuda on a GPU for the full "
-                  "one", file=sys.stderr)
+            logger.warning("Update-Leaks: no CUDA device, so the CPU configuration runs (validation.update_leaks.CPU: "
+                           "MNIST roles of 3,000 images, 3 points per defense); pass --device cuda on a GPU for the "
+                           "full one")
     config.check()
     out_dir = Path(out_dir)
     settings = config.settings()

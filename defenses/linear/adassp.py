@@ -18,6 +18,8 @@ from scipy.special import erfc, erfcx
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from mitheory.rng import as_generator
+
 
 #: AdaSSP's three Gaussian releases: the smallest eigenvalue, the Gram matrix, the moment vector.
 RELEASES = 3
@@ -143,16 +145,6 @@ def gaussian_noise_multiplier(epsilon: float, delta: float, calibration: str = "
     return s
 
 
-def _as_generator(random_state) -> np.random.Generator:
-    if isinstance(random_state, np.random.Generator):
-        return random_state
-    if isinstance(random_state, np.random.RandomState):
-        return np.random.default_rng(random_state.randint(0, 2**32 - 1, dtype=np.int64))
-    if random_state is None or isinstance(random_state, (numbers.Integral, np.random.SeedSequence)):
-        return np.random.default_rng(random_state)
-    raise ValueError(f"random_state must be None, an int, a numpy Generator or RandomState, got {random_state!r}")
-
-
 class AdaSSPRegression(RegressorMixin, BaseEstimator):
     """(ε, δ)-DP linear regression by adaptive sufficient-statistics perturbation (Wang 2018, Alg. 2).
 
@@ -185,7 +177,7 @@ class AdaSSPRegression(RegressorMixin, BaseEstimator):
     x_bound : float, default=1.0
         Public bound 𝒳_x on the Euclidean norm of a feature row (intercept column excluded).
     y_bound : float, default=1.0
-        Public bound 𝒴 on |y|.
+        Public bound 𝒴 on ``|y|``.
     rho : float, default=0.05
         Failure probability ρ in the ridge threshold (Wang's code and google-research use 0.05).
     fit_intercept : bool, default=True
@@ -259,7 +251,7 @@ class AdaSSPRegression(RegressorMixin, BaseEstimator):
         """Clip the data to the declared bounds and release θ̂ by AdaSSP (see the class docstring)."""
         self._validate_params()
         s = gaussian_noise_multiplier(self.epsilon, self.delta, self.calibration)
-        rng = _as_generator(self.random_state)
+        rng = as_generator(self.random_state)
         X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
         norms = np.linalg.norm(X, axis=1)
         X = X * np.minimum(1.0, self.x_bound / np.maximum(norms, np.finfo(float).tiny))[:, None]

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from mitheory.rng import as_generator
+
 from ._base import BaseCategoricalTree, CategoricalTree, _Builder, contingency, xlog2x
 
 
@@ -110,6 +113,13 @@ class DPID3Classifier(BaseCategoricalTree):
         self.categories = categories
         self.random_state = random_state
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # ε-DP noise in every count: at the default budget on scikit-learn's small check data the tree
+        # need not reach its accuracy bar (seeded by random_state, so still deterministic)
+        tags.classifier_tags.poor_score = True
+        return tags
+
     def fit(self, X, y) -> "DPID3Classifier":
         """Grow an ε-DP tree on categorical ``X`` and labels ``y``."""
         if not (isinstance(self.epsilon, (int, float)) and np.isfinite(self.epsilon) and self.epsilon > 0):
@@ -121,8 +131,7 @@ class DPID3Classifier(BaseCategoricalTree):
         if self.n_bound is not None and not (isinstance(self.n_bound, (int, float)) and self.n_bound >= 1):
             raise ValueError(f"n_bound must be None or a number >= 1, got {self.n_bound!r}")
         codes, y_codes = self._fit_encoding(X, y)
-        rs = self.random_state
-        gen = np.random.default_rng(rs.randint(2 ** 31) if isinstance(rs, np.random.RandomState) else rs)
+        gen = as_generator(self.random_state)
         d = int(self.max_depth)
         self.epsilon_per_query_ = float(self.epsilon) / (2 * (d + 1))
         self.privacy_ledger_ = [

@@ -44,6 +44,7 @@ from mitheory.mechanisms import (
     statistic_law,
     to_fixed,
 )
+from mitheory.rng import as_generator
 from mitheory.stats import clopper_pearson
 
 __all__ = [
@@ -187,11 +188,7 @@ def _check_rounds(rounds: Any) -> int:
 
 
 def _check_rng(rng: Any) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or isinstance(rng, (int, np.integer)):
-        return np.random.default_rng(rng)
-    raise ValueError(f"rng must be a numpy Generator, an int seed or None, got {type(rng).__name__}")
+    return as_generator(rng, name="rng")
 
 
 def _to_mpf(v: Any) -> mpmath.mpf:

@@ -7,6 +7,7 @@ import io
 import numpy as np
 import pytest
 import torch
+from sklearn.exceptions import NotFittedError
 from torch import nn
 
 from defenses.neural import (
@@ -135,7 +136,7 @@ def test_one_inversion_step_moves_z_against_the_gradient_and_keeps_it_in_the_box
 
 def test_one_attack_iteration_moves_every_latent_and_keeps_it_in_the_box(prior, target):
     attack = GMIAttack(prior, iterations=1, n_restarts=2, random_state=0)
-    res = attack.invert(target, [0, 3], return_details=True)
+    res = attack.fit(target).invert([0, 3])
     z0 = attack.initial_latents(2).numpy()
     assert np.abs(res.latents).max() <= 1.0
     assert (np.abs(res.latents - np.clip(z0, -1, 1)).max(axis=-1) > 0).all()
@@ -145,8 +146,7 @@ def test_one_attack_iteration_moves_every_latent_and_keeps_it_in_the_box(prior, 
 def test_selection_picks_the_restart_with_the_largest_target_logit(prior, target):
     scores = np.array([[0.1, 5.0, -1.0], [2.0, 4.0, -3.0], [1.0, 6.0, -0.5]])
     np.testing.assert_array_equal(select_restarts(scores), [1, 2, 2])
-    res = GMIAttack(prior, iterations=3, n_restarts=3, random_state=1).invert(target, [0, 1, 2, 4],
-                                                                               return_details=True)
+    res = GMIAttack(prior, iterations=3, n_restarts=3, random_state=1).fit(target).invert([0, 1, 2, 4])
     np.testing.assert_array_equal(res.selected, res.target_logit.argmax(axis=0))
     np.testing.assert_array_equal(res.images, res.restart_images[res.selected, np.arange(4)])
     # the score is the target's logit of the attacked identity on that restart's image
@@ -158,22 +158,24 @@ def test_a_vib_target_is_attacked_through_its_stochastic_logits(prior, quick_dat
     d = quick_data
     vib = VIBClassifier(beta=1e-3, epochs=2, batch_size=32, early_stopping=False, device="cpu", random_state=0,
                         progress=False).fit(d.X_train, d.y_train)
-    a = GMIAttack(prior, iterations=2, n_restarts=2, random_state=0).invert(vib, [1, 2])
-    b = GMIAttack(prior, iterations=2, n_restarts=2, random_state=0).invert(vib, [1, 2])
+    a = GMIAttack(prior, iterations=2, n_restarts=2, random_state=0).fit(vib).invert([1, 2]).images
+    b = GMIAttack(prior, iterations=2, n_restarts=2, random_state=0).fit(vib).invert([1, 2]).images
     np.testing.assert_array_equal(a, b)  # seeded
-    c = GMIAttack(prior, iterations=2, n_restarts=2, random_state=0).invert(
-        vib.set_params(deterministic_eval=True), [1, 2])
+    c = GMIAttack(prior, iterations=2, n_restarts=2, random_state=0).fit(
+        vib.set_params(deterministic_eval=True)).invert([1, 2]).images
     assert not np.array_equal(a, c)  # the sampled latent noise enters the attack
     assert vib.module_.training is False
 
 
 def test_attack_rejects_an_unknown_identity_and_bad_parameters(prior, target):
-    with pytest.raises(ValueError, match="not a class of the target"):
-        GMIAttack(prior, iterations=1).invert(target, [7])
+    with pytest.raises(ValueError, match="not one of the model's classes"):
+        GMIAttack(prior, iterations=1).fit(target).invert([7])
     with pytest.raises(ValueError, match="momentum"):
-        GMIAttack(prior, momentum=1.0).invert(target, [0])
+        GMIAttack(prior, momentum=1.0)
     with pytest.raises(ValueError, match="iterations"):
-        GMIAttack(prior, iterations=0).invert(target, [0])
+        GMIAttack(prior, iterations=1).set_params(iterations=0)
+    with pytest.raises(NotFittedError):
+        GMIAttack(prior, iterations=1).invert([0])
 
 
 def test_on_the_quick_setting_the_attack_beats_the_gan_only_baseline(prior, target, quick_data):
@@ -183,7 +185,7 @@ def test_on_the_quick_setting_the_attack_beats_the_gan_only_baseline(prior, targ
     assert np.mean(evaluator.predict(d.X_test) == d.y_test) > 0.9
     evaluation = InversionEvaluation(evaluator, d.X_train, d.y_train, d.X_test, d.y_test)
     ids = np.tile(np.arange(5), 2)
-    attack = evaluation.score(GMIAttack(prior, iterations=50, random_state=0).invert(target, ids, return_details=True))
+    attack = evaluation.score(GMIAttack(prior, iterations=50, random_state=0).fit(target).invert(ids))
     base = evaluation.score(gan_only_baseline(prior, ids, 5, random_state=0))
     assert attack["attack_acc_top1"] >= base["attack_acc_top1"] + 0.3
     assert attack["success_any_of_5_restarts"] >= attack["attack_acc_top1"] - 0.1

@@ -318,7 +318,7 @@ def test_models_on_encoded_rows_equal_models_on_the_dataframe(steak, make):
 
 
 def test_attacks_on_encoded_rows_equal_attacks_on_the_dataframe(steak):
-    from defenses.tree import MAPWithCountsAttack, NaiveMAPAttack, confusion_matrix, encode_table, estimate_prior
+    from defenses.tree import MAPWithCountsAttack, NaiveMAPClassifierAttack, confusion_matrix, encode_table, estimate_prior
 
     X, y = steak.data, steak.target
     table = encode_table(X)
@@ -326,8 +326,8 @@ def test_attacks_on_encoded_rows_equal_attacks_on_the_dataframe(steak):
     prior = estimate_prior(X["cheated"])
     conf = confusion_matrix(m, table, y)
     np.testing.assert_array_equal(conf, confusion_matrix(m, X, y))
-    for attack in (NaiveMAPAttack("cheated", prior, conf), MAPWithCountsAttack("cheated", prior)):
-        on_table, on_frame = attack.infer(m, table, y), attack.infer(m, X, y)
+    for attack in (NaiveMAPClassifierAttack("cheated", prior, conf), MAPWithCountsAttack("cheated", prior)):
+        on_table, on_frame = attack.fit(m).infer(table, y), attack.infer(X, y)
         np.testing.assert_array_equal(on_table.guesses, on_frame.guesses)
         np.testing.assert_array_equal(on_table.scores, on_frame.scores)
     np.testing.assert_array_equal(table.values("cheated"), X["cheated"].to_numpy(dtype=object))

@@ -182,11 +182,16 @@ def test_attack_is_well_above_chance_on_the_undefended_model(digits, cnn, shadow
     su, tu = r["shadow_updates"], r["target_updates"]
     attack = _attack().fit_deltas(shadow_deltas, y[su], probes=X[r["probes"]], classes=shadow.classes_)
     deltas = attack.observe(cnn, X[tu], y[tu])
-    acc = np.mean(attack.infer(cnn, deltas) == y[tu])
+    inference = attack.infer(deltas)
+    acc = inference.accuracy(y[tu])
     assert acc > 0.5, acc  # chance is 0.1, the label prior ~0.11
-    rounds = attack.infer_rounds(cnn, deltas)
+    rounds = attack.infer_rounds(deltas)
     assert rounds.shape == (2, len(tu))
-    np.testing.assert_array_equal(rounds[-1], attack.infer(cnn, deltas))
+    np.testing.assert_array_equal(rounds[-1], inference.guesses)
+    np.testing.assert_allclose(inference.scores.sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(inference.scores.argmax(axis=1), np.searchsorted(attack.classes_, inference.guesses))
+    with pytest.warns(DeprecationWarning):  # the old call shape, one release
+        np.testing.assert_array_equal(attack.infer(cnn, deltas), inference.guesses)
 
 
 def test_attack_is_at_chance_on_shuffled_labels(digits, cnn, shadow, shadow_deltas):
@@ -195,7 +200,7 @@ def test_attack_is_at_chance_on_shuffled_labels(digits, cnn, shadow, shadow_delt
     # the shadow updates used their true labels; only the attack's (Δ, label) training pairs are shuffled
     shuffled = np.random.default_rng(0).permutation(y[su])
     attack = _attack(rounds=1).fit_deltas(shadow_deltas, shuffled, probes=X[r["probes"]], classes=shadow.classes_)
-    acc = np.mean(attack.infer(cnn, attack.observe(cnn, X[tu], y[tu])) == y[tu])
+    acc = attack.infer(attack.observe(cnn, X[tu], y[tu])).accuracy(y[tu])
     assert acc < 0.1 + 4 * np.sqrt(0.1 * 0.9 / len(tu)), acc
 
 
@@ -213,7 +218,7 @@ def test_the_attack_reads_the_release_on_the_shadow_and_on_the_target(digits, cn
                                          classes=shadow.classes_)
     for pa, pb in zip(attack.net_.parameters(), refit.net_.parameters()):
         torch.testing.assert_close(pa, pb, atol=1e-5, rtol=1e-4)
-    assert np.mean(attack.infer(cnn, deltas) == y[tu]) > 0.3  # mild noise: the labels still leak
+    assert attack.infer(deltas).accuracy(y[tu]) > 0.3  # mild noise: the labels still leak
 
 
 def test_a_release_without_signal_leaves_the_attack_at_the_label_prior(digits, cnn, shadow):
@@ -222,7 +227,7 @@ def test_a_release_without_signal_leaves_the_attack_at_the_label_prior(digits, c
     attack = _attack(release=output.mix_uniform(1.0)).fit(shadow, X[r["probes"]], X[su], y[su])
     deltas = attack.observe(cnn, X[tu], y[tu])
     assert np.all(deltas == 0.0)
-    guesses = attack.infer(cnn, deltas)
+    guesses = attack.infer(deltas).guesses
     assert len(set(guesses)) == 1  # one answer for every update: the label frequencies are all it learned
     assert np.mean(guesses == y[tu]) <= np.bincount(y[tu]).max() / len(tu)
 
@@ -270,15 +275,15 @@ def test_bad_inputs_are_refused_with_a_message(digits, cnn, shadow):
     with pytest.raises(ValueError, match="fitted"):
         simulate_updates(CNNClassifier(), P, X, y)
     with pytest.raises(ValueError, match="not fitted"):
-        _attack().infer(cnn, np.zeros((1, 1000)))
+        _attack().infer(np.zeros((1, 1000)))
     with pytest.raises(ValueError, match="rounds"):
-        UpdateLeaksAttack(rounds=0).fit(shadow, P, X, y)
+        UpdateLeaksAttack(rounds=0)
     with pytest.raises(ValueError, match="release must be None"):
         simulate_updates(cnn, P, X, y, release="round")
     with pytest.raises(ValueError, match="release must be None"):
-        UpdateLeaksAttack(release=0.1).fit(shadow, P, X, y)
+        UpdateLeaksAttack(release=0.1)
     with pytest.raises(ValueError, match="release must map"):
         simulate_updates(cnn, P, X, y, release=lambda p: p[:, :3])
     attack = UpdateLeaksAttack(rounds=1, epochs_per_round=1, device="cpu", random_state=0).fit(shadow, P, X, y)
     with pytest.raises(ValueError, match="deltas must be"):
-        attack.infer(cnn, np.zeros((2, 5)))
+        attack.infer(np.zeros((2, 5)))
