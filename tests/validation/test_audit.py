@@ -120,6 +120,23 @@ def test_dp_sgd_at_small_size_stays_below_its_declared_eps():
 # ------------------------------------------------------------------------------------------ the bugs it catches
 
 
+def test_the_audit_catches_learners_whose_noise_is_missing():
+    # The declared guarantee is kept; the learner adds (almost) no noise: the audit must object.
+    from defenses.datasets import load_steak_survey
+    from defenses.linear import AdaSSPRegression
+    from validation.linear import IWPCProblem
+
+    p = IWPCProblem()
+    quiet = run_audit(build_audit_target("adassp", eps=2.0, estimator=lambda s: AdaSSPRegression(
+        epsilon=1e7, delta=1e-6, x_bound=p.x_bound, y_bound=p.y_bound, random_state=s)), 400, alpha=ALPHA,
+        progress=False)
+    assert quiet.verdict == "violates" and quiet.eps_lower > 2
+    classes = list(load_steak_survey().target.cat.categories)
+    quiet = run_audit(build_audit_target("dp-id3", eps=1.0, kinds=("insert",), estimator=lambda s: DPID3Classifier(
+        1e6, max_depth=2, classes=classes, random_state=s)), 400, alpha=ALPHA, progress=False)
+    assert quiet.verdict == "violates" and quiet.eps_lower > 1
+
+
 class LeakyDPID3(DPID3Classifier):
     """DP-ID3 as it was: the class set of plain label arrays read from the labels."""
 
