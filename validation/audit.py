@@ -21,7 +21,8 @@ Ullman & Oprea (2020) and Nasr et al. (2021):
    at ``α/(2K)``, ``K`` the number of neighbour relations audited, so that all hold at once with
    probability ≥ 1 − α) give
    ``ε ≥ max{log((1 − δ − FNR⁺)/FPR⁺), log((1 − δ − FPR⁺)/FNR⁺), 0}``.
-   If the learner is (ε, δ)-DP, this lower bound exceeds ε with probability at most α. With ``m``
+   If the learner is (ε, δ)-DP, this lower bound exceeds ε with probability at most α. (The point estimate
+   reported beside it uses the add-½ rates ``(k + ½)/(m + 1)`` and carries no guarantee.) With ``m``
    evaluation fits per side no bound above ``log((1 − δ − u)/u)``, ``u = 1 − (α/2K)^{1/m}``, can be shown
    (``eps_max_provable``): a deterministic learner that memorises the canary reaches it.
 
@@ -80,12 +81,13 @@ def eps_lower_bound(false_pos: Any, negatives: int, false_neg: Any, positives: i
     return lower, fpr_hi, fnr_hi
 
 
-def _eps_of_rates(fpr: float, fnr: float, delta: float) -> float:
-    """``max{log((1 − δ − FNR)/FPR), log((1 − δ − FPR)/FNR), 0}`` at given rates (``inf`` when a rate is 0)."""
+def _eps_estimate(fp: int, negatives: int, fn: int, positives: int, delta: float) -> float:
+    """The point estimate ``max{log((1 − δ − FNR)/FPR), log((1 − δ − FPR)/FNR), 0}`` at the add-½ (Jeffreys)
+    rates ``(k + ½)/(m + 1)``, finite even when an error count is 0."""
+    fpr, fnr = (fp + 0.5) / (negatives + 1), (fn + 0.5) / (positives + 1)
+
     def one(num, den):
-        if num <= 0:
-            return 0.0
-        return math.inf if den == 0 else math.log(num / den)
+        return math.log(num / den) if num > 0 else 0.0
 
     return max(one(1.0 - delta - fnr, fpr), one(1.0 - delta - fpr, fnr), 0.0)
 
@@ -149,7 +151,7 @@ class NeighbourResult:
     fnr: float
     fpr_ci: tuple[float, float]
     fnr_ci: tuple[float, float]
-    eps_estimate: float | None
+    eps_estimate: float
     eps_lower: float
     eps_max_provable: float
     declared_eps: float | None
@@ -324,14 +326,14 @@ def run_audit(
         fp, fn = int(np.sum(e0 > threshold)), int(np.sum(e1 <= threshold))
         lower, _, _ = eps_lower_bound(fp, m0, fn, m1, min(delta, 1.0), alpha_each)
         provable, _, _ = eps_lower_bound(0, m0, 0, m1, min(delta, 1.0), alpha_each)
-        estimate = _eps_of_rates(fp / m0, fn / m1, min(delta, 1.0))
+        estimate = _eps_estimate(fp, m0, fn, m1, min(delta, 1.0))
         verdict = "no DP claim" if declared is None else ("violates" if lower > declared[0] else "consistent")
         report.results.append(NeighbourResult(
             kind=pair.kind, description=pair.description, steps=pair.steps, statistic=name,
             threshold=sign * threshold, direction="above" if sign > 0 else "below",
             fits_selection=n_sel, fits_evaluation=m0, false_positives=fp, false_negatives=fn,
             fpr=fp / m0, fnr=fn / m1, fpr_ci=clopper_pearson(fp, m0, alpha_each),
-            fnr_ci=clopper_pearson(fn, m1, alpha_each), eps_estimate=None if math.isinf(estimate) else estimate,
+            fnr_ci=clopper_pearson(fn, m1, alpha_each), eps_estimate=estimate,
             eps_lower=lower, eps_max_provable=provable, declared_eps=declared[0] if declared else None,
             declared_delta=declared[1] if declared else None, verdict=verdict))
     return report
@@ -757,10 +759,6 @@ def check_arguments(parser, args) -> None:
         require_neural(parser, f"learner {args.learner}")
 
 
-def _fmt_eps(x: float | None) -> str:
-    return "inf" if x is None else f"{x:.3f}"
-
-
 def main(parser, args) -> int:
     """``python -m validation audit``: checks, the audit, and a table (or ``--json``)."""
     import json
@@ -808,7 +806,7 @@ def main(parser, args) -> int:
         print(f"    test: {r.statistic} {r.direction} {r.threshold:.6g} says D'   FPR {r.fpr:.4f} "
               f"[{r.fpr_ci[0]:.4f}, {r.fpr_ci[1]:.4f}]   FNR {r.fnr:.4f} [{r.fnr_ci[0]:.4f}, {r.fnr_ci[1]:.4f}]")
         declared = "" if r.declared_eps is None else f"   declared for this relation: eps = {r.declared_eps:g}"
-        print(f"    eps estimate {_fmt_eps(r.eps_estimate)}   eps >= {r.eps_lower:.3f} (at most "
+        print(f"    eps estimate {r.eps_estimate:.3f} (add-1/2 rates)   eps >= {r.eps_lower:.3f} (at most "
               f"{r.eps_max_provable:.3f} provable with these fits){declared}   {r.verdict}")
     flag = "   PRIVACY BUG: the declared eps is false" if report.verdict == "violates" else ""
     print(f"empirical lower bound on eps: {report.eps_lower:.3f} ({report.ci_method}){flag}")
