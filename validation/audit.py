@@ -385,16 +385,14 @@ def _fits_of(fit_one: Callable[[Any, int], dict[str, float]]):
     return release
 
 
-def _pair(kind: str, base, with_canary, replaced, steps: dict[str, int], what: str) -> NeighbourPair:
-    second = {"insert": with_canary, "replace": replaced}[kind]
-    verb = "plus" if kind == "insert" else "with its first record replaced by"
-    return NeighbourPair(kind, (base, second), steps[kind], f"D {verb} {what}")
-
-
-def _steps(privacy: Privacy | None) -> dict[str, int]:
-    """Neighbouring steps of each relation under the learner's adjacency (no claim: add/remove)."""
+def _pairs(kinds, variants: dict, privacy: Privacy | None, canary: str, absent: str = "") -> tuple[NeighbourPair, ...]:
+    """The neighbour pairs ``variants[kind] = (D, D')`` of ``kinds``, described, with their number of
+    neighbouring steps under the learner's adjacency (no claim: add/remove)."""
     substitution = privacy is not None and privacy.adjacency == "substitution"
-    return {"insert": 1, "new-class": 1, "replace": 1 if substitution else 2}
+    steps = {"insert": 1, "new-class": 1, "replace": 1 if substitution else 2}
+    text = {"insert": f"D plus {canary}", "replace": f"D with its first record replaced by {canary}",
+            "new-class": f"D without {absent}, and D' that plus {canary}"}
+    return tuple(NeighbourPair(k, variants[k], steps[k], text[k]) for k in kinds)
 
 
 def _iwpc_target(name, privacy, kinds, n, seed, data_home, estimator) -> AuditTarget:
@@ -418,8 +416,8 @@ def _iwpc_target(name, privacy, kinds, n, seed, data_home, estimator) -> AuditTa
     x_star = (1 if lev[0] >= lev[1] else -1) * prob.x_bound * u
     fitted = LinearRegression().fit(X, y).predict(x_star[None])[0]
     y_star = -prob.y_bound if fitted > 0 else prob.y_bound
-    with_canary = (np.vstack([X, x_star]), np.append(y, y_star))
-    replaced = (np.vstack([x_star, X[1:]]), np.r_[y_star, y[1:]])
+    variants = {"insert": ((X, y), (np.vstack([X, x_star]), np.append(y, y_star))),
+                "replace": ((X, y), (np.vstack([x_star, X[1:]]), np.r_[y_star, y[1:]]))}
 
     def make(seed_):
         if name == "ols":
@@ -438,10 +436,8 @@ def _iwpc_target(name, privacy, kinds, n, seed, data_home, estimator) -> AuditTa
             out.update(coef_along_canary=float(model.coef_ @ u), intercept=float(model.intercept_))
         return out
 
-    steps = _steps(privacy)
-    what = (f"a canary on the public row bound (|x| = {prob.x_bound:.4g}, largest leverage) with "
-            f"y = {y_star:+.4g} (the label bound)")
-    pairs = tuple(_pair(k, (X, y), with_canary, replaced, steps, what) for k in kinds)
+    pairs = _pairs(kinds, variants, privacy, f"a canary on the public row bound (|x| = {prob.x_bound:.4g}, largest "
+                                             f"leverage) with y = {y_star:+.4g} (the label bound)")
     block = 50 if name == "adassp" else 100
     return AuditTarget(name, privacy, pairs, _fits_of(fit_one), block, AUDIT_LEARNERS[name].description)
 
@@ -452,7 +448,8 @@ def _steak_target(name, privacy, kinds, n, seed, data_home, estimator) -> AuditT
 
     ds = load_steak_survey(data_home)
     if n > len(ds.target) - 1:
-        raise ValueError(f"--n {n} exceeds the {len(ds.target)} rows of the steak survey less one (the replaced record)")
+        raise ValueError(f"--n {n} exceeds the {len(ds.target)} rows of the steak survey less one "
+                         f"(the replaced record)")
     table = encode_table(ds.data)
     classes = list(ds.target.cat.categories)
     codes = ds.target.cat.codes.to_numpy()
@@ -472,7 +469,8 @@ def _steak_target(name, privacy, kinds, n, seed, data_home, estimator) -> AuditT
 
     without = base_y != rare_class
     variants = {
-        "insert": (dataset(base_codes, base_y), dataset(np.vstack([base_codes, rare]), np.append(base_y, rare_class))),
+        "insert": (dataset(base_codes, base_y),
+                   dataset(np.vstack([base_codes, rare]), np.append(base_y, rare_class))),
         "replace": (dataset(base_codes, base_y),
                     dataset(np.vstack([rare, base_codes[1:]]), np.r_[rare_class, base_y[1:]])),
         "new-class": (dataset(base_codes[without], base_y[without]),
@@ -496,22 +494,14 @@ def _steak_target(name, privacy, kinds, n, seed, data_home, estimator) -> AuditT
                 "canary_proba": float(model.predict_proba(canary_table)[0, c]) if c >= 0 else 0.0,
                 "n_classes": float(len(model.classes_))}
 
-    steps = _steps(privacy)
-    what = {"insert": f"a canary of the rarest answers with the rarest class ({classes[rare_class]!r})",
-            "replace": f"a canary of the rarest answers with the rarest class ({classes[rare_class]!r})",
-            "new-class": f"D without class {classes[rare_class]!r}, and D' that plus one record of it"}
-    pairs = []
-    for k in kinds:
-        desc = what[k] if k == "new-class" else f"D {'plus' if k == 'insert' else 'with its first record replaced by'} {what[k]}"
-        pairs.append(NeighbourPair(k, variants[k], steps[k], desc))
-    return AuditTarget(name, privacy, tuple(pairs), _fits_of(fit_one), 50, AUDIT_LEARNERS[name].description)
+    pairs = _pairs(kinds, variants, privacy, f"a canary of the rarest answers of D with its rarest class "
+                                             f"({classes[rare_class]!r})", f"class {classes[rare_class]!r}")
+    return AuditTarget(name, privacy, pairs, _fits_of(fit_one), 50, AUDIT_LEARNERS[name].description)
 
 
 #: A small CNN for the DP-SGD audit (8x8 digits): one 3x3 convolution with 8 channels, 32 features.
 DIGITS_ARCHITECTURE = {"channels": (8,), "kernel_size": 3, "pool": "max", "feature_dim": 32}
 DIGITS_BATCH = 10
-
-
 DIGITS_EPOCHS = 2
 _ACCOUNTED: dict = {}
 
@@ -587,15 +577,11 @@ def _digits_target(name, privacy, kinds, n, seed, estimator) -> AuditTarget:
                 out[f"canary_margin_{kind_label}"] = -NON_FINITE
         return out
 
-    steps = _steps(privacy)
-    pairs = []
-    for k in kinds:
-        what = ("an all-white image labelled 9" if k == "new-class"
-                else f"an all-white image labelled {rare_class} (the rarest class of D)")
-        desc = (f"D without the digit 9, and D' that plus {what}" if k == "new-class"
-                else f"D {'plus' if k == 'insert' else 'with its first record replaced by'} {what}")
-        pairs.append(NeighbourPair(k, variants[k], steps[k], desc))
-    return AuditTarget(name, privacy, tuple(pairs), _fits_of(fit_one), 10, AUDIT_LEARNERS[name].description)
+    pairs = (_pairs([k for k in kinds if k != "new-class"], variants, privacy,
+                    f"an all-white image labelled {rare_class} (the rarest class of D)")
+             + _pairs([k for k in kinds if k == "new-class"], variants, privacy, "an all-white image labelled 9",
+                      "the digit 9"))
+    return AuditTarget(name, privacy, pairs, _fits_of(fit_one), 10, AUDIT_LEARNERS[name].description)
 
 
 def _count_target(name, privacy, n) -> AuditTarget:
@@ -724,7 +710,8 @@ def check_arguments(parser, args) -> None:
         if args.learner not in with_delta:
             parser.error(f"--delta applies to the (eps, delta)-DP learners {', '.join(with_delta)}, not {args.learner}")
         if not 0 <= args.delta < 1 or (args.delta == 0 and args.learner != "extremal"):
-            parser.error(f"--delta must lie in {'[0, 1)' if args.learner == 'extremal' else '(0, 1)'}, got {args.delta}")
+            interval = "[0, 1)" if args.learner == "extremal" else "(0, 1)"
+            parser.error(f"--delta must lie in {interval}, got {args.delta}")
     if args.neighbour == "new-class" and args.learner not in CLASSIFIERS:
         parser.error(f"--neighbour new-class applies to the classifiers {', '.join(CLASSIFIERS)}, not {args.learner}")
     if args.neighbour in ("insert", "new-class") and info.dataset == "count":
