@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+import mpmath
 import numpy as np
 
 from mitheory.adversaries import CallableAdversary, PluginAdversary, RegionGuessAdversary
@@ -261,7 +262,9 @@ def run_scenario(
     Returns a JSON-ready dict with the keys ``scenario, n, eps, delta, exact, estimate, ci_low, ci_high,
     rounds, paper_gain, tight_gain, theorem1_printed_holds, theorem1_corrected_holds, theorem2_holds``
     (``exact``: the exact ``max_A gain^IND``; ``estimate``/``ci_*``: the simulated gain of the
-    likelihood-ratio adversary), plus ``refined_gain``, ``tv_pq``, ``ind_tv`` and a ``semantic`` block.
+    likelihood-ratio adversary), plus ``refined_gain``, ``tv_pq``, ``ind_tv``, a ``semantic`` block and the
+    check of the declared privacy (``declared_privacy_holds``, ``exact_eps`` — None when infinite or unknown —,
+    ``exact_delta`` at the declared ε, and its one-line ``privacy`` summary).
     Theorem 1 entries are None when the semantic game is not finite (``extremal``); ``eps`` is None for
     the non-private memorizer (ε = ∞). Requests whose estimated time or memory exceed
     :data:`MAX_SECONDS` / :data:`MAX_BYTES` raise ValueError with the estimate, before any work.
@@ -297,6 +300,11 @@ def run_scenario(
         "tv_pq": float(t2.tv_pq),
         "ind_tv": float(2 * t2.max_gain - 1),
         "theorem2_holds": bool(t2.holds),
+        "declared_privacy_holds": t2.declared_holds,
+        "exact_eps": None if t2.privacy.exact_eps is None or mpmath.isinf(t2.privacy.exact_eps)
+        else float(t2.privacy.exact_eps),
+        "exact_delta": None if t2.privacy.exact_delta is None else float(t2.privacy.exact_delta),
+        "privacy": t2.privacy.summary(),
         "theorem2_paper_strictly_loose": bool(t2.paper_strictly_loose),
         "theorem1_printed_holds": None,
         "theorem1_corrected_holds": None,

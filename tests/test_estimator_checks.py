@@ -118,7 +118,7 @@ def images():
                           progress=False, random_state=3),
     lambda: VIBClassifier(1e-3, architecture={"channels": (4,), "feature_dim": 8}, epochs=1, early_stopping=False,
                           progress=False, random_state=3),
-    lambda: DPSGDClassifier(1.0, architecture={"channels": (4,), "feature_dim": 8}, epochs=1, batch_size=8,
+    lambda: DPSGDClassifier(1.0, classes=range(4), architecture={"channels": (4,), "feature_dim": 8}, epochs=1, batch_size=8,
                             delta=1e-3, early_stopping=False, progress=False, random_state=3),
     lambda: WGANGPPrior(dim=4, epochs=1, batch_size=16, progress=False, random_state=3),
 ], ids=["CNN", "VIB", "DPSGD", "WGANGPPrior"])

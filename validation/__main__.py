@@ -4,7 +4,9 @@
 * ``python -m validation ind --learner dp-id3 --eps 1 --n 200 --models 200 [--json]`` — the empirical IND
   game (Experiment 2) with a real learner, checked against the bounds;
 * ``python -m validation sem --learner mid-linear --lam 1 --splits 20 [--json]`` — the empirical semantic
-  game (Experiment 1): Adv^SEM and the corrected Adv′ of a real attack.
+  game (Experiment 1): Adv^SEM and the corrected Adv′ of a real attack;
+* ``python -m validation audit --learner dp-id3 --eps 1 [--fits 400] [--json]`` — the adversarial-neighbour
+  audit: an empirical lower bound on ε with a Clopper–Pearson interval (:mod:`validation.audit`).
 
 Per-model / per-split results are stored under ``--store`` (default ``results/validation/…json``): a rerun
 with the same arguments resumes where an interrupted one stopped. ``--jobs N`` runs the models on N local
@@ -54,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     add_version(parser)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     sub.add_parser("list", help="list the learners and attacks")
+    from validation.audit import add_arguments as add_audit_arguments
+
+    add_audit_arguments(sub.add_parser("audit", help="adversarial-neighbour audit: an empirical lower bound on eps"))
     for name, help_ in (("ind", "empirical IND game against the bounds"), ("sem", "empirical semantic game")):
         p = sub.add_parser(name, help=help_)
         p.add_argument("--learner", required=True, choices=list(LEARNERS))
@@ -95,6 +100,12 @@ def _print_list() -> None:
         print(f"  {name:<11} {text}")
     print("distinguishers (ind): reduction (from the attack, Theorem 1' proof), meta (shadow-model "
           "ridge classifier on probe-set outputs)")
+    from validation.audit import AUDIT_LEARNERS
+
+    print("audit learners (python -m validation audit):")
+    for name, a in AUDIT_LEARNERS.items():
+        knob = "--eps" if a.knob else "(no knob)"
+        print(f"  {name:<19} {knob:<9} n={a.n:<4} fits={a.fits:<6} neighbours: {', '.join(a.kinds):<17} {a.description}")
 
 
 def _store_path(args: argparse.Namespace, n: int) -> Path:
@@ -170,6 +181,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "list":
         _print_list()
         return 0
+    if args.command == "audit":
+        from validation.audit import main as audit_main
+
+        return audit_main(parser, args)
     _check(parser, args)
     from validation.ind import run_ind
     from validation.semantic import run_semantic

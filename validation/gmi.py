@@ -283,7 +283,7 @@ def _train_artifacts(out_dir: Path, config: GMIConfig, data_home, device: str, e
 # --------------------------------------------------------------------------------------------- stage 2
 
 
-def make_target(setting: Setting, config: GMIConfig, seed: int, device: str = "auto"):
+def make_target(setting: Setting, config: GMIConfig, seed: int, device: str = "auto", classes=None):
     """The (unfitted) target estimator of a sweep setting."""
     common = {"architecture": config.architecture, "epochs": config.epochs, "patience": config.patience,
               "device": device, "random_state": seed, "progress": False}
@@ -292,7 +292,7 @@ def make_target(setting: Setting, config: GMIConfig, seed: int, device: str = "a
     if setting.defense == "VIB":
         return VIBClassifier(beta=setting.value, batch_size=config.batch_size, lr=config.lr, **common)
     if setting.defense == "DP-SGD":
-        return DPSGDClassifier(noise_multiplier=setting.value, max_grad_norm=config.max_grad_norm,
+        return DPSGDClassifier(noise_multiplier=setting.value, classes=classes, max_grad_norm=config.max_grad_norm,
                                delta=config.delta, batch_size=config.dp_batch_size, lr=config.dp_lr, **common)
     raise ValueError(f"unknown defense {setting.defense!r}")
 
@@ -344,7 +344,8 @@ class GMIExperiment:
         if setting == GAN_ONLY:
             result = gan_only_baseline(prior, identities, c.n_restarts, random_state=attack_seed)
         else:
-            model = make_target(setting, c, seed=split, device=self.device).fit(data.X_train, data.y_train)
+            model = make_target(setting, c, seed=split, device=self.device, classes=PRIVATE_DIGITS).fit(
+                data.X_train, data.y_train)
             out.update(utility=float(np.mean(model.predict(data.X_test) == data.y_test)),
                        train_accuracy=float(np.mean(model.predict(data.X_train) == data.y_train)),
                        epochs_run=float(model.n_epochs_))

@@ -382,7 +382,8 @@ class MIFaceExperiment:
         c, ex = self.config, self.faces
         X, y = ex.data.data, ex.data.target
         sp = ex.split(split)
-        model = make_target(setting, c.faces, seed=split, device=ex.device).fit(X[sp.train], y[sp.train])
+        model = make_target(setting, c.faces, seed=split, device=ex.device, classes=np.unique(y)).fit(
+            X[sp.train], y[sp.train])
         identities = np.unique(y[sp.train])
         recon = MIFaceAttack(max_iter=c.max_iter, learning_rate=c.learning_rate, init=c.init,
                              random_state=1000 + split).fit(model).invert(identities).images

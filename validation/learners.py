@@ -307,7 +307,7 @@ def build_learner(
         if name == "dp-sgd":
             d = 1e-5 if delta is None else float(delta)
             return _digits_learner(name, lambda rng: DPSGDClassifier(
-                target_epsilon=float(eps), delta=d, random_state=_seed(rng), **common),
+                target_epsilon=float(eps), classes=np.arange(10), delta=d, random_state=_seed(rng), **common),
                 Privacy(float(eps), d, "add/remove"))
         if name == "vib":
             return _digits_learner(name, lambda rng: VIBClassifier(beta=float(lam), random_state=_seed(rng),

@@ -113,7 +113,7 @@ QUICK = FacesConfig(image_size=32, epochs=20, patience=20, eval_epochs=20, attac
                     roundings=(0.05, 0.2), uniform_noises=(0.1,))
 
 
-def make_target(setting: Setting, config: FacesConfig, seed: int, device: str = "auto"):
+def make_target(setting: Setting, config: FacesConfig, seed: int, device: str = "auto", classes=None):
     """The (unfitted) target estimator of a sweep setting."""
     common = {"architecture": config.architecture, "epochs": config.epochs, "patience": config.patience,
                   "device": device, "random_state": seed, "progress": False}
@@ -130,7 +130,7 @@ def make_target(setting: Setting, config: FacesConfig, seed: int, device: str = 
     if setting.defense == "VIB":
         return VIBClassifier(beta=setting.value, batch_size=config.batch_size, lr=config.lr, **common)
     if setting.defense == "DP-SGD":
-        return DPSGDClassifier(noise_multiplier=setting.value, max_grad_norm=config.max_grad_norm,
+        return DPSGDClassifier(noise_multiplier=setting.value, classes=classes, max_grad_norm=config.max_grad_norm,
                                delta=config.delta, batch_size=config.dp_batch_size, lr=config.dp_lr, **common)
     raise ValueError(f"unknown defense {setting.defense!r}")
 
@@ -192,7 +192,7 @@ class FacesExperiment:
         X, y = self.data.data, self.data.target
         sp = self.split(split)
         evaluator = self.evaluator(split)
-        model = make_target(setting, c, seed=split, device=self.device).fit(X[sp.train], y[sp.train])
+        model = make_target(setting, c, seed=split, device=self.device, classes=np.unique(y)).fit(X[sp.train], y[sp.train])
         perturbed = setting.defense in OUTPUT_PERTURBATIONS
         proba = model.predict_proba(X[sp.test])
         if perturbed:  # rounded vectors need not sum to 1: ECE of the confidences as released

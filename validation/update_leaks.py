@@ -206,7 +206,7 @@ def split_roles(y: np.ndarray, config: UpdateLeaksConfig, seed: int) -> dict[str
     return roles
 
 
-def make_target(setting: Setting, config: UpdateLeaksConfig, seed: int, device: str = "auto"):
+def make_target(setting: Setting, config: UpdateLeaksConfig, seed: int, device: str = "auto", classes=None):
     """The (unfitted) estimator of a setting — the target and the shadow model are both built by it (an
     output perturbation's is the undefended CNN: :func:`make_release` gives what it releases)."""
     common = {"architecture": config.architecture, "epochs": config.epochs, "patience": config.patience,
@@ -216,7 +216,7 @@ def make_target(setting: Setting, config: UpdateLeaksConfig, seed: int, device: 
     if setting.defense == "VIB":
         return VIBClassifier(beta=setting.value, batch_size=config.batch_size, lr=config.lr, **common)
     if setting.defense == "DP-SGD":
-        return DPSGDClassifier(noise_multiplier=setting.value, max_grad_norm=config.max_grad_norm,
+        return DPSGDClassifier(noise_multiplier=setting.value, classes=classes, max_grad_norm=config.max_grad_norm,
                                delta=config.delta, batch_size=config.dp_batch_size, lr=config.dp_lr, **common)
     raise ValueError(f"unknown defense {setting.defense!r}")
 
@@ -310,8 +310,10 @@ class UpdateLeaksExperiment:
             if seed in self._undefended:
                 return self._undefended[seed]
         c, tr, sh = self.config, roles["target"], roles["shadow"]
-        target = make_target(setting, c, seed=1000 * seed + 1, device=self.device).fit(X[tr], y[tr])
-        shadow = make_target(setting, c, seed=1000 * seed + 2, device=self.device).fit(X[sh], y[sh])
+        target = make_target(setting, c, seed=1000 * seed + 1, device=self.device, classes=np.unique(y)).fit(
+            X[tr], y[tr])
+        shadow = make_target(setting, c, seed=1000 * seed + 2, device=self.device, classes=np.unique(y)).fit(
+            X[sh], y[sh])
         if setting.defense == "undefended":
             self._undefended[seed] = (target, shadow)
         return target, shadow

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -63,6 +64,9 @@ def _with_threads(method):
 
 class _NeuralClassifier(ClassifierMixin, BaseEstimator):
     """Shared fit/predict machinery; subclasses define the head, the loss and (DP) the loop."""
+
+    #: Whether ``random_state`` seeds DP noise and so must stay out of every exported artifact.
+    _seed_is_secret = False
 
     # ----------------------------------------------------------------- parameter checks
     def _check_params(self) -> None:
@@ -123,9 +127,7 @@ class _NeuralClassifier(ClassifierMixin, BaseEstimator):
         if y.ndim != 1 or len(y) != len(X):
             raise ValueError(f"y must be a 1-d array with one label per example, got shape {y.shape} for {len(X)} examples")
         check_classification_targets(y)
-        self.classes_, y_idx = np.unique(y, return_inverse=True)
-        if len(self.classes_) < 2:
-            raise ValueError(f"y must contain at least two classes, got one class ({self.classes_[0]!r})")
+        self.classes_, y_idx = self._class_codes(y)
         self.device_ = device
         seed = seed_from(self.random_state)
         self.n_features_in_ = int(np.prod(X.shape[1:]))
@@ -134,7 +136,8 @@ class _NeuralClassifier(ClassifierMixin, BaseEstimator):
 
         if self.early_stopping:
             n_val = max(1, round(self.validation_fraction * len(X)))
-            stratify = y_idx if n_val >= len(self.classes_) else None
+            counts = np.bincount(y_idx)
+            stratify = y_idx if n_val >= len(self.classes_) and counts[counts > 0].min() >= 2 else None
             tr, va = train_test_split(np.arange(len(X)), test_size=n_val, random_state=seed % 2**32,
                                       stratify=stratify)
         else:
@@ -209,6 +212,13 @@ class _NeuralClassifier(ClassifierMixin, BaseEstimator):
 
     def _head(self, encoder: nn.Module, width: int, n_classes: int) -> nn.Module:
         return Classifier(encoder, n_classes, feature_dim=width)
+
+    def _class_codes(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The class set and each label's index in it (here: the labels seen; DP-SGD takes them as given)."""
+        classes, y_idx = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(f"y must contain at least two classes, got one class ({classes[0]!r})")
+        return classes, y_idx
 
     def _optimizer(self, module: nn.Module) -> torch.optim.Optimizer:
         return torch.optim.Adam(module.parameters(), lr=self.lr, weight_decay=self.weight_decay)
@@ -376,12 +386,16 @@ class _NeuralClassifier(ClassifierMixin, BaseEstimator):
         shape and the module's ``state_dict`` — nothing that needs pickled code, so ``torch.load(...,
         weights_only=True)`` reads it back. Training records (``history_``, ``epsilon_``, ...) are not
         kept. A model built on a user's ``module`` is read back by passing the same ``module`` to
-        :meth:`from_state`.
+        :meth:`from_state`. A DP estimator's ``random_state`` is never exported: it seeds the DP noise and the
+        batch sampling, and with it anyone holding a candidate dataset could replay training and recognise the
+        released weights (``params["random_state"]`` is None in the state).
         """
         check_is_fitted(self, "module_")
         params = {k: v for k, v in self.get_params().items() if k not in ("device", "progress", "module")}
-        if not isinstance(params.get("random_state"), (int, type(None))):
+        if self._seed_is_secret or not isinstance(params.get("random_state"), (int, type(None))):
             params["random_state"] = None
+        if params.get("classes") is not None:
+            params["classes"] = np.asarray(params["classes"]).tolist()
         return {"estimator": type(self).__name__, "params": params, "classes": self.classes_.tolist(),
                 "input_shape": list(self.input_shape_), "own_module": self.module is not None,
                 "input_dtype": self._input_dtype.name,
@@ -667,10 +681,19 @@ class DPSGDClassifier(_NeuralClassifier):
     ``early_stopping=False`` for a guarantee over every image given to ``fit``. The official MID DP-SGD (fixed
     shuffled batches, BatchNorm, no accounting) has no valid ε; this implementation departs from it.
 
+    The class set is public: give it as ``classes``. It is never read from the (private) labels — one
+    record of a class the others lack would otherwise add an output column, which no noise hides. Every
+    other shape of the released model (input shape, architecture) comes from the parameters and the
+    public image format; the training-set size sets q and the number of steps, as in Opacus, and is
+    treated as public. A fitted model's ``export_state()`` leaves out ``random_state``.
+
     Parameters
     ----------
     noise_multiplier : float or None
         σ ≥ 0 (σ = 0: clipping only, ε = ∞).
+    classes : array-like
+        The public class set (every label ``y`` may take); ``predict_proba`` has one column per class,
+        in sorted order, whether or not a class occurs in the training labels. Required.
     target_epsilon : float or None
         Target ε at ``delta`` after ``epochs`` epochs.
     max_grad_norm : float
@@ -700,11 +723,15 @@ class DPSGDClassifier(_NeuralClassifier):
         logged as warnings on the ``defenses.neural.estimators`` logger; empty when nothing was changed.
     """
 
-    def __init__(self, noise_multiplier=None, *, target_epsilon=None, max_grad_norm=1.0, delta=1e-5,
-                 accountant="rdp", grad_sample_mode="auto", module=None, architecture="cnn-s", epochs=100,
-                 batch_size=32, lr=1e-3, weight_decay=0.0, early_stopping=True, validation_fraction=0.1,
-                 patience=15, device="auto", n_threads=None, random_state=None, progress=None):
+    _seed_is_secret = True
+
+    def __init__(self, noise_multiplier=None, *, classes=None, target_epsilon=None, max_grad_norm=1.0,
+                 delta=1e-5, accountant="rdp", grad_sample_mode="auto", module=None, architecture="cnn-s",
+                 epochs=100, batch_size=32, lr=1e-3, weight_decay=0.0, early_stopping=True,
+                 validation_fraction=0.1, patience=15, device="auto", n_threads=None, random_state=None,
+                 progress=None):
         self.noise_multiplier = noise_multiplier
+        self.classes = classes
         self.target_epsilon = target_epsilon
         self.max_grad_norm = max_grad_norm
         self.delta = delta
@@ -743,6 +770,20 @@ class DPSGDClassifier(_NeuralClassifier):
         if self.grad_sample_mode not in GRAD_SAMPLE_MODES:
             raise ValueError(f"grad_sample_mode must be one of {', '.join(GRAD_SAMPLE_MODES)}, "
                              f"got {self.grad_sample_mode!r}")
+
+    def _class_codes(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The public ``classes`` and each label's index in them; never the set of labels seen."""
+        if self.classes is None:
+            raise ValueError("classes is required: DP-SGD takes the class set as a public parameter "
+                             "(classes=[...]); reading it from the private labels is not covered by the DP guarantee")
+        classes = np.asarray(self.classes)
+        if classes.ndim != 1 or len(classes) < 2 or len(np.unique(classes)) != len(classes):
+            raise ValueError(f"classes must list at least two distinct labels, got {self.classes!r}")
+        classes = np.unique(classes)
+        y_idx = pd.Index(classes).get_indexer(y)
+        if (y_idx < 0).any():
+            raise ValueError(f"y has {int((y_idx < 0).sum())} labels outside classes")
+        return classes, y_idx
 
     @staticmethod
     def _unwrap(module: nn.Module) -> nn.Module:

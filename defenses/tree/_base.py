@@ -333,6 +333,10 @@ class BaseCategoricalTree(ClassifierMixin, BaseEstimator):
     Subclasses implement ``_grow(codes, y) -> CategoricalTree``.
     """
 
+    #: Refuse to read the class set or a feature domain from the training data (DP learners: they must be
+    #: public parameters, a categorical dtype's categories or an :class:`EncodedTable`'s domains).
+    _public_domains_only = False
+
     # --- encoding -------------------------------------------------------------------------------
     def _fit_encoding(self, X, y) -> tuple[np.ndarray, np.ndarray]:
         if y is None:
@@ -355,8 +359,16 @@ class BaseCategoricalTree(ClassifierMixin, BaseEstimator):
             raise ValueError(f"y must be 1-D with one label per row of X ({n}), got shape {np.shape(y)}")
         if _is_missing(y_arr).any():
             raise ValueError("y contains missing labels")
-        if categorical_y:
+        given = getattr(self, "classes", None)
+        if given is not None:
+            classes = np.asarray(given)
+            if classes.ndim != 1 or len(classes) < 1 or len(pd.unique(classes)) != len(classes):
+                raise ValueError(f"classes must list distinct labels, got {given!r}")
+        elif categorical_y:
             classes = np.asarray(y.dtype.categories if hasattr(y, "cat") else y.categories)
+        elif self._public_domains_only:
+            raise ValueError(f"{type(self).__name__} takes the class set as a public parameter: pass classes=[...] "
+                             "or a categorical y (reading it from the private labels is not covered by the DP guarantee)")
         else:
             check_classification_targets(y_arr)
             classes = np.unique(y_arr)
@@ -376,6 +388,10 @@ class BaseCategoricalTree(ClassifierMixin, BaseEstimator):
                     categories.append(None if missing[j] else np.asarray(cats[j]))
                 elif isinstance(col.dtype, pd.CategoricalDtype):
                     categories.append(np.asarray(col.cat.categories))
+                elif self._public_domains_only:
+                    raise ValueError(f"feature {names[j] if names else j}: {type(self).__name__} takes feature domains "
+                                     "as public parameters: pass categories=[...] or categorical columns (reading "
+                                     "them from the private data is not covered by the DP guarantee)")
                 else:
                     try:
                         categories.append(np.unique(np.asarray(col)))
@@ -398,12 +414,13 @@ class BaseCategoricalTree(ClassifierMixin, BaseEstimator):
         if (codes < 0).any():
             j = int(np.flatnonzero((codes < 0).any(axis=0))[0])
             raise ValueError(f"feature {names[j] if names else j} has values outside its given categories")
-        if isinstance(y, pd.Series) and categorical_y:
+        if isinstance(y, pd.Series) and categorical_y and given is None:
             y_codes = y.cat.codes.to_numpy().astype(np.int64)
         else:
             y_codes = np.asarray(pd.Index(classes).get_indexer(np.asarray(y_arr, dtype=object)), np.int64)
         if (y_codes < 0).any():
-            raise ValueError("y has labels outside the categories of its categorical dtype")
+            raise ValueError("y has labels outside classes" if given is not None
+                             else "y has labels outside the categories of its categorical dtype")
         return codes, y_codes
 
     def encode(self, X) -> np.ndarray:

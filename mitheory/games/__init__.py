@@ -44,6 +44,7 @@ from mitheory.mechanisms import (
     statistic_law,
     to_fixed,
 )
+from mitheory.privacy import PrivacyCheck, check_declared_privacy
 from mitheory.rng import as_generator
 from mitheory.stats import clopper_pearson
 
@@ -310,6 +311,12 @@ class IndistinguishabilityGame:
     def __repr__(self) -> str:
         return f"IndistinguishabilityGame({self.distribution!r}, {self.mechanism!r}, n={self.n})"
 
+    def check_privacy(self, eps: Any = None, delta: Any = None, *, digits: int = DEFAULT_DIGITS) -> PrivacyCheck:
+        """The mechanism's declared (or the given) ``(ε, δ)`` against its exact privacy on ``n`` records of
+        this distribution's domain (:func:`mitheory.privacy.check_declared_privacy`)."""
+        return check_declared_privacy(self.mechanism, self.n, eps, delta, distribution=self.distribution,
+                                      digits=digits)
+
     # -- exact -----------------------------------------------------------------------------------------
     def _arithmetic(self, arithmetic: str) -> str:
         return resolve_arithmetic(arithmetic, self.n)
@@ -513,6 +520,11 @@ class SemanticMIGame:
     def indistinguishability(self) -> IndistinguishabilityGame:
         """The IND game over the same ``(p, M, n)``."""
         return self.ind
+
+    def check_privacy(self, eps: Any = None, delta: Any = None, *, digits: int = DEFAULT_DIGITS) -> PrivacyCheck:
+        """The mechanism's declared (or the given) ``(ε, δ)`` against its exact privacy
+        (:meth:`IndistinguishabilityGame.check_privacy`)."""
+        return self.ind.check_privacy(eps, delta, digits=digits)
 
     def _tau(self, x_s: np.ndarray) -> np.ndarray:
         return np.asarray(x_s) if self.tau is None else np.asarray(self.tau(np.asarray(x_s)))

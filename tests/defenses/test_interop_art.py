@@ -347,7 +347,8 @@ def faces_models(data_home):
           "random_state": 0, "device": "cpu"}
     models = {"cnn": CNNClassifier(epochs=15, **kw).fit(X[s.train], y[s.train]),
               "vib": VIBClassifier(beta=1e-3, epochs=15, **kw).fit(X[s.train], y[s.train]),
-              "dp": DPSGDClassifier(noise_multiplier=0.5, epochs=3, delta=1e-3, **kw).fit(X[s.train], y[s.train])}
+              "dp": DPSGDClassifier(noise_multiplier=0.5, classes=np.unique(y), epochs=3, delta=1e-3, **kw).fit(
+                  X[s.train], y[s.train])}
     yield X[s.train], y[s.train], models
     torch.set_num_threads(threads)
 

@@ -183,7 +183,8 @@ def test_bad_input_is_rejected(cnn):
 @pytest.fixture(scope="module")
 def dp_models(small_faces):
     X, y, _, _ = small_faces
-    kw = {"epochs": 2, "batch_size": 10, "early_stopping": False, "progress": False, "random_state": 0, "delta": 1e-3}
+    kw = {"epochs": 2, "batch_size": 10, "early_stopping": False, "progress": False, "random_state": 0, "delta": 1e-3,
+          "classes": range(N_ID)}
     return {s: DPSGDClassifier(noise_multiplier=s, **kw).fit(X, y) for s in (0.8, 1.6)}
 
 
@@ -219,8 +220,8 @@ def test_dp_epsilon_decreases_with_the_noise_multiplier(dp_models):
 
 def test_dp_target_epsilon_is_met(small_faces):
     X, y, _, _ = small_faces
-    m = DPSGDClassifier(target_epsilon=5.0, epochs=1, batch_size=10, delta=1e-3, early_stopping=False,
-                        progress=False, random_state=0).fit(X, y)
+    m = DPSGDClassifier(target_epsilon=5.0, classes=range(N_ID), epochs=1, batch_size=10, delta=1e-3,
+                        early_stopping=False, progress=False, random_state=0).fit(X, y)
     assert 4.5 <= m.epsilon_["rdp"] <= 5.0 and m.noise_multiplier_ > 0
 
 

@@ -124,12 +124,12 @@ def test_dp_sgd_on_a_users_module_reports_epsilon_and_logs_opacus_fixes(table, c
     X, y = table
     enc = lambda: nn.Sequential(nn.Linear(6, 16), nn.BatchNorm1d(16), nn.ReLU())  # noqa: E731
     with caplog.at_level(logging.WARNING, logger="defenses.neural.estimators"):
-        m = DPSGDClassifier(1.0, module=enc, delta=1e-3, random_state=0, **FAST).fit(X, y)
+        m = DPSGDClassifier(1.0, classes=[0, 1], module=enc, delta=1e-3, random_state=0, **FAST).fit(X, y)
     assert m.module_fixes_ == ["1: BatchNorm1d -> GroupNorm"]
     assert "BatchNorm1d -> GroupNorm" in caplog.text and "ModuleValidator" in caplog.text
     assert not any(isinstance(mod, nn.BatchNorm1d) for mod in m.module_.modules())
     assert 0 < m.epsilon_["rdp"] < math.inf and m.epsilon_["prv"] <= m.epsilon_["rdp"]
-    plain = DPSGDClassifier(1.0, module=lambda: nn.Sequential(nn.Linear(6, 16), nn.ReLU()), delta=1e-3,
+    plain = DPSGDClassifier(1.0, classes=[0, 1], module=lambda: nn.Sequential(nn.Linear(6, 16), nn.ReLU()), delta=1e-3,
                             random_state=0, **FAST).fit(X, y)
     assert plain.module_fixes_ == []
     state = m.export_state()
@@ -202,7 +202,7 @@ def test_huge_inputs_at_prediction_raise_with_the_cause_instead_of_nan():
 def test_dp_budget_parameters_must_be_finite(table, kw, match):
     X, y = table
     with pytest.raises(ValueError, match=match):
-        DPSGDClassifier(module=lambda: nn.Linear(6, 4), **kw, **FAST).fit(X, y)
+        DPSGDClassifier(classes=[0, 1], module=lambda: nn.Linear(6, 4), **kw, **FAST).fit(X, y)
 
 
 def test_an_unreachable_target_epsilon_is_refused_before_opacus_searches(table, monkeypatch):
@@ -214,9 +214,9 @@ def test_an_unreachable_target_epsilon_is_refused_before_opacus_searches(table, 
     monkeypatch.setattr(opacus.privacy_engine, "get_noise_multiplier", searched)
     X, y = table
     with pytest.raises(ValueError, match=r"target_epsilon=1e-300 cannot be reached.*epsilon >= 0\.1"):
-        DPSGDClassifier(target_epsilon=1e-300, module=lambda: nn.Linear(6, 4), **FAST).fit(X, y)
+        DPSGDClassifier(target_epsilon=1e-300, classes=[0, 1], module=lambda: nn.Linear(6, 4), **FAST).fit(X, y)
     with pytest.raises(AssertionError, match="search ran"):  # a reachable target goes on to Opacus' search
-        DPSGDClassifier(target_epsilon=5.0, module=lambda: nn.Linear(6, 4), **FAST).fit(X, y)
+        DPSGDClassifier(target_epsilon=5.0, classes=[0, 1], module=lambda: nn.Linear(6, 4), **FAST).fit(X, y)
 
 
 @pytest.mark.parametrize("device", ["meta", "cuda:7" if not torch.cuda.is_available() else "meta"])
