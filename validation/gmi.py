@@ -353,6 +353,11 @@ class GMIExperiment:
                 out["noise_multiplier"] = model.noise_multiplier_
                 out.update({f"eps_{k}": v for k, v in model.epsilon_.items() if np.isfinite(v)})
         out.update(evaluation.score(result))
+        # trials: one reconstruction per attacked identity (restarts are not independent trials)
+        out.update({f"{m}_trials": float(len(identities)) for m in list(out)
+                    if m.startswith(("attack_acc_top", "success_any_of_"))})
+        if setting != GAN_ONLY:
+            out.update(utility_trials=float(len(data.y_test)), train_accuracy_trials=float(len(data.y_train)))
         files = {}
         if self.recon_dir is not None and split == 0:
             firsts = np.array([np.flatnonzero(data.y_train == d)[0] for d in PRIVATE_DIGITS])

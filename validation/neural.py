@@ -207,6 +207,8 @@ class FacesExperiment:
             "ece": calibration,
             "evaluator_test_accuracy": float(np.mean(evaluator.predict(X[sp.test]) == y[sp.test])),
             "epochs_run": float(getattr(model, "estimator_", model).n_epochs_),
+            "utility_trials": float(len(sp.test)), "train_accuracy_trials": float(len(sp.train)),
+            "evaluator_test_accuracy_trials": float(len(sp.test)),
         }
         attack = KnowledgeAlignmentAttack(
             input_transform="softmax" if perturbed else c.input_transform, truncate_k=c.truncate_k, ngf=c.attack_ngf,
@@ -217,11 +219,13 @@ class FacesExperiment:
             recons[part] = attack.invert(model, attack.release(model, X[idx]))
             m = evaluate_reconstruction(recons[part], X[idx], y[idx], evaluator)
             out[f"attack_{part}"] = m["attack_acc"]
+            out[f"attack_{part}_trials"] = float(len(idx))  # one reconstruction per image
             out[f"rmse_{part}"] = m["pixel_rmse"]
             out[f"feature_l2_{part}"] = m["feature_l2"]
             if setting.defense == "undefended":
                 mf = evaluate_reconstruction(mean_face_baseline(X[sp.aux], len(idx)), X[idx], y[idx], evaluator)
                 out[f"mean_face_acc_{part}"] = mf["attack_acc"]
+                out[f"mean_face_acc_{part}_trials"] = float(len(idx))
                 out[f"mean_face_rmse_{part}"] = mf["pixel_rmse"]
                 out[f"mean_face_feature_l2_{part}"] = mf["feature_l2"]
         if setting.defense == "DP-SGD":

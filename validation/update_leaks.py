@@ -280,6 +280,8 @@ class UpdateLeaksExperiment:
             "ece": calibration,
             "shadow_utility": float(np.mean(shadow.predict(X_test) == y_test)),
             "epochs_run": float(target.n_epochs_),
+            "utility_trials": float(len(y_test)), "train_accuracy_trials": float(len(tr)),
+            "shadow_utility_trials": float(len(y_test)),
         }
         attack = UpdateLeaksAttack(
             update_lr=c.update_lr, update_batch_size=c.update_batch_size, release=release, lr=c.attack_lr,
@@ -293,6 +295,8 @@ class UpdateLeaksExperiment:
         out["attack_round_mean"] = float(np.mean(attack.infer_rounds(target, deltas) == y[tu][None]))
         out["attack_shadow_accuracy"] = attack.history_[-1]["train_accuracy"]
         out["prior"] = label_prior_baseline(y[su], y[tu])[1]
+        # trials: the target updates whose labels are inferred (the round mean re-scores the same ones)
+        out.update({f"{m}_trials": float(len(tu)) for m in ("attack", "attack_round_mean", "prior")})
         out["delta_rms"] = float(np.sqrt(np.mean(deltas.astype(np.float64) ** 2)))
         if setting.defense == "VIB":
             out["kl_nats"] = target.kl_divergence(X_test)
