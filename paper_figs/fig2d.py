@@ -19,14 +19,16 @@ import os
 from pathlib import Path
 from typing import Any
 
-from paper_figs._claims import claim, compare_tradeoffs, vulnerability_grows_with_utility
-from paper_figs._common import pyplot, save
-from paper_figs.fig2c import (_OUTPUT, _SYMBOL, _eps_label, _errorbars, output_perturbation_ineffective,
+from dataclasses import replace
+
+from paper_figs._claims import WITHIN_5_POINTS, claim, compare_tradeoffs, vulnerability_grows_with_utility
+from paper_figs._common import check_seeds, deviation, pyplot, replication, save
+from paper_figs.fig2c import (_CONSISTENT, _OUTPUT, _SYMBOL, _VULNERABLE, _eps_label, _errorbars, perturbation_claim,
                               series_style)
 from validation.engine import Executor
+from validation.neural import SOFTMAX_RELEASE
 from validation.store import write_json_atomic
-from validation.sweep import mean_ci
-from validation.update_leaks import matched_points, run_update_leaks_sweep
+from validation.update_leaks import QUICK, default_config, matched_points, run_update_leaks_sweep, split_ratio
 
 NAME = "fig2d"
 N_CLASSES = 10
@@ -46,23 +48,49 @@ def dataset_label(res: dict[str, Any], quick: bool) -> str:
     return " (MNIST)" if name == "full" else f" (MNIST, {name} configuration)"
 
 
+def update_leaks_sweep(out_dir, *, quick: bool, device: str, data_home, executor: Executor | None,
+                       seeds: int | None) -> dict[str, Any]:
+    """Run or resume the Update-Leaks sweep of Fig. 2(d)/3(b); ``seeds`` overrides the configuration's seeds."""
+    config = None
+    if check_seeds(seeds) is not None:
+        config = replace(QUICK if quick else default_config(device), n_seeds=seeds)
+    return run_update_leaks_sweep(out_dir, quick=quick, device=device, data_home=data_home, executor=executor,
+                                  config=config)
+
+
 def figure_document(res: dict[str, Any], name: str, title: str) -> dict[str, Any]:
     """The docs/figures.md document of the Update-Leaks sweep (shared by Fig. 2(d) and 3(b))."""
     cfg = res["config"]
     series = [{**s, "points": [{**p} for p in s["points"]]} for s in res["series"]]
     und = next(s for s in series if s["defense"] == "undefended")["points"][0]
-    prior, lo, hi = mean_ci(und["per_seed"]["prior"], support=(0.0, 1.0))
     roles = (f"target {cfg['n_target']}, shadow {cfg['n_shadow']}, shadow updates {cfg['n_shadow_updates']}, "
              f"target updates {cfg['n_target_updates']}, probes {cfg['probes_per_class']} per class"
              + (f", test {cfg['n_test']}" if cfg["n_test"] else ""))
+    test = (f"{cfg['n_test']} test images carved from the pool" if cfg["n_test"] else "the MNIST test file")
     return {
         "figure": name,
         "title": title,
         "dataset": f"{_DATASET[cfg['dataset']]}; {roles}",
         "settings": cfg,
+        "replication": replication(
+            "seeds", cfg["n_seeds"], redraws="the roles drawn from the pool (target, shadow, updates, probes), "
+            "every model's initialisation and the attack", fixed=test,
+            test_train_ratio=(cfg["n_test"] / cfg["n_target"]) if cfg["n_test"] else 0.0),
+        "deviations": [
+            deviation("dataset", "CIFAR-10", _DATASET[cfg["dataset"]].split(":")[0].split(" (")[0]
+                      + f" [configuration {cfg.get('name', 'full')}]"),
+            deviation("roles", "the official code's role sizes", roles),
+            deviation("attacker's knowledge and queries", "a shadow model of the same kind, its own updates, the "
+                      "target's output on a probe set before and after each update", f"the same: "
+                      f"{cfg['probes_per_class']} probes per class queried twice per update; the attacker sees "
+                      "logits, or the released vectors of an output perturbation"),
+            deviation("calibration", "ECE (bins not stated)", f"{cfg['ece_bins']} equal-width bins on the test "
+                      "images, predict_proba as released"),
+        ],
         "series": series,
         "baseline": {
-            "attack_prior": prior, "attack_prior_ci": [lo, hi],
+            "attack_prior": und["prior"], "attack_prior_ci": und["prior_ci"],
+            "attack_prior_ci_method": und["prior_ci_method"], "values": {"attack_prior": und["values"]["prior"]},
             "attack_prior_name": "no model: always the most frequent label of the shadow updates",
             "chance": 1.0 / N_CLASSES,
         },
@@ -130,23 +158,24 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
 
 
 def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
-         executor: Executor | None = None) -> Path:
+         executor: Executor | None = None, seeds: int | None = None) -> Path:
     out_dir = Path(out_dir)
-    res = run_update_leaks_sweep(out_dir, quick=quick, device=device, data_home=data_home, executor=executor)
+    res = update_leaks_sweep(out_dir, quick=quick, device=device, data_home=data_home, executor=executor,
+                             seeds=seeds)
     doc = figure_document(res, NAME, "Fig. 2(d): Update-Leaks label inference vs utility" + dataset_label(res, quick))
     doc["png"] = plot(doc, out_dir / f"{NAME}.png").name
     return write_json_atomic(out_dir / f"{NAME}.json", doc)
 
 
+#: The no-model attacker of Update-Leaks: always the most frequent label of the shadow updates.
+NO_MODEL = ("attack_prior",)
+
 CLAIMS = [
-    claim("fig2d-mid-vs-dp", NAME, "Figure 2 shows that MID can consistently achieve a better utility-privacy "
-          "tradeoff than DP for protecting against all the attacks.",
-          lambda doc: compare_tradeoffs(doc, "VIB", "DP-SGD", attack="attack",
-                                        attack_label="Update-Leaks label-inference accuracy",
-                                        utility_label="test accuracy")),
-    claim("fig2d-vulnerability", NAME, "A phenomenon consistently present in all attacks is that the more predictive "
-          "power the model has, the more vulnerable it is to the attacks, regardless of the types of defenses "
-          "attached to the model.", lambda doc: vulnerability_grows_with_utility(doc, attack="attack")),
-    claim("fig2d-output-perturbation", NAME, _OUTPUT, lambda doc: output_perturbation_ineffective(
-        doc, attack="attack", attack_label="Update-Leaks label-inference accuracy")),
+    claim("fig2d-mid-vs-dp", NAME, _CONSISTENT, lambda doc: compare_tradeoffs(
+        doc, "VIB", "DP-SGD", attack="attack", relevant=WITHIN_5_POINTS, no_model=NO_MODEL, chance="chance",
+        attack_label="Update-Leaks label-inference accuracy", utility_label="test accuracy")),
+    claim("fig2d-vulnerability", NAME, _VULNERABLE, lambda doc: vulnerability_grows_with_utility(
+        doc, attack="attack", exclude=(SOFTMAX_RELEASE,), no_model=NO_MODEL, chance="chance")),
+    claim("fig2d-output-perturbation", NAME, _OUTPUT,
+          perturbation_claim("attack", "Update-Leaks label-inference accuracy", utility_label="test accuracy")),
 ]

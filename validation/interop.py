@@ -432,8 +432,11 @@ def run_miface(out_dir: str | os.PathLike, *, quick: bool = False, device: str =
     store = out_dir / f"miface{tag}.json"
     runs = run_sweep(settings, config.n_seeds, experiment, store, described, progress=progress, executor=executor,
                      name="MIFace")
+    from validation.neural import split_ratio
+
     return {"config": described, "series": aggregate(settings, config.n_seeds, _common(settings, config.n_seeds, runs),
-                                                       proportions=("utility",)),
+                                                       proportions=("utility",),
+                                                       test_train_ratio=split_ratio(config.faces)),
             "store": str(store), "recon_dir": str(out_dir / experiment.recon_dir)}
 
 

@@ -244,6 +244,12 @@ class FacesExperiment:
         return buf.getvalue()
 
 
+def split_ratio(config: FacesConfig) -> float:
+    """``n_test / n_train`` of a faces split: every seed partitions each identity's images anew, so the runs
+    are overlapping random splits of one set (the corrected resampled t of :mod:`validation.statistics`)."""
+    return config.n_test / config.n_train
+
+
 def recon_file_stem(setting: Setting) -> str:
     return setting.defense if setting.knob is None else f"{setting.defense}_{setting.knob}={setting.value:g}"
 
@@ -265,8 +271,9 @@ def run_faces_sweep(out_dir: str | os.PathLike, *, quick: bool, device: str = "a
     store = out_dir / f"neural_sweep{tag}.json"
     runs = run_sweep(settings, config.n_seeds, experiment, store, described, progress=progress,
                      executor=executor, name="faces sweep")
+    # each seed re-partitions every identity's images: overlapping splits, the corrected resampled t
     return {"config": described, "series": aggregate(settings, config.n_seeds, _common_keys(settings, config.n_seeds, runs),
-                                                         proportions=("utility",)),
+                                                         proportions=("utility",), test_train_ratio=split_ratio(config)),
             "runs": runs,
             "store": str(store), "recon_dir": str(out_dir / experiment.recon_dir)}
 
@@ -302,5 +309,5 @@ def _jsonable(obj):
 
 
 __all__ = ["FULL", "QUICK", "FacesConfig", "FacesExperiment", "make_target", "matched_points",
-           "recon_file_stem", "run_faces_sweep"]
+           "recon_file_stem", "run_faces_sweep", "split_ratio"]
 
