@@ -556,7 +556,7 @@ def not_effective(doc: dict[str, Any], *, reference: str, perturbations: Sequenc
     p, est, iv, level = shown[name]
     needed = _needed(est.sd, margin, r)
     return verdict(
-        f"{attack_label} of the unperturbed release {ref[attack]:.3f} at {utility_label} {ref[utility]:.3f}; "
+        f"{attack_label} of the unperturbed softmax release {ref[attack]:.3f} at {utility_label} {ref[utility]:.3f}; "
         + "; ".join(parts), word, ci=iv, level=level,
         ci_of=f"the reduction of {attack_label} by {name} at {by[name]['knob']}={p['knob']:g} (reference − perturbed)",
         ci_method=est.method,

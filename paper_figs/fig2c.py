@@ -26,8 +26,8 @@ from paper_figs._claims import (COMMON_RANGE, WITHIN_5_POINTS, claim, compare_tr
                                 vulnerability_grows_with_utility)
 from paper_figs._common import check_seeds, deviation, pyplot, replication, save
 from validation.engine import Executor
-from validation.neural import (FULL, QUICK, SOFTMAX_RELEASE, matched_points, recon_file_stem, run_faces_sweep,
-                               split_ratio)
+import validation.neural as vn
+from validation.neural import SOFTMAX_RELEASE, matched_points, recon_file_stem, run_faces_sweep
 from validation.store import write_json_atomic
 from validation.sweep import Setting
 
@@ -42,9 +42,9 @@ _SYMBOL = {"VIB": "β", "DP-SGD": "σ", "rounding": "r", "uniform noise": "a"}
 def faces_sweep(out_dir, *, quick: bool, device: str, data_home, executor: Executor | None,
                 seeds: int | None) -> dict[str, Any]:
     """Run or resume the faces sweep of Fig. 2(c)/3(a); ``seeds`` overrides the configuration's seeds."""
-    config = QUICK if quick else FULL
+    config = None
     if check_seeds(seeds) is not None:
-        config = replace(config, n_seeds=seeds)
+        config = replace(vn.QUICK if quick else vn.FULL, n_seeds=seeds)
     return run_faces_sweep(out_dir, quick=quick, device=device, data_home=data_home, executor=executor, config=config)
 
 

@@ -28,7 +28,8 @@ from paper_figs.fig2c import (_CONSISTENT, _OUTPUT, _SYMBOL, _VULNERABLE, _eps_l
 from validation.engine import Executor
 from validation.neural import SOFTMAX_RELEASE
 from validation.store import write_json_atomic
-from validation.update_leaks import QUICK, default_config, matched_points, run_update_leaks_sweep, split_ratio
+import validation.update_leaks as vu
+from validation.update_leaks import matched_points, run_update_leaks_sweep
 
 NAME = "fig2d"
 N_CLASSES = 10
@@ -53,7 +54,7 @@ def update_leaks_sweep(out_dir, *, quick: bool, device: str, data_home, executor
     """Run or resume the Update-Leaks sweep of Fig. 2(d)/3(b); ``seeds`` overrides the configuration's seeds."""
     config = None
     if check_seeds(seeds) is not None:
-        config = replace(QUICK if quick else default_config(device), n_seeds=seeds)
+        config = replace(vu.QUICK if quick else vu.default_config(device), n_seeds=seeds)
     return run_update_leaks_sweep(out_dir, quick=quick, device=device, data_home=data_home, executor=executor,
                                   config=config)
 

@@ -26,8 +26,8 @@ from paper_figs._claims import WITHIN_5_POINTS, claim, close_everywhere, compare
     vulnerability_grows_with_utility
 from paper_figs._common import check_seeds, deviation, pyplot, replication, save
 from validation.engine import Executor
-from validation.gmi import (QUICK, GMIConfig, closest_pair, default_config, matched_within, paired_difference,
-                            run_gmi_sweep)
+import validation.gmi as vg
+from validation.gmi import GMIConfig, closest_pair, matched_within, paired_difference, run_gmi_sweep
 from validation.store import write_json_atomic
 from validation.sweep import Setting
 
@@ -50,7 +50,7 @@ def gmi_sweep(out_dir, *, quick: bool, device: str, data_home, executor: Executo
               config: GMIConfig | None, seeds: int | None) -> dict[str, Any]:
     """Run or resume the GMI sweep of Fig. 4(a)/4(b); ``seeds`` overrides the configuration's seeds."""
     if check_seeds(seeds) is not None:
-        config = replace(config or (QUICK if quick else default_config(device)), n_seeds=seeds)
+        config = replace(config or (vg.QUICK if quick else vg.default_config(device)), n_seeds=seeds)
     return run_gmi_sweep(out_dir, quick=quick, device=device, data_home=data_home, config=config, executor=executor)
 
 
