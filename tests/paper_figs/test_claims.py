@@ -148,6 +148,19 @@ def test_output_perturbation_equivalence_within_the_margin():
     big = document({**base, "rounding": [(0.9, 0.59)], "noise": [(0.88, 0.30)]}, runs=10)
     v = not_effective(big, **kw)
     assert v["verdict"] == "partly" and "noise" in v["ci_of"] and v["ci"][0] > 0.05 and agrees(v)
+    # a real but small reduction (0.03) is inside the margin: not effective; 0.045 with noise is undecided
+    real = document({**base, "rounding": [(0.9, 0.57)]}, runs=10, noise=0.002, trials=1e6)
+    v = not_effective(real, **kw)
+    assert v["verdict"] == "reproduced" and 0 < v["ci"][0] < v["ci"][1] < 0.05
+    close = document({**base, "rounding": [(0.9, 0.555)]}, runs=4, noise=0.01, trials=1e6, seed=2)
+    v = not_effective(close, **kw)
+    assert v["verdict"] == "inconclusive" and v["ci"][0] < 0.05 < v["ci"][1] < 0.1
+    # seeds that tie: the counts' floor keeps a 0.01 reduction from 3 x 10 trials undecided
+    tied = document({**base, "rounding": [(0.9, [0.59] * 3)]} | {"release": [(0.9, [0.6] * 3)],
+                                                                   "undefended": [(0.9, [0.6] * 3)]},
+                    trials=10, utility_noise=0.0)
+    v = not_effective(tied, **kw)
+    assert v["verdict"] == "inconclusive" and v["ci"][1] > 0.05 and "binomial floor" in v["ci_method"]
     # no reduction can be read where the release itself is not above the no-model attacker
     assert not_effective(document({**base, "rounding": [(0.9, 0.59)]}, baseline=0.7), **kw)["verdict"] == "no signal"
 

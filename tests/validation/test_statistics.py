@@ -174,3 +174,21 @@ def test_stratified_spearman_matches_an_exact_permutation_test_and_knows_its_pow
     assert stratified_spearman(three * 2).p_value == pytest.approx(2 / 6**4)
     flat = stratified_spearman([([1, 2, 3], [0.5, 0.5, 0.5]), ([1, 2, 3], [0.3, 0.2, 0.1])])
     assert math.isnan(flat.rho[0]) and flat.combined == pytest.approx(-1.0)
+
+
+def test_a_setting_as_useful_and_more_private_dominates():
+    f = Frontier([0.6, 0.6, 0.7], [0.4, 0.3, 0.5])  # equal utility, lower attack: (0.6, 0.4) is off the frontier
+    assert f.points == [1, 2]
+
+
+def test_strata_are_weighted_by_their_size_and_ties_keep_the_exact_minimum_p():
+    a, b = ([1, 2, 3], [0.1, 0.3, 0.2]), ([1, 2, 3, 4], [0.4, 0.3, 0.2, 0.1])
+    r = stratified_spearman([a, b])
+    assert r.combined == pytest.approx((2 * stats.spearmanr(*a).statistic + 3 * stats.spearmanr(*b).statistic) / 5)
+    # ties in both: the permutation distribution is not symmetric; brute force over the 3! orderings
+    x, y = [1, 1, 2], [2, 2, 1]  # the most extreme ordering is the negative one
+    rx, ry = stats.rankdata(x), stats.rankdata(y)
+    rhos = [np.corrcoef(rx, ry[list(p)])[0, 1] for p in __import__("itertools").permutations(range(3))]
+    t = stratified_spearman([(x, y)])
+    assert t.min_p_value == pytest.approx(np.mean(np.abs(rhos) >= max(np.abs(rhos)) - 1e-9))
+    assert t.p_value == pytest.approx(np.mean(np.abs(rhos) >= abs(t.combined) - 1e-9))

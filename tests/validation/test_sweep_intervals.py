@@ -86,3 +86,22 @@ def test_one_run_has_no_interval_without_counts():
     (p,) = aggregate([s], 1, _runs(s, [{"mse": 2.0, "attack": 0.5, "attack_trials": 40.0}]))[0]["points"]
     assert p["mse_ci"] is None and p["mse_ci_method"].startswith("n/a")
     assert p["attack_ci"] == pytest.approx(list(wilson(20, 40))) and p["attack_ci_method"] == "wilson (one run)"
+
+
+def test_more_splits_extend_a_store_and_fewer_read_the_first_ones(tmp_path):
+    from validation.sweep import run_sweep
+
+    calls = []
+
+    def evaluate(setting, split):
+        calls.append(split)
+        return {"attack": 0.1 * split, "attack_trials": 10.0}
+
+    s = [Setting("MID", "lam", 1.0)]
+    experiment = {"dataset": "toy", "n_seeds": 2}
+    run_sweep(s, 2, evaluate, tmp_path / "store.json", experiment, progress=False)
+    more = run_sweep(s, 4, evaluate, tmp_path / "store.json", {**experiment, "n_seeds": 4}, progress=False)
+    fewer = run_sweep(s, 3, evaluate, tmp_path / "store.json", experiment, progress=False)
+    assert calls == [0, 1, 2, 3] and len(more) == 4 and len(fewer) == 3  # nothing computed twice
+    with pytest.raises(ValueError, match="other settings"):  # anything else that sets the numbers still counts
+        run_sweep(s, 2, evaluate, tmp_path / "store.json", {"dataset": "other"}, progress=False)
