@@ -94,6 +94,9 @@ def agrees(v: dict[str, Any]) -> bool:
         a, b = sorted((test["sign"] * lo, test["sign"] * hi))
         return {"reproduced": a > 0, "not reproduced": b < test["effect"],
                 "inconclusive": a <= 0 <= b and b >= test["effect"]}.get(word, False)
+    if test["type"] == "signal":  # shown absent, or (a decisive comparison made) undetermined
+        absent = hi < test["effect"] if test["effect"] > 0 else hi <= 0
+        return {"no signal": absent, "inconclusive": lo <= 0 and not absent}.get(word, False)
     if test["type"] == "equivalence":
         inside, beyond = test["lower"] < lo and hi < test["upper"], lo > test["upper"] or hi < test["lower"]
         return {"reproduced": inside, "refuted": beyond}.get(word, not inside and not beyond)
@@ -156,8 +159,8 @@ def _needed_words(needed: float | None, r: Replication) -> str:
     if needed is None:
         return ""
     if math.isinf(needed):
-        return (f"; no number of {r.unit} of this table would resolve it (the splits overlap: their correlation "
-                f"alone keeps the interval wider than the effect)")
+        return (f"; no number of {r.unit} of this data set would resolve it (they re-split the same data: their "
+                f"correlation alone keeps the interval wider than the effect)")
     return f"; about {int(needed)} {r.unit} would likely resolve it (80% power, from the observed variance)"
 
 
@@ -212,13 +215,16 @@ def _baseline_values(doc: dict[str, Any], key: str) -> np.ndarray | None:
 
 
 def signal(doc: dict[str, Any], point: dict[str, Any], attack: str, no_model: Sequence[str],
-           r: Replication) -> tuple[bool | None, str]:
+           r: Replication) -> tuple[str | None, str, dict[str, Any]]:
     """Is the attack on ``point`` (the undefended model) above the best attacker that uses no model?
 
     Reads, in this order: the point's per-run ``gain_test`` (attack minus the no-model attack on the same
     split), ``baseline.attack_no_model``, then the figure's other no-model baselines ``no_model`` (the one
     with the highest mean). Paired run by run where the baseline has per-run values, else from the two
-    intervals (normal approximation). Returns (True/False, or None when the JSON has no baseline, and words).
+    intervals (normal approximation). Returns the status — "present" when the difference's 95% interval
+    lies above 0, "absent" when it lies below :data:`EFFECT` (the attack adds at most a negligible amount to
+    what a no-model attacker infers), "undetermined" otherwise, None when the JSON has no baseline — with
+    words and the interval fields of a verdict resting on it.
     """
     base = doc.get("baseline") or {}
     if attack == "attack_test" and "gain_test" in (point.get("values") or {}):
@@ -227,7 +233,7 @@ def signal(doc: dict[str, Any], point: dict[str, Any], attack: str, no_model: Se
     else:
         keys = [k for k in ("attack_no_model", *no_model) if isinstance(base.get(k), (int, float))]
         if not keys:
-            return None, "the figure's JSON has no no-model baseline to compare the attack with"
+            return None, "the figure's JSON has no no-model baseline to compare the attack with", {}
         key = max(keys, key=lambda k: base[k])
         metrics = doc.get("metrics") or {}
         name = (base.get(f"{key}_name") or metrics.get(f"baseline.{key}")
@@ -239,41 +245,73 @@ def signal(doc: dict[str, Any], point: dict[str, Any], attack: str, no_model: Se
         else:  # unpaired: the two intervals' half-widths as 1.96 standard errors
             ci_a, ci_b = point.get(f"{attack}_ci"), base.get(f"{key}_ci")
             if ci_a is None or ci_b is None:
-                return None, f"no interval for the attack or for {key}"
+                return None, f"no interval for the attack or for {key}", {}
             se = math.hypot(ci_a[1] - ci_a[0], ci_b[1] - ci_b[0]) / (2 * 1.959964)
             est = Estimate(point[attack] - mean, se, None, "unpaired normal approximation", r.n)
     iv = est.interval()
-    words = (f"undefended attack {point[attack]:.3f} vs {name} {mean:.3f}: difference {est.value:+.3f} "
-             f"{_fmt(iv)} ({est.method})")
-    return (iv is not None and iv[0] > 0), words
+    words = f"undefended attack {point[attack]:.3f} vs {name} {mean:.3f}: difference {est.value:+.3f}"
+    fields = {"ci": iv, "ci_of": "the undefended attack minus the best no-model attacker", "ci_method": est.method,
+              "test": {"type": "signal", "effect": EFFECT}}
+    status = ("undetermined" if iv is None else "present" if iv[0] > 0 else "absent" if iv[1] < EFFECT
+              else "undetermined")
+    return status, words + ("" if iv is None else f" {_fmt(iv)}"), fields
 
 
 def utility_signal(doc: dict[str, Any], point: dict[str, Any], utility: str, higher_is_better: bool,
-                   chance_key: str | None) -> tuple[bool | None, str]:
+                   chance_key: str | None) -> tuple[str | None, str, dict[str, Any]]:
     """Is the undefended model's utility interval on the useful side of ``baseline.utility_chance`` (or of
-    ``baseline[chance_key]``, the figure's chance level where its utility is an accuracy)?"""
+    ``baseline[chance_key]``, the figure's chance level where its utility is an accuracy)? "present" when
+    wholly beyond it, "absent" when wholly at or below it, "undetermined" otherwise."""
     base = doc.get("baseline") or {}
     key = "utility_chance" if "utility_chance" in base else chance_key
     if key is None or key not in base:
-        return None, ""
+        return None, "", {}
     ci = point.get(f"{utility}_ci") or [point[utility]] * 2
     chance = float(base[key])
-    ok = ci[0] > chance if higher_is_better else ci[1] < chance
-    return ok, f"undefended utility {point[utility]:.3f} [{ci[0]:.3f}, {ci[1]:.3f}] vs chance {chance:.3f}"
+    sign = 1.0 if higher_is_better else -1.0
+    lo, hi = sorted(sign * (c - chance) for c in ci)
+    fields = {"ci": [lo, hi], "ci_of": "the undefended model's utility beyond chance",
+              "ci_method": point.get(f"{utility}_ci_method", ""), "test": {"type": "signal", "effect": 0.0}}
+    status = "present" if lo > 0 else "absent" if hi <= 0 else "undetermined"
+    return status, f"undefended utility {point[utility]:.3f} [{ci[0]:.3f}, {ci[1]:.3f}] vs chance {chance:.3f}", fields
 
 
-def _no_signal(doc, ref, attack, utility, higher_is_better, no_model, chance_key, r) -> dict[str, Any] | None:
-    """A "no signal" verdict when the undefended model's attack or utility carries none, else None."""
-    ok_u, words_u = utility_signal(doc, ref, utility, higher_is_better, chance_key)
-    if ok_u is False:
-        return verdict(words_u, "no signal", rule="no signal: the undefended model's utility interval does not "
-                       "clear chance, so no trade-off can be read", **_runs_of(r))
-    ok_a, words_a = signal(doc, ref, attack, no_model, r)
-    if ok_a is False:
-        return verdict(words_a, "no signal", rule="no signal: the attack on the undefended model is not "
-                       "significantly above the best attacker that uses no model, so no defense can show a reduction",
-                       **_runs_of(r))
-    return None
+def signal_gate(doc, ref, attack, utility, higher_is_better, no_model, chance_key,
+                r) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """``(no_signal_verdict, caveat)``: a "no signal" verdict when the undefended model's utility or attack
+    is shown to carry none; else a caveat (words and interval) when that is undetermined; else two Nones."""
+    caveat = None
+    for status, words, fields, rule in (
+            (*utility_signal(doc, ref, utility, higher_is_better, chance_key), UTILITY_RULE),
+            (*signal(doc, ref, attack, no_model, r), NO_SIGNAL_RULE)):
+        if status == "absent":
+            return verdict(words, "no signal", rule=rule, **fields, **_runs_of(r)), None
+        if status == "undetermined" and caveat is None:
+            caveat = {"words": words, **fields}
+    return None, caveat
+
+
+def with_caveat(v: dict[str, Any], caveat: dict[str, Any] | None) -> dict[str, Any]:
+    """A decisive verdict (reproduced, refuted, partly) becomes "inconclusive" when the setting's signal is
+    undetermined: whether the attack carries anything beyond a no-model attacker is itself unknown."""
+    if caveat is None:
+        return v
+    if v["verdict"] not in ("reproduced", "refuted", "partly"):
+        v["detail"] = (v["detail"] + "; " if v["detail"] else "") + f"signal undetermined: {caveat['words']}"
+        return v
+    return verdict(f"{v['measurement']}; but {caveat['words']}", "inconclusive", ci=caveat["ci"],
+                   ci_of=caveat["ci_of"], ci_method=caveat["ci_method"], test=caveat["test"],
+                   rule=("inconclusive: the comparison alone reads " + v["verdict"] + ", but whether the undefended "
+                         "model carries a signal (attack above the best no-model attacker, utility above chance) "
+                         "is itself undetermined"),
+                   detail=f"the comparison alone: {v['verdict']}, {_fmt(v['ci'])} ({v['ci_of']}); {v['detail']}",
+                   runs=v["runs"], unit=v["unit"], redraws=v["redraws"])
+
+
+UTILITY_RULE = "no signal: the undefended model's utility interval does not clear chance, so no trade-off can be read"
+NO_SIGNAL_RULE = (f"no signal: the attack on the undefended model exceeds the best attacker that uses no model by "
+                  f"less than {EFFECT:g} (the 95% interval of the difference lies below it), so no defense can show a "
+                  "reduction that matters")
 
 
 # ------------------------------------------------------------------------------------------------- ranges
@@ -388,25 +426,31 @@ def compare_tradeoffs(doc: dict[str, Any], ours: str, theirs: str, *, attack: st
     ref = by[reference]["points"][0] if reference in by else None
     if check_signal and ref is not None:
         sig_attack, sig_utility, sig_higher = signal_on or (attack, utility, higher_is_better)
-        bad = _no_signal(doc, ref, sig_attack, sig_utility, sig_higher, no_model, chance, r)
-        if bad is not None:  # say what the comparison alone gives, so a reader sees what is set aside
+        bad, caveat = signal_gate(doc, ref, sig_attack, sig_utility, sig_higher, no_model, chance, r)
+        alone = None
+        if bad is not None or caveat is not None:
             alone = compare_tradeoffs(doc, ours, theirs, attack=attack, utility=utility,
                                       higher_is_better=higher_is_better, reference=reference, relevant=relevant,
                                       margin=margin, effect=effect, existence=existence,
                                       utility_is_proportion=utility_is_proportion, check_signal=False,
                                       no_model=no_model, chance=chance,
                                       attack_label=attack_label, utility_label=utility_label)
+        if bad is not None:  # say what the comparison alone gives, so a reader sees what is set aside
             bad["detail"] = (f"set aside: the comparison alone would read {alone['verdict']} — "
                              f"{alone['measurement']} {_fmt(alone['ci'])}")
             return bad
+        if alone is not None:
+            return with_caveat(alone, caveat)
     sign = 1.0 if higher_is_better else -1.0
     all_u = [p[utility] for s in doc["series"] for p in s["points"]]
     span = 1.0 if utility_is_proportion else (max(all_u) - min(all_u) or 1.0)
     pa, dropped_a = _anchored(by[ours]["points"], utility, span)
     pb, dropped_b = _anchored(by[theirs]["points"], utility, span)
     if not pa or not pb:
-        return not_measured(f"every {ours if not pa else theirs} setting's {utility_label} interval spans half the "
-                            "axis: none can anchor a utility level")
+        return verdict(f"every {ours if not pa else theirs} setting's {utility_label} interval spans more than half "
+                       "the axis: none can anchor a utility level", "inconclusive", rule="inconclusive when every "
+                       "setting of a defense has a utility interval wider than half the axis (too few seeds to place "
+                       "it on the utility axis)", **_runs_of(r))
     ref_u = None if ref is None else ref[utility]
     where = relevant.describe(utility_label, higher_is_better, ref_u)
     acc_lo, acc_hi = relevant.oriented(ref_u, sign)
@@ -510,11 +554,10 @@ def not_effective(doc: dict[str, Any], *, reference: str, perturbations: Sequenc
         return not_measured("no output-perturbation series in the figure")
     ref = by[reference]["points"][0]
     sig_point = by[undefended]["points"][0] if undefended in by else ref
-    ok_a, words_a = signal(doc, sig_point, attack, no_model, r)
-    if ok_a is False:
-        return verdict(words_a, "no signal", rule="no signal: the attack on the undefended model is not "
-                       "significantly above the best attacker that uses no model, so no defense can show a reduction",
-                       **_runs_of(r))
+    status_a, words_a, fields = signal(doc, sig_point, attack, no_model, r)
+    if status_a == "absent":
+        return verdict(words_a, "no signal", rule=NO_SIGNAL_RULE, **fields, **_runs_of(r))
+    caveat = {"words": words_a, **fields} if status_a == "undetermined" else None
     symbols = symbols or {}
     status: dict[str, str] = {}
     shown: dict[str, tuple] = {}  # per series: (point, estimate, interval, level) that decides it
@@ -555,7 +598,7 @@ def not_effective(doc: dict[str, Any], *, reference: str, perturbations: Sequenc
     name = min(status, key=lambda n: (priority[status[n]], -shown[n][1].value))
     p, est, iv, level = shown[name]
     needed = _needed(est.sd, margin, r)
-    return verdict(
+    return with_caveat(verdict(
         f"{attack_label} of the unperturbed softmax release {ref[attack]:.3f} at {utility_label} {ref[utility]:.3f}; "
         + "; ".join(parts), word, ci=iv, level=level,
         ci_of=f"the reduction of {attack_label} by {name} at {by[name]['knob']}={p['knob']:g} (reference − perturbed)",
@@ -568,7 +611,7 @@ def not_effective(doc: dict[str, Any], *, reference: str, perturbations: Sequenc
                 + (_needed_words(needed, r) if word == "inconclusive" else "")),
         needed=needed if word == "inconclusive" else None,
         test={"type": "equivalence", "lower": -math.inf, "upper": margin} if word in ("reproduced", "refuted") else None,
-        **_runs_of(r))
+        **_runs_of(r)), caveat)
 
 
 def close_everywhere(doc: dict[str, Any], a: str, b: str, *, margin: float, relative: bool = False,
@@ -656,8 +699,10 @@ def vulnerability_grows_with_utility(doc: dict[str, Any], *, attack: str = "atta
     across series), combined by a stratified permutation test (:func:`trend`)."""
     r = replication(doc)
     by = series_by_name(doc)
+    caveat = None
     if reference in by:
-        bad = _no_signal(doc, by[reference]["points"][0], attack, utility, higher_is_better, no_model, chance, r)
+        bad, caveat = signal_gate(doc, by[reference]["points"][0], attack, utility, higher_is_better, no_model,
+                                  chance, r)
         if bad is not None:
             return bad
     sign = 1 if higher_is_better else -1
@@ -665,8 +710,8 @@ def vulnerability_grows_with_utility(doc: dict[str, Any], *, attack: str = "atta
               for s in doc.get("series", []) if s["defense"] not in exclude and len(s["points"]) >= 3]
     if not strata:
         return not_measured("no defense series with 3 or more settings")
-    return trend(strata, claim_sign=+1, what=f"{'utility' if higher_is_better else '−utility'} vs {attack}, per "
-                 "defense", r=r, rule_prefix="defense")
+    return with_caveat(trend(strata, claim_sign=+1, what=f"{'utility' if higher_is_better else '−utility'} vs "
+                             f"{attack}, per defense", r=r, rule_prefix="defense"), caveat)
 
 
 def claim(id_: str, figure: str, quote: str, evaluate: Callable[[dict], dict]) -> dict:

@@ -57,9 +57,8 @@ def _claims_of(name: str) -> tuple[list[dict], str | None]:
 
 
 def _quick(doc: dict[str, Any] | None) -> bool:
-    if doc is None:
-        return False
-    return bool((doc.get("settings") or {}).get("quick") or (doc.get("run") or {}).get("quick"))
+    """Whether the figure's numbers come from its quick settings (``settings.quick``; exact figures have none)."""
+    return doc is not None and bool((doc.get("settings") or {}).get("quick"))
 
 
 def _command(doc: dict[str, Any], name: str) -> str:
@@ -111,8 +110,9 @@ def collect(out_dir: str | os.PathLike) -> dict[str, Any]:
                 raise ValueError(f"claim {c['id']!r} returned the verdict {v['verdict']!r}")
             if not agrees(v):
                 raise ValueError(f"claim {c['id']!r}: the verdict {v['verdict']!r} disagrees with its interval {v['ci']}")
+            # an exact row does not depend on the quick settings; every other row of a quick figure is tagged
             rows.append({"id": c["id"], "figure": c["figure"], "quote": c["quote"], **v, "command": command,
-                         "quick": _quick(doc)})
+                         "quick": _quick(doc) and v["kind"] != EXACT})
     return {"claims": rows, "sentences": _by_sentence(rows), "figures": figures, "audit": _audit(out_dir),
             "deviations": deviations, "notes": notes}
 

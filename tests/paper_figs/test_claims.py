@@ -88,9 +88,18 @@ def test_no_signal_when_the_undefended_attack_is_not_above_the_no_model_attacker
     v = compare(doc)
     assert v["verdict"] == "no signal" and "set aside: the comparison alone would read reproduced" in v["detail"]
     # and a model at chance utility carries no trade-off either
-    doc = document({"undefended": [(0.026, 0.60)], "MID": [(0.02, 0.4)], "DP": [(0.02, 0.5)]})
+    doc = document({"undefended": [(0.02, 0.60)], "MID": [(0.02, 0.4)], "DP": [(0.02, 0.5)]})
     doc["baseline"]["chance"] = 0.025
     assert compare(doc, chance="chance")["verdict"] == "no signal"
+
+
+def test_an_undetermined_signal_makes_a_decisive_comparison_inconclusive():
+    # the undefended attack (0.60, noisy over 3 seeds) may or may not beat the no-model attacker (0.55)
+    doc = document({"undefended": [(0.9, [0.45, 0.75, 0.6])], "MID": [(0.85, 0.30), (0.90, 0.40)],
+                    "DP": [(0.85, 0.50), (0.90, 0.60)]}, runs=3, baseline=0.55)
+    v = compare(doc)
+    assert v["verdict"] == "inconclusive" and "the comparison alone: reproduced" in v["detail"]
+    assert v["ci"][0] < 0 < 0.05 < v["ci"][1] and v["ci_of"].startswith("the undefended attack minus")
 
 
 def test_tied_seeds_keep_the_binomial_floor():
