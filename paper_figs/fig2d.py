@@ -21,12 +21,9 @@ from typing import Any
 
 from dataclasses import replace
 
-from paper_figs._claims import WITHIN_5_POINTS, claim, compare_tradeoffs, vulnerability_grows_with_utility
 from paper_figs._common import check_seeds, deviation, pyplot, replication, save
-from paper_figs.fig2c import (_CONSISTENT, _OUTPUT, _SYMBOL, _VULNERABLE, _eps_label, _errorbars, perturbation_claim,
-                              series_style)
+from paper_figs.fig2c import _SYMBOL, _eps_label, _errorbars, neural_claims, series_style
 from validation.engine import Executor
-from validation.neural import SOFTMAX_RELEASE
 from validation.store import write_json_atomic
 import validation.update_leaks as vu
 from validation.update_leaks import matched_points, run_update_leaks_sweep
@@ -168,15 +165,6 @@ def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto
     return write_json_atomic(out_dir / f"{NAME}.json", doc)
 
 
-#: The no-model attacker of Update-Leaks: always the most frequent label of the shadow updates.
-NO_MODEL = ("attack_prior",)
-
-CLAIMS = [
-    claim("fig2d-mid-vs-dp", NAME, _CONSISTENT, lambda doc: compare_tradeoffs(
-        doc, "VIB", "DP-SGD", attack="attack", relevant=WITHIN_5_POINTS, no_model=NO_MODEL, chance="chance",
-        attack_label="Update-Leaks label-inference accuracy", utility_label="test accuracy")),
-    claim("fig2d-vulnerability", NAME, _VULNERABLE, lambda doc: vulnerability_grows_with_utility(
-        doc, attack="attack", exclude=(SOFTMAX_RELEASE,), no_model=NO_MODEL, chance="chance")),
-    claim("fig2d-output-perturbation", NAME, _OUTPUT,
-          perturbation_claim("attack", "Update-Leaks label-inference accuracy", utility_label="test accuracy")),
-]
+#: The no-model attacker of Update-Leaks (``NO_MODEL`` of Fig. 2(c) names the same key, ``attack_prior``): always
+#: the most frequent label of the shadow updates.
+CLAIMS = neural_claims(NAME, "attack", "Update-Leaks label-inference accuracy")
