@@ -89,7 +89,7 @@ def agrees(v: dict[str, Any]) -> bool:
     lo, hi = ci
     if test["type"] == "directional":
         s, m, d = test["sign"], test["threshold"], test["effect"]
-        return word == _directional_word((lo, hi), s, m, d)
+        return word == directional_word((lo, hi), s, m, d)
     if test["type"] == "existence":
         a, b = sorted((test["sign"] * lo, test["sign"] * hi))
         return {"reproduced": a > 0, "not reproduced": b < test["effect"],
@@ -131,9 +131,6 @@ class Replication:
     redraws: str = ""
     fixed: str = ""
 
-    def words(self) -> str:
-        return f"{self.n} {self.unit}" + (f" (each re-draws {self.redraws})" if self.redraws else "")
-
 
 def replication(doc: dict[str, Any]) -> Replication:
     """The figure's :class:`Replication`; documents without ``replication`` are read from their settings."""
@@ -151,11 +148,13 @@ def _runs_of(r: Replication) -> dict[str, Any]:
     return {"runs": r.n, "unit": r.unit, "redraws": r.redraws}
 
 
-def _needed(sd: float, effect: float, r: Replication) -> float | None:
+def needed_runs(sd: float, effect: float, r: Replication) -> float | None:
+    """Seeds or splits that would likely detect ``effect`` given the per-run standard deviation ``sd``."""
     return runs_needed(sd, effect, r.ratio) if effect > 0 and math.isfinite(sd) else None
 
 
-def _needed_words(needed: float | None, r: Replication) -> str:
+def needed_words(needed: float | None, r: Replication) -> str:
+    """The words of :func:`needed_runs` for an inconclusive row's detail."""
     if needed is None:
         return ""
     if math.isinf(needed):
@@ -373,7 +372,7 @@ def _anchored(points: list[dict[str, Any]], utility: str, span: float) -> tuple[
     return keep, len(points) - len(keep)
 
 
-def _directional_word(iv: tuple[float, float] | None, sign: int, threshold: float, effect: float) -> str:
+def directional_word(iv: tuple[float, float] | None, sign: int, threshold: float, effect: float) -> str:
     """The word for a claim that ``sign·effect > threshold`` from the effect's interval ``iv``."""
     if iv is None:
         return "inconclusive"
@@ -495,7 +494,7 @@ def compare_tradeoffs(doc: dict[str, Any], ours: str, theirs: str, *, attack: st
     measurement = (f"mean frontier gap {ours} − {theirs} in {attack_label} over {utility_label} in "
                    f"[{lo_u:.3g}, {hi_u:.3g}] ({where}): {g.estimate.value:+.3f}")
     common = dict(ci_method=g.estimate.method, **_runs_of(r))
-    needed = _needed(g.estimate.sd, max(margin, effect), r)
+    needed = needed_runs(g.estimate.sd, max(margin, effect), r)
     if existence:  # "occasionally": one significant win at some level (Holm)
         adjusted = 1 - ALPHA / len(g.levels)  # Holm rejects something iff the best p-value passes Bonferroni
         lowest = lambda lv: (lv[1].interval() or (-math.inf, 0))[0]  # noqa: E731
@@ -508,22 +507,22 @@ def compare_tradeoffs(doc: dict[str, Any], ours: str, theirs: str, *, attack: st
         else:
             u, e, _ = min(g.levels, key=lowest)
             word, iv, level = "inconclusive", e.interval(adjusted), adjusted
-        needed = _needed(e.sd, effect, r) if word == "inconclusive" else None
+        needed = needed_runs(e.sd, effect, r) if word == "inconclusive" else None
         return verdict(measurement + f"; deciding level {u:.3g}: {e.value:+.3f}", word, ci=iv, level=level,
                        ci_of=f"the gap {ours} − {theirs} at {utility_label} {u:.3g}"
                              + (", Holm-adjusted" if level != 0.95 else ""),
                        rule=("reproduced if some level's gap is significantly below 0 (Holm); not reproduced if "
                              f"every level's 95% interval excludes a gap of −{effect:g}; inconclusive otherwise"),
-                       detail=detail + _needed_words(needed, r), needed=needed,
+                       detail=detail + needed_words(needed, r), needed=needed,
                        test={"type": "existence", "sign": -1, "effect": effect}, **common)
     if wins and losses:
         word = "partly"
     else:
-        word = _directional_word(iv, -1, margin, effect)
+        word = directional_word(iv, -1, margin, effect)
     rule = ("partly when both wins and losses are significant (Holm); otherwise "
             + directional_rule(f"the mean gap {ours} − {theirs} (negative: {ours} more private)", margin, effect))
     return verdict(measurement, word, ci=iv, ci_of=f"the mean frontier gap {ours} − {theirs}", rule=rule,
-                   detail=detail + (_needed_words(needed, r) if word == "inconclusive" else ""),
+                   detail=detail + (needed_words(needed, r) if word == "inconclusive" else ""),
                    needed=needed if word == "inconclusive" else None,
                    test=None if word == "partly" else
                    {"type": "directional", "sign": -1, "threshold": margin, "effect": effect}, **common)
@@ -597,7 +596,7 @@ def not_effective(doc: dict[str, Any], *, reference: str, perturbations: Sequenc
     priority = {"effective": 0, "undecided": 1, "ineffective": 2}
     name = min(status, key=lambda n: (priority[status[n]], -shown[n][1].value))
     p, est, iv, level = shown[name]
-    needed = _needed(est.sd, margin, r)
+    needed = needed_runs(est.sd, margin, r)
     return with_caveat(verdict(
         f"{attack_label} of the unperturbed softmax release {ref[attack]:.3f} at {utility_label} {ref[utility]:.3f}; "
         + "; ".join(parts), word, ci=iv, level=level,
@@ -608,7 +607,7 @@ def not_effective(doc: dict[str, Any], *, reference: str, perturbations: Sequenc
               "refuted if one series' reduction lies significantly above it (Bonferroni over its settings) and "
               "none is shown below, partly if one of each, inconclusive otherwise"),
         detail=("series: " + ", ".join(f"{k} {v}" for k, v in status.items())
-                + (_needed_words(needed, r) if word == "inconclusive" else "")),
+                + (needed_words(needed, r) if word == "inconclusive" else "")),
         needed=needed if word == "inconclusive" else None,
         test={"type": "equivalence", "lower": -math.inf, "upper": margin} if word in ("reproduced", "refuted") else None,
         **_runs_of(r)), caveat)
@@ -642,14 +641,14 @@ def close_everywhere(doc: dict[str, Any], a: str, b: str, *, margin: float, rela
         level = 1 - 2 * ALPHA
     what = f"({a} − {b}) / {b}" if relative else f"{a} − {b}"
     vals = [t[2].value for t in tests]
-    needed = _needed(est.sd, margin, r)
+    needed = needed_runs(est.sd, margin, r)
     return verdict(f"{label or what} over {len(tests)} settings: from {min(vals):+.3f} to {max(vals):+.3f}", word,
                    ci=iv, level=level, ci_of=f"{what} at {_knob(s, p)} (the farthest from 0)", ci_method=est.method,
                    rule=(f"equivalence with margin ±{margin:g} (TOST, α = {ALPHA:g}): reproduced if every setting's 90% "
                          "interval lies inside the margin, refuted if one setting's interval (Bonferroni) lies outside "
                          "it, inconclusive otherwise"),
                    detail=(f"{sum(t[3][0] == 'equivalent' for t in tests)} of {len(tests)} settings shown equivalent"
-                           + (_needed_words(needed, r) if word == "inconclusive" else "")),
+                           + (needed_words(needed, r) if word == "inconclusive" else "")),
                    needed=needed if word == "inconclusive" else None,
                    test={"type": "equivalence", "lower": -margin, "upper": margin} if word != "inconclusive" else None,
                    **_runs_of(r))

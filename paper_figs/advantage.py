@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from mitheory.bounds import paper_bound, tight_bound
-from paper_figs._claims import ALPHA, _needed, _needed_words, claim, replication, verdict
+from paper_figs._claims import ALPHA, needed_runs, needed_words, claim, replication, verdict
 from paper_figs._common import check_seeds, deviation, pyplot, replication as replication_entry, save, write_figure
 from validation.engine import Executor
 from validation.learners import build_learner, table_rows
@@ -154,7 +154,7 @@ def _not_monotone(doc: dict) -> dict:
                                                          sorted(s["points"], key=lambda p: p["knob"]))
                           for s in doc["series"])
     top = max((p for s in doc["series"] for p in s["points"]), key=lambda p: p["knob"])
-    needed = _needed(est.sd, DROP, r) if word == "inconclusive" else None
+    needed = needed_runs(est.sd, DROP, r) if word == "inconclusive" else None
     return verdict(f"Adv^SEM of real attacks as ε grows — {series}; deciding drop {learner} ε={e1:g} → {e2:g}: "
                    f"{est.value:+.3f}", word, ci=iv, level=level,
                    ci_of=f"the drop Adv^SEM(ε={e1:g}) − Adv^SEM(ε={e2:g}) of {learner}, paired by split",
@@ -164,7 +164,7 @@ def _not_monotone(doc: dict) -> dict:
                          f"{DROP:g}; inconclusive otherwise"),
                    detail=(f"corrected Adv' — {corrected}; at ε = {top['knob']:g} the worst-case transfer 2·tight − 1 "
                            f"is {top['advantage_bound_tight']:.3f}: real attacks stay far below it"
-                           + _needed_words(needed, r)), needed=needed, runs=r.n, unit=r.unit, redraws=r.redraws,
+                           + needed_words(needed, r)), needed=needed, runs=r.n, unit=r.unit, redraws=r.redraws,
                    test={"type": "existence", "sign": 1, "effect": DROP})
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from paper_figs._claims import (EFFECT, _directional_word, _needed, _needed_words, claim, directional_rule,
+from paper_figs._claims import (EFFECT, directional_word, needed_runs, needed_words, claim, directional_rule,
                                 not_measured, paired, replication, series_by_name, verdict)
 from paper_figs._common import pyplot, save
 from paper_figs.fig4b import LARGE_MARGIN, _fmt_eps, dataset_label, figure_document, gmi_sweep
@@ -105,8 +105,8 @@ def _claim_blocks_better(doc: dict[str, Any]) -> dict[str, Any]:
                             f"differ by more than {MATCHED:g}: no matched pair", "add settings to the grids")
     est = paired(d, v, "attack_acc_top1", r)
     iv = est.interval()
-    word = _directional_word(iv, +1, LARGE_MARGIN, EFFECT)
-    needed = _needed(est.sd, LARGE_MARGIN, r) if word == "inconclusive" else None
+    word = directional_word(iv, +1, LARGE_MARGIN, EFFECT)
+    needed = needed_runs(est.sd, LARGE_MARGIN, r) if word == "inconclusive" else None
     return verdict(
         f"at the closest test accuracies (VIB β={v['knob']:g}: {100 * v['utility']:.1f}%, DP-SGD σ={d['knob']:g}, "
         f"{_fmt_eps(d)}: {100 * d['utility']:.1f}%; paper: 80.8 vs 81.4 on CelebA), GMI top-1 attack accuracy VIB "
@@ -114,7 +114,7 @@ def _claim_blocks_better(doc: dict[str, Any]) -> dict[str, Any]:
         word, ci=iv, ci_of="DP-SGD − VIB in GMI top-1 accuracy, paired by seed", ci_method=est.method,
         rule="'much better' read as a difference beyond " + f"{LARGE_MARGIN:g}: "
              + directional_rule("DP-SGD − VIB", LARGE_MARGIN, EFFECT),
-        detail="the images are seed 0's reconstructions" + _needed_words(needed, r), needed=needed,
+        detail="the images are seed 0's reconstructions" + needed_words(needed, r), needed=needed,
         runs=r.n, unit=r.unit, redraws=r.redraws,
         test={"type": "directional", "sign": 1, "threshold": LARGE_MARGIN, "effect": EFFECT})
 
