@@ -69,7 +69,7 @@ def figure_document(res: dict[str, Any], name: str, title: str, quick: bool) -> 
         "replication": replication(
             "seeds", cfg["n_seeds"], redraws="the per-identity split of the faces (training, held-out and "
             "attacker's images), the target's initialisation, the evaluation classifier and the attack's "
-            "initialisation", fixed="the 400 images", test_train_ratio=cfg["n_test"] / cfg["n_train"]),
+            "initialisation", fixed="the 400 images", test_train_ratio=res["test_train_ratio"]),
         "deviations": [
             deviation("dataset", "FaceScrub (530 identities)", f"AT&T/Olivetti faces: 40 identities x 10 images, "
                       f"{size}x{size}; per identity {cfg['n_train']} training, {cfg['n_test']} held-out and "

@@ -73,7 +73,7 @@ def figure_document(res: dict[str, Any], name: str, title: str) -> dict[str, Any
         "replication": replication(
             "seeds", cfg["n_seeds"], redraws="the roles drawn from the pool (target, shadow, updates, probes), "
             "every model's initialisation and the attack", fixed=test,
-            test_train_ratio=(cfg["n_test"] / cfg["n_target"]) if cfg["n_test"] else 0.0),
+            test_train_ratio=res["test_train_ratio"]),
         "deviations": [
             deviation("dataset", "CIFAR-10", _DATASET[cfg["dataset"]].split(":")[0].split(" (")[0]
                       + f" [configuration {cfg.get('name', 'full')}]"),

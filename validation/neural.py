@@ -245,9 +245,11 @@ class FacesExperiment:
 
 
 def split_ratio(config: FacesConfig) -> float:
-    """``n_test / n_train`` of a faces split: every seed partitions each identity's images anew, so the runs
-    are overlapping random splits of one set (the corrected resampled t of :mod:`validation.statistics`)."""
-    return config.n_test / config.n_train
+    """The test/train ratio of the corrected resampled t (:mod:`validation.statistics`) for the faces: every
+    seed partitions each identity's images anew, so the runs are overlapping random splits of one set; with
+    the attacker's images in the partition too, the ratio is ``n_test / (n − n_test)`` (Nadeau & Bengio's
+    ``n_test / n_train`` when the set is split into training and test images only)."""
+    return config.n_test / (config.n_train + config.n_aux)
 
 
 def recon_file_stem(setting: Setting) -> str:
@@ -274,6 +276,7 @@ def run_faces_sweep(out_dir: str | os.PathLike, *, quick: bool, device: str = "a
     # each seed re-partitions every identity's images: overlapping splits, the corrected resampled t
     return {"config": described, "series": aggregate(settings, config.n_seeds, _common_keys(settings, config.n_seeds, runs),
                                                          proportions=("utility",), test_train_ratio=split_ratio(config)),
+            "test_train_ratio": split_ratio(config),
             "runs": runs,
             "store": str(store), "recon_dir": str(out_dir / experiment.recon_dir)}
 

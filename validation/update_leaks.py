@@ -349,19 +349,22 @@ def run_update_leaks_sweep(out_dir: str | os.PathLike, *, quick: bool, device: s
     runs = run_sweep(settings, config.n_seeds, experiment, store, described, progress=progress,
                      executor=executor, name="update-leaks sweep")
     common = _common_keys(settings, config.n_seeds, runs)
-    series = aggregate(settings, config.n_seeds, common, proportions=("utility",), test_train_ratio=split_ratio(config))
+    ratio = split_ratio(config, len(experiment.data[1]))
+    series = aggregate(settings, config.n_seeds, common, proportions=("utility",), test_train_ratio=ratio)
     for group, s in zip(_by_defense(settings), series):
         for setting, p in zip(group, s["points"]):
             rows = [common[f"{setting.key}|split={k}"] for k in range(config.n_seeds)]
             p["per_seed"] = {m: [r[m] for r in rows] for m in PER_SEED}
-    return {"config": described, "series": series, "runs": runs, "store": str(store)}
+    return {"config": described, "series": series, "runs": runs, "store": str(store), "test_train_ratio": ratio}
 
 
-def split_ratio(config: UpdateLeaksConfig) -> float:
-    """``n_test / n_target`` when the test images are carved from the pool with the roles (the 8×8 digits:
-    the roles take most of it, so seeds are overlapping random splits of one set, corrected as such), else 0
-    (MNIST: the roles are small draws from 60,000 images and the test set is the fixed test file)."""
-    return config.n_test / config.n_target if config.n_test else 0.0
+def split_ratio(config: UpdateLeaksConfig, pool_size: int) -> float:
+    """The test/train ratio of the corrected resampled t (:mod:`validation.statistics`): when the test images
+    are carved from the pool with the roles (the 8×8 digits), the seeds are overlapping random splits of one
+    set, and the ratio is ``n_test / (pool − n_test)`` (Nadeau & Bengio's ``n_test / n_train`` when a set is
+    split into training and test images only); else 0 (MNIST: the test set is the fixed test file, and the
+    roles are small draws from 60,000 images)."""
+    return config.n_test / (pool_size - config.n_test) if config.n_test else 0.0
 
 
 def _by_defense(settings: list[Setting]) -> list[list[Setting]]:

@@ -34,7 +34,7 @@ def test_fig2c_and_fig3a_through_the_cli(tmp_path, data_home, monkeypatch, capsy
         assert set(doc["summary"]) == {"within_test_accuracy_points", "undefended", "VIB", "DP-SGD"}
         # the quick tag, what the seeds re-draw, every interval's method and the per-seed values
         assert doc["settings"]["quick"] is True and doc["replication"]["n"] == 2
-        assert doc["replication"]["test_train_ratio"] == pytest.approx(2 / 5)
+        assert doc["replication"]["test_train_ratio"] == pytest.approx(2 / (5 + 3))  # test / (training + attacker's)
         assert p["attack_train_ci_method"] == "max(resampled-t, wilson-pooled)" and len(p["values"]["attack_train"]) == 2
         assert p["trials"]["attack_train"] == [200.0, 200.0] and doc["deviations"]
     assert (tmp_path / "fig2c_reconstructions.png").stat().st_size > 0
