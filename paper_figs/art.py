@@ -58,6 +58,7 @@ def figure_document(res: dict[str, Any], quick: bool) -> dict[str, Any]:
         "series": series,
         "baseline": {"attack_prior": und["evaluator_on_start"],
                      "attack_prior_ci": und["evaluator_on_start_ci"],
+                     "attack_prior_ci_method": und["evaluator_on_start_ci_method"],
                      "attack_prior_name": "MIFace's starting image as every reconstruction (no model)",
                      "chance": 1.0 / N_IDENTITIES},
         "metrics": {"attack": "attack accuracy: evaluation-classifier top-1 on one MIFace reconstruction per "

@@ -35,7 +35,8 @@ def summarize(doc: dict[str, Any]) -> dict[str, Any]:
     undefended = next(s for s in doc["series"] if s["defense"] == "undefended")["points"][0]
     out: dict[str, Any] = {"undefended_mse": undefended["utility"],
                            "undefended_attack_test": undefended["attack_test"],
-                           "undefended_attack_test_ci": undefended["attack_test_ci"]}
+                           "undefended_attack_test_ci": undefended["attack_test_ci"],
+                           "undefended_attack_test_ci_method": undefended["attack_test_ci_method"]}
     for s in doc["series"]:
         if s["defense"] == "undefended":
             continue
@@ -43,7 +44,8 @@ def summarize(doc: dict[str, Any]) -> dict[str, Any]:
             p = within_mse_budget(s, undefended["utility"], tol)
             out[f"{s['defense']}@mse+{round(tol * 100)}%"] = None if p is None else {
                 s["knob"]: p["knob"], "utility": p["utility"], "attack_test": p["attack_test"],
-                "attack_test_ci": p["attack_test_ci"], "attack_train": p["attack_train"],
+                "attack_test_ci": p["attack_test_ci"], "attack_test_ci_method": p["attack_test_ci_method"],
+                "attack_train": p["attack_train"],
                 "auroc_test": p["auroc_test"]}
     return out
 

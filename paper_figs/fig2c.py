@@ -114,8 +114,9 @@ def summarize(series: list[dict[str, Any]], within: float = 0.05) -> dict[str, A
         if p is None:
             out[name] = None
             continue
-        keep = ("knob", "utility", "utility_ci", "attack_train", "attack_train_ci", "attack_test",
-                "attack_test_ci", "ece", "eps_rdp", "eps_prv", "mean_face_acc_train")
+        keep = ("knob", "utility", "utility_ci", "utility_ci_method", "attack_train", "attack_train_ci",
+                "attack_train_ci_method", "attack_test", "attack_test_ci", "attack_test_ci_method", "ece", "eps_rdp",
+                "eps_prv", "mean_face_acc_train")
         out[name] = {k: p[k] for k in keep if k in p}
     return out
 

@@ -111,7 +111,8 @@ def summarize(series: list[dict[str, Any]], within: float = 0.05) -> dict[str, A
     """Undefended, VIB and DP-SGD points of the "done when" comparison (and the output perturbations' with
     their softmax reference, where the sweep has them), and whether VIB's ECE is below DP's."""
     out: dict[str, Any] = {"within_test_accuracy_points": within}
-    keep = ("knob", "utility", "utility_ci", "attack", "attack_ci", "attack_round_mean", "ece", "ece_ci",
+    keep = ("knob", "utility", "utility_ci", "utility_ci_method", "attack", "attack_ci", "attack_ci_method",
+            "attack_round_mean", "ece", "ece_ci", "ece_ci_method",
             "eps_rdp", "eps_prv", "per_seed")
     matched = matched_points(series, within)
     for name, p in matched.items():

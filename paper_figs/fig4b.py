@@ -37,8 +37,9 @@ WITHIN = 0.05
 #: A "large margin" in attack accuracy (fraction of identities), for the verdict on the paper's claim.
 LARGE_MARGIN = 0.10
 _STYLE = {"undefended": ("black", "*"), "VIB": ("tab:blue", "o"), "DP-SGD": ("tab:red", "s")}
-_KEEP = ("knob", "utility", "utility_ci", "attack_acc_top1", "attack_acc_top1_ci", "attack_acc_top5",
-         "success_any_of_5_restarts", "success_any_of_5_restarts_ci", "knn_dist_train", "knn_dist_test",
+_KEEP = ("knob", "utility", "utility_ci", "utility_ci_method", "attack_acc_top1", "attack_acc_top1_ci",
+         "attack_acc_top1_ci_method", "attack_acc_top5", "success_any_of_5_restarts", "success_any_of_5_restarts_ci",
+         "success_any_of_5_restarts_ci_method", "knn_dist_train", "knn_dist_test",
          "pixel_mse_identity_mean", "eps_rdp", "eps_prv")
 
 

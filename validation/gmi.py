@@ -454,4 +454,5 @@ def paired_difference(runs: dict[str, dict[str, float]], a: Setting, b: Setting,
     """``metric`` of ``a`` minus that of ``b`` per seed (both faced the same attack seeds), mean and 95% CI."""
     diffs = [runs[f"{a.key}|split={k}"][metric] - runs[f"{b.key}|split={k}"][metric] for k in range(n_seeds)]
     m, lo, hi = mean_ci(diffs, support=(-1.0, 1.0))
-    return {"metric": metric, "a": a.key, "b": b.key, "mean": m, "ci": [lo, hi], "per_seed": diffs}
+    return {"metric": metric, "a": a.key, "b": b.key, "mean": m, "ci": [lo, hi], "ci_method": "t∩[-1,1]",
+            "per_seed": diffs}

@@ -117,6 +117,24 @@ def test_the_deviations_section_lists_every_stand_in_dataset_and_the_threat_mode
     assert "Deviations from the paper and limits of the threat model" in md
 
 
+def test_every_interval_in_the_figure_json_names_its_method():
+    def walk(node, where):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if (key == "ci" or key.endswith("_ci")) and isinstance(value, list):
+                    assert isinstance(node.get(f"{key}_method"), str) and node[f"{key}_method"], f"{where}.{key}"
+                walk(value, f"{where}.{key}")
+            for metric in node.get("trials") or {}:  # counted proportions: never a zero-width interval
+                lo, hi = node[f"{metric}_ci"]
+                assert hi > lo, f"{where}.{metric}_ci has zero width"
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, f"{where}[{i}]")
+
+    for name, doc in _docs().items():
+        walk({k: v for k, v in doc.items() if k not in ("run", "claims")}, name)
+
+
 def test_theory_verdicts_are_the_exact_ones(built):
     rows = {r["id"]: r for r in built[1]["claims"]}
     assert rows["theorem1"]["verdict"] == "refuted" and "Adv^SEM = 4/9" in rows["theorem1"]["measurement"]
