@@ -443,32 +443,41 @@ def compare_tradeoffs(doc: dict[str, Any], ours: str, theirs: str, *, attack: st
     sign = 1.0 if higher_is_better else -1.0
     all_u = [p[utility] for s in doc["series"] for p in s["points"]]
     span = 1.0 if utility_is_proportion else (max(all_u) - min(all_u) or 1.0)
-    pa, dropped_a = _anchored(by[ours]["points"], utility, span)
-    pb, dropped_b = _anchored(by[theirs]["points"], utility, span)
-    if not pa or not pb:
-        return verdict(f"every {ours if not pa else theirs} setting's {utility_label} interval spans more than half "
-                       "the axis: none can anchor a utility level", "inconclusive", rule="inconclusive when every "
-                       "setting of a defense has a utility interval wider than half the axis (too few seeds to place "
-                       "it on the utility axis)", **_runs_of(r))
     ref_u = None if ref is None else ref[utility]
     where = relevant.describe(utility_label, higher_is_better, ref_u)
     acc_lo, acc_hi = relevant.oriented(ref_u, sign)
-    xa, xb = [sign * p[utility] for p in pa], [sign * p[utility] for p in pb]
-    reach = min(max(xa), max(xb))
-    x_hi = min(acc_hi, reach)
-    x_lo = acc_lo if math.isfinite(acc_lo) else max(min(xa), min(xb))
-    if x_lo > x_hi and not math.isfinite(acc_lo):
-        return not_measured(f"{ours} and {theirs} reach no common {utility_label} level: {ours} spans "
-                            f"[{min(xa) * sign:.3g}, {max(xa) * sign:.3g}], {theirs} [{min(xb) * sign:.3g}, "
-                            f"{max(xb) * sign:.3g}]", rule="not measured when the two frontiers share no level "
-                            "(never extrapolated)")
+
+    def comparison_range(a, b) -> tuple[float, float]:
+        """The oriented range both frontiers cover inside the relevant one (empty when lo > hi)."""
+        xa, xb = [sign * p[utility] for p in a], [sign * p[utility] for p in b]
+        if not xa or not xb:
+            return math.inf, -math.inf
+        x_lo = acc_lo if math.isfinite(acc_lo) else max(min(xa), min(xb))
+        return x_lo, min(acc_hi, max(xa), max(xb))
+
+    pa, dropped_a = _anchored(by[ours]["points"], utility, span)
+    pb, dropped_b = _anchored(by[theirs]["points"], utility, span)
+    x_lo, x_hi = comparison_range(pa, pb)
     if x_lo > x_hi:
-        short = ours if max(xa) < max(xb) else theirs
-        best = sign * max(xa if short == ours else xb)
+        all_lo, all_hi = comparison_range(by[ours]["points"], by[theirs]["points"])
+        if all_lo <= all_hi:  # reachable, but only by settings whose utility is too uncertain to place
+            return verdict(f"the settings of {ours} or {theirs} that reach the relevant range ({where}) have "
+                           f"{utility_label} intervals wider than half the axis: none can anchor a level there",
+                           "inconclusive", rule="inconclusive when the settings that reach the range cannot be "
+                           "placed on the utility axis (utility interval wider than half of it: too few seeds)",
+                           detail=f"{dropped_a + dropped_b} setting(s) left out", **_runs_of(r))
+        if not math.isfinite(acc_lo):
+            span_of = lambda pts: "[{:.3g}, {:.3g}]".format(*sorted((min(p[utility] for p in pts),  # noqa: E731
+                                                                      max(p[utility] for p in pts))))
+            return not_measured(f"{ours} and {theirs} reach no common {utility_label} level: {ours} spans "
+                                f"{span_of(by[ours]['points'])}, {theirs} {span_of(by[theirs]['points'])}",
+                                rule="not measured when the two frontiers share no level (never extrapolated)")
+        best = {n: max(sign * p[utility] for p in by[n]["points"]) for n in (ours, theirs)}
+        short = min(best, key=best.get)
         return not_measured(f"{short} has no setting in the relevant range ({where}); its most useful setting has "
-                            f"{utility_label} {best:.3f}", "the grid does not reach the range: add settings of "
-                            f"{short} closer to the undefended model", rule="not measured when a defense's "
-                            "settings do not reach the claim's relevant utility range (never extrapolated)")
+                            f"{utility_label} {sign * best[short]:.3f}", "the grid does not reach the range: add "
+                            f"settings of {short} closer to the undefended model", rule="not measured when a "
+                            "defense's settings do not reach the claim's relevant utility range (never extrapolated)")
     A = np.array([_values(p, attack) for p in pa])
     B = np.array([_values(p, attack) for p in pb])
     ta = [_trials(p, attack) for p in pa]

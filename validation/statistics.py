@@ -17,7 +17,7 @@ Method names (the ``method`` of every :class:`Estimate`, written beside every in
     Wilson score interval of the counts pooled over runs, at the effective number of trials
     ``Σ n_j / (1 + J·r)`` (all of them for independent seeds);
 ``max(t, wilson-pooled)``, ``max(resampled-t, wilson-pooled)``
-    the wider of the two (a proportion with counted trials);
+    the wider of the two (a proportion with counted trials; the run-level one intersected with [0, 1]);
 ``t∩[0,1]``, ``resampled-t∩[0,1]``
     a proportion without counts: the run-level interval intersected with [0, 1];
 ``paired t`` / ``paired resampled-t``, optionally ``max(…, binomial floor)``
@@ -171,8 +171,8 @@ def mean_estimate(values: Sequence[float], ratio: float = 0.0) -> Estimate:
 
 def proportion_estimate(values: Sequence[float], trials: Sequence[float], ratio: float = 0.0,
                         level: float = 0.95) -> tuple[Estimate, tuple[float, float]]:
-    """A mean of per-run proportions, each counted over ``trials``: the wider of the run-level interval and
-    the Wilson interval of the pooled counts (at the effective number of trials).
+    """A mean of per-run proportions, each counted over ``trials``: the wider of the run-level interval
+    (intersected with [0, 1]) and the Wilson interval of the pooled counts (at the effective number of trials).
 
     Returns the run-level :class:`Estimate` (for paired contrasts) and the reported ``level`` interval.
     """
@@ -190,6 +190,7 @@ def proportion_estimate(values: Sequence[float], trials: Sequence[float], ratio:
     if iv is None:
         return Estimate(run.value, math.nan, None, "wilson (one run)", 1), floor
     name = f"max({run.method}, wilson-pooled)"
+    iv = (max(iv[0], 0.0), min(iv[1], 1.0))  # a proportion: the run-level interval within [0, 1]
     chosen = iv if iv[1] - iv[0] >= floor[1] - floor[0] else floor
     return Estimate(run.value, run.se, run.df, name, run.n, run.sd), chosen
 

@@ -66,7 +66,7 @@ def test_tied_proportions_keep_the_binomial_floor_of_the_pooled_counts():
     n_eff = effective_trials(500, 10, 0.25)
     assert n_eff == pytest.approx(500 / 3.5) and iv == pytest.approx(wilson(0.3 * n_eff, n_eff))
     # spread-out runs: the run-level interval is the wider one
-    est, iv = proportion_estimate([0.1, 0.9], [1000, 1000])
+    est, iv = proportion_estimate([0.4, 0.5, 0.6], [1000, 1000, 1000])
     assert iv == pytest.approx(est.interval())
 
 
@@ -192,3 +192,8 @@ def test_strata_are_weighted_by_their_size_and_ties_keep_the_exact_minimum_p():
     t = stratified_spearman([(x, y)])
     assert t.min_p_value == pytest.approx(np.mean(np.abs(rhos) >= max(np.abs(rhos)) - 1e-9))
     assert t.p_value == pytest.approx(np.mean(np.abs(rhos) >= abs(t.combined) - 1e-9))
+
+
+def test_a_proportion_interval_stays_in_the_unit_interval():
+    est, (lo, hi) = proportion_estimate([1.0, 0.93], [300, 300])  # two seeds: the t-interval reaches past 1
+    assert est.interval()[1] > 1 and hi == 1.0 and 0 <= lo < 0.93
