@@ -205,3 +205,15 @@ def test_agrees_catches_a_badge_that_contradicts_its_interval():
 def test_the_default_range_is_five_points_or_ten_percent_whichever_is_wider():
     assert WITHIN_5_POINTS.oriented(0.9, 1.0)[0] == pytest.approx(0.81)
     assert WITHIN_5_POINTS.oriented(0.3, 1.0)[0] == pytest.approx(0.25)
+
+
+def test_settings_too_uncertain_to_place_make_the_row_inconclusive_not_unmeasured():
+    # DP's only setting in the range has test accuracies 0.69 and 0.99 on two seeds: it cannot anchor a level
+    doc = document({"undefended": [(0.9, 0.6)], "MID": [(0.85, 0.40), (0.90, 0.50)], "DP": [(0.30, 0.10)]}, runs=2)
+    p = next(s for s in doc["series"] if s["defense"] == "DP")["points"]
+    noisy = dict(p[0], utility=0.84, utility_ci=[0.2, 1.0], values={**p[0]["values"], "utility": [0.69, 0.99]})
+    doc["series"][-1]["points"] = [p[0], noisy]
+    v = compare(doc)
+    assert v["verdict"] == "inconclusive" and "wider than half the axis" in v["measurement"]
+    doc["series"][-1]["points"] = [p[0]]  # without it, the grid simply does not reach the range
+    assert compare(doc)["verdict"] == "not measured"
