@@ -153,16 +153,6 @@ def needed_runs(sd: float, effect: float, r: Replication) -> float | None:
     return runs_needed(sd, effect, r.ratio) if effect > 0 and math.isfinite(sd) else None
 
 
-def needed_words(needed: float | None, r: Replication) -> str:
-    """The words of :func:`needed_runs` for an inconclusive row's detail."""
-    if needed is None:
-        return ""
-    if math.isinf(needed):
-        return (f"; no number of {r.unit} of this data set would resolve it (they re-split the same data: their "
-                f"correlation alone keeps the interval wider than the effect)")
-    return f"; about {int(needed)} {r.unit} would likely resolve it (80% power, from the observed variance)"
-
-
 def _values(point: dict[str, Any], metric: str) -> np.ndarray:
     values = (point.get("values") or {}).get(metric)
     if values is None:
@@ -522,7 +512,7 @@ def compare_tradeoffs(doc: dict[str, Any], ours: str, theirs: str, *, attack: st
                              + (", Holm-adjusted" if level != 0.95 else ""),
                        rule=("reproduced if some level's gap is significantly below 0 (Holm); not reproduced if "
                              f"every level's 95% interval excludes a gap of −{effect:g}; inconclusive otherwise"),
-                       detail=detail + needed_words(needed, r), needed=needed,
+                       detail=detail, needed=needed,
                        test={"type": "existence", "sign": -1, "effect": effect}, **common)
     if wins and losses:
         word = "partly"
@@ -531,7 +521,7 @@ def compare_tradeoffs(doc: dict[str, Any], ours: str, theirs: str, *, attack: st
     rule = ("partly when both wins and losses are significant (Holm); otherwise "
             + directional_rule(f"the mean gap {ours} − {theirs} (negative: {ours} more private)", margin, effect))
     return verdict(measurement, word, ci=iv, ci_of=f"the mean frontier gap {ours} − {theirs}", rule=rule,
-                   detail=detail + (needed_words(needed, r) if word == "inconclusive" else ""),
+                   detail=detail,
                    needed=needed if word == "inconclusive" else None,
                    test=None if word == "partly" else
                    {"type": "directional", "sign": -1, "threshold": margin, "effect": effect}, **common)
@@ -615,8 +605,7 @@ def not_effective(doc: dict[str, Any], *, reference: str, perturbations: Sequenc
               f"{utility_label} of the reference: reproduced if every series' reductions lie below the margin, "
               "refuted if one series' reduction lies significantly above it (Bonferroni over its settings) and "
               "none is shown below, partly if one of each, inconclusive otherwise"),
-        detail=("series: " + ", ".join(f"{k} {v}" for k, v in status.items())
-                + (needed_words(needed, r) if word == "inconclusive" else "")),
+        detail="series: " + ", ".join(f"{k} {v}" for k, v in status.items()),
         needed=needed if word == "inconclusive" else None,
         test={"type": "equivalence", "lower": -math.inf, "upper": margin} if word in ("reproduced", "refuted") else None,
         **_runs_of(r)), caveat)
@@ -656,8 +645,7 @@ def close_everywhere(doc: dict[str, Any], a: str, b: str, *, margin: float, rela
                    rule=(f"equivalence with margin ±{margin:g} (TOST, α = {ALPHA:g}): reproduced if every setting's 90% "
                          "interval lies inside the margin, refuted if one setting's interval (Bonferroni) lies outside "
                          "it, inconclusive otherwise"),
-                   detail=(f"{sum(t[3][0] == 'equivalent' for t in tests)} of {len(tests)} settings shown equivalent"
-                           + (needed_words(needed, r) if word == "inconclusive" else "")),
+                   detail=f"{sum(t[3][0] == 'equivalent' for t in tests)} of {len(tests)} settings shown equivalent",
                    needed=needed if word == "inconclusive" else None,
                    test={"type": "equivalence", "lower": -margin, "upper": margin} if word != "inconclusive" else None,
                    **_runs_of(r))

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from mitheory.bounds import paper_bound, tight_bound
-from paper_figs._claims import ALPHA, needed_runs, needed_words, claim, replication, verdict
+from paper_figs._claims import ALPHA, claim, needed_runs, replication, verdict
 from paper_figs._common import check_seeds, deviation, pyplot, replication as replication_entry, save, write_figure
 from validation.engine import Executor
 from validation.learners import build_learner, table_rows
@@ -163,8 +163,8 @@ def _not_monotone(doc: dict) -> dict:
                          f"over all {len(tests)} pairs); not reproduced if every drop's 95% interval lies below "
                          f"{DROP:g}; inconclusive otherwise"),
                    detail=(f"corrected Adv' — {corrected}; at ε = {top['knob']:g} the worst-case transfer 2·tight − 1 "
-                           f"is {top['advantage_bound_tight']:.3f}: real attacks stay far below it"
-                           + needed_words(needed, r)), needed=needed, runs=r.n, unit=r.unit, redraws=r.redraws,
+                           f"is {top['advantage_bound_tight']:.3f}: real attacks stay far below it"),
+                   needed=needed, runs=r.n, unit=r.unit, redraws=r.redraws,
                    test={"type": "existence", "sign": 1, "effect": DROP})
 
 

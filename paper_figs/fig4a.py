@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from paper_figs._claims import (EFFECT, directional_word, needed_runs, needed_words, claim, directional_rule,
+from paper_figs._claims import (EFFECT, claim, directional_rule, directional_word, needed_runs,
                                 not_measured, paired, replication, series_by_name, verdict)
 from paper_figs._common import pyplot, save
 from paper_figs.fig4b import LARGE_MARGIN, _fmt_eps, dataset_label, figure_document, gmi_sweep
@@ -114,7 +114,7 @@ def _claim_blocks_better(doc: dict[str, Any]) -> dict[str, Any]:
         word, ci=iv, ci_of="DP-SGD − VIB in GMI top-1 accuracy, paired by seed", ci_method=est.method,
         rule="'much better' read as a difference beyond " + f"{LARGE_MARGIN:g}: "
              + directional_rule("DP-SGD − VIB", LARGE_MARGIN, EFFECT),
-        detail="the images are seed 0's reconstructions" + needed_words(needed, r), needed=needed,
+        detail="the images are seed 0's reconstructions", needed=needed,
         runs=r.n, unit=r.unit, redraws=r.redraws,
         test={"type": "directional", "sign": 1, "threshold": LARGE_MARGIN, "effect": EFFECT})
 

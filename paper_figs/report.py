@@ -172,8 +172,9 @@ def rests_on(r: dict[str, Any]) -> str:
         text += f" (each re-draws {r['redraws']})"
     needed = r.get("needed")
     if needed is not None:
-        text += ("; no number of splits of this table would resolve it" if math.isinf(needed)
-                 else f"; about {needed} {r['unit']} would likely resolve it")
+        text += (f"; no number of {r['unit']} of this data set would resolve it (they re-split the same data: "
+                 "their correlation alone keeps the interval wider than the effect)" if math.isinf(needed)
+                 else f"; about {needed} {r['unit']} would likely resolve it (80% power, from the observed variance)")
     return text
 
 

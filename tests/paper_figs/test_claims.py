@@ -12,6 +12,7 @@ import pytest
 
 from paper_figs._claims import (COMMON_RANGE, WITHIN_5_POINTS, agrees, close_everywhere, compare_tradeoffs,
                                 not_effective, vulnerability_grows_with_utility)
+from paper_figs.report import rests_on
 from validation.sweep import Setting, aggregate
 
 
@@ -79,7 +80,7 @@ def test_underpowered_comparison_is_inconclusive_and_says_how_many_seeds_would_r
                     "DP": [(0.85, 0.50), (0.90, 0.60)]}, runs=3, noise=0.08, seed=3)
     v = compare(doc)
     assert v["verdict"] == "inconclusive" and v["ci"][0] < -0.05 and v["ci"][1] > 0
-    assert v["needed"] > 3 and f"about {v['needed']} seeds would likely resolve it" in v["detail"]
+    assert v["needed"] > 3 and f"about {v['needed']} seeds would likely resolve it" in rests_on(v)
 
 
 def test_no_signal_when_the_undefended_attack_is_not_above_the_no_model_attacker():
