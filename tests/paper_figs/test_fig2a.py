@@ -12,7 +12,7 @@ import pytest
 import paper_figs.fig2a as fig2a
 from paper_figs.__main__ import main
 
-TINY = {"n_splits": 1, "mid_lambdas": (2.0,), "epsilons": (0.3, 300.0), "test_size": 0.8}
+TINY = {"n_splits": 2, "mid_lambdas": (2.0,), "epsilons": (0.3, 300.0), "test_size": 0.8}
 
 
 def _check_document(doc, n_splits):
@@ -43,7 +43,7 @@ def test_cli_writes_json_and_png(tmp_path, monkeypatch, capsys):
     assert main(["fig2a", "--quick", "--out", str(tmp_path)]) == 0
     assert "fig2a" in capsys.readouterr().out
     doc = json.loads((tmp_path / "fig2a.json").read_text())
-    _check_document(doc, 1)
+    _check_document(doc, 2)
     png = (tmp_path / "fig2a.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
     assert (tmp_path / "fig2a.quick.runs.json").exists()
