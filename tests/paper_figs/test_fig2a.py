@@ -50,6 +50,14 @@ def test_cli_writes_json_and_png(tmp_path, monkeypatch, capsys):
     # A second run resumes from the per-split store and reproduces the same numbers.
     fig2a.make(tmp_path, quick=True)
     assert json.loads((tmp_path / "fig2a.json").read_text())["series"] == doc["series"]
+    # --seeds 3 extends the store by one split per setting; the first two splits are read, not recomputed
+    assert main(["fig2a", "--quick", "--seeds", "3", "--out", str(tmp_path)]) == 0
+    more = json.loads((tmp_path / "fig2a.json").read_text())
+    assert more["replication"] == {**doc["replication"], "n": 3} and more["settings"]["n_splits"] == 3
+    mid, mid3 = doc["series"][1]["points"][0], more["series"][1]["points"][0]
+    assert mid3["values"]["attack_test"][:2] == mid["values"]["attack_test"] and mid3["runs"] == 3
+    assert mid3["attack_test_ci_method"] == "max(resampled-t, wilson-pooled)"
+    assert "--seeds 3" in more["run"]["command"]
 
 
 def test_plot_draws_every_series_with_labels_and_legend(tmp_path, monkeypatch):
