@@ -108,9 +108,10 @@ def exact(measurement: str, word: str, *, rule: str, detail: str = "") -> dict[s
     return verdict(measurement, word, rule=rule, detail=detail, kind=EXACT, test={"type": "exact"})
 
 
-def not_measured(measurement: str, detail: str = "", rule: str = "") -> dict[str, Any]:
+def not_measured(measurement: str, detail: str = "", rule: str = "", r: Replication | None = None) -> dict[str, Any]:
+    """A "not measured" verdict (``r``: the runs the figure has, where it has some)."""
     return verdict(measurement, "not measured", rule=rule or "the figure's data do not reach what the claim needs",
-                   detail=detail)
+                   detail=detail, **({} if r is None else _runs_of(r)))
 
 
 def series_by_name(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -461,13 +462,14 @@ def compare_tradeoffs(doc: dict[str, Any], ours: str, theirs: str, *, attack: st
                                                                       max(p[utility] for p in pts))))
             return not_measured(f"{ours} and {theirs} reach no common {utility_label} level: {ours} spans "
                                 f"{span_of(by[ours]['points'])}, {theirs} {span_of(by[theirs]['points'])}",
-                                rule="not measured when the two frontiers share no level (never extrapolated)")
+                                rule="not measured when the two frontiers share no level (never extrapolated)", r=r)
         best = {n: max(sign * p[utility] for p in by[n]["points"]) for n in (ours, theirs)}
         short = min(best, key=best.get)
         return not_measured(f"{short} has no setting in the relevant range ({where}); its most useful setting has "
                             f"{utility_label} {sign * best[short]:.3f}", "the grid does not reach the range: add "
                             f"settings of {short} closer to the undefended model", rule="not measured when a "
-                            "defense's settings do not reach the claim's relevant utility range (never extrapolated)")
+                            "defense's settings do not reach the claim's relevant utility range (never extrapolated)",
+                            r=r)
     A = np.array([_values(p, attack) for p in pa])
     B = np.array([_values(p, attack) for p in pb])
     ta = [_trials(p, attack) for p in pa]
@@ -582,7 +584,7 @@ def not_effective(doc: dict[str, Any], *, reference: str, perturbations: Sequenc
         parts.append(f"{name}: {status[name]}; largest reduction at {sym}={p['knob']:g}: {e.value:+.3f} "
                      f"{_fmt(e.interval(1 - 2 * ALPHA))} at {utility_label} {p[utility]:.3f}")
     if not status:
-        return not_measured("; ".join(parts), "no perturbation setting in the relevant range")
+        return not_measured("; ".join(parts), "no perturbation setting in the relevant range", r=r)
     states = set(status.values())
     if states == {"ineffective"}:
         word = "reproduced"

@@ -34,7 +34,8 @@ N_CLASSES = 10
 _DATASET = {
     "mnist": "MNIST (stand-in for CIFAR-10, which cannot be fetched here): roles from the 60,000 training "
              "images, test accuracy and ECE on the 10,000 test images",
-    "digits": "scikit-learn 8x8 digits (quick check): every role, the test set included, from the 1,797 images",
+    "digits": "scikit-learn 8x8 digits (quick check; stand-in for CIFAR-10): every role, the test set included, from "
+              "the 1,797 images",
 }
 
 

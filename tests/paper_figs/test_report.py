@@ -38,10 +38,13 @@ def _docs() -> dict[str, dict]:
     return {p.stem: json.loads(p.read_text()) for p in FIXTURES.glob("*.json")}
 
 
-def _claim_rows(page: str) -> list[str]:
-    """The HTML of every claim row, in order (the tables before the auditor's and deviations sections)."""
+def _claim_rows(page: str, data: dict) -> list[tuple[str, dict]]:
+    """The HTML of every claim row with its record, in the order shown (sentence by sentence)."""
     claims = page.split("<h2")[0]
-    return re.findall(r"<tr><td>\d+</td>.*?</tr>", claims, flags=re.S)
+    rows = re.findall(r"<tr><td>\d+</td>.*?</tr>", claims, flags=re.S)
+    records = [r for block in data["sentences"] for r in block["rows"]]
+    assert len(rows) == len(records) == len(data["claims"])
+    return list(zip(rows, records))
 
 
 def test_every_claim_of_every_figure_has_a_verdict_and_a_rule(built):
@@ -54,22 +57,22 @@ def test_every_claim_of_every_figure_has_a_verdict_and_a_rule(built):
         assert row["verdict"] in VERDICTS and row["quote"] and row["measurement"] and row["rule"], row
         assert "could not be evaluated" not in row["measurement"], row  # the JSON has what every claim needs
         assert row["command"].startswith("python -m paper_figs ")
-        if row["kind"] != EXACT:
-            assert row["runs"] >= 2 and row["unit"] in ("seeds", "splits"), row
+        if row["kind"] != EXACT:  # what the row rests on
+            assert row["runs"] >= 2 and row["unit"] in ("seeds", "splits") and row["redraws"], row
 
 
 def test_every_badge_agrees_with_the_bold_interval_beside_it(built):
     _, data, page, _ = built
-    rows = _claim_rows(page)
-    assert len(rows) == len(data["claims"])
-    for row, r in zip(rows, data["claims"]):
+    for row, r in _claim_rows(page, data):
         assert agrees(r), r
         assert f">{r['verdict']}</span></td></tr>" in row  # the badge is the row's verdict
         bold = re.findall(r"<b class='ci'>(.*?)</b>", row)
         assert bold == ([html.escape(interval_text(r))] if r["ci"] is not None else []), (bold, r)
-    # the rows that rest on an interval say which one and by which method
-    assert sum(r["ci"] is not None for r in data["claims"]) >= len(data["claims"]) // 2
-    assert all(r["ci_method"] for r in data["claims"] if r["ci"] is not None)
+    # every row decided by an interval shows it, with its method
+    for r in data["claims"]:
+        if (r["test"] or {}).get("type") in ("directional", "existence", "equivalence", "signal"):
+            assert r["ci"] is not None and r["ci_method"], r
+    assert sum(r["ci"] is not None for r in data["claims"]) >= 10
 
 
 def test_every_quick_row_is_tagged(built):
@@ -77,7 +80,7 @@ def test_every_quick_row_is_tagged(built):
     docs = _docs()
     quick = {name for name, doc in docs.items() if doc["settings"].get("quick")}
     assert quick >= {"fig2c", "fig3a", "fig4a", "fig4b", "fig2a", "fig2b"}  # settings.quick in every figure
-    for row, r in zip(_claim_rows(page), data["claims"]):
+    for row, r in _claim_rows(page, data):
         assert r["quick"] == (r["figure"] in quick and r["kind"] != EXACT)  # exact rows do not depend on it
         assert ("quick run" in row) == r["quick"], row
     assert md.count("**[quick run]**") == sum(r["quick"] for r in data["claims"])
@@ -105,8 +108,9 @@ def test_the_deviations_section_lists_every_stand_in_dataset_and_the_threat_mode
     _, data, page, md = built
     section = page.split("id='deviations'")[1].split("<h2")[0]
     docs = _docs()
-    stand_ins = {name: doc["dataset"] for name, doc in docs.items() if "stand-in" in (doc.get("dataset") or "")}
-    assert {"fig2c", "fig2d", "fig3a", "fig3b"} <= set(stand_ins)
+    stand_ins = {name: doc["dataset"] for name, doc in docs.items()
+                 if any(e["aspect"] == "dataset" and e["paper"] != e["here"] for e in doc.get("deviations", []))}
+    assert {"fig2c", "fig2d", "fig3a", "fig3b", "fig4a", "fig4b"} <= set(stand_ins)  # faces, MNIST/digits
     for name, dataset in stand_ins.items():
         assert html.escape(dataset) in section, name
     for name, doc in docs.items():
@@ -191,3 +195,16 @@ def test_bad_seeds_exit_2_with_one_line_before_any_work(argv, message, tmp_path,
         figs_cli.main([*argv, "--out", str(tmp_path)])
     err = capsys.readouterr().err.strip()
     assert info.value.code == 2 and err.count("\n") == 0 and message in err and "Traceback" not in err
+
+
+def test_a_badge_that_contradicts_its_own_interval_stops_the_report(tmp_path, monkeypatch):
+    import paper_figs.fig2a as fig2a
+    from paper_figs._claims import claim, verdict
+
+    out = tmp_path / "results"
+    shutil.copytree(FIXTURES, out)
+    wrong = verdict("a gap", "reproduced", rule="r", ci=[0.01, 0.05],
+                    test={"type": "directional", "sign": -1, "threshold": 0.0, "effect": 0.05})
+    monkeypatch.setattr(fig2a, "CLAIMS", [claim("bad", "fig2a", "q", lambda doc: wrong)])
+    with pytest.raises(ValueError, match="disagrees with its interval"):
+        collect(out)
