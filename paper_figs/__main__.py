@@ -4,6 +4,8 @@ Figures run in the order given, each resuming whatever an earlier run stored in 
 every registered figure and then writes ``report.html`` and ``report.md``; ``report`` rebuilds the report
 from the figures' JSON without recomputing anything. ``--jobs``/``--scheduler``/``--threads`` choose where
 the units of work run (see ``python -m validation`` and the README); the numbers do not depend on them.
+``--seeds N`` (an integer >= 2) sets the number of seeds, or random splits, of every figure that averages over
+them; the result stores extend, so more seeds compute only the new ones.
 Exit status: 0 success, 2 bad input (one line), 1 a figure failed (the others are written).
 """
 
