@@ -201,7 +201,13 @@ def headline(rows: list[dict[str, Any]]) -> list[str]:
 def _markdown(data: dict[str, Any]) -> str:
     esc = lambda t: str(t).replace("|", "\\|").replace("\n", " ")  # noqa: E731
     lines = ["# mid-toolkit: the MID paper (AAAI 2021), sentence by sentence", "", *headline(data["claims"]), "",
-             "Intervals are the ones the verdicts used; every row states its rule.", ""]
+             "Intervals are the ones the verdicts used; every row states its rule.", "",
+             "| the paper says | our verdicts, by figure |", "|---|---|"]
+    for block in data["sentences"]:
+        words = block["quote"] if len(block["quote"]) <= 150 else block["quote"][:147].rsplit(" ", 1)[0] + " …"
+        lines.append(f"| “{esc(words)}” | " + "; ".join(f"{r['figure']} **{r['verdict']}**" for r in block["rows"])
+                     + " |")
+    lines.append("")
     n = 0
     for block in data["sentences"]:
         lines += [f"## “{esc(block['quote'])}”", "", f"{len(block['rows'])} row(s): {_counts(block['rows'])}.", "",
@@ -262,7 +268,9 @@ figure{margin:1.2rem 0}figure img{max-width:100%;border:1px solid #d0d7de}figcap
 margin-left:.3rem;white-space:nowrap}
 .block{margin:1.6rem 0 2.2rem}.quote{font-style:italic;font-size:1.02rem;border-left:4px solid #d0d7de;
 padding:.2rem .9rem;margin:.4rem 0 .5rem}.balance{font-size:.82rem;color:#59636e;margin:.2rem 0 .5rem}
-.head{display:flex;gap:2rem;flex-wrap:wrap}.head div{flex:1;min-width:20rem;border:1px solid #d0d7de;border-radius:6px;
+.glance td:first-child{font-style:italic}.glance a{color:inherit;text-decoration:none}.pair{white-space:nowrap;
+margin-right:.7rem;display:inline-block;margin-bottom:.2rem}
+.head{display:flex;gap:2rem;flex-wrap:wrap;align-items:flex-start}.head div{flex:1;min-width:20rem;border:1px solid #d0d7de;border-radius:6px;
 padding:.6rem .9rem}.head h3{margin:.1rem 0 .4rem;font-size:1rem}.head span{margin-right:.6rem;display:inline-block;
 margin-bottom:.3rem}
 """
@@ -294,11 +302,17 @@ def _html(data: dict[str, Any]) -> str:
              f"<div><h3>Theory, computed exactly ({len(theory)} rows)</h3>{_count_badges(theory)}</div>",
              f"<div><h3>Empirical, over seeds or splits ({len(empirical)} rows)</h3>{_count_badges(empirical)}"
              + (f"<p class='sub'><span class='quick'>quick run</span> {quick} of them come from quick runs: small "
-                "settings, a check rather than a reproduction.</p>" if quick else "") + "</div></div>"]
+                "settings, a check rather than a reproduction.</p>" if quick else "") + "</div></div>",
+             "<h2>At a glance</h2><table class='glance'><tr><th>the paper says</th><th>our verdicts, by figure</th></tr>"]
+    for i, block in enumerate(data["sentences"]):
+        words = block["quote"] if len(block["quote"]) <= 150 else block["quote"][:147].rsplit(" ", 1)[0] + " …"
+        parts.append(f"<tr><td><a href='#s{i}'>“{e(words)}”</a></td><td>" + " ".join(
+            f"<span class='pair'>{e(r['figure'])} {_badge(r['verdict'])}</span>" for r in block["rows"]) + "</td></tr>")
+    parts.append("</table>")
     n = 0
-    for block in data["sentences"]:
+    for i, block in enumerate(data["sentences"]):
         figs = sorted({r["figure"] for r in block["rows"]}, key=list(FIGURES).index)
-        parts.append("<div class='block'>")
+        parts.append(f"<div class='block' id='s{i}'>")
         parts.append(f"<p class='quote'>“{e(block['quote'])}”</p>")
         parts.append(f"<p class='balance'>{len(block['rows'])} row(s) from {', '.join(e(f) for f in figs)}: "
                      f"{e(_counts(block['rows']))}</p>")

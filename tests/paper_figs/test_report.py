@@ -40,7 +40,7 @@ def _docs() -> dict[str, dict]:
 
 def _claim_rows(page: str, data: dict) -> list[tuple[str, dict]]:
     """The HTML of every claim row with its record, in the order shown (sentence by sentence)."""
-    claims = page.split("<h2")[0]
+    claims = page.split("<h2>Auditor")[0]
     rows = re.findall(r"<tr><td>\d+</td>.*?</tr>", claims, flags=re.S)
     records = [r for block in data["sentences"] for r in block["rows"]]
     assert len(rows) == len(records) == len(data["claims"])
@@ -96,7 +96,9 @@ def test_the_headline_splits_theory_from_empirical_rows(built):
 
 
 def test_one_block_per_sentence_with_its_rows(built):
-    _, data, page, _ = built
+    _, data, page, md = built
+    glance = page.split("<h2>At a glance</h2>")[1].split("</table>")[0]
+    assert glance.count("<tr><td>") == len(data["sentences"]) and glance.count("class='badge'") == len(data["claims"])
     quotes = [r["quote"] for r in data["claims"]]
     assert [b["quote"] for b in data["sentences"]] == list(dict.fromkeys(quotes))
     consistent = next(b for b in data["sentences"] if b["quote"].startswith("Figure 2 shows that MID can consistently"))
