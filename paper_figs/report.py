@@ -69,9 +69,12 @@ def _command(doc: dict[str, Any], name: str) -> str:
 
 
 def _configuration(doc: dict[str, Any]) -> str:
+    """quick, the configuration's name (cpu, ...), full, or exact (a figure with no seeds and no quick setting)."""
     settings = doc.get("settings") or {}
     if _quick(doc):
         return "quick"
+    if not doc.get("replication") and "quick" not in settings:
+        return "exact"
     return str(settings.get("name") or "full")
 
 
@@ -353,7 +356,7 @@ def _html(data: dict[str, Any]) -> str:
     for d in data["deviations"]:
         rep = d["replication"] or {}
         rep_text = (f"{rep['n']} {rep['unit']}; each re-draws {rep.get('redraws') or '—'}; fixed: "
-                    f"{rep.get('fixed') or '—'}" if rep else "exact computation")
+                    f"{rep.get('fixed') or '—'}" if rep else "no seeds")
         entries = d["entries"] or [{"aspect": "—", "paper": "—", "here": "—"}]
         for i, x in enumerate(entries):
             head = (f"<td rowspan='{len(entries)}' class='fig'><a href='#{e(d['figure'])}'>{e(d['figure'])}</a>"
