@@ -91,8 +91,12 @@ def survey_evaluate(data, config):
             guesses = {name: a.infer(model, Xp, yp).guesses for name, a in attacks.items()}
             for name, g in guesses.items():
                 p, r, f = binary_prf(truth, g, POSITIVE)
-                out.update({f"{name}_{part}_f1": f, f"{name}_{part}_precision": p, f"{name}_{part}_recall": r})
+                out.update({f"{name}_{part}_f1": f, f"{name}_{part}_precision": p, f"{name}_{part}_recall": r,
+                            f"{name}_{part}_f1_trials": float(len(idx)),  # a floor, as in validation.tree
+                            f"{name}_{part}_precision_trials": float(np.sum(np.asarray(g) == POSITIVE)),
+                            f"{name}_{part}_recall_trials": float(np.sum(truth == POSITIVE))})
             out[f"agree_art_counts_{part}"] = float(np.mean(guesses["art_whitebox"] == guesses["map_counts"]))
+            out[f"agree_art_counts_{part}_trials"] = float(len(idx))
         return out
 
     return evaluate
@@ -188,6 +192,7 @@ def iwpc_evaluate(problem, *, seed: int = 0, test_size: float = 0.2, delta: floa
                     out[f"{name}_{part}"] = float(np.mean(attack.infer(model, known) == truth))
                 for name, attack in free.items():
                     out[f"{name}_{part}"] = float(np.mean(attack.infer(known) == truth))
+                out.update({f"{name}_{part}_trials": float(len(idx)) for name in (*attacks, *free)})
         return out
 
     return evaluate
