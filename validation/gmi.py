@@ -356,6 +356,11 @@ class GMIExperiment:
                 out["noise_multiplier"] = model.noise_multiplier_
                 out.update({f"eps_{k}": v for k, v in model.epsilon_.items() if np.isfinite(v)})
         out.update(evaluation.score(result))
+        # trials: one reconstruction per attacked identity (restarts are not independent trials)
+        out.update({f"{m}_trials": float(len(identities)) for m in list(out)
+                    if m.startswith(("attack_acc_top", "success_any_of_"))})
+        if setting != GAN_ONLY:
+            out.update(utility_trials=float(len(data.y_test)), train_accuracy_trials=float(len(data.y_train)))
         files = {}
         if self.recon_dir is not None and split == 0:
             firsts = np.array([np.flatnonzero(data.y_train == d)[0] for d in PRIVATE_DIGITS])
@@ -452,4 +457,5 @@ def paired_difference(runs: dict[str, dict[str, float]], a: Setting, b: Setting,
     """``metric`` of ``a`` minus that of ``b`` per seed (both faced the same attack seeds), mean and 95% CI."""
     diffs = [runs[f"{a.key}|split={k}"][metric] - runs[f"{b.key}|split={k}"][metric] for k in range(n_seeds)]
     m, lo, hi = mean_ci(diffs, support=(-1.0, 1.0))
-    return {"metric": metric, "a": a.key, "b": b.key, "mean": m, "ci": [lo, hi], "per_seed": diffs}
+    return {"metric": metric, "a": a.key, "b": b.key, "mean": m, "ci": [lo, hi], "ci_method": "t∩[-1,1]",
+            "per_seed": diffs}

@@ -92,8 +92,12 @@ def survey_evaluate(data, config):
             guesses = {name: a.infer(Xp, yp).guesses for name, a in attacks.items()}
             for name, g in guesses.items():
                 p, r, f = binary_prf(truth, g, POSITIVE)
-                out.update({f"{name}_{part}_f1": f, f"{name}_{part}_precision": p, f"{name}_{part}_recall": r})
+                out.update({f"{name}_{part}_f1": f, f"{name}_{part}_precision": p, f"{name}_{part}_recall": r,
+                            f"{name}_{part}_f1_trials": float(len(idx)),  # a floor, as in validation.tree
+                            f"{name}_{part}_precision_trials": float(np.sum(np.asarray(g) == POSITIVE)),
+                            f"{name}_{part}_recall_trials": float(np.sum(truth == POSITIVE))})
             out[f"agree_art_counts_{part}"] = float(np.mean(guesses["art_whitebox"] == guesses["map_counts"]))
+            out[f"agree_art_counts_{part}_trials"] = float(len(idx))
         return out
 
     return evaluate
@@ -115,7 +119,8 @@ def survey_table(out_dir: str | os.PathLike, *, n_splits: int = 100, data_home=N
     return {"table": "survey", "dataset": data.description, "n_splits": n_splits, "store": str(store),
             "metric": 'F1 (precision, recall) of "cheated = Yes"; mean and 95% t-interval over splits',
             "attacks": SURVEY_ATTACKS,
-            "series": aggregate(settings, n_splits, runs, proportions=_metric_names(runs))}  # F1s, rates, shares
+            "series": aggregate(settings, n_splits, runs, proportions=_metric_names(runs),  # F1s, rates, shares
+                                test_train_ratio=_split_ratio(len(data.data), FULL.test_fraction))}
 
 
 # -------------------------------------------------------------------------------------------- IWPC
@@ -186,6 +191,7 @@ def iwpc_evaluate(problem, *, seed: int = 0, test_size: float = 0.2, delta: floa
                 truth = p.genotype[idx]
                 for name, attack in {**attacks, **free}.items():
                     out[f"{name}_{part}"] = float(np.mean(attack.infer(*known).guesses == truth))
+                out.update({f"{name}_{part}_trials": float(len(idx)) for name in (*attacks, *free)})
         return out
 
     return evaluate
@@ -206,7 +212,8 @@ def iwpc_table(out_dir: str | os.PathLike, *, n_splits: int = 20, data_home=None
     return {"table": "iwpc", "dataset": problem.description, "n_splits": n_splits, "store": str(store),
             "metric": "VKORC1 accuracy; train = training patients outside the attacker's half, test = held out",
             "attacks": IWPC_ATTACKS,  # every metric but the MSE is an accuracy
-            "series": aggregate(settings, n_splits, runs, proportions=_metric_names(runs) - {"utility"})}
+            "series": aggregate(settings, n_splits, runs, proportions=_metric_names(runs) - {"utility"},
+                                test_train_ratio=_split_ratio(len(problem.y), 0.2))}
 
 
 # ------------------------------------------------------------------------------ faces: perturbation
@@ -391,6 +398,8 @@ class MIFaceExperiment:
         m = evaluate_reconstruction(recon, X[first], identities, ex.evaluator(split))
         released = model.predict_proba(recon)[np.arange(len(identities)), np.searchsorted(model.classes_, identities)]
         out = {"utility": float(np.mean(model.predict(X[sp.test]) == y[sp.test])), "attack_acc": m["attack_acc"],
+               "utility_trials": float(len(sp.test)), "attack_acc_trials": float(len(identities)),
+               "evaluator_on_start_trials": float(len(identities)),
                "target_confidence": float(np.mean(released)),
                "pixel_rmse_first": m["pixel_rmse"], "feature_l2_first": m["feature_l2"],
                "evaluator_on_start": float(np.mean(ex.evaluator(split).predict(
@@ -428,8 +437,11 @@ def run_miface(out_dir: str | os.PathLike, *, quick: bool = False, device: str =
     store = out_dir / f"miface{tag}.json"
     runs = run_sweep(settings, config.n_seeds, experiment, store, described, progress=progress, executor=executor,
                      name="MIFace")
+    from validation.neural import split_ratio
+
     return {"config": described, "series": aggregate(settings, config.n_seeds, _common(settings, config.n_seeds, runs),
-                                                       proportions=("utility",)),
+                                                       proportions=("utility",),
+                                                       test_train_ratio=split_ratio(config.faces)),
             "store": str(store), "recon_dir": str(out_dir / experiment.recon_dir)}
 
 
@@ -509,6 +521,12 @@ def _format_miface(doc: dict[str, Any]) -> str:
                      f"{p['attack_acc_ci'][1]:.3f}]  target's own confidence {p['target_confidence']:.3f}  "
                      f"test acc {p['utility']:.3f}")
     return "\n".join(lines)
+
+
+def _split_ratio(n_rows: int, test_fraction: float) -> float:
+    """``n_test / n_train`` of a random split (overlapping splits: the corrected resampled t)."""
+    n_test = int(round(test_fraction * n_rows))
+    return n_test / (n_rows - n_test)
 
 
 def _metric_names(runs: dict[str, dict[str, float]]) -> set[str]:

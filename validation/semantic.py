@@ -18,7 +18,7 @@ split, so an interrupted run resumes with the same final numbers.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -46,6 +46,9 @@ class SemanticReport:
     advantage_bound_paper: float | None
     advantage_bound_tight: float | None
     verdict: str
+    #: per-split values of ``pp``, ``qq`` and ``qp`` in split order (split ``j`` draws from the same generator
+    #: at every ε, so two reports' lists pair by index)
+    per_split: dict[str, list[float]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -126,4 +129,5 @@ def run_semantic(
         delta=learner.privacy.delta if learner.privacy else None,
         gain_pp=list(mean_ci(pp)), gain_qq=list(mean_ci(qq)), gain_qp=list(mean_ci(qp)),
         adv_sem=list(mean_ci(pp - qq)), adv_corrected=corrected,
-        advantage_bound_paper=adv_paper, advantage_bound_tight=adv_tight, verdict=verdict)
+        advantage_bound_paper=adv_paper, advantage_bound_tight=adv_tight, verdict=verdict,
+        per_split={"pp": pp.tolist(), "qq": qq.tolist(), "qp": qp.tolist()})

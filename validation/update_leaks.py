@@ -282,6 +282,8 @@ class UpdateLeaksExperiment:
             "ece": calibration,
             "shadow_utility": float(np.mean(shadow.predict(X_test) == y_test)),
             "epochs_run": float(target.n_epochs_),
+            "utility_trials": float(len(y_test)), "train_accuracy_trials": float(len(tr)),
+            "shadow_utility_trials": float(len(y_test)),
         }
         attack = UpdateLeaksAttack(
             update_lr=c.update_lr, update_batch_size=c.update_batch_size, release=release, lr=c.attack_lr,
@@ -295,6 +297,8 @@ class UpdateLeaksExperiment:
         out["attack_round_mean"] = float(np.mean(attack.infer_rounds(deltas) == y[tu][None]))
         out["attack_shadow_accuracy"] = attack.history_[-1]["train_accuracy"]
         out["prior"] = label_prior_baseline(y[su], y[tu])[1]
+        # trials: the target updates whose labels are inferred (the round mean re-scores the same ones)
+        out.update({f"{m}_trials": float(len(tu)) for m in ("attack", "attack_round_mean", "prior")})
         out["delta_rms"] = float(np.sqrt(np.mean(deltas.astype(np.float64) ** 2)))
         if setting.defense == "VIB":
             out["kl_nats"] = target.kl_divergence(X_test)
@@ -349,12 +353,22 @@ def run_update_leaks_sweep(out_dir: str | os.PathLike, *, quick: bool, device: s
     runs = run_sweep(settings, config.n_seeds, experiment, store, described, progress=progress,
                      executor=executor, name="update-leaks sweep")
     common = _common_keys(settings, config.n_seeds, runs)
-    series = aggregate(settings, config.n_seeds, common, proportions=("utility",))
+    ratio = split_ratio(config, len(experiment.data[1]))
+    series = aggregate(settings, config.n_seeds, common, proportions=("utility",), test_train_ratio=ratio)
     for group, s in zip(_by_defense(settings), series):
         for setting, p in zip(group, s["points"]):
             rows = [common[f"{setting.key}|split={k}"] for k in range(config.n_seeds)]
             p["per_seed"] = {m: [r[m] for r in rows] for m in PER_SEED}
-    return {"config": described, "series": series, "runs": runs, "store": str(store)}
+    return {"config": described, "series": series, "runs": runs, "store": str(store), "test_train_ratio": ratio}
+
+
+def split_ratio(config: UpdateLeaksConfig, pool_size: int) -> float:
+    """The test/train ratio of the corrected resampled t (:mod:`validation.statistics`): when the test images
+    are carved from the pool with the roles (the 8×8 digits), the seeds are overlapping random splits of one
+    set, and the ratio is ``n_test / (pool − n_test)`` (Nadeau & Bengio's ``n_test / n_train`` when a set is
+    split into training and test images only); else 0 (MNIST: the test set is the fixed test file, and the
+    roles are small draws from 60,000 images)."""
+    return config.n_test / (pool_size - config.n_test) if config.n_test else 0.0
 
 
 def _by_defense(settings: list[Setting]) -> list[list[Setting]]:
@@ -398,4 +412,5 @@ def _jsonable(obj):
 
 
 __all__ = ["CPU", "FULL", "PER_SEED", "QUICK", "UpdateLeaksConfig", "UpdateLeaksExperiment", "default_config",
-           "load_pool", "make_release", "make_target", "matched_points", "run_update_leaks_sweep", "split_roles"]
+           "load_pool", "make_release", "make_target", "matched_points", "run_update_leaks_sweep", "split_ratio",
+           "split_roles"]
