@@ -295,7 +295,7 @@ def run_scenario(
         "refined_gain": float(t2.refined.gain),
         "paper_vacuous": bool(t2.paper.vacuous),
         "tv_pq": float(t2.tv_pq),
-        "ind_tv": float(2 * t2.max_gain - 1),
+        "ind_tv": float(t2.tv),
         "theorem2_holds": bool(t2.holds),
         "theorem2_paper_strictly_loose": bool(t2.paper_strictly_loose),
         "theorem1_printed_holds": None,

@@ -156,6 +156,9 @@ class Theorem2Check:
     Attributes
     ----------
     max_gain : exact number
+    tv : exact number
+        ``TV(M(p^n), M(q^n)) = 2·max_gain − 1``, evaluated directly (for a small ε it is far below the
+        precision at which ``max_gain`` lies next to 1/2).
     eps, delta : the privacy parameters used
     tv_pq : ``TV(p, q)`` (exact)
     paper, tight, refined : GainBound
@@ -168,6 +171,7 @@ class Theorem2Check:
     """
 
     max_gain: Any
+    tv: Any
     eps: Any
     delta: Any
     tv_pq: Any
@@ -238,6 +242,7 @@ def check_theorem2(
         ph, th, rh = _le(mg, paper.gain, digits), _le(mg, tight.gain, digits), _le(mg, refined.gain, digits)
         return Theorem2Check(
             max_gain=mg,
+            tv=ex.tv,
             eps=eps,
             delta=delta,
             tv_pq=tv_pq,
