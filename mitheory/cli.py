@@ -220,10 +220,18 @@ def to_float(value, option: str) -> float:
 # -------------------------------------------------------------------------------------------- output paths
 
 
+def _short(path: str, keep: int = 60) -> str:
+    """``path`` for a one-line message: the middle of a very long one elided (its length in bytes given)."""
+    if len(path) <= 2 * keep + 20:
+        return path
+    return f"{path[:keep]}...{path[-keep:]} ({len(os.fsencode(path))} bytes)"
+
+
 def _path_error(option: str, path: str, exc: OSError) -> ParamError:
     reason = {errno.ELOOP: "a symbolic-link loop", errno.ENAMETOOLONG: "a name or path too long for the file "
               "system", errno.EROFS: "a read-only file system"}.get(exc.errno, exc.strerror or str(exc))
-    return ParamError(f"{option} {path}: cannot write there ({reason})")
+    where = os.path.dirname(exc.filename) if isinstance(exc.filename, str) else path
+    return ParamError(f"{option} {_short(path)}: cannot write in {_short(where or os.sep)} ({reason})")
 
 
 def _check_link(option: str, path: str) -> None:
@@ -394,15 +402,19 @@ class Progress:
     total : int or None
         Items to do (None: unknown; the lines then count and time only).
     desc, unit : str
-        What is counted, for the bar and the lines.
+        What is counted, for the bar and the lines (``unit="B"``: bytes, shown as KiB, MiB, ...).
     initial : int
         Items already done (a resumed run).
     disable : bool
         No output at all.
+    announce : bool
+        Off a terminal, print a first line at once (for work whose start is news, like a download), not only
+        after ``interval`` seconds.
     """
 
     def __init__(self, total: int | None = None, desc: str = "", unit: str = "it", *, initial: int = 0,
-                 disable: bool = False, file=None, interval: float = LINE_INTERVAL, leave: bool = True):
+                 disable: bool = False, file=None, interval: float = LINE_INTERVAL, leave: bool = True,
+                 announce: bool = False):
         self.total, self.desc, self.unit, self.n = total, desc, unit, initial
         self.file = file if file is not None else sys.stderr
         self.disable, self.interval = disable, interval
@@ -414,7 +426,9 @@ class Progress:
             from tqdm.auto import tqdm
 
             self._bar = tqdm(total=total, initial=initial, desc=desc, unit=unit, file=self.file, leave=leave,
-                             dynamic_ncols=True, smoothing=0.1)
+                             dynamic_ncols=True, smoothing=0.1, unit_scale=unit == "B", unit_divisor=1024)
+        elif announce and not disable:
+            print(self._line(), file=self.file, flush=True)
 
     def __enter__(self) -> Progress:
         return self
@@ -438,7 +452,9 @@ class Progress:
     def _line(self) -> str:
         elapsed = time.monotonic() - self._start
         done = self.n - self._first
-        text = f"{self.desc}: {self.n}" + (f"/{self.total} {self.unit}" if self.total else f" {self.unit}")
+        show = human_bytes if self.unit == "B" else str
+        text = f"{self.desc}: {show(self.n)}" + (f"/{show(self.total)}" if self.total else "")
+        text += "" if self.unit == "B" else f" {self.unit}"
         if self.total:
             text += f" ({100 * self.n / self.total:.0f}%)"
         text += f", {human_seconds(elapsed)} elapsed"

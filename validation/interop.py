@@ -38,11 +38,13 @@ import numpy as np
 
 from defenses.datasets import DataFileError
 from defenses.interop import art_available
+from mitheory.cli import count, terminal_columns
 from validation.cli import (
     add_executor_arguments,
     check_data_home,
     check_executor_fits,
     check_output_dir,
+    check_work,
     executor_from_args,
     path_argument,
     require_neural,
@@ -449,6 +451,29 @@ def _common(settings, n_splits: int, runs: dict[str, dict[str, float]]) -> dict[
 
 
 # -------------------------------------------------------------------------------------------- CLI
+#: Lower bounds on one split's time per table (a tabular split fits three trees or regressions and runs the
+#: attacks; a face split trains CNNs), for refusing --splits that could not finish.
+SECONDS_PER_SPLIT = {"survey": 1e-2, "iwpc": 1e-2}
+
+
+def _one_split(doc: dict[str, Any]) -> dict[str, Any]:
+    """One split gives no interval: every ``*_ci`` of a one-split table becomes None (printed "n/a")."""
+    if doc.get("n_splits") != 1:
+        return doc
+    for s in doc["series"]:
+        for p in s["points"]:
+            for key in [k for k in p if k.endswith("_ci")]:
+                p[key] = None
+    return doc
+
+
+def _cell(value: float, ci, digits: int = 3) -> str:
+    """``value [low, high]``, or ``value [n/a (1 split)]`` where there is no interval."""
+    if ci is None:
+        return f"{value:.{digits}f} [n/a (1 split)]"
+    return f"{value:.{digits}f} [{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
+
+
 def _format_survey(doc: dict[str, Any]) -> str:
     lines = [f"Steak survey: {doc['metric']} ({doc['n_splits']} splits)"]
     for s in doc["series"]:
@@ -457,8 +482,7 @@ def _format_survey(doc: dict[str, Any]) -> str:
         lines.append(f"\n{s['defense']}{knob}: macro F1 of the steak target {p['utility']:.3f}")
         lines.append(f"  {'attack':<55} {'train F1 [95% CI]':<24} {'test F1 [95% CI]':<24}")
         for name, label in doc["attacks"].items():
-            cells = [f"{p[f'{name}_{part}_f1']:.3f} [{p[f'{name}_{part}_f1_ci'][0]:.3f}, "
-                     f"{p[f'{name}_{part}_f1_ci'][1]:.3f}]" for part in ("train", "test")]
+            cells = [_cell(p[f"{name}_{part}_f1"], p[f"{name}_{part}_f1_ci"]) for part in ("train", "test")]
             lines.append(f"  {label:<55} {cells[0]:<24} {cells[1]:<24}")
         lines.append(f"  ART white box = MAP with counts on {p['agree_art_counts_train']:.1%} of training and "
                      f"{p['agree_art_counts_test']:.1%} of test respondents")
@@ -474,8 +498,7 @@ def _format_iwpc(doc: dict[str, Any]) -> str:
         for name, label in doc["attacks"].items():
             if f"{name}_train" not in p:
                 continue
-            cells = [f"{p[f'{name}_{part}']:.3f} [{p[f'{name}_{part}_ci'][0]:.3f}, {p[f'{name}_{part}_ci'][1]:.3f}]"
-                     for part in ("train", "test")]
+            cells = [_cell(p[f"{name}_{part}"], p[f"{name}_{part}_ci"]) for part in ("train", "test")]
             lines.append(f"  {label:<70} {cells[0]:<22} {cells[1]:<22}")
     return "\n".join(lines)
 
@@ -522,10 +545,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _Parser(prog="python -m validation.interop", description=__doc__.split("\n\n")[0])
+    parser = _Parser(prog="python -m validation.interop", description=__doc__.split("\n\n")[0],
+                     formatter_class=lambda prog: argparse.HelpFormatter(prog, width=terminal_columns()))
     parser.add_argument("tables", nargs="+", choices=["survey", "iwpc", "faces", "miface", "all"])
     parser.add_argument("--quick", action="store_true", help="few splits / small grids for a fast check")
-    parser.add_argument("--splits", type=int, help="random splits (survey default 100, iwpc 20; quick 3)")
+    parser.add_argument("--splits", type=count(minimum=1),
+                        help="random splits (survey default 100, iwpc 20; quick 3; one split gives no interval)")
     parser.add_argument("--out", type=path_argument, default=Path("results/interop"),
                         help="output directory of the stores and tables (default: results/interop)")
     parser.add_argument("--device", default=None,
@@ -535,10 +560,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object per table")
     add_executor_arguments(parser)
     args = parser.parse_args(argv)
-    if args.splits is not None and args.splits < 1:
-        parser.error(f"--splits must be >= 1, got {args.splits}")
     tables = ["survey", "iwpc", "faces", "miface"] if "all" in args.tables else list(dict.fromkeys(args.tables))
-    check_output_dir(parser, "--out", args.out)
+    if args.splits is not None:
+        for table in (t for t in tables if t in SECONDS_PER_SPLIT):
+            check_work(parser, "--splits", args.splits, SECONDS_PER_SPLIT[table], f"{args.splits} splits of the "
+                       f"{table} table", args.jobs)
+    check_output_dir(parser, "--out", args.out, longest_name="survey_quick_table.json")
     check_data_home(parser, args.data_home)
     check_executor_fits(parser, args)
     neural = [t for t in tables if t in ("faces", "miface")]
@@ -558,6 +585,13 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(str(exc))
     device = args.device or "auto"
     splits = args.splits or (3 if args.quick else None)
+    if neural:  # the face tables' units load the faces: a missing or damaged file is refused here, once
+        from defenses.datasets import load_faces
+
+        try:
+            load_faces(args.data_home)
+        except (FileNotFoundError, DataFileError) as exc:
+            parser.error(str(exc))
     executor = executor_from_args(parser, args)
     common = {"data_home": args.data_home, "executor": executor}
     run = {
@@ -577,10 +611,13 @@ def main(argv: list[str] | None = None) -> int:
             except UnitsFailed as exc:
                 print(f"python -m validation.interop: {name} failed: {exc}", file=sys.stderr)
                 return 1
+            doc = _one_split(doc)
             write_json_atomic(args.out / f"{name}{'_quick' if args.quick else ''}_table.json", doc)
             print(json.dumps(doc, allow_nan=False) if args.json else fmt[name](doc))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from mitheory.cli import run_main
+
+    run_main(main)

@@ -10,7 +10,6 @@ global torch RNG is never touched, so the same seed gives the same numbers on CP
 from __future__ import annotations
 
 import copy
-import sys
 import time
 import warnings
 from typing import Any
@@ -22,7 +21,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
-from tqdm.auto import tqdm
+from mitheory.cli import Progress
 
 from ._torch import (
     as_images,
@@ -98,8 +97,8 @@ class _NeuralClassifier(ClassifierMixin, BaseEstimator):
         return torch.optim.Adam(module.parameters(), lr=self.lr, weight_decay=self.weight_decay)
 
     def _progress(self, total: int):
-        disable = None if self.progress is None else not self.progress
-        return tqdm(range(total), desc=type(self).__name__, file=sys.stderr, disable=disable, leave=False)
+        return Progress.iterate(range(total), desc=type(self).__name__, unit="epoch", disable=self.progress is False,
+                                leave=False)
 
     def _train(self, module, Xtr, ytr, Xva, yva, gens) -> nn.Module:
         opt = self._optimizer(module)
@@ -266,7 +265,7 @@ _COMMON_DOC = """
     random_state : int, numpy Generator or None
         Seeds initialisation, batch order, latent and DP noise, and the validation split.
     progress : bool or None
-        Show a tqdm bar on stderr (None: only when stderr is a terminal).
+        Progress on stderr (None or True: a tqdm bar on a terminal, else a line every few seconds; False: none).
 """
 
 
