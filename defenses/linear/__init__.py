@@ -8,13 +8,14 @@
   adversaries :class:`PriorBaseline` and :class:`NoModelBaseline` sit beside it.
 """
 
-from .adassp import (AdaSSPRegression, analytic_gaussian_multiplier, composed_delta, gaussian_delta,
-                     gaussian_noise_multiplier)
+from .adassp import (AdaSSPRegression, DataClippedWarning, analytic_gaussian_multiplier, composed_delta,
+                     gaussian_delta, gaussian_noise_multiplier)
 from .attacks import NaiveMAPAttack, NoModelBaseline, PriorBaseline, empirical_prior
 from .mid import MIDLinearRegression, gaussian_mixture_entropy
 
 __all__ = [
     "AdaSSPRegression",
+    "DataClippedWarning",
     "MIDLinearRegression",
     "NaiveMAPAttack",
     "NoModelBaseline",

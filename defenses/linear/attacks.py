@@ -43,11 +43,21 @@ def _split_known(known: Any) -> tuple[Any, np.ndarray]:
 
 
 def _column_positions(X: Any, columns: Sequence) -> list[int]:
+    """Positions of ``columns`` in ``X``; a name X lacks or an index outside its columns is a ValueError."""
+    width = X.shape[1] if hasattr(X, "shape") and len(X.shape) == 2 else None
     if isinstance(X, pd.DataFrame):
-        return [X.columns.get_loc(c) if not isinstance(c, numbers.Integral) else int(c) for c in columns]
-    if any(not isinstance(c, numbers.Integral) for c in columns):
+        missing = [c for c in columns if not isinstance(c, numbers.Integral) and c not in X.columns]
+        if missing:
+            raise ValueError(f"sensitive_columns: {missing[0]!r} is not a column of X")
+        positions = [X.columns.get_loc(c) if not isinstance(c, numbers.Integral) else int(c) for c in columns]
+    elif any(not isinstance(c, numbers.Integral) for c in columns):
         raise ValueError("sensitive_columns given by name need X as a pandas DataFrame")
-    return [int(c) for c in columns]
+    else:
+        positions = [int(c) for c in columns]
+    bad = [c for c in positions if width is not None and not 0 <= c < width]
+    if bad:
+        raise ValueError(f"sensitive_columns: column {bad[0]} is out of range for X with {width} columns")
+    return positions
 
 
 def empirical_prior(values: Sequence[Hashable], observed: Sequence[Hashable]) -> dict[Hashable, float]:
@@ -128,7 +138,14 @@ class NaiveMAPAttack:
         """The attacker of the MID/Fredrikson experiments: prior = the training population's marginal of
         the sensitive attribute, σ_f = the model's training RMSE (its published error statistic)."""
         X_, y_ = _split_known((X, y))
-        prior = empirical_prior(list(encoding), sensitive_values)
+        _column_positions(X_, list(sensitive_columns))
+        observed = np.asarray(sensitive_values, dtype=object).ravel()
+        unknown = sorted({str(v) for v in observed if not any(v == k for k in encoding)})
+        if unknown:
+            raise ValueError(f"sensitive_values holds {', '.join(map(repr, unknown[:3]))}"
+                             f"{' and more' if len(unknown) > 3 else ''}, not in the encoding (its values: "
+                             f"{', '.join(map(repr, map(str, encoding)))})")
+        prior = empirical_prior(list(encoding), observed)
         rmse = float(np.sqrt(np.mean((y_ - np.asarray(model.predict(X_), float)) ** 2)))
         return cls(sensitive_columns, encoding, prior, rmse)
 
