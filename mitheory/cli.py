@@ -386,6 +386,9 @@ def check_size(option: str, value: int, what: str, *, seconds_each: float = 0.0,
 # ------------------------------------------------------------------------------------------------ progress
 
 
+_now = time.monotonic  # the clock of the progress reports (a test may replace it)
+
+
 def _is_terminal(stream) -> bool:
     try:
         return stream.isatty()
@@ -413,12 +416,12 @@ class Progress:
     """
 
     def __init__(self, total: int | None = None, desc: str = "", unit: str = "it", *, initial: int = 0,
-                 disable: bool = False, file=None, interval: float = LINE_INTERVAL, leave: bool = True,
+                 disable: bool = False, file=None, interval: float | None = None, leave: bool = True,
                  announce: bool = False):
         self.total, self.desc, self.unit, self.n = total, desc, unit, initial
         self.file = file if file is not None else sys.stderr
-        self.disable, self.interval = disable, interval
-        self._start = self._last = time.monotonic()
+        self.disable, self.interval = disable, LINE_INTERVAL if interval is None else interval
+        self._start = self._last = _now()
         self._first = initial
         self._bar = None
         self._closed = False
@@ -450,7 +453,7 @@ class Progress:
                 bar.update(1)
 
     def _line(self) -> str:
-        elapsed = time.monotonic() - self._start
+        elapsed = _now() - self._start
         done = self.n - self._first
         show = human_bytes if self.unit == "B" else str
         text = f"{self.desc}: {show(self.n)}" + (f"/{show(self.total)}" if self.total else "")
@@ -469,7 +472,7 @@ class Progress:
         if self._bar is not None:
             self._bar.update(k)
             return
-        now = time.monotonic()
+        now = _now()
         if now - self._last >= self.interval:
             self._last = now
             print(self._line(), file=self.file, flush=True)
@@ -487,17 +490,18 @@ class Progress:
         self._closed = True
         if self._bar is not None:
             self._bar.close()
-        elif not self.disable and time.monotonic() - self._start >= self.interval:
+        elif not self.disable and _now() - self._start >= self.interval:
             print(self._line(), file=self.file, flush=True)
 
 
 @contextmanager
-def heartbeat(desc: str, *, estimate_s: float | None = None, file=None, interval: float = LINE_INTERVAL,
+def heartbeat(desc: str, *, estimate_s: float | None = None, file=None, interval: float | None = None,
               disable: bool = False):
     """Report a long computation that has no loop to count: after ``interval`` seconds, a line every
     ``interval`` seconds on stderr (rewritten in place on a terminal) with the time elapsed and, given
     ``estimate_s``, the estimated total. Runs in a daemon thread; the computation is not touched."""
     stream = file if file is not None else sys.stderr
+    interval = LINE_INTERVAL if interval is None else interval
     if disable:
         yield
         return

@@ -135,6 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         prefix = f"argument --{opt}: " if opt else ""
         print(f"python -m mitheory.games: error: {prefix}{text}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away: run_main ends the command quietly
+        raise
     except Exception as exc:  # internal failure: one line, exit 1
         print(f"python -m mitheory.games: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

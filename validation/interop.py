@@ -54,6 +54,17 @@ from validation.store import StoreError, write_json_atomic
 from validation.sweep import Setting, aggregate, run_sweep
 
 
+def _one_split(doc: dict[str, Any]) -> dict[str, Any]:
+    """One split gives no interval: every ``*_ci`` of a one-split table becomes None (printed "n/a")."""
+    if doc.get("n_splits") != 1:
+        return doc
+    for s in doc["series"]:
+        for p in s["points"]:
+            for key in [k for k in p if k.endswith("_ci")]:
+                p[key] = None
+    return doc
+
+
 # ------------------------------------------------------------------------------------------ survey
 SURVEY_SETTINGS = (Setting("ID3 (no defense)", None, None), Setting("MID", "mid_lambda", 10.0),
                    Setting("DP-ID3", "epsilon", 100.0))
@@ -113,10 +124,10 @@ def survey_table(out_dir: str | os.PathLike, *, n_splits: int = 100, data_home=N
                   "attacks": list(SURVEY_ATTACKS), "version": 2}
     runs = run_sweep(settings, n_splits, survey_evaluate(data, FULL), store, experiment, progress=progress,
                      executor=executor, name="survey table")
-    return {"table": "survey", "dataset": data.description, "n_splits": n_splits, "store": str(store),
-            "metric": 'F1 (precision, recall) of "cheated = Yes"; mean and 95% t-interval over splits',
-            "attacks": SURVEY_ATTACKS,
-            "series": aggregate(settings, n_splits, runs, proportions=_metric_names(runs))}  # F1s, rates, shares
+    return _one_split({"table": "survey", "dataset": data.description, "n_splits": n_splits, "store": str(store),
+                       "metric": 'F1 (precision, recall) of "cheated = Yes"; mean and 95% t-interval over splits',
+                       "attacks": SURVEY_ATTACKS,
+                       "series": aggregate(settings, n_splits, runs, proportions=_metric_names(runs))})
 
 
 # -------------------------------------------------------------------------------------------- IWPC
@@ -206,10 +217,11 @@ def iwpc_table(out_dir: str | os.PathLike, *, n_splits: int = 20, data_home=None
                   "adassp_calibration": "analytic", "version": 2}
     runs = run_sweep(settings, n_splits, iwpc_evaluate(problem), store, experiment, progress=progress,
                      executor=executor, name="IWPC table")
-    return {"table": "iwpc", "dataset": problem.description, "n_splits": n_splits, "store": str(store),
-            "metric": "VKORC1 accuracy; train = training patients outside the attacker's half, test = held out",
-            "attacks": IWPC_ATTACKS,  # every metric but the MSE is an accuracy
-            "series": aggregate(settings, n_splits, runs, proportions=_metric_names(runs) - {"utility"})}
+    return _one_split({"table": "iwpc", "dataset": problem.description, "n_splits": n_splits, "store": str(store),
+                       "metric": "VKORC1 accuracy; train = training patients outside the attacker's half, test = "
+                                 "held out",
+                       "attacks": IWPC_ATTACKS,  # every metric but the MSE is an accuracy
+                       "series": aggregate(settings, n_splits, runs, proportions=_metric_names(runs) - {"utility"})})
 
 
 # ------------------------------------------------------------------------------ faces: perturbation
@@ -456,17 +468,6 @@ def _common(settings, n_splits: int, runs: dict[str, dict[str, float]]) -> dict[
 SECONDS_PER_SPLIT = {"survey": 1e-2, "iwpc": 1e-2}
 
 
-def _one_split(doc: dict[str, Any]) -> dict[str, Any]:
-    """One split gives no interval: every ``*_ci`` of a one-split table becomes None (printed "n/a")."""
-    if doc.get("n_splits") != 1:
-        return doc
-    for s in doc["series"]:
-        for p in s["points"]:
-            for key in [k for k in p if k.endswith("_ci")]:
-                p[key] = None
-    return doc
-
-
 def _cell(value: float, ci, digits: int = 3) -> str:
     """``value [low, high]``, or ``value [n/a (1 split)]`` where there is no interval."""
     if ci is None:
@@ -611,7 +612,6 @@ def main(argv: list[str] | None = None) -> int:
             except UnitsFailed as exc:
                 print(f"python -m validation.interop: {name} failed: {exc}", file=sys.stderr)
                 return 1
-            doc = _one_split(doc)
             write_json_atomic(args.out / f"{name}{'_quick' if args.quick else ''}_table.json", doc)
             print(json.dumps(doc, allow_nan=False) if args.json else fmt[name](doc))
     return 0
