@@ -423,6 +423,7 @@ class Progress:
         self.disable, self.interval = disable, LINE_INTERVAL if interval is None else interval
         self._start = self._last = _now()
         self._first = initial
+        self._postfix = ""
         self._bar = None
         self._closed = False
         if not disable and _is_terminal(self.file):
@@ -463,7 +464,7 @@ class Progress:
         text += f", {human_seconds(elapsed)} elapsed"
         if self.total and done > 0 and self.n < self.total:
             text += f", about {human_seconds(elapsed / done * (self.total - self.n))} left"
-        return text
+        return f"{text} ({self._postfix})" if self._postfix else text
 
     def update(self, k: int = 1) -> None:
         self.n += k
@@ -476,6 +477,12 @@ class Progress:
         if now - self._last >= self.interval:
             self._last = now
             print(self._line(), file=self.file, flush=True)
+
+    def set_postfix(self, **values) -> None:
+        """Show ``name=value`` pairs after the count (the bar's postfix; the end of each line)."""
+        self._postfix = ", ".join(f"{k}={v}" for k, v in values.items())
+        if self._bar is not None:
+            self._bar.set_postfix(values, refresh=False)
 
     def write(self, text: str) -> None:
         """Print a line without breaking the bar."""

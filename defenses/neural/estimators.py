@@ -21,6 +21,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
+
 from mitheory.cli import Progress
 
 from ._torch import (
@@ -96,9 +97,8 @@ class _NeuralClassifier(ClassifierMixin, BaseEstimator):
     def _optimizer(self, module: nn.Module) -> torch.optim.Optimizer:
         return torch.optim.Adam(module.parameters(), lr=self.lr, weight_decay=self.weight_decay)
 
-    def _progress(self, total: int):
-        return Progress.iterate(range(total), desc=type(self).__name__, unit="epoch", disable=self.progress is False,
-                                leave=False)
+    def _progress(self, total: int) -> Progress:
+        return Progress(total, desc=type(self).__name__, unit="epoch", disable=self.progress is False, leave=False)
 
     def _train(self, module, Xtr, ytr, Xva, yva, gens) -> nn.Module:
         opt = self._optimizer(module)
@@ -122,7 +122,7 @@ class _NeuralClassifier(ClassifierMixin, BaseEstimator):
         """Run epochs, tracking validation accuracy (ties: lower loss); restore the best epoch's weights."""
         best, best_state, bad = None, None, 0
         bar = self._progress(self.epochs)
-        for epoch in bar:
+        for epoch in range(self.epochs):
             start = time.perf_counter()
             train_loss = run_epoch()
             rec = {"epoch": epoch + 1, "train_loss": train_loss, "seconds": time.perf_counter() - start}
@@ -141,8 +141,10 @@ class _NeuralClassifier(ClassifierMixin, BaseEstimator):
                     bad += 1
                 bar.set_postfix(val_acc=f"{rec['val_accuracy']:.3f}")
             self.history_.append(rec)
+            bar.update(1)
             if len(Xva) and bad >= self.patience:
                 break
+        bar.close()
         self.n_epochs_ = len(self.history_)
         inner = self._unwrap(module)
         if best_state is not None:

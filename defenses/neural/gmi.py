@@ -40,6 +40,7 @@ import torch.nn.functional as F
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
+
 from mitheory.cli import Progress
 
 from ._torch import as_images, batched, build_module, make_generator, resolve_device, seed_from

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+
 from mitheory.cli import Progress
 
 from ._torch import (

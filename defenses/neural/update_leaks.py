@@ -48,6 +48,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
 from mitheory.cli import Progress
 
 from ._torch import as_images, batched, build_module, make_generator, resolve_device, seed_from
