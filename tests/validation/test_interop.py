@@ -96,7 +96,10 @@ def test_faces_sweep_output_perturbation_series(tmp_path, data_home):
     # the same trained CNN: the softmax release classifies exactly as the undefended model
     assert by[vn.SOFTMAX_RELEASE]["utility"] == by["undefended"]["utility"]
     assert by[vn.SOFTMAX_RELEASE]["ece"] == pytest.approx(by["undefended"]["ece"], abs=1e-9)
-    assert 0 <= by["rounding"]["ece"] <= 1 and by["rounding"]["utility"] <= by["undefended"]["utility"]
+    # (rounding can raise accuracy: tied rounded entries go to the lowest class index, which may be the label;
+    # after 2 epochs the undefended CNN is near chance, 0.089 over 8 seeds, and rounding to 0.5 releases zeros,
+    # i.e. class 0 for 1/40 of the images, so comparing the two utilities failed on about 1 machine in 200)
+    assert 0 <= by["rounding"]["ece"] <= 1 and 0 <= by["rounding"]["utility"] <= 1
     assert (tmp_path / "neural_recon_quick" / "rounding_r=0.5.npz").is_file()
     doc = figure_document(res, "fig2c", "tiny")
     assert output_perturbation_ineffective(doc)["verdict"] in ("reproduced", "partly", "refuted")
