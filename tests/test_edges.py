@@ -41,6 +41,7 @@ from mitheory.cli import (
     to_float,
 )
 from mitheory.games_cli import main as games_main
+from tests.test_cli_bad_inputs import _reached, _refused
 
 REPO = Path(__file__).resolve().parents[1]
 #: Loose wall-clock limit of a refusal in a fresh interpreter (imports only; no unit may run).
@@ -68,27 +69,12 @@ def _one_line_exit_2(res: subprocess.CompletedProcess, *words: str) -> str:
     return lines[0]
 
 
-def _reached(*_, **__):
-    pytest.fail("the command started work before refusing its bad input")
-
-
 @pytest.fixture
 def no_work(monkeypatch):
     """Any executor start (the first step of work) is a test failure."""
     monkeypatch.setattr(val_cli, "executor_from_args", _reached)
     monkeypatch.setattr(figs_cli, "executor_from_args", _reached)
     monkeypatch.setattr(interop_cli, "executor_from_args", _reached)
-
-
-def _refused(main, argv, capsys, *words: str) -> str:
-    with pytest.raises(SystemExit) as info:
-        main(argv)
-    err = capsys.readouterr().err
-    lines = err.strip().splitlines()
-    assert info.value.code == 2 and len(lines) == 1 and "Traceback" not in err, err
-    for word in words:
-        assert word in lines[0], lines[0]
-    return lines[0]
 
 
 IND = ["ind", "--n", "50", "--models", "4"]
