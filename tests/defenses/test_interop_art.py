@@ -66,6 +66,7 @@ def test_importing_without_art_fails_with_one_line_naming_the_extra():
     assert out.strip().count("\n") == 0 and "mid-toolkit[interop]" in out
 
 
+@pytest.mark.filterwarnings("ignore::defenses.tree.MissingValueWarning")  # rows with missing values on purpose
 @pytest.mark.parametrize("name", sorted(TREES))
 def test_ordinal_export_predicts_exactly_as_our_tree(steak, steak3, name):
     for d in (steak, steak3):
