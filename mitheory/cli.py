@@ -48,8 +48,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from fractions import Fraction
 
-__all__ = ["LINE_INTERVAL", "MAX_EXPONENT", "MAX_RUN_SECONDS", "ParamError", "Progress", "check_size", "count",
-           "heartbeat", "human_bytes", "human_seconds", "parse_count", "parse_real", "physical_memory",
+__all__ = ["LINE_INTERVAL", "MAX_EXPONENT", "MAX_RUN_SECONDS", "ParamError", "Progress", "check_range", "check_size",
+           "count", "heartbeat", "human_bytes", "human_seconds", "parse_count", "parse_real", "physical_memory",
            "probe_output_dir", "probe_output_file", "real", "run_main", "terminal_columns", "to_float"]
 
 MAX_EXPONENT = 100_000
@@ -439,9 +439,6 @@ class Progress:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-    def __iter__(self):
-        raise TypeError("wrap an iterable with Progress.iterate")
 
     @classmethod
     def iterate(cls, iterable, total: int | None = None, **kw) -> Iterator:
