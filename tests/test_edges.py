@@ -408,6 +408,15 @@ def _code(main, argv):
     return code
 
 
+@pytest.mark.parametrize("text, reason", [("\u0661\u0660", "ASCII digits"), ("\uff11\uff10", "ASCII digits"),
+                                          ("0x3e8", "hexadecimal"), ("0b11", "hexadecimal, octal and binary"),
+                                          ("inf", "finite"), ("-nan", "finite"), ("1__0", "must be a number"),
+                                          ("1e100001", "exponent within")])
+def test_each_refusal_says_why(text, reason):
+    with pytest.raises(ParamError, match=reason):
+        parse_real(text)
+
+
 def test_exact_decimals_reach_the_learners_as_the_nearest_double():
     assert parse_real("0.1") == Fraction(1, 10) and to_float(parse_real("0.1"), "--eps") == 0.1
     assert parse_real("1/3") == Fraction(1, 3)
