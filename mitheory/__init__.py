@@ -5,4 +5,4 @@ Pure math (numpy, scipy, mpmath; sympy only lazily): the bounds of Theorems 1 an
 scikit-learn, or the ``defenses``/``validation``/``paper_figs`` packages.
 """
 
-from mitheory._version import __version__
+from mitheory._version import __version__ as __version__

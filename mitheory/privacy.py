@@ -177,7 +177,7 @@ def check_declared_privacy(mechanism: Mechanism, n: int, eps: Any = None, delta:
     eps = d_eps if eps is None else eps
     delta = d_delta if delta is None else delta
     with mpmath.workdps(digits + 10):
-        e, dl = _mp(eps), _mp(delta)
+        e = _mp(eps)
         if math.isinf(float(e)):
             return PrivacyCheck(eps, delta, None, None, True, "an infinite epsilon claims nothing")
         if isinstance(mechanism, Constant):

@@ -163,6 +163,9 @@ class Theorem2Check:
     Attributes
     ----------
     max_gain : exact number
+    tv : exact number
+        ``TV(M(p^n), M(q^n)) = 2·max_gain − 1``, evaluated directly (for a small ε it is far below the
+        precision at which ``max_gain`` lies next to 1/2).
     eps, delta : the privacy parameters the bounds use (the declared ones unless they are false)
     privacy : PrivacyCheck
         The declared ``(ε, δ)`` against the mechanism's exact privacy.
@@ -179,6 +182,7 @@ class Theorem2Check:
     """
 
     max_gain: Any
+    tv: Any
     eps: Any
     delta: Any
     privacy: PrivacyCheck
@@ -270,6 +274,7 @@ def check_theorem2(
         ph, th, rh = _le(mg, paper.gain, digits), _le(mg, tight.gain, digits), _le(mg, refined.gain, digits)
         return Theorem2Check(
             max_gain=mg,
+            tv=ex.tv,
             eps=eps,
             delta=delta,
             privacy=privacy,

@@ -8,7 +8,7 @@ the report from the figures' JSON. Each figure is a module ``paper_figs.<name>``
 (schema in docs/figures.md) and ``<name>.png``.
 """
 
-from mitheory._version import __version__
+from mitheory._version import __version__ as __version__
 
 FIGURES: dict[str, str] = {
     "theory": "paper_figs.theory",

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from defenses.datasets import DataFileError
 from mitheory.cli_common import add_version, program_name
+from mitheory.cli import terminal_columns
 from paper_figs import FIGURES, NEURAL_FIGURES
 from validation.cli import (
     add_executor_arguments,
@@ -58,7 +59,8 @@ def _seeds(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description=__doc__.split("\n\n")[0].split(": ", 1)[1])
+    parser = _Parser(prog=PROG, description=__doc__.split("\n\n")[0].split(": ", 1)[1],
+                     formatter_class=lambda prog: argparse.HelpFormatter(prog, width=terminal_columns()))
     add_version(parser)
     parser.add_argument("figures", nargs="+", metavar="FIG",
                         help=f"one or more of: {', '.join(FIGURES)}; or 'all' (every figure, then the report); "
@@ -93,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown figure {unknown[0]!r}; choose from {', '.join(FIGURES)}, all, report")
     want_report = "all" in words or "report" in words
     names = list(FIGURES) if "all" in words else [w for w in words if w in FIGURES]
-    check_output_dir(parser, "--out", args.out)
+    longest = max([f"{name}_reconstructions.png" for name in names] + ["report.html"], key=len)
+    check_output_dir(parser, "--out", args.out, longest_name=longest)
     check_data_home(parser, args.data_home)
     check_executor_fits(parser, args)
     neural = [name for name in names if name in NEURAL_FIGURES]
@@ -160,4 +163,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from mitheory.cli import run_main
+
+    run_main(main)

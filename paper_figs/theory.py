@@ -28,7 +28,7 @@ from mitheory.bounds import paper_bound, required_epsilon, tight_bound
 from mitheory.distributions import FiniteDistribution, UniformDiagonal, disagreement_event
 from mitheory.games import IndistinguishabilityGame, gamma_exact
 from mitheory.mechanisms import CountStatistic, ExtremalMechanism
-from mitheory.theorems import check_theorem1, check_theorem2, find_theorem1_counterexample
+from mitheory.theorems import check_theorem2, find_theorem1_counterexample
 from paper_figs._claims import claim, exact
 from paper_figs._common import pyplot, save, write_figure
 from validation.engine import Executor

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tqdm.auto import tqdm
+from mitheory.cli import Progress
 
 from validation.store import ResultStore, write_bytes_atomic
 
@@ -516,7 +516,8 @@ def run_units(
     files_dir : path, optional
         Where the files of :class:`UnitOutput` results are written (default: the store's directory).
     progress : bool
-        A tqdm bar on stderr counting the whole grid (units already stored included) with an ETA.
+        Progress on stderr counting the whole grid (units already stored included) with an ETA: a tqdm bar
+        on a terminal, else a line every few seconds (:class:`mitheory.cli.Progress`).
     raise_on_failure : bool
         Raise :class:`UnitsFailed` after the run if any unit failed (default); else return the failures.
 
@@ -537,8 +538,7 @@ def run_units(
     todo = [u for u in units if u.key not in results]
     failures: list[UnitFailure] = []
     start = time.perf_counter()
-    bar = tqdm(total=len(units), initial=len(units) - len(todo), desc=desc, unit="unit", file=sys.stderr,
-               disable=not progress or not todo, dynamic_ncols=True, smoothing=0.1)
+    bar = Progress(len(units), desc=desc, unit="unit", initial=len(units) - len(todo), disable=not progress or not todo)
     try:
         for unit, ok, payload in executor.imap(fn, todo):
             if ok:
@@ -551,7 +551,7 @@ def run_units(
             else:
                 error, tb = payload
                 failures.append(UnitFailure(unit.key, error, tb))
-                bar.write(f"{desc}: unit {unit.key} failed: {error}", file=sys.stderr)
+                bar.write(f"{desc}: unit {unit.key} failed: {error}")
             bar.update(1)
     finally:
         bar.close()

@@ -38,11 +38,13 @@ import numpy as np
 
 from defenses.datasets import DataFileError
 from defenses.interop import art_available
+from mitheory.cli import count, terminal_columns
 from validation.cli import (
     add_executor_arguments,
     check_data_home,
     check_executor_fits,
     check_output_dir,
+    check_work,
     executor_from_args,
     path_argument,
     require_neural,
@@ -50,6 +52,17 @@ from validation.cli import (
 from validation.engine import Executor, UnitOutput, UnitsFailed
 from validation.store import StoreError, write_json_atomic
 from validation.sweep import Setting, aggregate, run_sweep
+
+
+def _one_split(doc: dict[str, Any]) -> dict[str, Any]:
+    """One split gives no interval: every ``*_ci`` of a one-split table becomes None (printed "n/a")."""
+    if doc.get("n_splits") != 1:
+        return doc
+    for s in doc["series"]:
+        for p in s["points"]:
+            for key in [k for k in p if k.endswith("_ci")]:
+                p[key] = None
+    return doc
 
 
 # ------------------------------------------------------------------------------------------ survey
@@ -116,11 +129,11 @@ def survey_table(out_dir: str | os.PathLike, *, n_splits: int = 100, data_home=N
                   "attacks": list(SURVEY_ATTACKS), "version": 2}
     runs = run_sweep(settings, n_splits, survey_evaluate(data, FULL), store, experiment, progress=progress,
                      executor=executor, name="survey table")
-    return {"table": "survey", "dataset": data.description, "n_splits": n_splits, "store": str(store),
-            "metric": 'F1 (precision, recall) of "cheated = Yes"; mean and 95% t-interval over splits',
-            "attacks": SURVEY_ATTACKS,
-            "series": aggregate(settings, n_splits, runs, proportions=_metric_names(runs),  # F1s, rates, shares
-                                test_train_ratio=_split_ratio(len(data.data), FULL.test_fraction))}
+    return _one_split({"table": "survey", "dataset": data.description, "n_splits": n_splits, "store": str(store),
+                       "metric": 'F1 (precision, recall) of "cheated = Yes"; mean and 95% t-interval over splits',
+                       "attacks": SURVEY_ATTACKS,
+                       "series": aggregate(settings, n_splits, runs, proportions=_metric_names(runs),  # F1s, rates
+                                           test_train_ratio=_split_ratio(len(data.data), FULL.test_fraction))})
 
 
 # -------------------------------------------------------------------------------------------- IWPC
@@ -209,11 +222,12 @@ def iwpc_table(out_dir: str | os.PathLike, *, n_splits: int = 20, data_home=None
                   "adassp_calibration": "analytic", "version": 2}
     runs = run_sweep(settings, n_splits, iwpc_evaluate(problem), store, experiment, progress=progress,
                      executor=executor, name="IWPC table")
-    return {"table": "iwpc", "dataset": problem.description, "n_splits": n_splits, "store": str(store),
-            "metric": "VKORC1 accuracy; train = training patients outside the attacker's half, test = held out",
-            "attacks": IWPC_ATTACKS,  # every metric but the MSE is an accuracy
-            "series": aggregate(settings, n_splits, runs, proportions=_metric_names(runs) - {"utility"},
-                                test_train_ratio=_split_ratio(len(problem.y), 0.2))}
+    return _one_split({"table": "iwpc", "dataset": problem.description, "n_splits": n_splits, "store": str(store),
+                       "metric": "VKORC1 accuracy; train = training patients outside the attacker's half, test = "
+                                 "held out",
+                       "attacks": IWPC_ATTACKS,  # every metric but the MSE is an accuracy
+                       "series": aggregate(settings, n_splits, runs, proportions=_metric_names(runs) - {"utility"},
+                                           test_train_ratio=_split_ratio(len(problem.y), 0.2))})
 
 
 # ------------------------------------------------------------------------------ faces: perturbation
@@ -461,6 +475,18 @@ def _common(settings, n_splits: int, runs: dict[str, dict[str, float]]) -> dict[
 
 
 # -------------------------------------------------------------------------------------------- CLI
+#: Lower bounds on one split's time per table (a tabular split fits three trees or regressions and runs the
+#: attacks; a face split trains CNNs), for refusing --splits that could not finish.
+SECONDS_PER_SPLIT = {"survey": 1e-2, "iwpc": 1e-2}
+
+
+def _cell(value: float, ci, digits: int = 3) -> str:
+    """``value [low, high]``, or ``value [n/a (1 split)]`` where there is no interval."""
+    if ci is None:
+        return f"{value:.{digits}f} [n/a (1 split)]"
+    return f"{value:.{digits}f} [{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
+
+
 def _format_survey(doc: dict[str, Any]) -> str:
     lines = [f"Steak survey: {doc['metric']} ({doc['n_splits']} splits)"]
     for s in doc["series"]:
@@ -469,8 +495,7 @@ def _format_survey(doc: dict[str, Any]) -> str:
         lines.append(f"\n{s['defense']}{knob}: macro F1 of the steak target {p['utility']:.3f}")
         lines.append(f"  {'attack':<55} {'train F1 [95% CI]':<24} {'test F1 [95% CI]':<24}")
         for name, label in doc["attacks"].items():
-            cells = [f"{p[f'{name}_{part}_f1']:.3f} [{p[f'{name}_{part}_f1_ci'][0]:.3f}, "
-                     f"{p[f'{name}_{part}_f1_ci'][1]:.3f}]" for part in ("train", "test")]
+            cells = [_cell(p[f"{name}_{part}_f1"], p[f"{name}_{part}_f1_ci"]) for part in ("train", "test")]
             lines.append(f"  {label:<55} {cells[0]:<24} {cells[1]:<24}")
         lines.append(f"  ART white box = MAP with counts on {p['agree_art_counts_train']:.1%} of training and "
                      f"{p['agree_art_counts_test']:.1%} of test respondents")
@@ -486,8 +511,7 @@ def _format_iwpc(doc: dict[str, Any]) -> str:
         for name, label in doc["attacks"].items():
             if f"{name}_train" not in p:
                 continue
-            cells = [f"{p[f'{name}_{part}']:.3f} [{p[f'{name}_{part}_ci'][0]:.3f}, {p[f'{name}_{part}_ci'][1]:.3f}]"
-                     for part in ("train", "test")]
+            cells = [_cell(p[f"{name}_{part}"], p[f"{name}_{part}_ci"]) for part in ("train", "test")]
             lines.append(f"  {label:<70} {cells[0]:<22} {cells[1]:<22}")
     return "\n".join(lines)
 
@@ -542,11 +566,13 @@ class _Parser(argparse.ArgumentParser):
 def main(argv: list[str] | None = None) -> int:
     from mitheory.cli_common import add_version
 
-    parser = _Parser(prog="python -m validation.interop", description=__doc__.split("\n\n")[0])
+    parser = _Parser(prog="python -m validation.interop", description=__doc__.split("\n\n")[0],
+                     formatter_class=lambda prog: argparse.HelpFormatter(prog, width=terminal_columns()))
     add_version(parser)
     parser.add_argument("tables", nargs="+", choices=["survey", "iwpc", "faces", "miface", "all"])
     parser.add_argument("--quick", action="store_true", help="few splits / small grids for a fast check")
-    parser.add_argument("--splits", type=int, help="random splits (survey default 100, iwpc 20; quick 3)")
+    parser.add_argument("--splits", type=count(minimum=1),
+                        help="random splits (survey default 100, iwpc 20; quick 3; one split gives no interval)")
     parser.add_argument("--out", type=path_argument, default=Path("results/interop"),
                         help="output directory of the stores and tables (default: results/interop)")
     parser.add_argument("--device", default=None,
@@ -556,10 +582,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object per table")
     add_executor_arguments(parser)
     args = parser.parse_args(argv)
-    if args.splits is not None and args.splits < 1:
-        parser.error(f"--splits must be >= 1, got {args.splits}")
     tables = ["survey", "iwpc", "faces", "miface"] if "all" in args.tables else list(dict.fromkeys(args.tables))
-    check_output_dir(parser, "--out", args.out)
+    if args.splits is not None:
+        for table in (t for t in tables if t in SECONDS_PER_SPLIT):
+            check_work(parser, "--splits", args.splits, SECONDS_PER_SPLIT[table], f"{args.splits} splits of the "
+                       f"{table} table", args.jobs)
+    check_output_dir(parser, "--out", args.out, longest_name="survey_quick_table.json")
     check_data_home(parser, args.data_home)
     check_executor_fits(parser, args)
     neural = [t for t in tables if t in ("faces", "miface")]
@@ -579,6 +607,13 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(str(exc))
     device = args.device or "auto"
     splits = args.splits or (3 if args.quick else None)
+    if neural:  # the face tables' units load the faces: a missing or damaged file is refused here, once
+        from defenses.datasets import load_faces
+
+        try:
+            load_faces(args.data_home)
+        except (FileNotFoundError, DataFileError) as exc:
+            parser.error(str(exc))
     executor = executor_from_args(parser, args)
     common = {"data_home": args.data_home, "executor": executor}
     run = {
@@ -604,4 +639,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from mitheory.cli import run_main
+
+    run_main(main)

@@ -27,15 +27,15 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
-import sys
 import tempfile
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm.auto import tqdm
+from mitheory.cli import Progress
 
 ENV_DATA = "MID_DATA"
 ENV_URL = "MID_DATA_URL"
@@ -226,6 +226,9 @@ def locate(
     if not download or not fetchable:
         reason = "downloading is switched off" if not download else "it has no public download"
         raise DataNotFoundError(f"{name} not found in {where} ({reason}); {remedy}")
+    if mirror and urllib.parse.urlsplit(mirror).scheme.lower() not in ("http", "https", "file"):
+        raise DataNotFoundError(f"{name} not found in {where}, and ${ENV_URL}={mirror!r} is not a URL a file can be "
+                                f"fetched from (http://, https:// or file://); {remedy}")
     urls = [f"{mirror}/{name}"] if mirror else list(FILES[name].urls)
     failures = []
     for url in urls:
@@ -257,8 +260,7 @@ def _download(url: str, dest: Path, accepted: tuple[str, ...], label: str, limit
             if total is not None and total > limit:
                 return (f"the server announces {total} bytes, more than the {limit} bytes expected at most; "
                         f"nothing was saved")
-            with tqdm(total=total, desc=f"downloading {label}", unit="B", unit_scale=True, unit_divisor=1024,
-                      file=sys.stderr, leave=False) as bar:
+            with Progress(total, desc=f"downloading {label}", unit="B", leave=False, announce=True) as bar:
                 while chunk := response.read(min(_CHUNK, limit + 1 - size)):
                     out.write(chunk)
                     digest.update(chunk)

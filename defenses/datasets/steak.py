@@ -161,7 +161,7 @@ def load_steak_survey(
     description = (
         f"FiveThirtyEight steak survey ({path.name}): {len(df)} of {n_total} respondents kept "
         f"(dropped: " + ", ".join(f"{v} {k}" for k, v in dropped.items()) + "); "
-        f"target 'steak' (5 preparations); sensitive 'cheated' ("
+        "target 'steak' (5 preparations); sensitive 'cheated' ("
         + ", ".join(f"{k} {v}" for k, v in counts.items()) + "); "
         + ("complete cases only." if complete_cases else f"unanswered questions coded {MISSING!r}.")
     )

@@ -9,13 +9,14 @@
   it (``NaiveMAPAttack`` is its deprecated old call shape).
 """
 
-from .adassp import (AdaSSPRegression, analytic_gaussian_multiplier, composed_delta, gaussian_delta,
-                     gaussian_noise_multiplier)
+from .adassp import (AdaSSPRegression, DataClippedWarning, analytic_gaussian_multiplier, composed_delta,
+                     gaussian_delta, gaussian_noise_multiplier)
 from .attacks import NaiveMAPAttack, NaiveMAPRegressionAttack, NoModelBaseline, PriorBaseline, empirical_prior
 from .mid import MIDLinearRegression, gaussian_mixture_entropy
 
 __all__ = [
     "AdaSSPRegression",
+    "DataClippedWarning",
     "MIDLinearRegression",
     "NaiveMAPAttack",
     "NaiveMAPRegressionAttack",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 
 import numpy as np
 from scipy.special import erfc, erfcx
@@ -94,6 +95,22 @@ def composed_delta(epsilon: float, noise_multiplier: float, releases: int = RELE
     :func:`gaussian_delta`); for AdaSSP (3 releases) this is the δ its output θ̂ actually has at ε.
     """
     return gaussian_delta(epsilon, math.sqrt(releases) / noise_multiplier)
+
+
+class DataClippedWarning(UserWarning):
+    """Training rows lay outside an estimator's declared public bounds and were clipped to them."""
+
+
+def _warn_clipped(x_fraction: float, y_fraction: float, model) -> None:
+    """One warning per fit naming the fractions of rows clipped (a local message to whoever trains; nothing
+    of it is stored in the model, which a DP release may publish)."""
+    parts = [f"{100 * f:.3g}% of the rows had {what} (clipped to {bound:g})"
+             for f, what, bound in ((x_fraction, "||x|| > x_bound", model.x_bound),
+                                    (y_fraction, "|y| > y_bound", model.y_bound)) if f > 0]
+    if parts:
+        warnings.warn(f"{type(model).__name__}: {' and '.join(parts)}; the fit is biased towards 0 — declare public "
+                      "bounds that cover the data (x_bound, y_bound), or scale the data to them",
+                      DataClippedWarning, stacklevel=3)
 
 
 def _check_budget(epsilon, delta) -> None:
@@ -254,6 +271,9 @@ class AdaSSPRegression(RegressorMixin, BaseEstimator):
         rng = as_generator(self.random_state)
         X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
         norms = np.linalg.norm(X, axis=1)
+        # rows on a bound up to rounding (data scaled to it) are not reported as clipped
+        _warn_clipped(float(np.mean(norms > self.x_bound * (1 + 1e-9))),
+                      float(np.mean(np.abs(y) > self.y_bound * (1 + 1e-9))), self)
         X = X * np.minimum(1.0, self.x_bound / np.maximum(norms, np.finfo(float).tiny))[:, None]
         y = np.clip(y, -self.y_bound, self.y_bound)
         if self.fit_intercept:

@@ -47,18 +47,33 @@ def _split_known(known: Any) -> tuple[Any, np.ndarray]:
 
 
 def _column_positions(X: Any, columns: Sequence) -> list[int]:
+    """Positions of ``columns`` in ``X``; a name X lacks or an index outside its columns is a ValueError."""
+    width = X.shape[1] if hasattr(X, "shape") and len(X.shape) == 2 else None
     if isinstance(X, pd.DataFrame):
-        return [X.columns.get_loc(c) if not isinstance(c, numbers.Integral) else int(c) for c in columns]
-    if any(not isinstance(c, numbers.Integral) for c in columns):
+        missing = [c for c in columns if not isinstance(c, numbers.Integral) and c not in X.columns]
+        if missing:
+            raise ValueError(f"sensitive_columns: {missing[0]!r} is not a column of X")
+        positions = [X.columns.get_loc(c) if not isinstance(c, numbers.Integral) else int(c) for c in columns]
+    elif any(not isinstance(c, numbers.Integral) for c in columns):
         raise ValueError("sensitive_columns given by name need X as a pandas DataFrame")
-    return [int(c) for c in columns]
+    else:
+        positions = [int(c) for c in columns]
+    bad = [c for c in positions if width is not None and not 0 <= c < width]
+    if bad:
+        raise ValueError(f"sensitive_columns: column {bad[0]} is out of range for X with {width} columns")
+    return positions
 
 
 def empirical_prior(values: Sequence[Hashable], observed: Sequence[Hashable]) -> dict[Hashable, float]:
     """Relative frequencies of each of ``values`` in ``observed`` (the training population's marginal)."""
-    observed = np.asarray(observed, dtype=object)
+    observed = np.asarray(observed, dtype=object).ravel()
     if observed.size == 0:
         raise ValueError("observed must be non-empty")
+    unknown = sorted({str(v) for v in observed if not any(v == k for k in values)})
+    if unknown:
+        raise ValueError(f"sensitive_values holds {', '.join(map(repr, unknown[:3]))}"
+                         f"{' and more' if len(unknown) > 3 else ''}, not in the encoding (its values: "
+                         f"{', '.join(repr(str(v)) for v in values)})")
     return {v: float(np.mean(observed == v)) for v in values}
 
 
@@ -175,6 +190,8 @@ class NaiveMAPRegressionAttack(AttributeInferenceAttack):
         else:
             prior = self.prior
         values, p = _check_prior(prior)
+        if X is not None:
+            _column_positions(X, list(self.sensitive_columns))
         if self.residual_scale is None:
             X_, y_ = _rows_and_targets(X, y)
             scale = float(np.sqrt(np.mean((y_ - np.asarray(model.predict(X_), float)) ** 2)))

@@ -13,7 +13,6 @@ import copy
 import functools
 import logging
 import math
-import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -28,7 +27,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 from torch import nn
-from tqdm.auto import tqdm
+
+from mitheory.cli import Progress
 
 from ._torch import (
     as_arrays,
@@ -223,9 +223,8 @@ class _NeuralClassifier(ClassifierMixin, BaseEstimator):
     def _optimizer(self, module: nn.Module) -> torch.optim.Optimizer:
         return torch.optim.Adam(module.parameters(), lr=self.lr, weight_decay=self.weight_decay)
 
-    def _progress(self, total: int):
-        disable = None if self.progress is None else not self.progress
-        return tqdm(range(total), desc=type(self).__name__, file=sys.stderr, disable=disable, leave=False)
+    def _progress(self, total: int) -> Progress:
+        return Progress(total, desc=type(self).__name__, unit="epoch", disable=self.progress is False, leave=False)
 
     def _train(self, module, Xtr, ytr, Xva, yva, gens) -> nn.Module:
         opt = self._optimizer(module)
@@ -263,7 +262,7 @@ class _NeuralClassifier(ClassifierMixin, BaseEstimator):
         """Run epochs, tracking validation accuracy (ties: lower loss); restore the best epoch's weights."""
         best, best_state, bad = None, None, 0
         bar = self._progress(self.epochs)
-        for epoch in bar:
+        for epoch in range(self.epochs):
             start = time.perf_counter()
             train_loss = run_epoch()
             rec = {"epoch": epoch + 1, "train_loss": train_loss, "seconds": time.perf_counter() - start}
@@ -282,8 +281,10 @@ class _NeuralClassifier(ClassifierMixin, BaseEstimator):
                     bad += 1
                 bar.set_postfix(val_acc=f"{rec['val_accuracy']:.3f}")
             self.history_.append(rec)
+            bar.update(1)
             if len(Xva) and bad >= self.patience:
                 break
+        bar.close()
         self.n_epochs_ = len(self.history_)
         inner = self._unwrap(module)
         if best_state is not None:
@@ -489,7 +490,7 @@ _COMMON_DOC = """
         Seeds initialisation, batch order, latent and DP noise, and the validation split
         (:func:`mitheory.rng.integer_seed`).
     progress : bool or None
-        Show a tqdm bar on stderr (None: only when stderr is a terminal).
+        Progress on stderr (None or True: a tqdm bar on a terminal, else a line every few seconds; False: none).
 """
 
 

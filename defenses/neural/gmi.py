@@ -28,7 +28,6 @@ from __future__ import annotations
 import copy
 import io
 import os
-import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,7 +40,8 @@ import torch.nn.functional as F
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
-from tqdm.auto import tqdm
+
+from mitheory.cli import Progress
 
 from defenses.base import Reconstruction, ReconstructionAttack, deprecated_call
 
@@ -178,7 +178,7 @@ class WGANGPPrior(BaseEstimator):
     random_state : int, numpy Generator or None
         Seeds initialisation, batch order, latent draws and the interpolation weights.
     progress : bool or None
-        A tqdm bar over epochs on stderr (None: only when stderr is a terminal).
+        Progress over epochs on stderr (None or True: a tqdm bar on a terminal, else a line every few seconds).
 
     Attributes
     ----------
@@ -258,11 +258,11 @@ class WGANGPPrior(BaseEstimator):
         Xt = torch.from_numpy(X).to(self.device_)
         n, bs, L = len(Xt), int(self.batch_size), int(self.latent_dim)
         self.history_: list[dict[str, float]] = []
-        disable = None if self.progress is None else not self.progress
         step = 0
         G.train()
         D.train()
-        for epoch in tqdm(range(self.epochs), desc="WGAN-GP", file=sys.stderr, disable=disable, leave=False):
+        for epoch in Progress.iterate(range(self.epochs), desc="WGAN-GP", unit="epoch", disable=self.progress is False,
+                                      leave=False):
             start = time.perf_counter()
             perm = torch.randperm(n, generator=g_data).to(self.device_)
             sums = {"critic_loss": 0.0, "wasserstein_estimate": 0.0, "gradient_penalty": 0.0, "generator_loss": 0.0}
@@ -567,7 +567,8 @@ class GMIAttack(ReconstructionAttack):
         lam, scale = float(self.lam), 1.0 / n_b
         disable = None if self.progress is None else not self.progress
         with _eval_mode(network), _frozen(G, D, network):
-            for _ in tqdm(range(self.iterations), desc="GMI", file=sys.stderr, disable=disable, leave=False):
+            for _ in Progress.iterate(range(self.iterations), desc="GMI", unit="iteration", disable=disable,
+                                      leave=False):
                 z.requires_grad_(True)
                 x = G(z)
                 loss = (lam * F.cross_entropy(target.logits(x, gen), yy, reduction="sum") - D(x).sum()) * scale

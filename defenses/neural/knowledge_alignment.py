@@ -14,13 +14,13 @@ penultimate layer — each computed on the target's training images and on held-
 from __future__ import annotations
 
 import copy
-import sys
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
+
+from mitheory.cli import Progress
 
 from defenses.base import Reconstruction, ReconstructionAttack, deprecated_call
 
@@ -184,9 +184,8 @@ class KnowledgeAlignmentAttack(ReconstructionAttack):
         opt = torch.optim.Adam(net.parameters(), lr=self.lr, betas=tuple(self.betas), amsgrad=self.amsgrad)
         self.history_: list[dict[str, float]] = []
         best, best_state, bad = np.inf, None, 0
-        disable = None if self.progress is None else not self.progress
-        for epoch in tqdm(range(self.epochs), desc="KnowledgeAlignment", file=sys.stderr, disable=disable,
-                          leave=False):
+        for epoch in Progress.iterate(range(self.epochs), desc="KnowledgeAlignment", unit="epoch",
+                                      disable=self.progress is False, leave=False):
             net.train()
             order = tr[torch.randperm(len(tr), generator=g_data).to(self.device_)]
             total = 0.0

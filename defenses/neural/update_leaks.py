@@ -42,14 +42,14 @@ updates in one call.
 from __future__ import annotations
 
 import copy
-import sys
 from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
+
+from mitheory.cli import Progress
 
 from defenses.base import AttributeInference, AttributeInferenceAttack, deprecated_call
 
@@ -154,9 +154,8 @@ def _delta(release, before: torch.Tensor, after: torch.Tensor, noise: np.ndarray
     return delta.reshape(len(delta), -1).astype(np.float32)
 
 
-def _progress(total: int, progress: bool | None, desc: str):
-    disable = None if progress is None else not progress
-    return tqdm(total=total, desc=desc, unit="update", file=sys.stderr, disable=disable, leave=False)
+def _progress(total: int, progress: bool | None, desc: str) -> Progress:
+    return Progress(total, desc=desc, unit="update", disable=progress is False, leave=False)
 
 
 # ----------------------------------------------------------------------------------------- simulation
@@ -189,7 +188,7 @@ def simulate_updates(model, probes, X, y, *, lr: float = UPDATE_LR, batch_size: 
         from a generator seeded by (``random_state``, i, 1), not from its own ``rng``; a plain callable
         must be deterministic.
     progress : bool or None
-        A tqdm bar on stderr (None: only when stderr is a terminal).
+        Progress on stderr (None or True: a tqdm bar on a terminal, else a line every few seconds).
 
     Returns
     -------
@@ -342,7 +341,7 @@ class UpdateLeaksAttack(AttributeInferenceAttack):
     random_state : int, numpy Generator or None
         Seeds the shadow updates' latent noise, the MLP's initialisation, batch order and dropout.
     progress : bool or None
-        tqdm bars on stderr (None: only when stderr is a terminal).
+        Progress on stderr (None or True: tqdm bars on a terminal, else a line every few seconds).
 
     Attributes
     ----------
@@ -433,9 +432,8 @@ class UpdateLeaksAttack(AttributeInferenceAttack):
         D, labels = D.to(dev), labels.to(dev)
         self.history_: list[dict[str, float]] = []
         self._snapshots: list[dict[str, torch.Tensor]] = []
-        disable = None if self.progress is None else not self.progress
-        bar = tqdm(total=self.rounds * self.epochs_per_round, desc="update-leaks attack", file=sys.stderr,
-                   disable=disable, leave=False)
+        bar = Progress(self.rounds * self.epochs_per_round, desc="update-leaks attack", unit="epoch",
+                       disable=self.progress is False, leave=False)
         for r in range(self.rounds):
             for e in range(self.epochs_per_round):
                 net.train()

@@ -10,7 +10,8 @@ A table used for many models (a sweep over splits and settings) can be encoded o
 :func:`encode_table`; every learner and attack takes the :class:`EncodedTable` and its row subsets.
 """
 
-from ._base import BaseCategoricalTree, CategoricalTree, EncodedTable, encode_table
+from ._base import (BaseCategoricalTree, CategoricalTree, ContinuousFeatureWarning, EncodedTable,
+                    MissingValueWarning, encode_table)
 from .attacks import (AttributeInference, MAPWithCountsAttack, NaiveMAPAttack, NaiveMAPClassifierAttack, PriorAttack,
                       PriorBaseline, confusion_matrix, estimate_prior)
 from .dp import DPID3Classifier
@@ -18,8 +19,8 @@ from .export import to_sklearn
 from .id3 import ID3Classifier, PriorityID3Classifier
 
 __all__ = [
-    "AttributeInference", "BaseCategoricalTree", "CategoricalTree", "DPID3Classifier", "EncodedTable",
-    "ID3Classifier", "MAPWithCountsAttack", "NaiveMAPAttack", "NaiveMAPClassifierAttack", "PriorAttack",
-    "PriorBaseline", "PriorityID3Classifier",
+    "AttributeInference", "BaseCategoricalTree", "CategoricalTree", "ContinuousFeatureWarning", "DPID3Classifier",
+    "EncodedTable", "ID3Classifier", "MAPWithCountsAttack", "MissingValueWarning", "NaiveMAPAttack",
+    "NaiveMAPClassifierAttack", "PriorAttack", "PriorBaseline", "PriorityID3Classifier",
     "confusion_matrix", "encode_table", "estimate_prior", "to_sklearn",
 ]

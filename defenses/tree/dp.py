@@ -10,6 +10,10 @@ from mitheory.rng import as_generator
 
 from ._base import BaseCategoricalTree, CategoricalTree, _Builder, contingency, xlog2x
 
+#: Smallest ε per query: the Laplace scale 1/ε' and the sums of noisy counts must stay finite doubles (checked
+#: on the steak survey: ε' = 8e-302 grows a finite tree, 8e-309 does not).
+MIN_EPSILON_PER_QUERY = 1e-300
+
 
 @dataclass(frozen=True)
 class PrivacyCharge:
@@ -133,6 +137,11 @@ class DPID3Classifier(BaseCategoricalTree):
             raise ValueError(f"epsilon must be a finite number > 0, got {self.epsilon!r}")
         if not (isinstance(self.max_depth, (int, np.integer)) and self.max_depth >= 0):
             raise ValueError(f"max_depth must be an int >= 0, got {self.max_depth!r}")
+        if self.epsilon / (2 * (self.max_depth + 1)) < MIN_EPSILON_PER_QUERY:
+            raise ValueError(f"epsilon must be >= {2 * (self.max_depth + 1) * MIN_EPSILON_PER_QUERY:g} at max_depth="
+                             f"{self.max_depth} (each of its {2 * (self.max_depth + 1)} queries gets epsilon / "
+                             f"{2 * (self.max_depth + 1)} >= {MIN_EPSILON_PER_QUERY:g}, so that the noise and its sums "
+                             f"stay finite doubles), got {self.epsilon!r}")
         if self.quality not in ("max", "gini", "ig"):
             raise ValueError(f"quality must be 'max', 'gini' or 'ig', got {self.quality!r}")
         if self.n_bound is not None and not (isinstance(self.n_bound, (int, float)) and self.n_bound >= 1):

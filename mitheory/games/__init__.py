@@ -39,6 +39,7 @@ from mitheory.mechanisms import (
     Mechanism,
     from_fixed,
     guard_digits,
+    resolution_digits,
     output_law,
     sample_statistic,
     statistic_law,
@@ -379,7 +380,7 @@ class IndistinguishabilityGame:
         histogram-free mechanisms); ``"auto"`` (default) is ``"fraction"`` up to n = 300, else ``"mpmath"``.
         """
         arith = self._arithmetic(arithmetic)
-        dps = digits + (guard_digits(self.n) if arith == "mpmath" else 0)
+        dps = digits + (guard_digits(self.n) if arith == "mpmath" else 0) + resolution_digits(self.mechanism)
         with mpmath.workdps(dps):
             if self.mechanism.finite_output:
                 pp, pq = self.output_laws(arith)
@@ -638,7 +639,7 @@ class SemanticMIGame:
         :meth:`IndistinguishabilityGame.exact` (with ``"mpmath"`` the sums over cells run in fixed point).
         """
         arith = resolve_arithmetic(arithmetic, self.n)
-        dps = digits + (guard_digits(self.n) if arith == "mpmath" else 0)
+        dps = digits + (guard_digits(self.n) if arith == "mpmath" else 0) + resolution_digits(self.ind.mechanism)
         with mpmath.workdps(dps):
             keys, values, pt, qt, marg_v = self._tables()
             cells, a, b, tv, finite = self._cells(adversary, arith)

@@ -66,6 +66,7 @@ def test_importing_without_art_fails_with_one_line_naming_the_extra():
     assert out.strip().count("\n") == 0 and "mid-toolkit[interop]" in out
 
 
+@pytest.mark.filterwarnings("ignore::defenses.tree.MissingValueWarning")  # rows with missing values on purpose
 @pytest.mark.parametrize("name", sorted(TREES))
 def test_ordinal_export_predicts_exactly_as_our_tree(steak, steak3, name):
     for d in (steak, steak3):
@@ -330,14 +331,10 @@ N_ID = 8
 @pytest.fixture(scope="module")
 def faces_models(data_home):
     """Tiny real face models (8 identities, faces 4×4-averaged to 16×16): undefended, VIB, DP-SGD."""
-    import torch
-
     from defenses.datasets import load_faces
     from defenses.datasets.faces import split_faces
     from defenses.neural import CNNClassifier, DPSGDClassifier, VIBClassifier
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
     d = load_faces(data_home)
     keep = d.target < N_ID
     X, y = d.data[keep].reshape(-1, 16, 4, 16, 4).mean(axis=(2, 4)), d.target[keep]
@@ -349,8 +346,7 @@ def faces_models(data_home):
               "vib": VIBClassifier(beta=1e-3, epochs=15, **kw).fit(X[s.train], y[s.train]),
               "dp": DPSGDClassifier(noise_multiplier=0.5, classes=np.unique(y), epochs=3, delta=1e-3, **kw).fit(
                   X[s.train], y[s.train])}
-    yield X[s.train], y[s.train], models
-    torch.set_num_threads(threads)
+    return X[s.train], y[s.train], models
 
 
 def test_to_art_releases_the_models_outputs_and_logit_gradients(faces_models):

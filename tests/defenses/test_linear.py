@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import warnings
 
 import numpy as np
@@ -17,6 +18,7 @@ from sklearn.utils.estimator_checks import check_estimator
 from defenses.datasets import load_iwpc
 from defenses.linear import (
     AdaSSPRegression,
+    DataClippedWarning,
     MIDLinearRegression,
     NaiveMAPAttack,
     NaiveMAPRegressionAttack,
@@ -264,6 +266,7 @@ def test_mid_rejects_bad_parameters_naming_them(param, value):
 
 @pytest.mark.parametrize("estimator", [MIDLinearRegression(), AdaSSPRegression(random_state=0)],
                          ids=lambda e: type(e).__name__)
+@pytest.mark.filterwarnings("ignore::defenses.linear.DataClippedWarning")  # the checks' data exceed the default bounds
 def test_sklearn_check_estimator_passes_every_check(estimator):
     """No expected failures. (sklearn skips its array-API check unless SCIPY_ARRAY_API is set.)"""
     with warnings.catch_warnings():
@@ -423,8 +426,14 @@ def test_adassp_clips_rows_and_labels_to_the_declared_bounds():
     Xc, yc = X * np.minimum(1.0, 2.0 / norms), np.clip(y, -1.5, 1.5)
     assert np.all(np.linalg.norm(Xc, axis=1) <= 2.0 + 1e-12)
     kw = dict(epsilon=1.0, x_bound=2.0, y_bound=1.5, random_state=7)
-    np.testing.assert_allclose(AdaSSPRegression(**kw).fit(X, y).coef_, AdaSSPRegression(**kw).fit(Xc, yc).coef_,
-                               rtol=1e-12)
+    said = (f"{100 * np.mean(norms > 2.0):.3g}% of the rows had ||x|| > x_bound (clipped to 2) and "
+            f"{100 * np.mean(np.abs(y) > 1.5):.3g}% of the rows had |y| > y_bound (clipped to 1.5)")
+    with pytest.warns(DataClippedWarning, match=re.escape(said)):  # one warning, with the fractions clipped
+        clipped = AdaSSPRegression(**kw).fit(X, y).coef_
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataClippedWarning)  # data inside the bounds: nothing to say
+        inside = AdaSSPRegression(**kw).fit(Xc, yc).coef_
+    np.testing.assert_allclose(clipped, inside, rtol=1e-12)
 
 
 @pytest.mark.parametrize("param, value", [("epsilon", 0.0), ("epsilon", np.inf), ("delta", 1.0), ("x_bound", -1.0),

@@ -90,6 +90,9 @@ def attacked(data_home):
 
 
 def test_attack_beats_the_mean_face_on_the_undefended_model(attacked):
+    """Over training seeds 0-11 (model and attack re-seeded) the ratio RMSE(attack) / RMSE(mean face) was
+    0.78-0.87 (mean 0.818, sd 0.026): the bound 0.95 lies 5.0 standard deviations above the mean, a chance of
+    about 3e-7 under a normal fit to the seeds, below the 1e-4 every seeded test allows."""
     X, _y, s, model, attack = attacked
     recon = attack.invert(attack.release(X[s.train])).images
     assert recon.shape == (len(s.train), 1, 32, 32) and 0 <= recon.min() and recon.max() <= 1
