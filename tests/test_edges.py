@@ -120,10 +120,11 @@ def test_the_limits_are_the_models_own():
     with pytest.raises(ValueError, match="mid_lambda must be <= 1e\\+300"):
         ID3Classifier(mid_lambda=TREE_MAX * 10).fit(C, labels)
     smallest = 2 * (2 + 1) * MIN_EPSILON_PER_QUERY
-    assert np.isfinite(DPID3Classifier(epsilon=smallest, max_depth=2, random_state=0).fit(C, labels)
+    public = {"categories": [["0", "1", "2"]] * 2, "classes": [0, 1]}
+    assert np.isfinite(DPID3Classifier(epsilon=smallest, max_depth=2, random_state=0, **public).fit(C, labels)
                        .predict_proba(C)).all()
     with pytest.raises(ValueError, match="epsilon must be >= 6e-300 at max_depth=2"):
-        DPID3Classifier(epsilon=smallest / 2, max_depth=2).fit(C, labels)
+        DPID3Classifier(epsilon=smallest / 2, max_depth=2, **public).fit(C, labels)
 
 
 def test_missing_face_data_is_refused_before_the_face_table_starts(tmp_path, no_data):

@@ -50,6 +50,6 @@ def test_estimators_of_every_family_take_every_kind():
     X, y = rng.normal(size=(40, 3)), rng.normal(size=40)
     for state in (np.random.RandomState(0), np.random.SeedSequence(0), np.random.default_rng(0), 0):
         AdaSSPRegression(random_state=state).fit(X, y)
-        DPID3Classifier(random_state=state).fit(X > 0, y > 0)
+        DPID3Classifier(categories=[[False, True]] * 3, classes=[False, True], random_state=state).fit(X > 0, y > 0)
         CNNClassifier(architecture={"channels": (2,), "feature_dim": 4}, epochs=1, early_stopping=False,
                       progress=False, random_state=state).fit(rng.random((12, 8, 8)), np.arange(12) % 2)
