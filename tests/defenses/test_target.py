@@ -83,13 +83,16 @@ def test_knowledge_alignment_against_a_plain_module(cnn, plain, digits):
     theirs = KnowledgeAlignmentAttack(**kw).fit(cnn, X[400:600])
     rec = ours.invert(ours.release(X[:5]))
     assert rec.images.shape == (5, 1, 16, 16) and rec.identities is None
-    np.testing.assert_array_equal(rec.images, theirs.invert(theirs.release(X[:5])).images)
+    # the same training, up to float summation order (which varies with the thread layout)
+    np.testing.assert_allclose(rec.images, theirs.invert(theirs.release(X[:5])).images, rtol=0, atol=1e-5)
 
 
 def test_update_leaks_against_a_plain_module(cnn, plain, digits):
     X, y = digits
     P = X[600:610]
-    np.testing.assert_array_equal(simulate_updates(plain, P, X[:6], y[:6]), simulate_updates(cnn, P, X[:6], y[:6]))
+    np.testing.assert_allclose(
+        simulate_updates(plain, P, X[:6], y[:6]), simulate_updates(cnn, P, X[:6], y[:6]), rtol=0, atol=1e-5
+    )
     attack = UpdateLeaksAttack(rounds=1, epochs_per_round=2, device="cpu", random_state=0, progress=False)
     attack.fit(plain, P, X[:40], y[:40])
     res = attack.infer(attack.observe(plain, X[40:50], y[40:50]))
@@ -123,8 +126,8 @@ def prior(digits):
 def test_gmi_against_a_plain_module(cnn, plain, prior):
     ours = GMIAttack(prior, iterations=2, n_restarts=2, random_state=0).fit(plain).invert([0, 3])
     theirs = GMIAttack(prior, iterations=2, n_restarts=2, random_state=0).fit(cnn).invert([0, 3])
-    np.testing.assert_array_equal(ours.images, theirs.images)
-    np.testing.assert_array_equal(ours.target_logit, theirs.target_logit)
+    np.testing.assert_allclose(ours.images, theirs.images, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(ours.target_logit, theirs.target_logit, rtol=1e-5, atol=1e-5)
     assert list(ours.identities) == [0, 3] and cnn.module_.training is False
 
 
