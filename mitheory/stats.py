@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import beta
 
 
 def clopper_pearson(successes: int | np.ndarray, trials: int | np.ndarray, alpha: float = 0.05):
@@ -24,6 +23,11 @@ def clopper_pearson(successes: int | np.ndarray, trials: int | np.ndarray, alpha
     -------
     (low, high) : floats, or arrays when the inputs are arrays.
     """
+    # The Beta quantile is the inverse regularized incomplete beta function (the same Boost routine
+    # behind scipy.stats.beta.ppf); scipy.special is imported here, not at module load, so that the
+    # command lines that import this module start fast.
+    from scipy.special import betaincinv
+
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha must lie in (0, 1), got {alpha!r}")
     k = np.asarray(successes)
@@ -33,8 +37,8 @@ def clopper_pearson(successes: int | np.ndarray, trials: int | np.ndarray, alpha
     k = k.astype(float)
     n = n.astype(float)
     with np.errstate(invalid="ignore"):
-        low = np.where(k > 0, beta.ppf(alpha / 2, k, n - k + 1), 0.0)
-        high = np.where(k < n, beta.ppf(1 - alpha / 2, k + 1, n - k), 1.0)
+        low = np.where(k > 0, betaincinv(k, n - k + 1, alpha / 2), 0.0)
+        high = np.where(k < n, betaincinv(k + 1, n - k, 1 - alpha / 2), 1.0)
     if low.ndim == 0:
         return float(low), float(high)
     return low, high

@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Literal
 
 import numpy as np
-from scipy.stats import t as student_t
+
 from mitheory.bounds import paper_bound, refined_bound, required_epsilon, tight_bound
 from mitheory.distributions import FiniteDistribution, Records
 from mitheory.stats import clopper_pearson
@@ -331,8 +331,10 @@ def _reduction_estimate(rows: list[dict], challenges: int) -> Estimate:
     if se == 0:
         low = high = gain
     else:
+        from scipy.special import stdtrit  # Student's t quantile (what scipy.stats.t.ppf calls)
+
         df = (v0 + v1) ** 2 / (v0**2 / (len(h0) - 1) + v1**2 / (len(h1) - 1))
-        half = float(student_t.ppf(0.975, df)) * se
+        half = float(stdtrit(df, 0.975)) * se
         low, high = gain - half, gain + half
     return Estimate("reduction", float(gain), max(0.0, float(low)), min(1.0, float(high)), len(rows) * challenges)
 

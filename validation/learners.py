@@ -33,13 +33,18 @@ from __future__ import annotations
 import functools
 import os
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
-import pandas as pd
 
 from mitheory.distributions import FiniteDistribution, Records, empirical_distribution
 from validation.ind import Learner, Privacy
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# pandas is imported where a table is built, not at module load: ``python -m validation --help`` and
+# ``list`` read only the registry below and start without it.
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,8 @@ class _IWPC:
 
 @functools.lru_cache(maxsize=4)
 def _iwpc(data_home: str | None) -> _IWPC:
+    import pandas as pd
+
     from validation.linear import IWPCProblem
 
     prob = IWPCProblem(data_home)
@@ -147,6 +154,8 @@ class _Steak:
 
     def frame(self, records: Records) -> tuple[pd.DataFrame, pd.Series]:
         """The tree's input: every survey answer as a categorical with the full (public) domain."""
+        import pandas as pd
+
         cols = {c: pd.Categorical(np.asarray(records.x_ns, dtype=object)[:, j], categories=self.categories[c])
                 for j, c in enumerate(self.ns_columns)}
         cols[self.sensitive] = pd.Categorical(np.asarray(records.x_s, dtype=object),
@@ -174,6 +183,8 @@ def _steak(data_home: str | None) -> _Steak:
 
 def _steak_learner(name: str, make_model: Callable[[np.random.Generator], Any], privacy: Privacy | None,
                    attack_name: str, data_home: str | None) -> tuple[Learner, FiniteDistribution]:
+    import pandas as pd
+
     from defenses.tree import MAPWithCountsAttack, NaiveMAPAttack, confusion_matrix, estimate_prior
 
     task = _steak(data_home)
@@ -213,6 +224,8 @@ class _Digits:
 
 @functools.lru_cache(maxsize=1)
 def _digits() -> _Digits:
+    import pandas as pd
+
     from defenses.datasets import load_digits
 
     ds = load_digits()
