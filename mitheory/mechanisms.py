@@ -38,7 +38,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -66,6 +66,10 @@ __all__ = [
     "to_fixed",
     "from_fixed",
     "sample_statistic",
+    "Scratch",
+    "PIECE",
+    "alias_pieces",
+    "count_law_theta",
     "output_law",
     "extremal_g",
     "extremal_ginv",
@@ -277,6 +281,28 @@ def _compositions(n: int, parts: int):
 
 _ALIAS_MAX_N = 20_000
 
+#: Rounds per piece when a simulator walks a block piece by piece: the few float arrays of one piece
+#: stay in a core's L2 cache, where the block's multi-megabyte temporaries did not.
+PIECE = 1 << 16
+
+
+class Scratch:
+    """Named work arrays reused across the blocks one simulating thread plays.
+
+    Fresh multi-megabyte temporaries in every block cost more than drawing the random numbers that fill
+    them (the kernel hands out and zeroes new pages); one ``Scratch`` per thread keeps them.
+    """
+
+    def __init__(self) -> None:
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def array(self, name: str, size: int, dtype: Any) -> np.ndarray:
+        """An uninitialised 1-D array of ``size`` elements of ``dtype``, the same memory each time."""
+        a = self._arrays.get(name)
+        if a is None or a.dtype != np.dtype(dtype) or len(a) < size:
+            a = self._arrays[name] = np.empty(size, dtype)
+        return a[:size]
+
 
 @functools.lru_cache(maxsize=64)
 def _binomial_alias(n: int, theta: float) -> tuple[np.ndarray, np.ndarray]:
@@ -309,6 +335,7 @@ def sample_statistic(
     rng: np.random.Generator,
     *,
     chunk_records: int = 4_000_000,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Draw the statistic of ``rounds`` independent training sets ``S ~ dist^n``.
 
@@ -316,10 +343,11 @@ def sample_statistic(
     probabilities (finite distributions, known events) — a count by a cached alias table of
     ``Bin(n, θ)`` (``n ≤ 20000``, else numpy's binomial sampler); otherwise ``rounds·n`` records are drawn (in
     chunks) and categorized. Returns shape ``(rounds,)`` for a count (and for ``None``), ``(rounds, k)``
-    for a histogram.
+    for a histogram. ``out``, an integer array of that shape, receives the draws and is returned (the
+    simulators reuse one); the draws do not depend on it.
     """
     if statistic is None:
-        return np.zeros(rounds, dtype=np.int64)
+        return _into(out, np.zeros(rounds, dtype=np.int64))
     if isinstance(statistic, CountStatistic):
         try:
             theta = float(dist.event_probability(statistic.event))
@@ -327,14 +355,11 @@ def sample_statistic(
             theta = None
         if theta is not None:
             if n > _ALIAS_MAX_N or theta in (0.0, 1.0):
-                return rng.binomial(n, theta, size=rounds)
-            prob, alias = _binomial_alias(n, theta)
-            u = rng.random(rounds)
-            u *= n + 1
-            i = u.astype(np.int32)
-            u -= i  # the fractional part is the alias coin
-            keep = u < prob[i]
-            return np.where(keep, i, alias[i])
+                return _into(out, rng.binomial(n, theta, size=rounds))
+            out = np.empty(rounds, np.int32) if out is None else out
+            for _ in alias_pieces(n, theta, rng, rounds, Scratch(), out=out):
+                pass
+            return out
     elif isinstance(statistic, HistogramStatistic) and hasattr(dist, "category_probabilities"):
         pi = np.array([float(v) for v in dist.category_probabilities(statistic.categorize, statistic.k)])
         return rng.multinomial(n, pi / pi.sum(), size=rounds)
@@ -349,7 +374,77 @@ def sample_statistic(
         else:  # one bincount over (round, category) pairs
             flat = (np.arange(m)[:, None] * statistic.k + cats).ravel()
             parts.append(np.bincount(flat, minlength=m * statistic.k).reshape(m, statistic.k))
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    return _into(out, np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64))
+
+
+def _into(out: np.ndarray | None, draws: np.ndarray) -> np.ndarray:
+    if out is None:
+        return draws
+    out[...] = draws
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _alias_tables(n: int, theta: float) -> tuple[np.ndarray, np.ndarray]:
+    """The alias table of ``Bin(n, θ)`` as the sampler reads it: thresholds and outcomes.
+
+    A draw takes ``y = k·u`` (``k = n + 1``, ``u`` uniform) and ``i = ⌊y⌋``, and answers ``i`` when the
+    fraction ``y − i`` is below ``prob[i]``, else ``alias[i]``. ``y − i`` is exact in floating point
+    (Sterbenz), so that test is ``y < i + prob[i]`` in real numbers, which for a double ``y`` is
+    ``y ≤ threshold[i]`` with ``threshold[i]`` the largest double below ``i + prob[i]`` (found in exact
+    rationals). ``outcome[2i + keep]`` is the answer: ``alias[i]`` (keep = 0) or ``i`` (keep = 1).
+    """
+    prob, alias = _binomial_alias(n, theta)
+    threshold = np.empty(len(prob))
+    for i, pr in enumerate(prob.tolist()):
+        t = i + Fraction(pr)
+        nearest = float(t)
+        threshold[i] = nearest if Fraction(nearest) < t else math.nextafter(nearest, -math.inf)
+    outcome = np.empty(2 * len(prob), np.int32)
+    outcome[0::2], outcome[1::2] = alias, np.arange(len(prob))
+    return threshold, outcome
+
+
+def count_law_theta(statistic: Any, dist: Any, n: int) -> float | None:
+    """``θ = P(B)`` when the count of ``statistic`` under ``dist^n`` is drawn from an alias table of
+    ``Bin(n, θ)`` by :func:`sample_statistic`, else None."""
+    if not isinstance(statistic, CountStatistic):
+        return None
+    try:
+        theta = float(dist.event_probability(statistic.event))
+    except ValueError:
+        return None
+    return None if n > _ALIAS_MAX_N or theta in (0.0, 1.0) else theta
+
+
+def alias_pieces(n: int, theta: float, rng: np.random.Generator, rounds: int, scratch: Scratch,
+                 out: np.ndarray | None = None) -> Iterator[np.ndarray]:
+    """``rounds`` draws of ``Bin(n, θ)`` from its alias table, one uniform each, in pieces of at most
+    :data:`PIECE` (:func:`_alias_tables`).
+
+    The uniforms are drawn in order, so the draws are those of one vectorized pass. Each piece is written
+    to its place in ``out`` when given, else to one reused work array (then it is valid until the next
+    piece is asked for), and yielded. (``k·u < k`` for every double ``u < 1``: ``i`` is a valid index.)
+    """
+    threshold, outcome = _alias_tables(n, theta)
+    k, size = n + 1, max(1, min(PIECE, rounds))
+    work = (scratch.array("alias y", size, np.float64), scratch.array("alias i", size, np.int32),
+            scratch.array("alias bar", size, np.float64), scratch.array("alias keep", size, np.bool_))
+    for start in range(0, rounds, size):
+        m = min(size, rounds - start)
+        o = out[start:start + m] if out is not None else scratch.array("alias draws", size, np.int32)[:m]
+        y, i, bar, keep = (a[:m] for a in work)
+        rng.random(out=y)
+        y *= k
+        np.copyto(i, y, casting="unsafe")  # ⌊y⌋ (y ≥ 0)
+        np.less_equal(y, threshold.take(i, out=bar, mode="clip"), out=keep)
+        i += i
+        i += keep  # 2i + keep
+        if o.dtype == outcome.dtype:
+            outcome.take(i, out=o, mode="clip")
+        else:
+            o[...] = outcome.take(i, mode="clip")
+        yield o
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -377,6 +472,16 @@ class Mechanism:
     def sample(self, stats: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
         """Release one model per row of ``stats`` (vectorized)."""
         raise NotImplementedError
+
+    def sample_pieces(self, stats: Iterable[np.ndarray], rounds: int, n: int, rng: np.random.Generator,
+                      scratch: Scratch) -> Iterator[np.ndarray]:
+        """:meth:`sample` for statistics that arrive in consecutive pieces (of at most :data:`PIECE` rows,
+        ``rounds`` in all; a piece is valid until the next one is asked for), releasing the models in
+        pieces too: the same draws from ``rng`` in the same order as :meth:`sample` on all of them, hence
+        the same models. The simulators decide each piece while it is in cache. This default gathers the
+        statistics and releases the whole block as one piece."""
+        parts = [np.array(piece) for piece in stats]  # copies: each piece is valid until the next
+        yield self.sample(parts[0] if len(parts) == 1 else np.concatenate(parts), n, rng)
 
     def kernel(self, stat: Any, n: int) -> dict:
         """Exact output law ``{output: probability}`` given the statistic value ``stat``."""
@@ -685,6 +790,21 @@ class LaplaceCount(_EpsMixin, Mechanism):
         x *= 1.0 / self.epsilon
         x += stats
         return x
+
+    def sample_pieces(self, stats, rounds, n, rng, scratch):
+        # The block's first exponentials are drawn whole, as sample() draws them; the second ones, which
+        # follow them in the stream, piece by piece, each piece finished while it is in cache.
+        x = rng.standard_exponential(out=scratch.array("laplace", rounds, np.float64))
+        second = scratch.array("laplace piece", min(PIECE, rounds), np.float64)
+        scale = 1.0 / self.epsilon
+        start = 0
+        for counts in stats:
+            piece = x[start:start + len(counts)]
+            piece -= rng.standard_exponential(out=second[:len(counts)])
+            piece *= scale
+            piece += counts
+            start += len(counts)
+            yield piece
 
     def cdf(self, x: Any, weights: Sequence, n: int) -> mpmath.mpf:
         """Exact ``P(M(S) ≤ x)`` when ``c(S)`` has law ``weights`` (``weights[c]``, c = 0..n).
