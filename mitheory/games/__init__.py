@@ -811,7 +811,10 @@ def gamma_exact(distribution: Any, n: int) -> Any:
     ``Pr[S ∩ S′ = ∅] = (n!)²·[uⁿvⁿ] ∏_x (e^{p_x u} + e^{q_x v} − 1)``, computed by a dynamic program over
     the records on the ``(n+1)×(n+1)`` coefficient table (``O(|𝒳|·n³)``) in exact arithmetic; records
     with ``p_x = 0`` are lumped into one factor ``e^{(Σ q_x) v}``. For :class:`UniformDiagonal`
-    (continuous records) ``γ = 0``.
+    (continuous records) ``γ = 0``. Rational laws are computed in integers: with ``D`` the common
+    denominator, ``c_{ij}·i!·j!·D^{i+j}`` is an integer for every coefficient ``c_{ij}`` of the product, and
+    the factors multiply by binomial convolution (the same exact value as rational arithmetic, without a
+    gcd per operation).
     """
     n = _check_n(n)
     if isinstance(distribution, UniformDiagonal):
@@ -824,6 +827,8 @@ def gamma_exact(distribution: Any, n: int) -> Any:
     recs = list(q)
     vals = unify_exact([p.get(r, 0) for r in recs] + [q[r] for r in recs])
     pv, qv = vals[: len(recs)], vals[len(recs):]
+    if isinstance(vals[0], Fraction):
+        return 1 - _disjoint_rational(pv, qv, n)
     zero = vals[0] * 0
     one = zero + 1
     fact = [math.factorial(i) for i in range(n + 1)]
@@ -851,6 +856,35 @@ def gamma_exact(distribution: Any, n: int) -> Any:
         table = [[sum((row[j - k] * lb[k] for k in range(j + 1)), zero) for j in range(n + 1)] for row in table]
     disjoint = table[n][n] * fact[n] * fact[n]
     return one - disjoint
+
+
+def _disjoint_rational(pv: list[Fraction], qv: list[Fraction], n: int) -> Fraction:
+    """``Pr[S ∩ S′ = ∅]`` of :func:`gamma_exact` for rational laws, in integers.
+
+    ``t_{ij} = i!·j!·D^{i+j}·[uⁱvʲ]`` of the product so far; a factor ``e^{pu} + e^{qv} − 1`` with
+    ``p = P/D``, ``q = Q/D`` maps it to ``Σ_k C(i,k) P^k t_{i−k,j} + Σ_{k≥1} C(j,k) Q^k t_{i,j−k}`` (products
+    of exponential generating functions are binomial convolutions), and the answer is ``t_{nn} / D^{2n}``.
+    """
+    denominator = math.lcm(*(v.denominator for v in pv + qv))
+    big_p = [int(v * denominator) for v in pv]
+    big_q = [int(v * denominator) for v in qv]
+    binom = [[math.comb(i, k) for k in range(i + 1)] for i in range(n + 1)]
+    table = [[0] * (n + 1) for _ in range(n + 1)]
+    table[0][0] = 1
+    lump = 0
+    for px, qx in zip(big_p, big_q):
+        if px == 0:
+            lump += qx
+            continue
+        pa = [px**k for k in range(n + 1)]
+        qb = [qx**k for k in range(n + 1)]
+        table = [[sum(c * a * table[i - k][j] for k, (c, a) in enumerate(zip(binom[i], pa)))
+                  + sum(binom[j][k] * qb[k] * table[i][j - k] for k in range(1, j + 1))
+                  for j in range(n + 1)] for i in range(n + 1)]
+    if lump:
+        lb = [lump**k for k in range(n + 1)]
+        table = [[sum(binom[j][k] * lb[k] * row[j - k] for k in range(j + 1)) for j in range(n + 1)] for row in table]
+    return Fraction(table[n][n], denominator ** (2 * n))
 
 
 def gamma_simulate(
