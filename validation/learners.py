@@ -152,16 +152,24 @@ class _Steak:
     target_categories: list
     rows: int
 
+    @functools.cached_property
+    def _dtypes(self) -> tuple[dict[str, Any], Any]:
+        """The columns' and the target's categorical dtypes, built once (each unit builds several frames)."""
+        import pandas as pd
+
+        return ({c: pd.CategoricalDtype(cats) for c, cats in self.categories.items()},
+                pd.CategoricalDtype(self.target_categories))
+
     def frame(self, records: Records) -> tuple[pd.DataFrame, pd.Series]:
         """The tree's input: every survey answer as a categorical with the full (public) domain."""
         import pandas as pd
 
-        cols = {c: pd.Categorical(np.asarray(records.x_ns, dtype=object)[:, j], categories=self.categories[c])
-                for j, c in enumerate(self.ns_columns)}
-        cols[self.sensitive] = pd.Categorical(np.asarray(records.x_s, dtype=object),
-                                              categories=self.categories[self.sensitive])
+        dtypes, target = self._dtypes
+        x_ns = np.asarray(records.x_ns, dtype=object)
+        cols = {c: pd.Categorical(x_ns[:, j], dtype=dtypes[c]) for j, c in enumerate(self.ns_columns)}
+        cols[self.sensitive] = pd.Categorical(np.asarray(records.x_s, dtype=object), dtype=dtypes[self.sensitive])
         X = pd.DataFrame(cols)
-        y = pd.Series(pd.Categorical(np.asarray(records.y, dtype=object), categories=self.target_categories))
+        y = pd.Series(pd.Categorical(np.asarray(records.y, dtype=object), dtype=target))
         return X, y
 
 
