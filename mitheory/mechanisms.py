@@ -384,25 +384,41 @@ def _into(out: np.ndarray | None, draws: np.ndarray) -> np.ndarray:
     return out
 
 
+#: The sampler's lookup table has at most this many cells.
+_ALIAS_CELLS = 1 << 16
+
+
 @functools.lru_cache(maxsize=64)
-def _alias_tables(n: int, theta: float) -> tuple[np.ndarray, np.ndarray]:
-    """The alias table of ``Bin(n, θ)`` as the sampler reads it: thresholds and outcomes.
+def _alias_tables(n: int, theta: float) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
+    """The alias table of ``Bin(n, θ)`` as the sampler reads it: a lookup table of cells.
 
     A draw takes ``y = k·u`` (``k = n + 1``, ``u`` uniform) and ``i = ⌊y⌋``, and answers ``i`` when the
     fraction ``y − i`` is below ``prob[i]``, else ``alias[i]``. ``y − i`` is exact in floating point
     (Sterbenz), so that test is ``y < i + prob[i]`` in real numbers, which for a double ``y`` is
     ``y ≤ threshold[i]`` with ``threshold[i]`` the largest double below ``i + prob[i]`` (found in exact
-    rationals). ``outcome[2i + keep]`` is the answer: ``alias[i]`` (keep = 0) or ``i`` (keep = 1).
+    rationals). The unit interval of each ``i`` is cut into ``G = 2^shift`` cells (``k·G ≤ 2^16``): cell
+    ``c = ⌊G·y⌋`` holds the answer when every double of the cell gets the same one, else −1 (the cell holds
+    the threshold, about one draw in G, answered by the comparison itself). ``G·y`` and ``G·threshold`` are
+    exact (G is a power of two).
+
+    Returns ``(cells, shift, G·threshold, alias)``.
     """
     prob, alias = _binomial_alias(n, theta)
-    threshold = np.empty(len(prob))
+    k = n + 1
+    shift = max(0, (_ALIAS_CELLS // k).bit_length() - 1)
+    grid = 1 << shift
+    threshold = np.empty(k)
     for i, pr in enumerate(prob.tolist()):
         t = i + Fraction(pr)
         nearest = float(t)
         threshold[i] = nearest if Fraction(nearest) < t else math.nextafter(nearest, -math.inf)
-    outcome = np.empty(2 * len(prob), np.int32)
-    outcome[0::2], outcome[1::2] = alias, np.arange(len(prob))
-    return threshold, outcome
+    i = np.repeat(np.arange(k), grid)
+    low = i + np.tile(np.arange(grid), k) / grid  # cell c holds the doubles y in [c/G, (c+1)/G)
+    high = low + 1 / grid
+    always = np.nextafter(threshold[i], np.inf) >= high  # no double of the cell lies above the threshold
+    never = threshold[i] < low
+    cells = np.where(always, i, np.where(never, alias[i], -1)).astype(np.int32)
+    return cells, shift, threshold * grid, alias.astype(np.int32)
 
 
 def count_law_theta(statistic: Any, dist: Any, n: int) -> float | None:
@@ -424,27 +440,33 @@ def alias_pieces(n: int, theta: float, rng: np.random.Generator, rounds: int, sc
 
     The uniforms are drawn in order, so the draws are those of one vectorized pass. Each piece is written
     to its place in ``out`` when given, else to one reused work array (then it is valid until the next
-    piece is asked for), and yielded. (``k·u < k`` for every double ``u < 1``: ``i`` is a valid index.)
+    piece is asked for), and yielded. (``K·u < K`` for every double ``u < 1`` and integer ``K < 2^53``: the
+    cell is a valid index.)
     """
-    threshold, outcome = _alias_tables(n, theta)
-    k, size = n + 1, max(1, min(PIECE, rounds))
-    work = (scratch.array("alias y", size, np.float64), scratch.array("alias i", size, np.int32),
-            scratch.array("alias bar", size, np.float64), scratch.array("alias keep", size, np.bool_))
+    tables = _alias_tables(n, theta)
+    size = max(1, min(PIECE, rounds))
+    u_work, c_work = scratch.array("alias u", size, np.float64), scratch.array("alias cell", size, np.int32)
     for start in range(0, rounds, size):
         m = min(size, rounds - start)
         o = out[start:start + m] if out is not None else scratch.array("alias draws", size, np.int32)[:m]
-        y, i, bar, keep = (a[:m] for a in work)
-        rng.random(out=y)
-        y *= k
-        np.copyto(i, y, casting="unsafe")  # ⌊y⌋ (y ≥ 0)
-        np.less_equal(y, threshold.take(i, out=bar, mode="clip"), out=keep)
-        i += i
-        i += keep  # 2i + keep
-        if o.dtype == outcome.dtype:
-            outcome.take(i, out=o, mode="clip")
-        else:
-            o[...] = outcome.take(i, mode="clip")
+        d = o if o.dtype == np.int32 else scratch.array("alias int32", size, np.int32)[:m]
+        _alias_answers(rng.random(out=u_work[:m]), n, tables, c_work[:m], d)
+        if d is not o:
+            o[...] = d
         yield o
+
+
+def _alias_answers(u: np.ndarray, n: int, tables: tuple, cell: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """The alias draws of the uniforms ``u`` into ``out`` (``u`` is overwritten with ``K·u``, ``cell`` is
+    work space): the lookup table's answer, or the threshold comparison in the cells that hold one."""
+    cells, shift, scaled_threshold, alias = tables
+    u *= (n + 1) << shift  # G·y, exactly
+    np.copyto(cell, u, casting="unsafe")  # the cell ⌊G·y⌋ (≥ 0)
+    cells.take(cell, out=out, mode="clip")
+    mixed = np.flatnonzero(out < 0)
+    i = cell[mixed] >> shift
+    out[mixed] = np.where(u[mixed] <= scaled_threshold[i], i, alias[i])
+    return out
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -78,16 +78,56 @@ def _law(theta: float) -> FiniteDistribution:
     return FiniteDistribution({((), 1, 1): t, ((), 0, 1): 1 - t})
 
 
-@pytest.mark.parametrize("n, theta", [(100, 0.75), (3, 0.5), (5000, 0.2)])
-def test_alias_thresholds_are_the_exact_coin_boundaries(n, theta):
-    """y ≤ threshold[i] ⟺ y − i < prob[i] for every double y in [i, i+1): threshold[i] passes, the next
-    double does not (exact rationals)."""
-    prob, _ = mechanisms._binomial_alias(n, theta)
-    threshold, outcome = mechanisms._alias_tables(n, theta)
-    for i, (pr, t) in enumerate(zip(prob.tolist(), threshold.tolist())):
-        bound = i + F(pr)
-        assert F(t) < bound <= F(math.nextafter(t, math.inf))
-    assert outcome.dtype == np.int32 and np.array_equal(outcome[1::2], np.arange(n + 1))
+@pytest.mark.parametrize("n, theta", [(100, 0.75), (3, 0.5), (5000, 0.2), (20_000, 0.01)])
+def test_alias_lookup_cells_answer_as_the_alias_coin(n, theta):
+    """Every cell of the sampler's lookup table answers what the alias coin answers for each double of the
+    cell, or is marked -1 when those answers differ; the coin's thresholds are exact (rationals)."""
+    prob, alias = mechanisms._binomial_alias(n, theta)
+    cells, shift, scaled_threshold, _ = mechanisms._alias_tables(n, theta)
+    grid = 1 << shift
+    assert len(cells) == (n + 1) * grid <= mechanisms._ALIAS_CELLS and (n + 1) * grid * 2 > mechanisms._ALIAS_CELLS
+
+    def coin(y: float) -> int:  # the definition: i = floor(y), keep i when y - i < prob[i]
+        i = math.floor(y)
+        return i if F(y) - i < F(prob[i]) else int(alias[i])
+
+    for i, pr in enumerate(prob.tolist()):
+        t = scaled_threshold[i] / grid
+        assert F(t) < i + F(pr) <= F(math.nextafter(t, math.inf))
+    mixed = np.flatnonzero(cells == -1)
+    assert len(mixed) <= n + 1  # at most one threshold per unit
+    checked = np.concatenate([mixed, mixed - 1, mixed + 1, np.random.default_rng(0).integers(0, len(cells), 3000)])
+    for c in np.unique(checked.clip(0, len(cells) - 1)).tolist():
+        first, last = c / grid, math.nextafter((c + 1) / grid, 0)  # the coin is monotone within a unit
+        answers = {coin(first), coin(last)}
+        assert (len(answers) == 2) == (cells[c] == -1) and (cells[c] == -1 or answers == {cells[c]})
+
+
+@pytest.mark.parametrize("n, theta", [(100, 0.75), (3, 0.5), (5000, 0.2), (1, 0.5)])
+def test_alias_answers_at_the_boundaries_equal_the_one_pass_coin(n, theta):
+    """Uniforms placed on and beside every coin threshold and every unit boundary (a random uniform hits
+    them with probability ~0): the same draws as the one-pass formula."""
+    prob, alias = mechanisms._binomial_alias(n, theta)
+    k = n + 1
+    targets = [i + float(pr) for i, pr in enumerate(prob.tolist())] + list(range(k))
+    u = []
+    for y in targets:
+        x = y / k
+        for _ in range(4):
+            x = math.nextafter(x, 0)
+        for _ in range(9):
+            if 0 <= x < 1:
+                u.append(x)
+            x = math.nextafter(x, 1)
+    u = np.array(u)
+    y = u * k
+    i = y.astype(np.int32)
+    want = np.where(y - i < prob[i], i, alias[i])
+    tables = mechanisms._alias_tables(n, theta)
+    got = mechanisms._alias_answers(u.copy(), n, tables, np.empty(len(u), np.int32), np.empty(len(u), np.int32))
+    assert np.array_equal(got, want)
+    _, shift, scaled_threshold, _ = tables
+    assert np.any(y * (1 << shift) == scaled_threshold[i])  # some uniform lands exactly on a threshold
 
 
 MECHANISMS = [LaplaceCount(1.0, AGREE), LaplaceCount(0.05, AGREE), GeometricCount(0.5, AGREE),
