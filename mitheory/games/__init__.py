@@ -34,9 +34,9 @@ from typing import Any
 import mpmath
 import numpy as np
 
+from mitheory import mechanisms
 from mitheory.adversaries import BayesAdversary, LikelihoodRatioAdversary, RegionGuessAdversary
 from mitheory.distributions import FiniteDistribution, UniformDiagonal, unify_exact
-from mitheory import mechanisms
 from mitheory.mechanisms import (
     CountStatistic,
     Mechanism,
