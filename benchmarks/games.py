@@ -9,7 +9,14 @@ Prints ``name: value unit`` lines:
   games used to do) and by the mpmath recurrence, and their ratio;
 - simulated IND rounds per second for the Laplace count at n = 100 (statistic drawn from its binomial law,
   likelihood-ratio adversary), with 1 and 2 worker threads, against a peer written the obvious numpy way
-  (draw the n records of every training set, count, add ``rng.laplace`` noise, threshold).
+  (draw the n records of every training set, count, add ``rng.laplace`` noise, threshold);
+- the RNG limit for the same draws (issue 24, item 6: target ratio >= 0.7): the generator calls alone that
+  produce exactly the simulation's random numbers — per block of ``2^21`` rounds a spawned generator's
+  ``binomial`` for the world sizes, one uniform per round (the count's alias draw) and two standard
+  exponentials per round (the Laplace noise) — written into a cache-resident buffer, the fastest way to
+  obtain them. Simulation and limit run alternately (``--pairs`` times); the ratio limit / simulation is the
+  median of the paired ratios, of process CPU time (what another process's load does not inflate) and of
+  wall time.
 
 Run: ``python benchmarks/games.py [--rounds R] [--max-seconds S]``. A size is skipped (and said so) when
 ten times the previous size's time exceeds ``--max-seconds``, so the script also finishes on
@@ -59,6 +66,34 @@ def peer_rounds(rounds: int, n: int, eps: float, threshold: float, rng: np.rando
     return wins
 
 
+def rng_limit(rounds: int, rng: np.random.Generator, block: int = 1 << 21, piece: int = 1 << 15) -> None:
+    """Only the draws of ``IndistinguishabilityGame.simulate`` for a Laplace count with an alias-table law."""
+    buf = np.empty(piece)
+    for g, start in zip(rng.spawn(-(-rounds // block)), range(0, rounds, block)):
+        m = min(block, rounds - start)
+        g.binomial(m, 0.5)
+        for draw in (g.random, g.standard_exponential, g.standard_exponential):
+            for s in range(0, m, piece):
+                draw(out=buf[:min(piece, m - s)])
+
+
+def paired(a, b, pairs: int) -> tuple[float, float, float, float]:
+    """Alternate ``a()`` and ``b()``; best CPU seconds of each and the medians of the paired b/a ratios
+    of CPU time and of wall time."""
+    cpu_a, cpu_b, r_cpu, r_wall = [], [], [], []
+    for _ in range(pairs):
+        times = []
+        for fn in (a, b):
+            c, w = time.process_time(), time.perf_counter()
+            fn()
+            times.append((time.process_time() - c, time.perf_counter() - w))
+        cpu_a.append(times[0][0])
+        cpu_b.append(times[1][0])
+        r_cpu.append(times[1][0] / times[0][0])
+        r_wall.append(times[1][1] / times[0][1])
+    return min(cpu_a), min(cpu_b), float(np.median(r_cpu)), float(np.median(r_wall))
+
+
 def mpmath_law(p, n: int) -> None:
     """The count's law by the O(n) recurrence (the current code), at 50 digits plus guard digits."""
     from mitheory.mechanisms import guard_digits
@@ -71,9 +106,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description="Speed of the exact and simulated security games.")
     ap.add_argument("--rounds", type=int, default=20_000_000)
     ap.add_argument("--max-seconds", type=float, default=120.0)
+    ap.add_argument("--pairs", type=int, default=5, help="alternating simulation / RNG-limit runs (default 5)")
+    ap.add_argument("--only-ind", action="store_true", help="only the simulation against its RNG limit")
     args = ap.parse_args()
     p = correlated_bits()
     stat = CountStatistic(agreement_event())
+    if args.only_ind:
+        ind_vs_limit(p, stat, args)
+        return
 
     for name, mech in (("laplace", LaplaceCount(0.001, stat)), ("geometric", GeometricCount(0.001, stat))):
         previous = 0.0
@@ -114,6 +154,20 @@ def main() -> None:
     print(f"peer_numpy_records_n100: {peer_rate:.4g} rounds/s")
     t1 = best_of(lambda: ind.simulate(adv, args.rounds, np.random.default_rng(1)), repeat=1)
     print(f"ratio_vs_peer_workers1: {args.rounds / t1 / peer_rate:.3g} x")
+    ind_vs_limit(p, stat, args)
+
+
+def ind_vs_limit(p, stat, args) -> None:
+    """The one-thread simulation of the Laplace count at n = 100 against the RNG limit of its draws."""
+    ind = IndistinguishabilityGame(p, LaplaceCount(1.0, stat), 100)
+    adv = ind.optimal_adversary()
+    ind.simulate(adv, 100_000, 0)  # warm the alias table
+    cpu_sim, cpu_lim, r_cpu, r_wall = paired(lambda: ind.simulate(adv, args.rounds, np.random.default_rng(1)),
+                                             lambda: rng_limit(args.rounds, np.random.default_rng(1)), args.pairs)
+    print(f"ind_sim_laplace_n100_workers1_cpu: {args.rounds / cpu_sim:.4g} rounds per CPU second")
+    print(f"rng_limit_same_draws_cpu: {args.rounds / cpu_lim:.4g} rounds per CPU second")
+    print(f"ratio_sim_to_rng_limit: {r_cpu:.3f} (CPU time), {r_wall:.3f} (wall); median of {args.pairs} pairs, "
+          f"target >= 0.7")
     print(f"load_average_1min: {os.getloadavg()[0]:.2f} (on {os.cpu_count()} cpus)")
 
 

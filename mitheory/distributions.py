@@ -212,6 +212,10 @@ class FiniteDistribution:
         The probabilities as float64 (for sampling).
     x_ns, x_s, y : ndarray
         Parallel columns of the support (``x_ns`` has shape ``(m, d)``).
+
+    A distribution is immutable: never change these attributes after construction. Its decorrelated
+    product and ``TV(p, q)`` are computed on first use and kept (for ``mpf`` probabilities, per mpmath
+    precision).
     """
 
     def __init__(self, table: Mapping | Sequence, probs: Sequence | None = None):
@@ -244,12 +248,26 @@ class FiniteDistribution:
                 raise ValueError(f"probabilities must sum to 1, got {total}")
         elif abs(total - 1) > 1e-12:
             raise ValueError(f"probabilities must sum to 1, got {total}")
-        self.records = [r for r, pr in merged.items() if pr != 0]
-        self.probs = [merged[r] for r in self.records]
-        dims = {len(r[0]) for r in self.records}
+        records = [r for r, pr in merged.items() if pr != 0]
+        dims = {len(r[0]) for r in records}
         if len(dims) != 1:
             raise ValueError(f"all x_ns must have the same length, got lengths {sorted(dims)}")
-        d = dims.pop()
+        self._set_support(records, [merged[r] for r in records])
+
+    @classmethod
+    def _from_exact(cls, records: list[tuple], probs: list) -> "FiniteDistribution":
+        """A distribution from a support already in canonical form: distinct records ``(x_ns tuple, x_s, y)``
+        of one ``x_ns`` length, and positive exact probabilities of one type summing to 1 (what the
+        methods below produce). Skips the constructor's normalisation and checks, not its results."""
+        self = cls.__new__(cls)
+        self._set_support(records, probs)
+        return self
+
+    def _set_support(self, records: list[tuple], probs: list) -> None:
+        self.records = records
+        self.probs = probs
+        self._memo: dict = {}  # derived exact quantities (decorrelated product, TV), see _memoised
+        d = len(records[0][0])
         self.weights = np.array([float(pr) for pr in self.probs])
         self.weights /= self.weights.sum()
         self._cum = np.cumsum(self.weights)
@@ -295,15 +313,30 @@ class FiniteDistribution:
             out[key] = out[key] + pr if key in out else pr
         return out
 
+    def _memoised(self, what: str, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per distribution (and mpmath precision, for ``mpf`` probabilities).
+
+        A distribution is immutable — its attributes are never changed after construction — so what is
+        derived from it exactly can be kept: the games, the bounds figure and every ``run_ind`` on one
+        table ask for the same decorrelated product and TV many times. Rational results do not depend on
+        the working precision; ``mpf`` ones are kept per precision.
+        """
+        key = (what, None if self.is_exact_rational else mpmath.mp.prec)
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
     def decorrelated(self) -> "FiniteDistribution":
-        """The product ``q = p(X_s) × p(X_ns, Y)`` of Eq. 8 (exact)."""
-        ms = self.marginal_s()
-        mny = self.marginal_ns_y()
-        table = {}
-        for (ns, y), a in mny.items():
-            for s, b in ms.items():
-                table[(ns, s, y)] = a * b
-        return FiniteDistribution(table)
+        """The product ``q = p(X_s) × p(X_ns, Y)`` of Eq. 8 (exact; computed once, then reused)."""
+
+        def product() -> FiniteDistribution:
+            ms = self.marginal_s()
+            # Records of p have positive probabilities, so every product is positive; the pairs
+            # ((x_ns, y), x_s) are distinct, and the products sum to 1 exactly for rationals.
+            items = [((ns, s, y), a * b) for (ns, y), a in self.marginal_ns_y().items() for s, b in ms.items()]
+            return FiniteDistribution._from_exact([r for r, _ in items], [pr for _, pr in items])
+
+        return self._memoised("decorrelated", product)
 
     def event_probability(self, event: Event) -> Fraction | mpmath.mpf:
         """Exact ``p(B)`` for an :class:`Event` ``B``."""
@@ -327,15 +360,16 @@ class FiniteDistribution:
         """Exact total variation distance to another finite distribution over the same record space."""
         a = dict(zip(self.records, self.probs))
         b = dict(zip(other.records, other.probs))
-        vals = unify_exact(list(a.values()) + list(b.values()))
-        a = dict(zip(a.keys(), vals[: len(a)]))
-        b = dict(zip(b.keys(), vals[len(a):]))
-        zero = vals[0] * 0
+        if not (self.is_exact_rational and other.is_exact_rational):  # rationals are exact already
+            vals = unify_exact(list(a.values()) + list(b.values()))
+            a = dict(zip(a.keys(), vals[: len(a)]))
+            b = dict(zip(b.keys(), vals[len(a):]))
+        zero = next(iter(a.values())) * 0
         return sum((abs(a.get(r, zero) - b.get(r, zero)) for r in set(a) | set(b)), zero) / 2
 
     def tv_decorrelated(self) -> Fraction | mpmath.mpf:
-        """``TV(p, q)`` with ``q`` the decorrelated product (docs/theory.md §6)."""
-        return self.tv(self.decorrelated())
+        """``TV(p, q)`` with ``q`` the decorrelated product (docs/theory.md §6; computed once, then reused)."""
+        return self._memoised("tv_decorrelated", lambda: self.tv(self.decorrelated()))
 
     # -- sampling ---------------------------------------------------------------------------------------
     def sample_indices(self, size: int | tuple, rng: np.random.Generator) -> np.ndarray:

@@ -38,7 +38,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -68,6 +68,10 @@ __all__ = [
     "to_fixed",
     "from_fixed",
     "sample_statistic",
+    "Scratch",
+    "PIECE",
+    "alias_pieces",
+    "count_law_theta",
     "output_law",
     "extremal_g",
     "extremal_ginv",
@@ -294,6 +298,28 @@ def _compositions(n: int, parts: int):
 
 _ALIAS_MAX_N = 20_000
 
+#: Rounds per piece when a simulator walks a block piece by piece: the few float arrays of one piece
+#: stay in a core's L2 cache, where the block's multi-megabyte temporaries did not.
+PIECE = 1 << 16
+
+
+class Scratch:
+    """Named work arrays reused across the blocks one simulating thread plays.
+
+    Fresh multi-megabyte temporaries in every block cost more than drawing the random numbers that fill
+    them (the kernel hands out and zeroes new pages); one ``Scratch`` per thread keeps them.
+    """
+
+    def __init__(self) -> None:
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def array(self, name: str, size: int, dtype: Any) -> np.ndarray:
+        """An uninitialised 1-D array of ``size`` elements of ``dtype``, the same memory each time."""
+        a = self._arrays.get(name)
+        if a is None or a.dtype != np.dtype(dtype) or len(a) < size:
+            a = self._arrays[name] = np.empty(size, dtype)
+        return a[:size]
+
 
 @functools.lru_cache(maxsize=64)
 def _binomial_alias(n: int, theta: float) -> tuple[np.ndarray, np.ndarray]:
@@ -326,6 +352,7 @@ def sample_statistic(
     rng: np.random.Generator,
     *,
     chunk_records: int = 4_000_000,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Draw the statistic of ``rounds`` independent training sets ``S ~ dist^n``.
 
@@ -333,10 +360,11 @@ def sample_statistic(
     probabilities (finite distributions, known events) — a count by a cached alias table of
     ``Bin(n, θ)`` (``n ≤ 20000``, else numpy's binomial sampler); otherwise ``rounds·n`` records are drawn (in
     chunks) and categorized. Returns shape ``(rounds,)`` for a count (and for ``None``), ``(rounds, k)``
-    for a histogram.
+    for a histogram. ``out``, an integer array of that shape, receives the draws and is returned (the
+    simulators reuse one); the draws do not depend on it.
     """
     if statistic is None:
-        return np.zeros(rounds, dtype=np.int64)
+        return _into(out, np.zeros(rounds, dtype=np.int64))
     if isinstance(statistic, CountStatistic):
         try:
             theta = float(dist.event_probability(statistic.event))
@@ -344,14 +372,11 @@ def sample_statistic(
             theta = None
         if theta is not None:
             if n > _ALIAS_MAX_N or theta in (0.0, 1.0):
-                return rng.binomial(n, theta, size=rounds)
-            prob, alias = _binomial_alias(n, theta)
-            u = rng.random(rounds)
-            u *= n + 1
-            i = u.astype(np.int32)
-            u -= i  # the fractional part is the alias coin
-            keep = u < prob[i]
-            return np.where(keep, i, alias[i])
+                return _into(out, rng.binomial(n, theta, size=rounds))
+            out = np.empty(rounds, np.int32) if out is None else out
+            for _ in alias_pieces(n, theta, rng, rounds, Scratch(), out=out):
+                pass
+            return out
     elif isinstance(statistic, HistogramStatistic) and hasattr(dist, "category_probabilities"):
         pi = np.array([float(v) for v in dist.category_probabilities(statistic.categorize, statistic.k)])
         return rng.multinomial(n, pi / pi.sum(), size=rounds)
@@ -366,7 +391,99 @@ def sample_statistic(
         else:  # one bincount over (round, category) pairs
             flat = (np.arange(m)[:, None] * statistic.k + cats).ravel()
             parts.append(np.bincount(flat, minlength=m * statistic.k).reshape(m, statistic.k))
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    return _into(out, np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64))
+
+
+def _into(out: np.ndarray | None, draws: np.ndarray) -> np.ndarray:
+    if out is None:
+        return draws
+    out[...] = draws
+    return out
+
+
+#: The sampler's lookup table has at most this many cells.
+_ALIAS_CELLS = 1 << 16
+
+
+@functools.lru_cache(maxsize=64)
+def _alias_tables(n: int, theta: float) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
+    """The alias table of ``Bin(n, θ)`` as the sampler reads it: a lookup table of cells.
+
+    A draw takes ``y = k·u`` (``k = n + 1``, ``u`` uniform) and ``i = ⌊y⌋``, and answers ``i`` when the
+    fraction ``y − i`` is below ``prob[i]``, else ``alias[i]``. ``y − i`` is exact in floating point
+    (Sterbenz), so that test is ``y < i + prob[i]`` in real numbers, which for a double ``y`` is
+    ``y ≤ threshold[i]`` with ``threshold[i]`` the largest double below ``i + prob[i]`` (found in exact
+    rationals). The unit interval of each ``i`` is cut into ``G = 2^shift`` cells (``k·G ≤ 2^16``): cell
+    ``c = ⌊G·y⌋`` holds the answer when every double of the cell gets the same one, else −1 (the cell holds
+    the threshold, about one draw in G, answered by the comparison itself). ``G·y`` and ``G·threshold`` are
+    exact (G is a power of two).
+
+    Returns ``(cells, shift, G·threshold, alias)``.
+    """
+    prob, alias = _binomial_alias(n, theta)
+    k = n + 1
+    shift = max(0, (_ALIAS_CELLS // k).bit_length() - 1)
+    grid = 1 << shift
+    threshold = np.empty(k)
+    for i, pr in enumerate(prob.tolist()):
+        t = i + Fraction(pr)
+        nearest = float(t)
+        threshold[i] = nearest if Fraction(nearest) < t else math.nextafter(nearest, -math.inf)
+    i = np.repeat(np.arange(k), grid)
+    low = i + np.tile(np.arange(grid), k) / grid  # cell c holds the doubles y in [c/G, (c+1)/G)
+    high = low + 1 / grid
+    always = np.nextafter(threshold[i], np.inf) >= high  # no double of the cell lies above the threshold
+    never = threshold[i] < low
+    cells = np.where(always, i, np.where(never, alias[i], -1)).astype(np.int32)
+    return cells, shift, threshold * grid, alias.astype(np.int32)
+
+
+def count_law_theta(statistic: Any, dist: Any, n: int) -> float | None:
+    """``θ = P(B)`` when the count of ``statistic`` under ``dist^n`` is drawn from an alias table of
+    ``Bin(n, θ)`` by :func:`sample_statistic`, else None."""
+    if not isinstance(statistic, CountStatistic):
+        return None
+    try:
+        theta = float(dist.event_probability(statistic.event))
+    except ValueError:
+        return None
+    return None if n > _ALIAS_MAX_N or theta in (0.0, 1.0) else theta
+
+
+def alias_pieces(n: int, theta: float, rng: np.random.Generator, rounds: int, scratch: Scratch,
+                 out: np.ndarray | None = None) -> Iterator[np.ndarray]:
+    """``rounds`` draws of ``Bin(n, θ)`` from its alias table, one uniform each, in pieces of at most
+    :data:`PIECE` (:func:`_alias_tables`).
+
+    The uniforms are drawn in order, so the draws are those of one vectorized pass. Each piece is written
+    to its place in ``out`` when given, else to one reused work array (then it is valid until the next
+    piece is asked for), and yielded. (``K·u < K`` for every double ``u < 1`` and integer ``K < 2^53``: the
+    cell is a valid index.)
+    """
+    tables = _alias_tables(n, theta)
+    size = max(1, min(PIECE, rounds))
+    u_work, c_work = scratch.array("alias u", size, np.float64), scratch.array("alias cell", size, np.int32)
+    for start in range(0, rounds, size):
+        m = min(size, rounds - start)
+        o = out[start:start + m] if out is not None else scratch.array("alias draws", size, np.int32)[:m]
+        d = o if o.dtype == np.int32 else scratch.array("alias int32", size, np.int32)[:m]
+        _alias_answers(rng.random(out=u_work[:m]), n, tables, c_work[:m], d)
+        if d is not o:
+            o[...] = d
+        yield o
+
+
+def _alias_answers(u: np.ndarray, n: int, tables: tuple, cell: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """The alias draws of the uniforms ``u`` into ``out`` (``u`` is overwritten with ``K·u``, ``cell`` is
+    work space): the lookup table's answer, or the threshold comparison in the cells that hold one."""
+    cells, shift, scaled_threshold, alias = tables
+    u *= (n + 1) << shift  # G·y, exactly
+    np.copyto(cell, u, casting="unsafe")  # the cell ⌊G·y⌋ (≥ 0)
+    cells.take(cell, out=out, mode="clip")
+    mixed = np.flatnonzero(out < 0)
+    i = cell[mixed] >> shift
+    out[mixed] = np.where(u[mixed] <= scaled_threshold[i], i, alias[i])
+    return out
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -394,6 +511,16 @@ class Mechanism:
     def sample(self, stats: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
         """Release one model per row of ``stats`` (vectorized)."""
         raise NotImplementedError
+
+    def sample_pieces(self, stats: Iterable[np.ndarray], rounds: int, n: int, rng: np.random.Generator,
+                      scratch: Scratch) -> Iterator[np.ndarray]:
+        """:meth:`sample` for statistics that arrive in consecutive pieces (of at most :data:`PIECE` rows,
+        ``rounds`` in all; a piece is valid until the next one is asked for), releasing the models in
+        pieces too: the same draws from ``rng`` in the same order as :meth:`sample` on all of them, hence
+        the same models. The simulators decide each piece while it is in cache. This default gathers the
+        statistics and releases the whole block as one piece."""
+        parts = [np.array(piece) for piece in stats]  # copies: each piece is valid until the next
+        yield self.sample(parts[0] if len(parts) == 1 else np.concatenate(parts), n, rng)
 
     def kernel(self, stat: Any, n: int) -> dict:
         """Exact output law ``{output: probability}`` given the statistic value ``stat``."""
@@ -713,6 +840,21 @@ class LaplaceCount(_EpsMixin, Mechanism):
         x *= 1.0 / self.epsilon
         x += stats
         return x
+
+    def sample_pieces(self, stats, rounds, n, rng, scratch):
+        # The block's first exponentials are drawn whole, as sample() draws them; the second ones, which
+        # follow them in the stream, piece by piece, each piece finished while it is in cache.
+        x = rng.standard_exponential(out=scratch.array("laplace", rounds, np.float64))
+        second = scratch.array("laplace piece", min(PIECE, rounds), np.float64)
+        scale = 1.0 / self.epsilon
+        start = 0
+        for counts in stats:
+            piece = x[start:start + len(counts)]
+            piece -= rng.standard_exponential(out=second[:len(counts)])
+            piece *= scale
+            piece += counts
+            start += len(counts)
+            yield piece
 
     def cdf(self, x: Any, weights: Sequence, n: int) -> mpmath.mpf:
         """Exact ``P(M(S) ≤ x)`` when ``c(S)`` has law ``weights`` (``weights[c]``, c = 0..n).

@@ -7,8 +7,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.stats import beta, norm
-from scipy.stats import t as student_t
 
 
 def clopper_pearson(successes: int | np.ndarray, trials: int | np.ndarray, alpha: float = 0.05):
@@ -29,6 +27,11 @@ def clopper_pearson(successes: int | np.ndarray, trials: int | np.ndarray, alpha
     -------
     (low, high) : floats, or arrays when the inputs are arrays.
     """
+    # The Beta quantile is the inverse regularized incomplete beta function (the same Boost routine
+    # behind scipy.stats.beta.ppf); scipy.special is imported here, not at module load, so that the
+    # command lines that import this module start fast.
+    from scipy.special import betaincinv
+
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha must lie in (0, 1), got {alpha!r}")
     k = np.asarray(successes)
@@ -38,8 +41,8 @@ def clopper_pearson(successes: int | np.ndarray, trials: int | np.ndarray, alpha
     k = k.astype(float)
     n = n.astype(float)
     with np.errstate(invalid="ignore"):
-        low = np.where(k > 0, beta.ppf(alpha / 2, k, n - k + 1), 0.0)
-        high = np.where(k < n, beta.ppf(1 - alpha / 2, k + 1, n - k), 1.0)
+        low = np.where(k > 0, betaincinv(k, n - k + 1, alpha / 2), 0.0)
+        high = np.where(k < n, betaincinv(k + 1, n - k, 1 - alpha / 2), 1.0)
     if low.ndim == 0:
         return float(low), float(high)
     return low, high
@@ -50,7 +53,9 @@ def wilson(p: float, n: float, level: float = 0.95) -> tuple[float, float]:
     non-integer count); always inside [0, 1] and of positive width for finite ``n``."""
     if not 0.0 <= p <= 1.0 or not n > 0 or not 0.0 < level < 1.0:
         raise ValueError(f"need 0 <= p <= 1, n > 0 and 0 < level < 1, got p={p!r}, n={n!r}, level={level!r}")
-    z = float(norm.ppf(0.5 + level / 2))
+    from scipy.special import ndtri  # the normal quantile, imported where used (fast start of the CLIs)
+
+    z = float(ndtri(0.5 + level / 2))
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
     return max(0.0, centre - half), min(1.0, centre + half)
@@ -72,10 +77,12 @@ def effective_wilson(p: float, variance: float, trials: float, df: float, level:
     """
     if not trials >= 1 or not df > 0 or not variance >= 0:
         raise ValueError(f"need trials >= 1, df > 0 and variance >= 0, got {trials!r}, {df!r}, {variance!r}")
+    from scipy.special import ndtri, stdtrit
+
     n = trials if variance == 0 or p * (1 - p) == 0 else min(trials, p * (1 - p) / variance)
-    z = float(norm.ppf(0.5 + level / 2))
+    z = float(ndtri(0.5 + level / 2))
     if math.isfinite(df):
-        n *= (z / float(student_t.ppf(0.5 + level / 2, df))) ** 2
+        n *= (z / float(stdtrit(df, 0.5 + level / 2))) ** 2
     return wilson(p, n, level)
 
 

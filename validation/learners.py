@@ -33,13 +33,18 @@ from __future__ import annotations
 import functools
 import os
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
-import pandas as pd
 
 from mitheory.distributions import FiniteDistribution, Records, empirical_distribution
 from validation.ind import Learner, Privacy
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# pandas is imported where a table is built, not at module load: ``python -m validation --help`` and
+# ``list`` read only the registry below and start without it.
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,8 @@ class _IWPC:
 
 @functools.lru_cache(maxsize=4)
 def _iwpc(data_home: str | None) -> _IWPC:
+    import pandas as pd
+
     from validation.linear import IWPCProblem
 
     prob = IWPCProblem(data_home)
@@ -154,14 +161,24 @@ class _Steak:
     target_categories: list
     rows: int
 
+    @functools.cached_property
+    def _dtypes(self) -> tuple[dict[str, Any], Any]:
+        """The columns' and the target's categorical dtypes, built once (each unit builds several frames)."""
+        import pandas as pd
+
+        return ({c: pd.CategoricalDtype(cats) for c, cats in self.categories.items()},
+                pd.CategoricalDtype(self.target_categories))
+
     def frame(self, records: Records) -> tuple[pd.DataFrame, pd.Series]:
         """The tree's input: every survey answer as a categorical with the full (public) domain."""
-        cols = {c: pd.Categorical(np.asarray(records.x_ns, dtype=object)[:, j], categories=self.categories[c])
-                for j, c in enumerate(self.ns_columns)}
-        cols[self.sensitive] = pd.Categorical(np.asarray(records.x_s, dtype=object),
-                                              categories=self.categories[self.sensitive])
+        import pandas as pd
+
+        dtypes, target = self._dtypes
+        x_ns = np.asarray(records.x_ns, dtype=object)
+        cols = {c: pd.Categorical(x_ns[:, j], dtype=dtypes[c]) for j, c in enumerate(self.ns_columns)}
+        cols[self.sensitive] = pd.Categorical(np.asarray(records.x_s, dtype=object), dtype=dtypes[self.sensitive])
         X = pd.DataFrame(cols)
-        y = pd.Series(pd.Categorical(np.asarray(records.y, dtype=object), categories=self.target_categories))
+        y = pd.Series(pd.Categorical(np.asarray(records.y, dtype=object), dtype=target))
         return X, y
 
 
@@ -183,6 +200,8 @@ def _steak(data_home: str | None) -> _Steak:
 
 def _steak_learner(name: str, make_model: Callable[[np.random.Generator], Any], privacy: Privacy | None,
                    attack_name: str, data_home: str | None) -> tuple[Learner, FiniteDistribution]:
+    import pandas as pd
+
     from defenses.tree import MAPWithCountsAttack, NaiveMAPClassifierAttack, confusion_matrix, estimate_prior
 
     task = _steak(data_home)
@@ -223,6 +242,8 @@ class _Digits:
 
 @functools.lru_cache(maxsize=1)
 def _digits() -> _Digits:
+    import pandas as pd
+
     from defenses.datasets import load_digits
 
     ds = load_digits()

@@ -34,7 +34,6 @@ from typing import Any, Sequence
 
 import numpy as np
 from sklearn.linear_model import LinearRegression
-from sklearn.metrics import roc_auc_score
 
 from defenses.datasets import load_iwpc
 from defenses.interop import art_available
@@ -46,6 +45,7 @@ from defenses.linear import (
     PriorBaseline,
     empirical_prior,
 )
+from defenses.metrics import ovr_auroc
 from validation.engine import Executor
 from validation.sweep import Setting, aggregate, run_sweep
 
@@ -91,7 +91,7 @@ class IWPCProblem:
 
 def _auroc(truth: np.ndarray, posterior: np.ndarray, values: Sequence) -> float:
     codes = np.array([values.index(v) for v in truth])
-    return float(roc_auc_score(codes, posterior, multi_class="ovr", average="macro", labels=range(len(values))))
+    return ovr_auroc(codes, posterior)
 
 
 def make_evaluate(problem: IWPCProblem, *, seed: int = 0, test_size: float = 0.2, delta: float = 1e-6,

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from mitheory.rng import integer_seed as seed_from  # the toolkit's one random-state helper
+from mitheory.rng import integer_seed as seed_from  # noqa: F401  (re-exported: the toolkit's one random-state helper)
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:

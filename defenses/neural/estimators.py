@@ -30,6 +30,7 @@ from torch import nn
 
 from mitheory.cli import Progress
 
+from . import _accounting
 from ._torch import (
     as_arrays,
     as_images,
@@ -866,12 +867,12 @@ class DPSGDClassifier(_NeuralClassifier):
             warnings.filterwarnings("ignore", message=".*[Ss]ecure RNG.*")
             warnings.filterwarnings("ignore", message=".*Optimal order is the.*")
             engine = PrivacyEngine(accountant=self.accountant)
-            if self.target_epsilon is not None:
-                made = engine.make_private_with_epsilon(
-                    **common, target_epsilon=float(self.target_epsilon), target_delta=self.delta,
-                    epochs=self.epochs)
+            if self.target_epsilon is not None:  # make_private_with_epsilon's σ (q = 1/len(loader)), memoised
+                sigma = _accounting.noise_multiplier(float(self.target_epsilon), self.delta, 1 / len(loader),
+                                                     self.epochs, self.accountant)
             else:
-                made = engine.make_private(**common, noise_multiplier=float(self.noise_multiplier))
+                sigma = float(self.noise_multiplier)
+            made = engine.make_private(**common, noise_multiplier=sigma)
         if mode == "ghost":  # the criterion wrapper runs the two backward passes of ghost clipping
             dp_module, dp_opt, criterion, dp_loader = made
         else:
@@ -906,24 +907,17 @@ class DPSGDClassifier(_NeuralClassifier):
         return inner
 
     def _account(self, history, n: int) -> None:
-        from opacus.accountants import PRVAccountant, RDPAccountant
-
         steps = int(sum(h[2] for h in history))
         eps: dict[str, float] = {}
         if self.noise_multiplier_ == 0 or steps == 0:
             eps = {"rdp": float("inf") if steps else 0.0, "prv": float("inf") if steps else 0.0}
-        else:
-            with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                warnings.filterwarnings("ignore", message=".*Optimal order is the.*")
-                rdp = RDPAccountant()
-                rdp.history = [tuple(h) for h in history]
-                eps["rdp"] = float(rdp.get_epsilon(self.delta))
-                prv = PRVAccountant()
-                prv.history = [tuple(h) for h in history]
-                try:
-                    eps["prv"] = float(prv.get_epsilon(self.delta, eps_error=self._prv_eps_error(eps["rdp"])))
-                except MemoryError:
-                    eps["prv"] = float("inf")
+        else:  # memoised on (σ, q, steps) runs and δ: a sweep's splits of one setting share them
+            runs = tuple(tuple(h) for h in history)
+            eps["rdp"] = _accounting.epsilon(runs, self.delta, "rdp")
+            try:
+                eps["prv"] = _accounting.epsilon(runs, self.delta, "prv", self._prv_eps_error(eps["rdp"]))
+            except MemoryError:
+                eps["prv"] = float("inf")
         self.epsilon_ = eps
         self.privacy_: dict[str, Any] = {
             "delta": self.delta,

@@ -24,8 +24,9 @@ neither, so the imports run one way: games_cli → scenarios → theorems → ga
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -33,10 +34,15 @@ from typing import Any
 import mpmath
 import numpy as np
 
+from mitheory import mechanisms
 from mitheory.adversaries import BayesAdversary, LikelihoodRatioAdversary, RegionGuessAdversary
 from mitheory.distributions import FiniteDistribution, UniformDiagonal, unify_exact
 from mitheory.mechanisms import (
+    CountStatistic,
     Mechanism,
+    Scratch,
+    alias_pieces,
+    count_law_theta,
     from_fixed,
     guard_digits,
     resolution_digits,
@@ -448,9 +454,12 @@ class IndistinguishabilityGame:
         ``rng``, so the result depends on the seed only, not on ``workers``. In a block the number of
         ``b = 1`` rounds is drawn as ``Bin(block, 1/2)``, each round's statistic is drawn from its
         binomial/multinomial law under ``p`` or ``q``, the mechanism releases one model per round, and the
-        adversary (default: the likelihood-ratio adversary) answers the whole block in one call.
-        ``workers > 1`` runs blocks in threads (numpy releases the GIL in its samplers and ufuncs); the
-        adversary must then be thread-safe, as the reference adversaries are.
+        adversary (default: the likelihood-ratio adversary) answers. Within a block the work goes piece by
+        piece through cache-sized arrays that each thread reuses, with the random numbers drawn in the same
+        order as by whole-block arrays, so the result is the same (``benchmarks/games.py`` sets its speed
+        against the time of the random draws alone). ``workers > 1`` runs blocks in threads (numpy releases
+        the GIL in its samplers and ufuncs); the adversary must then be thread-safe, as the reference
+        adversaries are.
         """
         rounds = _check_rounds(rounds)
         rng = _check_rng(rng)
@@ -461,25 +470,70 @@ class IndistinguishabilityGame:
         sizes = [min(_BLOCK, rounds - s) for s in range(0, rounds, _BLOCK)]
         gens = rng.spawn(len(sizes))
         if workers == 1:
-            wins = sum(self._block(adversary, m, g) for m, g in zip(sizes, gens))
+            scratch = Scratch()
+            wins = sum(self._block(adversary, m, g, scratch) for m, g in zip(sizes, gens))
         else:
+            import threading
             from concurrent.futures import ThreadPoolExecutor
 
+            local = threading.local()  # one Scratch per thread
+
+            def block(mg):
+                if not hasattr(local, "scratch"):
+                    local.scratch = Scratch()
+                return self._block(adversary, *mg, local.scratch)
+
             with ThreadPoolExecutor(max_workers=int(workers)) as pool:
-                wins = sum(pool.map(lambda mg: self._block(adversary, *mg), zip(sizes, gens)))
+                wins = sum(pool.map(block, zip(sizes, gens)))
         return _result(wins, rounds, alpha)
 
-    def _block(self, adversary: Any, m: int, rng: np.random.Generator) -> int:
-        st = self.mechanism.statistic
+    def _block(self, adversary: Any, m: int, rng: np.random.Generator, scratch: Scratch) -> int:
+        """Wins in ``m`` rounds drawn from ``rng``: ``Bin(m, 1/2)`` rounds in world q, the statistics of the
+        p-world rounds then of the q-world ones, the mechanism's draws, then the adversary's. An adversary
+        that draws nothing (``randomized`` false) decides the models piece by piece as the mechanism
+        releases them, while they are in cache; the others see the whole block at once."""
         m1 = int(rng.binomial(m, 0.5))
         m0 = m - m1
-        s0 = sample_statistic(st, self.distribution, self.n, m0, rng)
-        s1 = sample_statistic(st, self.q, self.n, m1, rng)
-        models = self.mechanism.sample(np.concatenate([s0, s1]), self.n, rng)
-        d = np.asarray(adversary.decide(models, rng)).reshape(-1)
-        if len(d) != m:
-            raise ValueError("adversary.decide must return one decision per model")
-        return int(np.count_nonzero(d[:m0] == 0)) + int(np.count_nonzero(d[m0:] == 1))
+        pieces = self.mechanism.sample_pieces(self._statistics(m0, m1, rng, scratch), m, self.n, rng, scratch)
+        if getattr(adversary, "randomized", True):
+            parts = [np.array(piece) for piece in pieces]  # copies: a piece is valid until the next
+            pieces = [parts[0] if len(parts) == 1 else np.concatenate(parts)]
+        wins, start = 0, 0
+        for models in pieces:
+            d = np.asarray(adversary.decide(models, rng)).reshape(-1)
+            if len(d) != len(models):
+                raise ValueError("adversary.decide must return one decision per model")
+            p_world = min(max(m0 - start, 0), len(d))  # the first m0 rounds of the block are p's
+            wins += int(np.count_nonzero(d[:p_world] == 0)) + int(np.count_nonzero(d[p_world:] == 1))
+            start += len(d)
+        return wins
+
+    def _statistics(self, m0: int, m1: int, rng: np.random.Generator, scratch: Scratch) -> Iterator[np.ndarray]:
+        """The statistics of ``m0`` training sets from p then ``m1`` from q, in pieces, leaving ``rng`` where
+        the mechanism's draws begin (the draws of :func:`~mitheory.mechanisms.sample_statistic` on each).
+
+        Counts drawn from alias tables with a generator that can skip ahead (PCG64, numpy's default, whose
+        uniforms take one 64-bit output each): the uniforms are read from a copy of ``rng`` as the pieces
+        are asked for and ``rng`` skips them, so no block-sized array of statistics is written and read
+        back. Otherwise the statistics are drawn whole into a reused array first.
+        """
+        st, n = self.mechanism.statistic, self.n
+        thetas = (count_law_theta(st, self.distribution, n), count_law_theta(st, self.q, n))
+        bitgen = rng.bit_generator
+        if None not in thetas and type(bitgen) in (np.random.PCG64, np.random.PCG64DXSM):
+            ahead = np.random.Generator(type(bitgen)())
+            ahead.bit_generator.state = bitgen.state
+            bitgen.advance(m0 + m1)
+            return itertools.chain(alias_pieces(n, thetas[0], ahead, m0, scratch),
+                                   alias_pieces(n, thetas[1], ahead, m1, scratch))
+        if isinstance(st, CountStatistic):
+            stats = scratch.array("statistic", m0 + m1, np.int32 if n < 2**31 else np.int64)
+            sample_statistic(st, self.distribution, n, m0, rng, out=stats[:m0])
+            sample_statistic(st, self.q, n, m1, rng, out=stats[m0:])
+        else:
+            stats = np.concatenate([sample_statistic(st, self.distribution, n, m0, rng),
+                                    sample_statistic(st, self.q, n, m1, rng)])
+        return (stats[start:start + mechanisms.PIECE] for start in range(0, len(stats), mechanisms.PIECE))
 
     # -- Eq. 11 ----------------------------------------------------------------------------------------
     def gamma(self, rounds: int | None = None, rng: Any = None, *, alpha: float = 0.05) -> Any:
@@ -767,7 +821,10 @@ def gamma_exact(distribution: Any, n: int) -> Any:
     ``Pr[S ∩ S′ = ∅] = (n!)²·[uⁿvⁿ] ∏_x (e^{p_x u} + e^{q_x v} − 1)``, computed by a dynamic program over
     the records on the ``(n+1)×(n+1)`` coefficient table (``O(|𝒳|·n³)``) in exact arithmetic; records
     with ``p_x = 0`` are lumped into one factor ``e^{(Σ q_x) v}``. For :class:`UniformDiagonal`
-    (continuous records) ``γ = 0``.
+    (continuous records) ``γ = 0``. Rational laws are computed in integers: with ``D`` the common
+    denominator, ``c_{ij}·i!·j!·D^{i+j}`` is an integer for every coefficient ``c_{ij}`` of the product, and
+    the factors multiply by binomial convolution (the same exact value as rational arithmetic, without a
+    gcd per operation).
     """
     n = _check_n(n)
     if isinstance(distribution, UniformDiagonal):
@@ -780,6 +837,8 @@ def gamma_exact(distribution: Any, n: int) -> Any:
     recs = list(q)
     vals = unify_exact([p.get(r, 0) for r in recs] + [q[r] for r in recs])
     pv, qv = vals[: len(recs)], vals[len(recs):]
+    if isinstance(vals[0], Fraction):
+        return 1 - _disjoint_rational(pv, qv, n)
     zero = vals[0] * 0
     one = zero + 1
     fact = [math.factorial(i) for i in range(n + 1)]
@@ -807,6 +866,35 @@ def gamma_exact(distribution: Any, n: int) -> Any:
         table = [[sum((row[j - k] * lb[k] for k in range(j + 1)), zero) for j in range(n + 1)] for row in table]
     disjoint = table[n][n] * fact[n] * fact[n]
     return one - disjoint
+
+
+def _disjoint_rational(pv: list[Fraction], qv: list[Fraction], n: int) -> Fraction:
+    """``Pr[S ∩ S′ = ∅]`` of :func:`gamma_exact` for rational laws, in integers.
+
+    ``t_{ij} = i!·j!·D^{i+j}·[uⁱvʲ]`` of the product so far; a factor ``e^{pu} + e^{qv} − 1`` with
+    ``p = P/D``, ``q = Q/D`` maps it to ``Σ_k C(i,k) P^k t_{i−k,j} + Σ_{k≥1} C(j,k) Q^k t_{i,j−k}`` (products
+    of exponential generating functions are binomial convolutions), and the answer is ``t_{nn} / D^{2n}``.
+    """
+    denominator = math.lcm(*(v.denominator for v in pv + qv))
+    big_p = [int(v * denominator) for v in pv]
+    big_q = [int(v * denominator) for v in qv]
+    binom = [[math.comb(i, k) for k in range(i + 1)] for i in range(n + 1)]
+    table = [[0] * (n + 1) for _ in range(n + 1)]
+    table[0][0] = 1
+    lump = 0
+    for px, qx in zip(big_p, big_q):
+        if px == 0:
+            lump += qx
+            continue
+        pa = [px**k for k in range(n + 1)]
+        qb = [qx**k for k in range(n + 1)]
+        table = [[sum(c * a * table[i - k][j] for k, (c, a) in enumerate(zip(binom[i], pa)))
+                  + sum(binom[j][k] * qb[k] * table[i][j - k] for k in range(1, j + 1))
+                  for j in range(n + 1)] for i in range(n + 1)]
+    if lump:
+        lb = [lump**k for k in range(n + 1)]
+        table = [[sum(binom[j][k] * lb[k] * row[j - k] for k in range(j + 1)) for j in range(n + 1)] for row in table]
+    return Fraction(table[n][n], denominator ** (2 * n))
 
 
 def gamma_simulate(

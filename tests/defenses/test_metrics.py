@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sklearn.metrics import f1_score, roc_auc_score
 
-from defenses.metrics import accuracy, auroc, ece, f1, mse, precision, recall, reliability_diagram
+from defenses.metrics import (accuracy, auroc, ece, f1, mse, ovr_auroc, precision, rank_auroc, recall,
+                              reliability_diagram)
 
 
 def test_ece_matches_the_hand_example_of_algorithms_13():
@@ -107,3 +112,71 @@ def test_macro_f1_averages_over_the_labels_of_the_whole_sample_on_every_resample
     stats = [f1_score(truth[i], guess[i], labels=labels, average="macro", zero_division=0) for i in draws]
     assert [est.low, est.high] == pytest.approx(np.quantile(stats, [0.025, 0.975]).tolist())
     assert np.mean([not np.any(truth[i] == "c") for i in draws]) > 0.05  # the case does arise
+
+
+# ----------------------------------------------------------------------------------------------------
+# rank AUROC (issue 24, item 5): what the Fig. 2(a) units use instead of roc_auc_score
+
+
+def _auroc_by_pairs(positive, scores) -> Fraction:
+    """The definition: P(score of a positive > score of a negative) + P(tie)/2, counted exactly."""
+    pos, neg = scores[positive], scores[~positive]
+    wins = sum(int(np.sum(p > neg)) * 2 + int(np.sum(p == neg)) for p in pos)
+    return Fraction(wins, 2 * len(pos) * len(neg))
+
+
+@given(st.lists(st.tuples(st.booleans(), st.integers(0, 6)), min_size=2, max_size=60),
+       st.sampled_from([1.0, 0.1, 1e-9, 3e7]))
+def test_rank_auroc_is_the_correctly_rounded_pair_count_and_equals_sklearn(pairs, scale):
+    positive = np.array([p for p, _ in pairs])
+    scores = np.array([s for _, s in pairs], float) * scale  # small integers: many ties
+    if positive.all() or not positive.any():
+        with pytest.raises(ValueError, match="one class"):
+            rank_auroc(positive, scores)
+        return
+    value = rank_auroc(positive, scores)
+    assert value == float(_auroc_by_pairs(positive, scores))
+    assert abs(value - roc_auc_score(positive, scores)) <= 1e-12
+
+
+def test_rank_auroc_equals_sklearn_on_continuous_scores():
+    rng = np.random.default_rng(5)
+    for n in (2, 17, 1000, 20_000):
+        positive = rng.random(n) < 0.3
+        positive[:2] = (True, False)
+        scores = rng.normal(size=n) + positive
+        assert abs(rank_auroc(positive, scores) - roc_auc_score(positive, scores)) <= 1e-12
+
+
+def test_macro_ovr_auroc_equals_sklearn_on_the_fig2a_attack_posteriors(data_home):
+    from sklearn.linear_model import LinearRegression
+
+    from defenses.linear import NaiveMAPAttack
+    from validation.linear import IWPCProblem
+
+    p = IWPCProblem(data_home)
+    tr, te = p.split(0, 0, 0.2)
+    model = LinearRegression().fit(p.X[tr], p.y[tr])
+    attack = NaiveMAPAttack.from_training_data(model, p.X[tr], p.y[tr], p.genotype[tr], p.sensitive_columns,
+                                               p.encoding)
+    for idx in (tr, te):
+        post = attack.infer_proba(model, (p.X[idx], p.y[idx]))
+        codes = np.array([p.values.index(v) for v in p.genotype[idx]])
+        ref = roc_auc_score(codes, post, multi_class="ovr", average="macro", labels=range(len(p.values)))
+        assert abs(ovr_auroc(codes, post) - ref) <= 1e-12
+
+
+@pytest.mark.parametrize("positive, scores, match", [
+    ([True, False, True], [0.1, np.nan, 0.3], "finite"),
+    ([True, False], [np.inf, 0.0], "finite"),
+    ([True, True], [0.1, 0.2], "one class"),
+    ([True, False], [0.1, 0.2, 0.3], "same length"),
+])
+def test_rank_auroc_refuses_what_has_no_auroc(positive, scores, match):
+    with pytest.raises(ValueError, match=match):
+        rank_auroc(np.array(positive), np.array(scores))
+
+
+def test_ovr_auroc_refuses_a_class_that_never_occurs():
+    with pytest.raises(ValueError, match="one class"):
+        ovr_auroc(np.array([0, 1, 0, 1]), np.full((4, 3), 1 / 3))

@@ -361,6 +361,32 @@ def test_gamma_dp_equals_inclusion_exclusion(weights, n):
     assert gamma_exact(p, n) == _gamma_bruteforce(p, n)
 
 
+def _gamma_rational_dp(p: FiniteDistribution, n: int) -> F:
+    """The dynamic program over the product of exponential generating functions, in Fractions."""
+    q = p.decorrelated()
+    pl = dict(zip(p.records, p.probs))
+    fact = [math.factorial(i) for i in range(n + 1)]
+    table = [[F(0)] * (n + 1) for _ in range(n + 1)]
+    table[0][0] = F(1)
+    for r, qx in zip(q.records, q.probs):
+        px = pl.get(r, F(0))
+        pa = [px**i / fact[i] for i in range(n + 1)]
+        qb = [qx**i / fact[i] for i in range(n + 1)]
+        table = [[sum((table[i - k][j] * pa[k] for k in range(i + 1)), F(0))
+                  + sum((table[i][j - k] * qb[k] for k in range(1, j + 1)), F(0)) for j in range(n + 1)]
+                 for i in range(n + 1)]
+    return 1 - table[n][n] * fact[n] ** 2
+
+
+@settings(max_examples=40)
+@given(st.dictionaries(st.tuples(st.just(()), st.integers(0, 3), st.integers(0, 2)), st.integers(1, 9), min_size=1,
+                       max_size=6), st.integers(1, 12))
+def test_gamma_in_integers_equals_the_rational_dynamic_program(counts, n):
+    total = sum(counts.values())
+    p = FiniteDistribution({r: F(c, total) for r, c in counts.items()})
+    assert gamma_exact(p, n) == _gamma_rational_dp(p, n)
+
+
 def test_gamma_reference_values_and_simulation():
     for labels, n, want in [(10, 3, 0.0790506), (20, 5, 0.0552676)]:
         p = FiniteDistribution({((), v, v): F(1, labels) for v in range(labels)})
