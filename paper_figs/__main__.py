@@ -27,8 +27,9 @@ from validation.cli import (
     executor_from_args,
     path_argument,
     require_neural,
+    run_command,
 )
-from validation.engine import UnitsFailed
+from validation.engine import UnitsFailed, run_log
 from validation.store import StoreError, write_json_atomic
 
 PROG = "python -m paper_figs"
@@ -56,12 +57,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _annotate(json_path: Path, run: dict) -> None:
-    """Record how the figure was produced (command, executor, wall time) in its JSON document."""
+    """Record how the figure was produced (command, executor, threads, wall time of this invocation and the
+    units' compute time over every run that contributed, resumes included) in its JSON document."""
     doc = json.loads(json_path.read_text())
     doc["run"] = run
     write_json_atomic(json_path, doc)
 
 
+@run_command(PROG)
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -71,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown figure {unknown[0]!r}; choose from {', '.join(FIGURES)}, all, report")
     want_report = "all" in words or "report" in words
     names = list(FIGURES) if "all" in words else [w for w in words if w in FIGURES]
-    check_output_dir(parser, "--out", args.out)
+    check_output_dir(parser, "--out", args.out, [f"{n}.{ext}" for n in names for ext in ("json", "png")])
     check_data_home(parser, args.data_home)
     check_executor_fits(parser, args)
     neural = [name for name in names if name in NEURAL_FIGURES]
@@ -102,15 +105,16 @@ def main(argv: list[str] | None = None) -> int:
     def command(name: str) -> str:
         return " ".join(["python", "-m", "paper_figs", name, *map(shlex.quote, options)])
 
-    executor = executor_from_args(parser, args)
+    executor = executor_from_args(parser, args, preload=[FIGURES[name] for name in names])
     failed: list[str] = []
     with executor:
         for name in names:
             start = time.perf_counter()
             try:
                 module = importlib.import_module(FIGURES[name])
-                module.make(args.out, quick=args.quick, device=args.device or "auto", data_home=args.data_home,
-                            executor=executor)
+                with run_log() as log:
+                    module.make(args.out, quick=args.quick, device=args.device or "auto", data_home=args.data_home,
+                                executor=executor)
             except (FileNotFoundError, DataFileError, StoreError) as exc:  # missing or damaged data or store
                 print(f"{PROG}: error: {exc}", file=sys.stderr)
                 return 2
@@ -120,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             json_path = args.out / f"{name}.json"
             _annotate(json_path, {"command": command(name), "quick": args.quick, "wall_s": time.perf_counter() - start,
-                                  **executor.describe()})
+                                  **log.as_dict(), **executor.describe()})
             print(f"{name}: {json_path} ({time.perf_counter() - start:.1f} s)")
     if want_report:
         from paper_figs.report import build_report

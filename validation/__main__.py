@@ -32,6 +32,7 @@ from validation.cli import (
     executor_from_args,
     path_argument,
     require_neural,
+    run_command,
 )
 from validation.engine import UnitsFailed
 from validation.learners import ATTACK_DESCRIPTIONS, LEARNERS, build_learner, table_rows
@@ -162,6 +163,7 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         require_neural(parser, f"learner {args.learner}")
 
 
+@run_command("python -m validation")
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -186,7 +188,8 @@ def main(argv: list[str] | None = None) -> int:
                                    attack=args.attack, data_home=args.data_home)
     except (ValueError, FileNotFoundError) as exc:  # missing or damaged data, a file that is not a store
         parser.exit(2, f"{parser.prog}: error: {exc}\n")
-    executor = executor_from_args(parser, args)
+    executor = executor_from_args(parser, args, preload=["validation.ind" if args.command == "ind" else
+                                                         "validation.semantic", "validation.learners"])
     try:
         if args.command == "ind":
             report = run_ind(learner, p, n, args.models, challenges=challenges, probe_size=args.probe_size,

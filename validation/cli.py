@@ -2,22 +2,29 @@
 
 ``--jobs N`` (local worker processes), ``--scheduler ADDRESS`` (a Dask scheduler; ``local`` starts a local
 Dask cluster of ``--jobs`` workers; default ``$MID_SCHEDULER``) and ``--threads T`` (threads per worker;
-default ``$MID_THREADS``, else the usable cores divided by the workers). See :mod:`validation.engine`.
+default ``$MID_THREADS``, else 1). See :mod:`validation.engine`.
 Also the checks both commands make before any computation (output paths, ``--data-home``, sizes that
-cannot fit, the ``neural`` extra), each ending the command with status 2 and one line naming the option.
+cannot fit, the ``neural`` extra), each ending the command with status 2 and one line naming the option,
+and :func:`run_command`, the way every command that runs units ends when interrupted or when its run
+cannot go on.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
-import tempfile
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from validation.engine import Executor, make_executor, resolve_threads
+from validation.engine import Executor, RunAborted, RunInterrupted, last_run, make_executor, resolve_threads
+from validation.store import DISK_ERRORS, OutputPathError, probe_output_path
 
 __all__ = ["add_executor_arguments", "check_data_home", "check_executor_fits", "check_fits", "check_output_dir",
-           "check_output_file", "executor_from_args", "path_argument", "require_neural"]
+           "check_output_file", "executor_from_args", "path_argument", "require_neural", "run_command"]
 
 
 def _positive_int(text: str) -> int:
@@ -46,17 +53,80 @@ def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
                        help="Dask scheduler address (tcp://host:8786), or 'local' for a local Dask cluster of "
                             "--jobs workers (default: $MID_SCHEDULER, else none)")
     group.add_argument("--threads", type=_positive_int, default=None, metavar="T",
-                       help="threads per worker (default: $MID_THREADS, else usable cores / workers)")
+                       help="threads per worker (default: $MID_THREADS, else 1; recorded with every result, and a "
+                            "resume at another count is refused)")
 
 
-def executor_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Executor:
-    """The executor the options ask for; a bad value or an unreachable scheduler exits 2 with one line."""
+def executor_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace,
+                       preload: Sequence[str] = ()) -> Executor:
+    """The executor the options ask for; a bad value or an unreachable scheduler exits 2 with one line.
+
+    ``preload``: the modules the command's units use (local worker processes import them once, while the
+    command loads its data).
+    """
     try:
-        resolve_threads(args.threads, args.jobs)  # $MID_THREADS checked before anything starts
+        resolve_threads(args.threads)  # $MID_THREADS checked before anything starts
         scheduler = args.scheduler if args.scheduler is not None else (os.environ.get("MID_SCHEDULER") or None)
-        return make_executor(args.jobs, scheduler, args.threads)
+        return make_executor(args.jobs, scheduler, args.threads, preload=preload)
     except (ValueError, ImportError) as exc:
         parser.exit(2, f"{parser.prog}: error: {exc}\n")
+
+
+def run_command(prog: str) -> Callable[[Callable[..., int]], Callable[..., int]]:
+    """Decorate a command's ``main`` so that the ways a run can end early each end it with one line.
+
+    * Ctrl-C (SIGINT) or SIGTERM: ``interrupted: K of N units stored in PATH; rerun the same command to
+      resume`` and status 130 (143 for SIGTERM); the engine has stopped the workers quietly and flushed
+      the store.
+    * A run that cannot go on (:class:`~validation.engine.RunAborted`: a full disk, a read-only file
+      system, a lost Dask scheduler), or a result file that cannot be written after the work: one line
+      ``PROG: ...`` and status 1; everything stored stays stored.
+    """
+
+    def decorate(main: Callable[..., int]) -> Callable[..., int]:
+        @functools.wraps(main)
+        def wrapper(*args, **kwargs) -> int:
+            terminated: list[bool] = []
+            previous = None
+            if threading.current_thread() is threading.main_thread():
+                def on_term(signum, frame):
+                    terminated.append(True)
+                    raise KeyboardInterrupt
+
+                previous = signal.signal(signal.SIGTERM, on_term)
+            try:
+                return main(*args, **kwargs)
+            except KeyboardInterrupt as exc:
+                signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C cannot cut the message short
+                sys.stderr.write(f"\n{_interrupted(exc)}\n")
+                sys.stderr.flush()
+                return 143 if terminated else 130
+            except RunAborted as exc:
+                print(f"{prog}: {exc}", file=sys.stderr)
+                return 1
+            except OSError as exc:
+                if exc.errno not in DISK_ERRORS:
+                    raise
+                where = f" {exc.filename}" if exc.filename else ""
+                print(f"{prog}: cannot write{where}: {exc.strerror}; the finished units are stored; free space "
+                      "and rerun", file=sys.stderr)
+                return 1
+            finally:
+                if previous is not None:
+                    signal.signal(signal.SIGTERM, previous)
+
+        return wrapper
+
+    return decorate
+
+
+def _interrupted(exc: KeyboardInterrupt) -> str:
+    if isinstance(exc, RunInterrupted):
+        return str(exc)
+    run = last_run()
+    if run is None:
+        return "interrupted before any unit ran; nothing to resume"
+    return str(RunInterrupted(*run))
 
 
 # ------------------------------------------------------------------------------------------ input checks
@@ -103,30 +173,23 @@ def check_executor_fits(parser: argparse.ArgumentParser, args: argparse.Namespac
 
 
 def check_output_file(parser: argparse.ArgumentParser, option: str, path: Path) -> None:
-    """Refuse an output file path that is a directory or whose directory cannot be created or written."""
-    if path.is_dir():
-        parser.error(f"{option} {path} is a directory, not a file")
-    _check_writable_parent(parser, option, path, path.parent)
+    """Refuse an output file path that cannot be written: a probe file of the final name is created and
+    removed (:func:`validation.store.probe_output_path`)."""
+    try:
+        probe_output_path(path)
+    except OutputPathError as exc:
+        parser.error(f"{option} {exc}")
 
 
-def check_output_dir(parser: argparse.ArgumentParser, option: str, path: Path) -> None:
-    """Refuse an output directory path that is a file or that cannot be created or written."""
+def check_output_dir(parser: argparse.ArgumentParser, option: str, path: Path, names: Sequence[str] = ()) -> None:
+    """Refuse an output directory that cannot be written: probe files of the final ``names`` inside it (and
+    one at least as long) are created and removed."""
     if path.exists() and not path.is_dir():
         parser.error(f"{option} {path} exists and is not a directory")
-    _check_writable_parent(parser, option, path, path)
-
-
-def _check_writable_parent(parser: argparse.ArgumentParser, option: str, path: Path, directory: Path) -> None:
-    probe = directory.absolute()
-    while not probe.exists():
-        probe = probe.parent
-    if not probe.is_dir():
-        parser.error(f"{option} {path}: {probe} is not a directory")
-    try:  # the honest test (permissions, read-only or virtual file systems, running as root)
-        with tempfile.TemporaryFile(dir=probe):
-            pass
-    except OSError as exc:
-        parser.error(f"{option} {path}: cannot write in {probe} ({exc.strerror or exc})")
+    try:
+        probe_output_path(path, directory=True, names=tuple(names))
+    except OutputPathError as exc:
+        parser.error(f"{option} {exc}")
 
 
 def check_data_home(parser: argparse.ArgumentParser, data_home: Path | None) -> None:

@@ -46,6 +46,7 @@ from validation.cli import (
     executor_from_args,
     path_argument,
     require_neural,
+    run_command,
 )
 from validation.engine import Executor, UnitOutput, UnitsFailed
 from validation.store import StoreError, write_json_atomic
@@ -521,6 +522,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+@run_command("python -m validation.interop")
 def main(argv: list[str] | None = None) -> int:
     parser = _Parser(prog="python -m validation.interop", description=__doc__.split("\n\n")[0])
     parser.add_argument("tables", nargs="+", choices=["survey", "iwpc", "faces", "miface", "all"])
@@ -558,7 +560,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(str(exc))
     device = args.device or "auto"
     splits = args.splits or (3 if args.quick else None)
-    executor = executor_from_args(parser, args)
+    executor = executor_from_args(parser, args, preload=["validation.interop"])
     common = {"data_home": args.data_home, "executor": executor}
     run = {
         "survey": lambda: survey_table(args.out, n_splits=splits or 100, **common),

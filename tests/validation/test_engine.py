@@ -207,17 +207,17 @@ def test_a_dask_run_killed_midway_resumes_where_it_stopped(tmp_path):
     assert report.results == {f"split={i}": {"i": i, "sq": i * i} for i in range(40)}
 
 
-def test_threads_follow_the_option_then_the_environment_then_the_cores(monkeypatch):
+def test_threads_follow_the_option_then_the_environment_then_one_per_worker(monkeypatch):
     monkeypatch.delenv("MID_THREADS", raising=False)
     monkeypatch.setattr("validation.engine.usable_cores", lambda: 8)
-    assert resolve_threads(None, 2) == 4 and resolve_threads(None, 16) == 1 and resolve_threads(3, 2) == 3
+    assert resolve_threads(None) == 1 and resolve_threads(3) == 3  # never the cores: one fixed default
     monkeypatch.setenv("MID_THREADS", "5")
-    assert resolve_threads(None, 2) == 5
+    assert resolve_threads(None) == 5
     monkeypatch.setenv("MID_THREADS", "zero")
     with pytest.raises(ValueError, match="MID_THREADS"):
-        resolve_threads(None, 1)
+        resolve_threads(None)
     with pytest.raises(ValueError, match="threads"):
-        resolve_threads(0, 1)
+        resolve_threads(0)
 
 
 class ThreadProbe:
