@@ -98,7 +98,7 @@ def run_command(prog: str) -> Callable[[Callable[..., int]], Callable[..., int]]
                 return main(*args, **kwargs)
             except KeyboardInterrupt as exc:
                 signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C cannot cut the message short
-                sys.stderr.write(f"\n{_interrupted(exc)}\n")
+                sys.stderr.write(f"{_interrupted(exc)}\n")
                 sys.stderr.flush()
                 return 143 if terminated else 130
             except RunAborted as exc:

@@ -58,7 +58,7 @@ import traceback
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -294,15 +294,28 @@ def _say(message: str) -> None:
 
 #: Executors not yet closed: closed (their workers joined) at interpreter exit.
 _LIVE: weakref.WeakSet[Executor] = weakref.WeakSet()
+#: Whether this process started (or asked for) the fork server of its worker processes.
+_FORK_SERVER_STARTED = False
 
 
 @atexit.register
 def _close_live_executors() -> None:
+    """At exit: close every executor (joining its workers), then end the fork server, which would otherwise
+    outlive this process for as long as it takes to notice (seconds, when it is still importing)."""
     for ex in list(_LIVE):
         try:
             ex.close()
         except Exception:  # noqa: BLE001 - nothing can be reported at interpreter exit
             pass
+    if _FORK_SERVER_STARTED:
+        from multiprocessing import forkserver
+
+        server = getattr(forkserver, "_forkserver", None)
+        pid = getattr(server, "_forkserver_pid", None)
+        if pid is not None:
+            with contextlib.suppress(Exception):
+                os.kill(pid, signal.SIGTERM)
+                server._stop()
 
 
 class Executor:
@@ -413,14 +426,17 @@ def _pickle():
 
 def _mp_context(threads: int, preload: Sequence[str]):
     """The ``forkserver`` context (``spawn`` where there is none) with the fork server running: started
-    with ``preload`` imported and every thread pool capped at ``threads``, so that forked workers inherit
-    the imports instead of repeating them. The fork server is shared by every pool of this process."""
+    with ``preload`` imported (and the modules those declare in ``WORKER_IMPORTS``, which their units
+    import lazily) and every thread pool capped at ``threads``, so that forked workers inherit the imports
+    instead of repeating them. The fork server is shared by every pool of this process."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     from multiprocessing import forkserver
 
+    global _FORK_SERVER_STARTED
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["validation.engine", *preload])
+    ctx.set_forkserver_preload(["validation.engine", *preload, "validation._worker_imports"])
+    _FORK_SERVER_STARTED = True
     saved = {var: os.environ.get(var) for var in _THREAD_VARS}
     try:  # the fork server's environment is this process's at the moment it starts
         os.environ.update({var: str(threads) for var in _THREAD_VARS})
@@ -455,11 +471,12 @@ class _DriverThread:
 
 
 def _death_cause(processes: list) -> str:
-    """How the pool's dead worker ended, from its exit code (a signal, or a status)."""
-    for proc in processes:
+    """How the pool's dead worker ended, from its exit code (a signal, or a status). The pool terminates
+    the other workers of a broken pool with SIGTERM: a worker that ended otherwise is the one that died."""
+    ended = [p for p in processes if p.exitcode not in (None, 0)]
+    ended.sort(key=lambda p: p.exitcode == -signal.SIGTERM)
+    for proc in ended:
         code = proc.exitcode
-        if code is None or code == 0:
-            continue
         if code < 0:
             try:
                 name = signal.Signals(-code).name
@@ -805,26 +822,32 @@ class DaskExecutor(Executor):
         fn_future = self.client.scatter(fn, broadcast=True, hash=False)
         futures = {self.client.submit(_dask_call, fn_future, u, self.threads, pure=False): u for u in units}
         last_answer = time.monotonic()
-        try:
-            while futures:
-                try:
-                    done = dask_wait(list(futures), timeout=self.heartbeat, return_when="FIRST_COMPLETED").done
-                except TimeoutError:
-                    if self._scheduler_answers():
-                        last_answer = time.monotonic()
-                    elif time.monotonic() - last_answer > self.lost_after:
-                        raise SchedulerLost(f"lost the Dask scheduler at {self.address}: no answer for "
-                                            f"{self.lost_after:g} s") from None
-                    continue
-                last_answer = time.monotonic()
-                for fut, (ok, payload, seconds) in self._outcomes(done):
-                    unit = futures.pop(fut)
-                    fut.release()
-                    yield unit, ok, payload, seconds
-        finally:
-            if futures and self.client is not None and self.client.status == "running":
-                with contextlib.suppress(Exception):
-                    self.client.cancel(list(futures))
+        with _quiet_logger("distributed"):  # a lost scheduler is reported by the engine, in one line
+            try:
+                while futures:
+                    try:
+                        done = dask_wait(list(futures), timeout=self.heartbeat, return_when="FIRST_COMPLETED").done
+                    except TimeoutError:
+                        if self._scheduler_answers():
+                            last_answer = time.monotonic()
+                        elif time.monotonic() - last_answer > self.lost_after:
+                            raise SchedulerLost(f"lost the Dask scheduler at {self.address}: no answer for "
+                                                f"{self.lost_after:g} s") from None
+                        continue
+                    except CancelledError:  # the client cancels everything when its connection drops
+                        if not self._scheduler_answers():
+                            raise SchedulerLost(f"lost the Dask scheduler at {self.address}: the connection "
+                                                "closed") from None
+                        done = {f for f in futures if f.done()}  # cancelled by someone else: failed units
+                    last_answer = time.monotonic()
+                    for fut, (ok, payload, seconds) in self._outcomes(done):
+                        unit = futures.pop(fut)
+                        fut.release()
+                        yield unit, ok, payload, seconds
+            finally:
+                if futures and self.client is not None and self.client.status == "running":
+                    with contextlib.suppress(Exception):
+                        self.client.cancel(list(futures))
 
     def _outcomes(self, done) -> list[tuple[Any, tuple[bool, Any, float]]]:
         """``(future, (ok, payload, seconds))`` of finished tasks, gathered in one round trip where possible."""
@@ -850,12 +873,7 @@ class DaskExecutor(Executor):
 
     def close(self) -> None:
         client, self.client = self.client, None
-        import logging
-
-        quiet = logging.getLogger("distributed")
-        level = quiet.level
-        quiet.setLevel(logging.CRITICAL)  # a closing cluster logs its own comm errors: not the user's concern
-        try:
+        with _quiet_logger("distributed"):  # a closing cluster logs its own comm errors: not the user's concern
             if client is not None:
                 with contextlib.suppress(Exception):
                     client.close(timeout=10)
@@ -863,9 +881,24 @@ class DaskExecutor(Executor):
                 cluster, self._cluster = self._cluster, None
                 with contextlib.suppress(Exception):
                     cluster.close(timeout=10)
-        finally:
-            quiet.setLevel(level)
-            super().close()
+        super().close()
+
+
+@contextlib.contextmanager
+def _quiet_logger(name: str) -> Iterator[None]:
+    """Silence the logger ``name`` and its children (but for critical errors) inside the block."""
+    import logging
+
+    loggers = [logging.getLogger(name)] + [logging.getLogger(other) for other in list(logging.root.manager.loggerDict)
+                                           if other.startswith(name + ".")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 @contextlib.contextmanager
@@ -1038,20 +1071,20 @@ def run_units(
         if not memory:
             store.flush()
     except KeyboardInterrupt:
-        _abandon(stream, store)
-        raise RunInterrupted(stored, len(units), path) from None
+        with _sigint_ignored():
+            _abandon(stream, store)
+        raise RunInterrupted(sum(k in results for k in keys), len(units), path) from None
     except SchedulerLost as exc:
         _abandon(stream, store)
-        raise RunAborted(f"{exc}; {_stored(stored, len(units), path)}; rerun the same command to resume once the "
-                         "scheduler is back") from None
+        raise RunAborted(f"{exc}; {_stored(sum(k in results for k in keys), len(units), path)}; rerun the same "
+                         "command to resume once the scheduler is back") from None
     except OSError as exc:
-        if exc.errno not in DISK_ERRORS:
-            _abandon(stream, store)
-            raise
         _abandon(stream, store)
+        if exc.errno not in DISK_ERRORS:
+            raise
         what = str(exc) if isinstance(exc, StoreWriteError) else (
-            f"cannot write {exc.filename or 'a unit file'}: {exc.strerror}; {_stored(stored, len(units), path)}; "
-            "free space and rerun")
+            f"cannot write {exc.filename or 'a unit file'}: {exc.strerror}; "
+            f"{_stored(sum(k in results for k in keys), len(units), path)}; free space and rerun")
         raise RunAborted(what) from None
     except BaseException:
         _abandon(stream, store)

@@ -12,6 +12,7 @@ removing a probe file of the final name.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import errno
 import fcntl
 import hashlib
@@ -19,6 +20,7 @@ import json
 import math
 import os
 import secrets
+import signal
 import threading
 import time
 import weakref
@@ -182,6 +184,24 @@ def _probe_file(path: Path) -> None:
     os.unlink(path)
 
 
+def _check_lengths(path: Path) -> None:
+    """Refuse a name longer than the file system allows or a path longer than ``PATH_MAX`` (by their bytes,
+    before anything touches the disk)."""
+    absolute = Path(os.path.abspath(path))
+    size = len(os.fsencode(str(absolute)))
+    if size >= _path_max():
+        raise OutputPathError(f"{_show(path)}: the path is {size} bytes long, more than the {_path_max()} bytes "
+                              "a path may have")
+    existing = absolute
+    while not os.path.isdir(existing) and existing != existing.parent:
+        existing = existing.parent
+    limit = _name_max(existing)
+    for part in absolute.parts[1:]:
+        if len(os.fsencode(part)) > limit:
+            raise OutputPathError(f"{_show(path)}: the name {_show(part, 40)} is {len(os.fsencode(part))} bytes "
+                                  f"long, more than the {limit} bytes a file name may have here")
+
+
 def probe_output_path(path: str | os.PathLike, *, directory: bool = False, names: tuple[str, ...] = ()) -> None:
     """Check that ``path`` can be written as the run will write it, before any work; raise
     :class:`OutputPathError` with one line saying why not.
@@ -195,31 +215,21 @@ def probe_output_path(path: str | os.PathLike, *, directory: bool = False, names
     """
     path = Path(path)
     target_dir = path if directory else path.parent
-    absolute = Path(os.path.abspath(path))
-    if len(os.fsencode(str(absolute))) >= _path_max():
-        raise OutputPathError(f"{_show(path)}: the path is {len(os.fsencode(str(absolute)))} bytes long, more "
-                              f"than the {_path_max()} bytes a path may have")
-    problem = _link_problem(path)
-    if problem is not None:
-        raise OutputPathError(f"{_show(path)} {problem}")
+    if directory:
+        longest = max((len(os.fsencode(n)) for n in names), default=0)
+        probe = f".mid-probe-{os.getpid()}-{secrets.token_hex(4)}"
+        finals = [target_dir / n for n in names] + [target_dir / probe.ljust(max(longest, 48), "x")]
+    else:
+        finals = [path]
+    for final in finals:
+        _check_lengths(final)
     made: list[Path] = []
     try:
+        problem = _link_problem(path)
+        if problem is not None:
+            raise OutputPathError(f"{_show(path)} {problem}")
         made = _make_dirs(target_dir)
-        if directory:
-            longest = max((len(os.fsencode(n)) for n in names), default=0)
-            probe = f".mid-probe-{os.getpid()}-{secrets.token_hex(4)}"
-            finals = [target_dir / n for n in names] + [target_dir / probe.ljust(max(longest, 48), "x")]
-        else:
-            finals = [path]
-        limit = _name_max(target_dir)
         for final in finals:
-            if len(os.fsencode(final.name)) > limit:
-                raise OutputPathError(f"{_show(final)}: the name {_show(final.name, 40)} is "
-                                      f"{len(os.fsencode(final.name))} bytes long, more than the {limit} bytes a "
-                                      "file name may have here")
-            if len(os.fsencode(os.path.abspath(final))) >= _path_max():
-                raise OutputPathError(f"{_show(final)}: the path is longer than the {_path_max()} bytes a path "
-                                      "may have")
             _probe_file(final)
             _probe_file(_temp_path(final))
     except OSError as exc:
@@ -244,7 +254,12 @@ class StoreBusy(StoreError):
 
 
 class StoreWriteError(OSError):
-    """A record could not be written (disk full, read-only file system); everything recorded before is kept."""
+    """A record could not be written (disk full, read-only file system); everything recorded before is kept.
+
+    ``str()`` is the one line a command prints: what failed, how many units are stored, what to do."""
+
+    def __str__(self) -> str:
+        return str(self.strerror)
 
 
 #: How every record line starts (``json.dumps`` of ``{"key": ..., "value": ...}``); a cut-short last line
@@ -338,13 +353,25 @@ def _busy_message(path: Path, st: os.stat_result) -> str:
         who = f"another run (process {pid}"
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as fh:
-                cmd = fh.read().replace(b"\0", b" ").decode(errors="replace").strip()
+                cmd = " ".join(fh.read().replace(b"\0", b" ").decode(errors="replace").split())
             who += f": {cmd[:80]}" if cmd else ""
         except OSError:
             pass
         who += ")"
     return (f"{path} is in use by {who}; wait for it to finish, or give this run another "
             "result store / output directory")
+
+
+@contextlib.contextmanager
+def _signals_deferred():
+    """Hold SIGINT and SIGTERM back for the few instructions of writing and counting a record (they are
+    delivered right after)."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _close_all_stores() -> None:
@@ -600,7 +627,7 @@ class ResultStore:
             raise ValueError(f"the result store {self.path} is closed")
         if not self._writable:
             raise self._write_error(OSError(errno.EACCES, "the file is not writable"))
-        with self._io:
+        with self._io, _signals_deferred():  # the line and the count of results agree, whenever Ctrl-C comes
             self._raise_deferred()
             try:
                 written = os.write(self._fd, line)
