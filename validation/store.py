@@ -233,7 +233,7 @@ def probe_output_path(path: str | os.PathLike, *, directory: bool = False, names
             _probe_file(final)
             _probe_file(_temp_path(final))
     except OSError as exc:
-        raise OutputPathError(f"{_show(path)}: cannot write there ({exc.strerror or exc})") from None
+        raise OutputPathError(f"{_show(path)}: cannot write in {_show(target_dir)} ({exc.strerror or exc})") from None
     finally:
         for made_dir in reversed(made):
             try:
