@@ -546,6 +546,13 @@ class ProcessExecutor(Executor):
         self._pool, self._warm = pool, warm
         threading.Thread(target=start, name="start-workers", daemon=True).start()
 
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Block until every worker process is up (or ``timeout`` seconds pass); whether they are."""
+        if self._pool is None:
+            self._start_pool()
+        done, _ = wait(self._warm, timeout=timeout)
+        return len(done) == len(self._warm)
+
     def _ready(self) -> bool:
         return bool(self._warm) and all(f.done() for f in self._warm)
 
