@@ -593,14 +593,13 @@ class ProcessExecutor(Executor):
         pool_mode = False
         window = 2 * self.workers  # every worker busy and one queued: little to redo after an interruption
         completed = False
-        blas = _threads_in_this_process(self.threads) if local is not None else contextlib.nullcontext()
 
         def submit(unit: Unit, with_fn: bool = False) -> None:
             fut = self._pool.submit(_process_call, token, fn_bytes if with_fn else None, unit, self.threads)
             pending[fut] = (unit, False)
             self._processes = list((getattr(self._pool, "_processes", None) or {}).values())
 
-        with blas:
+        with _threads_in_this_process(self.threads):  # for the units the driver may compute
             try:
                 while queue or suspects or pending:
                     if pool_mode is False:
