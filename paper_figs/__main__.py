@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     def command(name: str) -> str:
         return " ".join(["python", "-m", "paper_figs", name, *map(shlex.quote, options)])
 
-    executor = executor_from_args(parser, args, preload=[FIGURES[name] for name in names])
+    executor = executor_from_args(parser, args)
     failed: list[str] = []
     with executor:
         for name in names:

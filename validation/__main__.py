@@ -188,8 +188,7 @@ def main(argv: list[str] | None = None) -> int:
                                    attack=args.attack, data_home=args.data_home)
     except (ValueError, FileNotFoundError) as exc:  # missing or damaged data, a file that is not a store
         parser.exit(2, f"{parser.prog}: error: {exc}\n")
-    executor = executor_from_args(parser, args, preload=["validation.ind" if args.command == "ind" else
-                                                         "validation.semantic", "validation.learners"])
+    executor = executor_from_args(parser, args)
     try:
         if args.command == "ind":
             report = run_ind(learner, p, n, args.models, challenges=challenges, probe_size=args.probe_size,

@@ -57,17 +57,12 @@ def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
                             "resume at another count is refused)")
 
 
-def executor_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace,
-                       preload: Sequence[str] = ()) -> Executor:
-    """The executor the options ask for; a bad value or an unreachable scheduler exits 2 with one line.
-
-    ``preload``: the modules the command's units use (local worker processes import them once, while the
-    command loads its data).
-    """
+def executor_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Executor:
+    """The executor the options ask for; a bad value or an unreachable scheduler exits 2 with one line."""
     try:
         resolve_threads(args.threads)  # $MID_THREADS checked before anything starts
         scheduler = args.scheduler if args.scheduler is not None else (os.environ.get("MID_SCHEDULER") or None)
-        return make_executor(args.jobs, scheduler, args.threads, preload=preload)
+        return make_executor(args.jobs, scheduler, args.threads)
     except (ValueError, ImportError) as exc:
         parser.exit(2, f"{parser.prog}: error: {exc}\n")
 

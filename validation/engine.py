@@ -52,6 +52,7 @@ import socket
 import statistics
 import struct
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -367,17 +368,13 @@ _NEED_FUNCTION = "__need_function__"
 _WORKER_FNS: dict[str, Callable[[Unit], Any]] = {}
 
 
-def _process_init(threads: int, driver: int, preload: tuple[str, ...]) -> None:
+def _process_init(threads: int, driver: int) -> None:
     """Worker-process start-up: ignore Ctrl-C (the driver stops the workers), cap every thread pool at
-    ``threads`` before any numerical library starts, import the command's modules (already imported when
-    the worker was forked from the preloaded fork server), and end with the driver."""
+    ``threads`` before any numerical library starts, and end with the driver."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for var in _THREAD_VARS:
         os.environ[var] = str(threads)
     os.environ["MID_THREADS"] = str(threads)
-    for name in preload:
-        with contextlib.suppress(Exception):
-            importlib.import_module(name)
     _exit_with_driver(driver)
 
 
@@ -424,23 +421,52 @@ def _pickle():
     return cloudpickle
 
 
-def _mp_context(threads: int, preload: Sequence[str]):
-    """The ``forkserver`` context (``spawn`` where there is none) with the fork server running: started
-    with ``preload`` imported (and the modules those declare in ``WORKER_IMPORTS``, which their units
-    import lazily) and every thread pool capped at ``threads``, so that forked workers inherit the imports
-    instead of repeating them. The fork server is shared by every pool of this process."""
+#: Top-level packages the fork server never imports in advance (test runners, interactive shells, Dask).
+_NOT_PRELOADED = frozenset({"tests", "pytest", "_pytest", "pluggy", "hypothesis", "IPython", "ipykernel",
+                            "jupyter_client", "zmq", "distributed", "dask", "tornado"})
+
+
+def _modules_to_preload() -> list[str]:
+    """The modules this process has imported from files, in import order, as the fewest names whose import
+    brings in all of them (a package is imported with its submodules)."""
+    names = []
+    for name, module in list(sys.modules.items()):
+        spec = getattr(module, "__spec__", None)
+        if (spec is None or spec.origin in (None, "built-in", "frozen") or name.startswith("__")
+                or name.split(".")[0] in _NOT_PRELOADED):
+            continue
+        names.append(name)
+    parents = {".".join(parts[:i]) for parts in (n.split(".") for n in names) for i in range(1, len(parts))}
+    return [n for n in names if n not in parents]
+
+
+def _mp_context(threads: int):
+    """The ``forkserver`` context (``spawn`` where there is none), its fork server running.
+
+    A fork server started here imports every module this process has imported so far (the command's
+    modules and what its units loaded lazily; :mod:`validation._worker_imports`) with every thread pool
+    capped at ``threads``, so that forked workers start with them. It is shared by every pool of this
+    process (and stopped at exit).
+    """
+    global _FORK_SERVER_STARTED
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     from multiprocessing import forkserver
 
-    global _FORK_SERVER_STARTED
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["validation.engine", *preload, "validation._worker_imports"])
-    _FORK_SERVER_STARTED = True
-    saved = {var: os.environ.get(var) for var in _THREAD_VARS}
+    server = getattr(forkserver, "_forkserver", None)
+    running = getattr(server, "_forkserver_pid", None) is not None
+    saved = {var: os.environ.get(var) for var in (*_THREAD_VARS, "MID_ENGINE_PRELOAD")}
     try:  # the fork server's environment is this process's at the moment it starts
         os.environ.update({var: str(threads) for var in _THREAD_VARS})
+        if not running:
+            fd, listing = tempfile.mkstemp(prefix="mid-engine-preload-", suffix=".txt")
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write("\n".join(_modules_to_preload()))
+            os.environ["MID_ENGINE_PRELOAD"] = listing  # read and removed by the fork server
+            ctx.set_forkserver_preload(["validation._worker_imports"])
         forkserver.ensure_running()
+        _FORK_SERVER_STARTED = True
     finally:
         for var, value in saved.items():
             if value is None:
@@ -450,24 +476,44 @@ def _mp_context(threads: int, preload: Sequence[str]):
     return ctx
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) a process has used so far, from ``/proc`` (None where there is none)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 class _DriverThread:
-    """Units computed by the driver process itself (on a daemon thread) while its workers start."""
+    """Units computed by the driver process itself, on a daemon thread (the main thread keeps watching the
+    workers), with the CPU time of this process each took (its BLAS and torch threads included)."""
 
     def __init__(self, fn: Callable[[Unit], Any], threads: int):
         self.fn, self.threads = fn, threads
-        self.times: list[float] = []
+        self.cpu: list[float] = []
+        self._running_since: float | None = None
 
     def submit(self, unit: Unit) -> Future:
         fut: Future = Future()
         fut.set_running_or_notify_cancel()
+        self._running_since = time.process_time()
 
         def run() -> None:
+            before = self._running_since
             result = _call(self.fn, unit, self.threads)
-            self.times.append(result[2])
+            self.cpu.append(time.process_time() - before)
+            self._running_since = None
             fut.set_result(result)
 
         threading.Thread(target=run, name=f"driver-unit-{unit.key}", daemon=True).start()
         return fut
+
+    def running_cpu(self) -> float:
+        """CPU seconds the unit running now has used so far (0 when none runs)."""
+        since = self._running_since
+        return 0.0 if since is None else time.process_time() - since
 
 
 def _death_cause(processes: list) -> str:
@@ -488,48 +534,55 @@ def _death_cause(processes: list) -> str:
     return "a worker process ended abruptly"
 
 
+#: CPU seconds a worker pool took to start in this process (its fork server's imports), once measured.
+_STARTUP_CPU: list[float] = []
+
+
 class ProcessExecutor(Executor):
     """``n_jobs`` local worker processes, kept for the executor's lifetime.
 
-    The workers start in the background as soon as the executor is made — forked from a fork server that
-    has imported ``preload`` (the command's modules) once — so they come up while the driver loads its
-    data. The unit function is serialised with cloudpickle (closures and lambdas work) and reaches each
-    worker once per run: tasks carry only the unit, and a worker that has not seen the run's function yet
-    asks for it. A worker keeps whatever state the function caches (a loaded dataset, a trained evaluation
-    model) across that run's units.
+    **Adaptive start** (the default). Workers cost a start-up — a fork server that imports what the units
+    need — which a small grid never earns back. So the driver starts computing the units itself and
+    measures them (CPU time); it starts the workers once the work left is at least the start-up, estimated
+    as the CPU time the driver spent getting ready (its imports and data; the measured start-up once a pool
+    has started in this process), or as soon as a single unit runs longer than that. The fork server then
+    imports every module the driver has imported by then — the libraries its units load lazily included —
+    so that forked workers start with them. Until the workers are up the driver keeps computing; when the
+    work left is smaller than a worker's first unit, it finishes serially. Either way it says so on stderr.
+    With ``adaptive=False`` the workers start at once and compute every unit.
 
-    While no worker is up, the driver computes units itself; once they are, the rest go to the workers —
-    unless the work left (estimated from the driver's own units) is smaller than a worker's first unit,
-    in which case the driver finishes it serially and says so (``share_startup=False`` never computes in
-    the driver). A worker that dies takes only its units: the pool is replaced, those units run again one
-    at a time (so that the one that kills its worker is found) up to ``retries`` times, and every other
-    unit finishes; a unit whose worker keeps dying is a failure.
+    The unit function is serialised with cloudpickle (closures and lambdas work) and reaches each worker
+    once per run: tasks carry only the unit, and a worker that has not seen the run's function yet asks for
+    it. A worker keeps whatever state the function caches (a loaded dataset, a trained evaluation model)
+    across that run's units. A worker that dies takes only its units: the pool is replaced, those units run
+    again one at a time (so that the one that kills its worker is found) up to ``retries`` times, and every
+    other unit finishes; a unit whose worker keeps dying is a failure.
     """
 
     kind = "processes"
 
-    def __init__(self, n_jobs: int, threads: int | None = None, *, preload: Sequence[str] = (),
-                 retries: int = 2, share_startup: bool = True):
+    def __init__(self, n_jobs: int, threads: int | None = None, *, retries: int = 2, adaptive: bool = True):
         if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
             raise ValueError(f"n_jobs must be a positive integer, got {n_jobs!r}")
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
             raise ValueError(f"retries must be an integer >= 0, got {retries!r}")
         self.workers = n_jobs
         super().__init__(threads)
-        self.preload = tuple(preload)
-        self.retries, self.share_startup = retries, share_startup
+        self.retries, self.adaptive = retries, adaptive
         self._pool: ProcessPoolExecutor | None = None
         self._processes: list = []
         self._warm: list[Future] = []
-        self._start_pool()
+        self._ready_cpu: float | None = None  # start-up estimate before any pool ran (set at the first run)
+        if not adaptive:
+            self._start_pool()
 
     # ---------------------------------------------------------------------------------- the pool
 
     def _start_pool(self) -> None:
         """Make a pool and start its workers in the background (returns at once)."""
-        ctx = _mp_context(self.threads, self.preload)
+        ctx = _mp_context(self.threads)
         pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_process_init,
-                                   initargs=(self.threads, os.getpid(), self.preload))
+                                   initargs=(self.threads, os.getpid()))
         warm: list[Future] = [Future() for _ in range(self.workers)]
 
         def start() -> None:  # each submit forks a worker (blocking until the fork server has its imports)
@@ -540,6 +593,13 @@ class ProcessExecutor(Executor):
                     placeholder.set_exception(exc)
                     continue
                 real.add_done_callback(lambda f, p=placeholder: _copy_outcome(f, p))
+            if not _STARTUP_CPU and all(f.exception() is None for f in warm):
+                from multiprocessing import forkserver
+
+                pid = getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None)
+                cpu = _cpu_seconds(pid) if pid else None
+                if cpu is not None:
+                    _STARTUP_CPU.append(cpu)
 
         for placeholder in warm:
             placeholder.set_running_or_notify_cancel()
@@ -547,7 +607,8 @@ class ProcessExecutor(Executor):
         threading.Thread(target=start, name="start-workers", daemon=True).start()
 
     def wait_ready(self, timeout: float | None = None) -> bool:
-        """Block until every worker process is up (or ``timeout`` seconds pass); whether they are."""
+        """Start the workers if need be and block until they are up (or ``timeout`` seconds pass); whether
+        they are."""
         if self._pool is None:
             self._start_pool()
         done, _ = wait(self._warm, timeout=timeout)
@@ -568,12 +629,22 @@ class ProcessExecutor(Executor):
     def _stop_workers(self) -> None:
         """End the workers now (the units in flight are abandoned) and join them."""
         pool, self._pool = self._pool, None
+        self._warm = []
         if pool is None:
             return
         for proc in list((getattr(pool, "_processes", None) or {}).values()):
             with contextlib.suppress(Exception):
                 proc.terminate()
         pool.shutdown(wait=True, cancel_futures=True)
+
+    def _startup_estimate(self) -> float:
+        """CPU seconds a pool's start-up costs: measured, once a pool has started in this process; else the
+        CPU time the driver spent before its first run (its own imports and data), between 0.5 and 20 s."""
+        if _STARTUP_CPU:
+            return _STARTUP_CPU[0]
+        if self._ready_cpu is None:
+            self._ready_cpu = min(20.0, max(0.5, time.process_time()))
+        return self._ready_cpu
 
     # ---------------------------------------------------------------------------------- a run
 
@@ -582,16 +653,24 @@ class ProcessExecutor(Executor):
             return
         fn_bytes = _pickle().dumps(fn)
         token = hashlib.sha256(fn_bytes).hexdigest()
-        if self._pool is None:
+        if self._pool is None and not self.adaptive:
             self._start_pool()
         queue: deque[Unit] = deque(units)
         suspects: deque[Unit] = deque()  # units in flight when a worker died: rerun one at a time
         deaths: dict[str, int] = {}
         pending: dict[Future, tuple[Unit, bool]] = {}  # future -> (unit, computed by the driver)
-        local = _DriverThread(fn, self.threads) if self.share_startup else None
+        local = _DriverThread(fn, self.threads)
         local_busy = False
-        pool_mode = False
-        window = 2 * self.workers  # every worker busy and one queued: little to redo after an interruption
+        # "probe": no workers, the driver computes and measures; "startup": workers starting, the driver
+        # computes; "pool": the workers compute; "serial": the driver computes everything left.
+        if self._pool is None:
+            state = "probe"
+        elif self._ready() or not self.adaptive:
+            state = "pool"
+        else:
+            state = "startup"
+        startup = self._startup_estimate()
+        said_serial = False
         completed = False
 
         def submit(unit: Unit, with_fn: bool = False) -> None:
@@ -599,37 +678,49 @@ class ProcessExecutor(Executor):
             pending[fut] = (unit, False)
             self._processes = list((getattr(self._pool, "_processes", None) or {}).values())
 
-        with _threads_in_this_process(self.threads):  # for the units the driver may compute
+        with _threads_in_this_process(self.threads):  # for the units the driver computes
             try:
                 while queue or suspects or pending:
-                    if pool_mode is False:
+                    timeout = None
+                    if state == "probe":
+                        worth, c = self._worth_starting(len(queue), local, startup)
+                        if worth:
+                            self._start_pool()
+                            state = "startup"
+                        else:
+                            if c is not None and not said_serial:
+                                said_serial = True
+                                _say(f"{len(queue)} unit(s) left of about {c:.2g} s each: less work than starting "
+                                     f"{self.workers} workers (about {startup:.2g} s of CPU); computing them in "
+                                     "this process")
+                    if state == "startup":
                         error = self._start_error()
                         if error is not None:
-                            _say(f"worker processes could not start ({_one_line(error)}); running serially")
-                            local = local or _DriverThread(fn, self.threads)
-                            pool_mode = None  # serial in the driver for the rest of this run
+                            _say(f"worker processes could not start ({_one_line(error)}); computing in this process")
+                            state = "serial"
                         elif self._ready():
-                            fallback = local is not None and local.times and self._serial_is_faster(
-                                len(queue), local.times)
-                            pool_mode = None if fallback else True
-                        elif local is None:  # no help from the driver: wait for the workers
+                            state = "serial" if local.cpu and self._serial_is_faster(len(queue), local.cpu) else "pool"
+                        elif not self.adaptive:
                             wait(self._warm, return_when="ALL_COMPLETED")
                             continue
-                    if not pool_mode:  # the driver computes (start-up, or serial for the rest)
+                    if state in ("probe", "startup", "serial"):
                         if not local_busy and queue:
                             unit = queue.popleft()
                             pending[local.submit(unit)] = (unit, True)
                             local_busy = True
                     elif not any(deaths.get(u.key) for u, by_driver in pending.values() if not by_driver):
-                        if suspects and not any(not by_driver for _, by_driver in pending.values()):
+                        in_pool = sum(1 for _, by_driver in pending.values() if not by_driver)
+                        if suspects and not in_pool:
                             submit(suspects.popleft())  # alone: if its worker dies, it is the one
-                        else:
-                            while len([1 for _, d in pending.values() if not d]) < window and queue:
-                                submit(queue.popleft())
+                        while not suspects and in_pool < 2 * self.workers and queue:
+                            submit(queue.popleft())  # every worker busy, one queued: little to redo if stopped
+                            in_pool += 1
                     waiting = set(pending)
-                    if pool_mode is False:
+                    if state == "startup":
                         waiting |= {f for f in self._warm if not f.done()}
-                    done, _ = wait(waiting, return_when=FIRST_COMPLETED)
+                    if state == "probe" and local_busy:  # look again once the running unit is long enough
+                        timeout = max(0.05, self._long_unit(local.cpu, startup) - local.running_cpu())
+                    done, _ = wait(waiting, timeout=timeout, return_when=FIRST_COMPLETED)
                     broken: list[Unit] = []
                     for fut in done:
                         if fut not in pending:
@@ -655,6 +746,30 @@ class ProcessExecutor(Executor):
             finally:
                 if not completed:
                     self._stop_workers()
+
+    def _worth_starting(self, remaining: int, local: _DriverThread, startup: float) -> tuple[bool, float | None]:
+        """Whether the work left earns the workers' start-up, and the driver's steady cost per unit once known.
+
+        The driver's first unit carries what the function loads lazily (imports, data), which the workers'
+        fork server imports once for all of them: it counts as work only beyond twice the start-up. A later
+        unit counts from the start-up on, and once two units are done, the remaining ones at the steady cost
+        (the median after the first) must add up to the start-up.
+        """
+        if not remaining:
+            return False, None
+        done = local.cpu
+        if (local.running_cpu() >= self._long_unit(done, startup) or max(done[1:], default=0.0) >= startup
+                or (done and done[0] >= 2 * startup)):
+            return True, None
+        if len(done) < 2:
+            return False, None
+        c = statistics.median(done[1:])
+        return remaining * c >= startup, c
+
+    @staticmethod
+    def _long_unit(done: list[float], startup: float) -> float:
+        """CPU seconds after which the unit running in the driver alone earns the start-up."""
+        return startup if done else 2 * startup
 
     def _after_death(self, broken: list[Unit], pending: dict, deaths: dict[str, int],
                      suspects: deque) -> Iterator[tuple[Unit, bool, Any, float]]:
@@ -683,8 +798,8 @@ class ProcessExecutor(Executor):
         """Whether the driver should finish the ``remaining`` units itself (announced on stderr).
 
         The driver's first unit carries whatever the function loads lazily (data, imports) — a worker's
-        first unit carries it too; the later ones are the steady cost ``c``. The workers would need the
-        first-unit cost plus ``remaining·c / workers``; the driver alone needs ``remaining·c``.
+        first unit may carry some of it too; the later ones are the steady cost ``c``. The workers would
+        need the first-unit cost plus ``remaining·c / workers``; the driver alone needs ``remaining·c``.
         """
         first = times[0]
         c = statistics.median(times[1:]) if len(times) > 1 else first
@@ -794,8 +909,11 @@ class DaskExecutor(Executor):
         if address is None:
             env = {var: str(per_worker) for var in _THREAD_VARS} | {"MID_THREADS": str(per_worker)}
             with _sigint_ignored():  # inherited by the nannies and their workers
+                # On 127.0.0.1 only; no dashboard, and the scheduler's small HTTP server (health, metrics) on a
+                # free local port rather than 8787, which another cluster may hold (a warning on stderr).
                 self._cluster = LocalCluster(n_workers=n_jobs, threads_per_worker=1, processes=True,
-                                             dashboard_address=None, silence_logs=40, env=env)
+                                             host="127.0.0.1", dashboard_address=None, silence_logs=40, env=env,
+                                             scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
                 self.client = Client(self._cluster)
         else:
             _dask_handshake(address, timeout)
@@ -920,14 +1038,13 @@ def _sigint_ignored() -> Iterator[None]:
         signal.signal(signal.SIGINT, before)
 
 
-def make_executor(jobs: int = 1, scheduler: str | None = None, threads: int | None = None, *,
-                  preload: Sequence[str] = ()) -> Executor:
+def make_executor(jobs: int = 1, scheduler: str | None = None, threads: int | None = None) -> Executor:
     """The executor a command line asks for.
 
     ``scheduler`` (or ``$MID_SCHEDULER`` when None): ``"local"`` starts a Dask LocalCluster of ``jobs``
     workers, any other value is a scheduler address (``tcp://host:8786``); without one, ``jobs > 1`` gives
-    local processes (started at once, their fork server importing ``preload``) and ``jobs == 1`` the serial
-    executor.
+    local processes (started when the work is worth it: :class:`ProcessExecutor`) and ``jobs == 1`` the
+    serial executor.
     """
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
@@ -941,7 +1058,7 @@ def make_executor(jobs: int = 1, scheduler: str | None = None, threads: int | No
     if scheduler is not None:
         return DaskExecutor(None if scheduler == "local" else scheduler, n_jobs=jobs, threads=threads)
     if jobs > 1:
-        return ProcessExecutor(jobs, threads=threads, preload=preload)
+        return ProcessExecutor(jobs, threads=threads)
     return SerialExecutor(threads=threads)
 
 

@@ -560,7 +560,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(str(exc))
     device = args.device or "auto"
     splits = args.splits or (3 if args.quick else None)
-    executor = executor_from_args(parser, args, preload=["validation.interop"])
+    executor = executor_from_args(parser, args)
     common = {"data_home": args.data_home, "executor": executor}
     run = {
         "survey": lambda: survey_table(args.out, n_splits=splits or 100, **common),

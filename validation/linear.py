@@ -49,9 +49,6 @@ from defenses.linear import (
 from validation.engine import Executor
 from validation.sweep import Setting, aggregate, run_sweep
 
-#: What the units import lazily (IBM ART), imported once by the engine's worker fork server.
-WORKER_IMPORTS = ("defenses.interop.art",)
-
 #: The paper's protocol: 100 random splits (ratio unstated; 80/20 as in the FB reproduction).
 FULL_GRID = {"mid_lambdas": (0.3, 0.6, 1.0, 2.0, 4.0, 8.0),
              "epsilons": (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0)}

@@ -31,9 +31,6 @@ from defenses.tree import (DPID3Classifier, EncodedTable, ID3Classifier, MAPWith
 from validation.engine import Executor
 from validation.sweep import Setting, aggregate, mean_ci, run_sweep
 
-#: What the units import lazily (IBM ART), imported once by the engine's worker fork server.
-WORKER_IMPORTS = ("defenses.interop.art",)
-
 SENSITIVE = "cheated"
 POSITIVE = "Yes"
 ATTACKS = {"naive_map": "nm", "map_counts": "wc", "prior": "prior", "art_white_box": "art"}

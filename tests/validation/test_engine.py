@@ -46,7 +46,7 @@ def dask_executor():
 
 @pytest.fixture(scope="module")
 def process_executor():
-    with ProcessExecutor(2, threads=1) as ex:
+    with ProcessExecutor(2, threads=1, adaptive=False) as ex:  # every unit on the workers
         yield ex
 
 
@@ -230,7 +230,7 @@ class ThreadProbe:
 
 
 def test_workers_compute_at_the_requested_threads(tmp_path):
-    with ProcessExecutor(2, threads=1) as ex:
+    with ProcessExecutor(2, threads=1, adaptive=False) as ex:
         out = run_units([Unit("t", None, i) for i in range(2)], ThreadProbe(), None, executor=ex, progress=False)
     assert all(r["torch"] == 1 and r["blas"] in ([1], []) for r in out.results.values())
     import torch
@@ -277,7 +277,7 @@ _ORPHAN_SWEEP = textwrap.dedent("""
 
     if __name__ == "__main__":
         cloudpickle.register_pickle_by_value(sys.modules[__name__])
-        with ProcessExecutor(2, threads=1) as ex:
+        with ProcessExecutor(2, threads=1, adaptive=False) as ex:
             run_units([Unit("o", None, i) for i in range(6)], PidThenSleep(), ResultStore(sys.argv[1], {}),
                       executor=ex, progress=False)
 """)

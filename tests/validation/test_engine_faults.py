@@ -45,7 +45,7 @@ _SLOW = textwrap.dedent("""
     import sys, time
     import cloudpickle
     from validation.cli import run_command
-    from validation.engine import Unit, make_executor, run_units
+    from validation.engine import ProcessExecutor, Unit, make_executor, run_units
     from validation.store import ResultStore
 
     class Slow:
@@ -59,7 +59,11 @@ _SLOW = textwrap.dedent("""
     @run_command("slow")
     def main(argv):
         store, jobs, scheduler, n, sleep = argv
-        with make_executor(int(jobs), None if scheduler == "-" else scheduler, threads=1) as ex:
+        if scheduler == "workers":  # every unit on worker processes (the default starts them for real work)
+            ex = ProcessExecutor(int(jobs), threads=1, adaptive=False)
+        else:
+            ex = make_executor(int(jobs), None if scheduler == "-" else scheduler, threads=1)
+        with ex:
             run_units([Unit("slow", None, i) for i in range(int(n))], Slow(float(sleep)),
                       ResultStore(store, {"n": int(n)}), executor=ex, desc="slow units")
         return 0
@@ -128,8 +132,8 @@ def _rerun_until_complete(tmp_path: Path, store: Path, n: int, sleep: float) -> 
     assert _records(store) == _expected(n)
 
 
-@pytest.mark.parametrize("jobs, scheduler", [(1, None), (2, None), (2, "local")],
-                         ids=["serial", "processes", "dask-local"])
+@pytest.mark.parametrize("jobs, scheduler", [(1, None), (2, None), (2, "workers"), (2, "local")],
+                         ids=["serial", "processes-adaptive", "processes-workers", "dask-local"])
 def test_ctrl_c_ends_a_run_with_one_line_and_no_process_left_and_the_resume_is_exact(tmp_path, jobs, scheduler):
     """SIGINT to the command's whole process group, as a terminal's Ctrl-C sends it: exit 130, the one line
     with the count actually stored, no traceback or worker noise, no process of the run left behind."""
@@ -141,8 +145,12 @@ def test_ctrl_c_ends_a_run_with_one_line_and_no_process_left_and_the_resume_is_e
     assert proc.returncode == 130, err[-3000:]
     stored = len(_records(store))
     assert 3 <= stored < n
-    assert _messages(err) == [f"interrupted: {stored} of {n} units stored in {store}; rerun the same command to "
-                              "resume"], err[-3000:]
+    messages = _messages(err)
+    if scheduler is None and jobs == 2:  # sleeping units cost no CPU: the driver keeps them, and says so
+        assert re.fullmatch(r"\d+ unit\(s\) left of about .* s each: less work than starting 2 workers \(about .* s "
+                            r"of CPU\); computing them in this process", messages.pop(0)), err[-3000:]
+    assert messages == [f"interrupted: {stored} of {n} units stored in {store}; rerun the same command to resume"], \
+        err[-3000:]
     deadline = time.monotonic() + 5
     while _alive_in_group(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -169,7 +177,7 @@ def test_a_killed_worker_loses_nothing_its_units_run_again_and_the_store_matches
     (tmp_path / "done-already").touch()  # the serial reference runs in this process: unit 5 must not kill it
     serial = run_units(units, KillsItsWorker(str(tmp_path / "done-already"), always=False), None,
                        executor=SerialExecutor(threads=1), progress=False)
-    with ProcessExecutor(2, threads=1, share_startup=False) as ex:
+    with ProcessExecutor(2, threads=1, adaptive=False) as ex:
         store = ResultStore(tmp_path / "s.jsonl", {})
         report = run_units(units, KillsItsWorker(str(tmp_path / "killed"), always=False), store, executor=ex)
     assert (tmp_path / "killed").exists() and report.complete
@@ -181,7 +189,7 @@ def test_a_killed_worker_loses_nothing_its_units_run_again_and_the_store_matches
 
 def test_a_unit_that_always_kills_its_worker_fails_alone_after_the_retries_and_the_others_finish(tmp_path):
     units = [Unit("slow", None, i) for i in range(16)]
-    with ProcessExecutor(2, threads=1, share_startup=False, retries=2) as ex:
+    with ProcessExecutor(2, threads=1, adaptive=False, retries=2) as ex:
         with pytest.raises(UnitsFailed, match=r"1 of 16 units failed .*split=5: its worker process died each of "
                                               r"the 3 times it ran \(process \d+ was killed by SIGKILL"):
             run_units(units, KillsItsWorker(str(tmp_path / "m"), always=True), ResultStore(tmp_path / "s.jsonl", {}),
@@ -319,7 +327,7 @@ class Exits:
 
 @pytest.mark.parametrize("which", ["serial", "processes"])
 def test_a_unit_calling_sys_exit_is_a_failed_unit_not_the_end_of_the_run(tmp_path, which):
-    ex = SerialExecutor(threads=1) if which == "serial" else ProcessExecutor(2, threads=1, share_startup=False)
+    ex = SerialExecutor(threads=1) if which == "serial" else ProcessExecutor(2, threads=1, adaptive=False)
     with ex, pytest.raises(UnitsFailed, match=r"1 of 6 units failed .*split=2: the unit called sys.exit\(3\)"):
         run_units([Unit("e", None, i) for i in range(6)], Exits(), ResultStore(tmp_path / "s.jsonl", {}), executor=ex,
                   progress=False)
@@ -352,11 +360,68 @@ def test_a_resume_at_another_thread_count_is_refused_and_compute_time_adds_up_ov
                      progress=False).submitted == 0
 
 
-def test_the_driver_finishes_serially_when_the_work_left_is_smaller_than_a_workers_first_unit(capsys):
-    ex = ProcessExecutor.__new__(ProcessExecutor)  # the rule alone, without starting workers
+class _Local:
+    def __init__(self, cpu, running=0.0):
+        self.cpu, self._running = cpu, running
+
+    def running_cpu(self):
+        return self._running
+
+
+def test_workers_start_only_for_work_that_earns_their_start_up_and_the_driver_finishes_small_remainders(capsys):
+    ex = ProcessExecutor.__new__(ProcessExecutor)  # the rules alone, without starting workers
     ex.workers = 2
+    # Start-up 2 s of CPU. The first unit (lazy imports) counts only beyond twice that.
+    assert ex._worth_starting(100, _Local([3.0]), 2.0) == (False, None)
+    assert ex._worth_starting(100, _Local([], running=4.1), 2.0) == (True, None)  # one long unit (a network)
+    assert ex._worth_starting(100, _Local([3.0, 0.01, 0.01]), 2.0) == (False, 0.01)  # 1 s of work left
+    assert ex._worth_starting(300, _Local([3.0, 0.01, 0.01]), 2.0) == (True, 0.01)  # 3 s left
+    assert ex._worth_starting(10, _Local([0.5, 0.1], running=2.5), 2.0) == (True, None)
+    assert ex._worth_starting(0, _Local([0.5, 9.0]), 2.0) == (False, None)  # nothing left
+    # Once the workers are up: hand over unless a worker's first unit costs more than the work left.
     assert ex._serial_is_faster(3, [2.0, 0.1, 0.1])  # 0.3 s left < 2 s for a worker's first unit
     assert "3 unit(s) left of about 0.1 s each" in capsys.readouterr().err
     assert not ex._serial_is_faster(100, [2.0, 0.1, 0.1])  # 10 s left > 2 + 99 * 0.05 s
     assert not ex._serial_is_faster(5, [1.0])  # one measurement: 5 s alone vs 3 s on two workers
-    assert ex._serial_is_faster(1, [1.0])
+
+
+_BUSY = textwrap.dedent("""
+    import os, sys, time
+    import cloudpickle
+    from validation.engine import Unit, make_executor, run_units
+    from validation.store import ResultStore
+
+    class Busy:
+        def __init__(self, log):
+            self.log = log
+
+        def __call__(self, unit):
+            start = time.process_time()
+            while time.process_time() - start < 0.25:  # CPU work, not a sleep
+                pass
+            with open(self.log, "a") as fh:
+                fh.write(f"{os.getpid()}\\n")
+            return {"i": unit.index, "x": unit.seed("x") % 1000}
+
+    if __name__ == "__main__":
+        cloudpickle.register_pickle_by_value(sys.modules[__name__])
+        print(os.getpid(), flush=True)
+        with make_executor(2, threads=1) as ex:
+            run_units([Unit("slow", None, i) for i in range(24)], Busy(sys.argv[2]), ResultStore(sys.argv[1], {}),
+                      executor=ex, progress=False)
+""")
+
+
+def test_with_real_work_the_default_starts_the_workers_and_the_numbers_stay_the_same(tmp_path):
+    """24 units of 0.25 s of CPU in a fresh process: after two units the driver sees more work than the
+    start-up and starts the workers, which compute units of their own; the store is the serial one."""
+    script, store, log = tmp_path / "busy.py", tmp_path / "busy.jsonl", tmp_path / "pids"
+    script.write_text(_BUSY)
+    r = subprocess.run([sys.executable, str(script), str(store), str(log)], env=ENV, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    driver = int(r.stdout.split()[0])
+    pids = [int(p) for p in log.read_text().split()]
+    assert len(pids) == 24 and driver in pids and len(set(pids) - {driver}) >= 1
+    assert "less work than" not in r.stderr
+    assert _records(store) == _expected(24)
