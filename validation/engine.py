@@ -7,12 +7,12 @@ picklable function ``fn(unit) -> value``); the engine decides *where*:
 
 * ``serial`` — in this process, one unit after the other;
 * ``processes`` — ``n_jobs`` local worker processes (:class:`concurrent.futures.ProcessPoolExecutor`,
-  forked from a ``forkserver`` that has imported the command's modules once — never ``fork`` of the driver:
-  forking a process whose OpenMP runtime is already up can deadlock the child). The workers start in the
-  background when the executor is made, while the driver loads its data; until they are up the driver
-  computes units itself, and it keeps doing so (saying so) when the work left is smaller than what handing
-  it over would cost. A worker that dies (killed, out of memory) takes only its units with it: they run
-  again, alone, in a fresh pool, up to ``retries`` times, while the others finish;
+  forked from a ``forkserver`` that has imported, once, every module the driver uses — never ``fork`` of
+  the driver: forking a process whose OpenMP runtime is already up can deadlock the child). The driver
+  computes the first units itself and starts the workers only when the work they would take earns their
+  start-up; small grids stay in the driver (it says so). A worker that dies (killed, out of memory) takes
+  only its units with it: they run again, alone, in a fresh pool, up to ``retries`` times, while the
+  others finish;
 * ``dask`` — a :class:`dask.distributed.Client` connected to a scheduler address (workers started with
   ``dask worker ADDRESS`` on any machines), or to a :class:`~dask.distributed.LocalCluster` of ``n_jobs``
   single-threaded worker processes when no address is given (optional extra ``distributed``). The address
