@@ -547,9 +547,9 @@ class ProcessExecutor(Executor):
     as the CPU time the driver spent getting ready (its imports and data; the measured start-up once a pool
     has started in this process), or as soon as a single unit runs longer than that. The fork server then
     imports every module the driver has imported by then — the libraries its units load lazily included —
-    so that forked workers start with them. Until the workers are up the driver keeps computing; when the
-    work left is smaller than a worker's first unit, it finishes serially. Either way it says so on stderr.
-    With ``adaptive=False`` the workers start at once and compute every unit.
+    so that forked workers start with them; until they are up the driver keeps computing. When the work
+    stays smaller than the start-up, the driver computes it all and says so on stderr. With
+    ``adaptive=False`` the workers start at once and compute every unit.
 
     The unit function is serialised with cloudpickle (closures and lambdas work) and reaches each worker
     once per run: tasks carry only the unit, and a worker that has not seen the run's function yet asks for
@@ -699,7 +699,7 @@ class ProcessExecutor(Executor):
                             _say(f"worker processes could not start ({_one_line(error)}); computing in this process")
                             state = "serial"
                         elif self._ready():
-                            state = "serial" if local.cpu and self._serial_is_faster(len(queue), local.cpu) else "pool"
+                            state = "pool"
                         elif not self.adaptive:
                             wait(self._warm, return_when="ALL_COMPLETED")
                             continue
@@ -793,22 +793,6 @@ class ProcessExecutor(Executor):
         if again:
             _say(f"a worker died ({cause}) with {len(broken)} unit(s) in flight; running "
                  f"{len(again)} again, one at a time, in a fresh pool")
-
-    def _serial_is_faster(self, remaining: int, times: list[float]) -> bool:
-        """Whether the driver should finish the ``remaining`` units itself (announced on stderr).
-
-        The driver's first unit carries whatever the function loads lazily (data, imports) — a worker's
-        first unit may carry some of it too; the later ones are the steady cost ``c``. The workers would
-        need the first-unit cost plus ``remaining·c / workers``; the driver alone needs ``remaining·c``.
-        """
-        first = times[0]
-        c = statistics.median(times[1:]) if len(times) > 1 else first
-        serial, parallel = remaining * c, first + max(0, remaining - 1) * c / self.workers
-        if remaining and serial <= parallel:
-            _say(f"{remaining} unit(s) left of about {c:.2g} s each: less work than handing them to "
-                 f"{self.workers} workers (about {parallel:.2g} s); finishing them in this process")
-            return True
-        return False
 
     def close(self) -> None:
         pool, self._pool = self._pool, None
