@@ -572,7 +572,7 @@ class ProcessExecutor(Executor):
         self._pool: ProcessPoolExecutor | None = None
         self._processes: list = []
         self._warm: list[Future] = []
-        self._ready_cpu: float | None = None  # start-up estimate before any pool ran (set at the first run)
+        self._unit_cpu = 0.0  # CPU of the units the driver computed in earlier runs (not start-up work)
         if not adaptive:
             self._start_pool()
 
@@ -637,14 +637,16 @@ class ProcessExecutor(Executor):
                 proc.terminate()
         pool.shutdown(wait=True, cancel_futures=True)
 
-    def _startup_estimate(self) -> float:
-        """CPU seconds a pool's start-up costs: measured, once a pool has started in this process; else the
-        CPU time the driver spent before its first run (its own imports and data), between 0.5 and 20 s."""
+    def _startup_estimate(self, local: _DriverThread) -> float:
+        """CPU seconds a pool's start-up costs: measured, once a pool has started in this process; else what
+        the fork server would redo — the CPU this process spent on anything but computing units (imports,
+        data) plus the part of its first unit beyond the steady cost (lazy imports) — between 0.5 and 20 s."""
         if _STARTUP_CPU:
             return _STARTUP_CPU[0]
-        if self._ready_cpu is None:
-            self._ready_cpu = min(20.0, max(0.5, time.process_time()))
-        return self._ready_cpu
+        done = local.cpu
+        lazy = max(0.0, done[0] - statistics.median(done[1:])) if len(done) > 1 else 0.0
+        preparing = time.process_time() - self._unit_cpu - sum(done) - local.running_cpu()
+        return min(20.0, max(0.5, preparing + lazy))
 
     # ---------------------------------------------------------------------------------- a run
 
@@ -669,7 +671,6 @@ class ProcessExecutor(Executor):
             state = "pool"
         else:
             state = "startup"
-        startup = self._startup_estimate()
         said_serial = False
         completed = False
 
@@ -683,6 +684,7 @@ class ProcessExecutor(Executor):
                 while queue or suspects or pending:
                     timeout = None
                     if state == "probe":
+                        startup = self._startup_estimate(local)
                         worth, c = self._worth_starting(len(queue), local, startup)
                         if worth:
                             self._start_pool()
@@ -719,7 +721,8 @@ class ProcessExecutor(Executor):
                     if state == "startup":
                         waiting |= {f for f in self._warm if not f.done()}
                     if state == "probe" and local_busy:  # look again once the running unit is long enough
-                        timeout = max(0.05, self._long_unit(local.cpu, startup) - local.running_cpu())
+                        timeout = max(0.05, self._long_unit(local.cpu, self._startup_estimate(local))
+                                      - local.running_cpu())
                     done, _ = wait(waiting, timeout=timeout, return_when=FIRST_COMPLETED)
                     broken: list[Unit] = []
                     for fut in done:
@@ -744,32 +747,35 @@ class ProcessExecutor(Executor):
                         yield from self._after_death(broken, pending, deaths, suspects)
                 completed = True
             finally:
+                self._unit_cpu += sum(local.cpu)
                 if not completed:
                     self._stop_workers()
 
     def _worth_starting(self, remaining: int, local: _DriverThread, startup: float) -> tuple[bool, float | None]:
         """Whether the work left earns the workers' start-up, and the driver's steady cost per unit once known.
 
-        The driver's first unit carries what the function loads lazily (imports, data), which the workers'
-        fork server imports once for all of them: it counts as work only beyond twice the start-up. A later
-        unit counts from the start-up on, and once two units are done, the remaining ones at the steady cost
-        (the median after the first) must add up to the start-up.
+        While the fork server imports (start-up ``S``), the driver computes ``S`` worth of units; the rest
+        ``W - S`` is then split between the workers, so starting them pays when the work left ``W > S`` —
+        asked with a margin of two (``W >= 2 S``, a predicted time of at most 3/4 of the driver's alone with
+        two workers) against a slower start than estimated. The driver's first unit carries what the function
+        loads lazily (imports, data), which the fork server imports once for all workers: it counts as
+        work only beyond twice the start-up; a later unit running that long counts at once.
         """
         if not remaining:
             return False, None
         done = local.cpu
-        if (local.running_cpu() >= self._long_unit(done, startup) or max(done[1:], default=0.0) >= startup
+        if (local.running_cpu() >= self._long_unit(done, startup) or max(done[1:], default=0.0) >= 2 * startup
                 or (done and done[0] >= 2 * startup)):
             return True, None
         if len(done) < 2:
             return False, None
         c = statistics.median(done[1:])
-        return remaining * c >= startup, c
+        return remaining * c >= 2 * startup, c
 
     @staticmethod
     def _long_unit(done: list[float], startup: float) -> float:
-        """CPU seconds after which the unit running in the driver alone earns the start-up."""
-        return startup if done else 2 * startup
+        """CPU seconds after which the unit running in the driver alone earns the start-up (twice it)."""
+        return 2 * startup
 
     def _after_death(self, broken: list[Unit], pending: dict, deaths: dict[str, int],
                      suspects: deque) -> Iterator[tuple[Unit, bool, Any, float]]:

@@ -371,12 +371,12 @@ class _Local:
 def test_workers_start_only_for_work_that_earns_their_start_up():
     ex = ProcessExecutor.__new__(ProcessExecutor)  # the rules alone, without starting workers
     ex.workers = 2
-    # Start-up 2 s of CPU. The first unit (lazy imports) counts only beyond twice that.
+    # Start-up 2 s of CPU: the work left must reach twice that; the first unit (lazy imports) is not work.
     assert ex._worth_starting(100, _Local([3.0]), 2.0) == (False, None)
     assert ex._worth_starting(100, _Local([], running=4.1), 2.0) == (True, None)  # one long unit (a network)
-    assert ex._worth_starting(100, _Local([3.0, 0.01, 0.01]), 2.0) == (False, 0.01)  # 1 s of work left
-    assert ex._worth_starting(300, _Local([3.0, 0.01, 0.01]), 2.0) == (True, 0.01)  # 3 s left
-    assert ex._worth_starting(10, _Local([0.5, 0.1], running=2.5), 2.0) == (True, None)
+    assert ex._worth_starting(100, _Local([3.0, 0.03, 0.03]), 2.0) == (False, 0.03)  # 3 s of work left
+    assert ex._worth_starting(140, _Local([3.0, 0.03, 0.03]), 2.0) == (True, 0.03)  # 4.2 s left
+    assert ex._worth_starting(10, _Local([0.5, 0.1], running=4.5), 2.0) == (True, None)
     assert ex._worth_starting(0, _Local([0.5, 9.0]), 2.0) == (False, None)  # nothing left
 
 
