@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -51,12 +52,16 @@ def _units(n_splits: int) -> list[Unit]:
     return [Unit("tree sweep", s, k) for s in QUICK.settings() for k in range(n_splits)]
 
 
-def _timed(cmd: list[str], out: Path) -> float:
+def _timed(cmd: list[str], out: Path) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system of the command and every process it waited for) of one run."""
     shutil.rmtree(out, ignore_errors=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run([*cmd, "--out", str(out)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                    cwd=Path(__file__).resolve().parents[1])
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def compare_commands(figures: list[str], quick: bool, repeats: int, default_threads: bool) -> None:
@@ -67,16 +72,18 @@ def compare_commands(figures: list[str], quick: bool, repeats: int, default_thre
             a, b, what = base + ["--jobs", "1"], base + ["--jobs", "1", "--threads", "1"], "default threads / --threads 1"
         else:
             a, b, what = base + ["--jobs", "2"], base + ["--jobs", "1"], "--jobs 2 / --jobs 1"
-        ratios = []
+        ratios, cpu_ratios = [], []
         with tempfile.TemporaryDirectory() as tmp:
-            for r in range(repeats):
+            for r in range(repeats):  # ABBA: neither command always runs first
                 order = [("a", a), ("b", b)] if r % 2 == 0 else [("b", b), ("a", a)]
                 t = {name: _timed(cmd, Path(tmp) / name) for name, cmd in order}
-                ratios.append(t["a"] / t["b"])
-                print(f"{fig}{' --quick' if quick else ''} run {r + 1}: {t['a']:.1f} s vs {t['b']:.1f} s "
-                      f"({ratios[-1]:.2f}x)", flush=True)
-        print(f"{fig}{' --quick' if quick else ''} {what}: {statistics.median(ratios):.2f}x "
-              f"(median of {repeats} paired runs)", flush=True)
+                ratios.append(t["a"][0] / t["b"][0])
+                cpu_ratios.append(t["a"][1] / t["b"][1])
+                print(f"{fig}{' --quick' if quick else ''} run {r + 1}: {t['a'][0]:.1f} s vs {t['b'][0]:.1f} s wall "
+                      f"({ratios[-1]:.2f}x), {t['a'][1]:.1f} s vs {t['b'][1]:.1f} s CPU ({cpu_ratios[-1]:.2f}x)",
+                      flush=True)
+        print(f"{fig}{' --quick' if quick else ''} {what}: {statistics.median(ratios):.2f}x wall, "
+              f"{statistics.median(cpu_ratios):.2f}x CPU (medians of {repeats} paired runs)", flush=True)
 
 
 def main() -> None:
@@ -86,7 +93,7 @@ def main() -> None:
     ap.add_argument("--data-home", default=os.environ.get("MID_DATA"))
     ap.add_argument("--figures", help="comma-separated figures: time whole commands instead (see above)")
     ap.add_argument("--full", action="store_true", help="with --figures: the full configurations, not --quick")
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=4)
     ap.add_argument("--rounds", type=int, default=5, help="paired rounds per executor on the tree sweep")
     ap.add_argument("--serial-only", action="store_true", help="the serial engine against the direct loop only")
     ap.add_argument("--default-threads", action="store_true",
