@@ -43,7 +43,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import hashlib
-import importlib
 import json
 import multiprocessing
 import os

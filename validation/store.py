@@ -14,7 +14,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import errno
-import fcntl
 import hashlib
 import json
 import math
@@ -26,6 +25,11 @@ import time
 import weakref
 from pathlib import Path
 from typing import Any, Callable, NoReturn
+
+try:
+    import fcntl
+except ImportError:  # Windows: stores work without the lock that keeps a second run out
+    fcntl = None
 
 __all__ = ["OutputPathError", "ResultStore", "StoreBusy", "StoreError", "StoreWriteError", "check_store_file",
            "probe_output_path", "write_bytes_atomic", "write_json_atomic", "DISK_ERRORS"]
@@ -316,7 +320,7 @@ def check_store_file(path: str | os.PathLike) -> None:
             raise StoreError(f"{path} is not a result store (line 1 is not its settings header); remove it or "
                              f"choose another path")
         st = os.fstat(fh.fileno())
-        if (st.st_dev, st.st_ino) in _HELD:
+        if (st.st_dev, st.st_ino) in _HELD or fcntl is None:
             return
         try:  # a shared lock is refused while another run holds the exclusive one
             fcntl.flock(fh.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
@@ -366,6 +370,9 @@ def _busy_message(path: Path, st: os.stat_result) -> str:
 def _signals_deferred():
     """Hold SIGINT and SIGTERM back for the few instructions of writing and counting a record (they are
     delivered right after)."""
+    if not hasattr(signal, "pthread_sigmask"):  # Windows
+        yield
+        return
     held = {signal.SIGINT, signal.SIGTERM}
     old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
     try:
@@ -524,7 +531,8 @@ class ResultStore:
                 self._lock_key = key
                 return
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if fcntl is not None:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 raise StoreBusy(_busy_message(self.path, st)) from None
             except OSError as exc:

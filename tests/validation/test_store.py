@@ -24,7 +24,6 @@ from validation.store import (
     ResultStore,
     StoreBusy,
     StoreError,
-    StoreWriteError,
     check_store_file,
     probe_output_path,
     write_json_atomic,
