@@ -20,7 +20,15 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from validation.engine import Executor, RunAborted, RunInterrupted, last_run, make_executor, resolve_threads
+from validation.engine import (
+    Executor,
+    RunAborted,
+    RunInterrupted,
+    close_executors,
+    last_run,
+    make_executor,
+    resolve_threads,
+)
 from validation.store import DISK_ERRORS, OutputPathError, probe_output_path
 
 __all__ = ["add_executor_arguments", "check_data_home", "check_executor_fits", "check_fits", "check_output_dir",
@@ -93,20 +101,24 @@ def run_command(prog: str) -> Callable[[Callable[..., int]], Callable[..., int]]
                 return main(*args, **kwargs)
             except KeyboardInterrupt as exc:
                 signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C cannot cut the message short
+                close_executors()
                 sys.stderr.write(f"{_interrupted(exc)}\n")
                 sys.stderr.flush()
                 return 143 if terminated else 130
             except RunAborted as exc:
+                close_executors()
                 print(f"{prog}: {exc}", file=sys.stderr)
                 return 1
             except OSError as exc:
                 if exc.errno not in DISK_ERRORS:
                     raise
+                close_executors()
                 where = f" {exc.filename}" if exc.filename else ""
                 print(f"{prog}: cannot write{where}: {exc.strerror}; the finished units are stored; free space "
                       "and rerun", file=sys.stderr)
                 return 1
             finally:
+                close_executors()  # workers joined and clusters shut down before the interpreter's own exit
                 if previous is not None:
                     signal.signal(signal.SIGTERM, previous)
 

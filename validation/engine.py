@@ -71,8 +71,8 @@ from validation.store import DISK_ERRORS, ResultStore, StoreError, StoreWriteErr
 
 __all__ = [
     "DaskExecutor", "Executor", "ProcessExecutor", "RunAborted", "RunInterrupted", "RunLog", "RunReport",
-    "SerialExecutor", "Unit", "UnitFailure", "UnitOutput", "UnitsFailed", "derive_seed", "make_executor",
-    "resolve_threads", "run_log", "run_units", "usable_cores",
+    "SerialExecutor", "Unit", "UnitFailure", "UnitOutput", "UnitsFailed", "close_executors", "derive_seed",
+    "make_executor", "resolve_threads", "run_log", "run_units", "usable_cores",
 ]
 
 
@@ -298,15 +298,23 @@ _LIVE: weakref.WeakSet[Executor] = weakref.WeakSet()
 _FORK_SERVER_STARTED = False
 
 
-@atexit.register
-def _close_live_executors() -> None:
-    """At exit: close every executor (joining its workers), then end the fork server, which would otherwise
-    outlive this process for as long as it takes to notice (seconds, when it is still importing)."""
+def close_executors() -> None:
+    """Close every executor not yet closed (their workers joined, a local Dask cluster shut down).
+
+    The command lines call it before they return, whatever the outcome (a cluster closed later, while the
+    interpreter shuts its thread pools down, logs errors); at exit it runs in any case."""
     for ex in list(_LIVE):
         try:
             ex.close()
-        except Exception:  # noqa: BLE001 - nothing can be reported at interpreter exit
+        except Exception:  # noqa: BLE001 - the command is ending with a message of its own
             pass
+
+
+@atexit.register
+def _close_live_executors() -> None:
+    """At exit: close every executor, then end the fork server, which would otherwise outlive this process for
+    as long as it takes to notice (seconds, when it is still importing)."""
+    close_executors()
     if _FORK_SERVER_STARTED:
         from multiprocessing import forkserver
 
@@ -464,7 +472,8 @@ def _mp_context(threads: int):
                 fh.write("\n".join(_modules_to_preload()))
             os.environ["MID_ENGINE_PRELOAD"] = listing  # read and removed by the fork server
             ctx.set_forkserver_preload(["validation._worker_imports"])
-        forkserver.ensure_running()
+        with _sigint_ignored():  # inherited: Ctrl-C during its imports is the driver's to handle
+            forkserver.ensure_running()
         _FORK_SERVER_STARTED = True
     finally:
         for var, value in saved.items():
@@ -999,14 +1008,15 @@ class DaskExecutor(Executor):
 
 @contextlib.contextmanager
 def _quiet_logger(name: str) -> Iterator[None]:
-    """Silence the logger ``name`` and its children (but for critical errors) inside the block."""
+    """Silence the logger ``name`` and its children inside the block (Dask logs its own connection errors,
+    even as critical, while a cluster the engine is stopping winds down: not the user's concern)."""
     import logging
 
     loggers = [logging.getLogger(name)] + [logging.getLogger(other) for other in list(logging.root.manager.loggerDict)
                                            if other.startswith(name + ".")]
     levels = [logger.level for logger in loggers]
     for logger in loggers:
-        logger.setLevel(logging.CRITICAL)
+        logger.setLevel(logging.CRITICAL + 1)
     try:
         yield
     finally:

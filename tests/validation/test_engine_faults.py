@@ -283,6 +283,28 @@ def test_a_second_run_of_a_command_on_the_same_store_is_refused_naming_the_first
             first.wait()
 
 
+@pytest.mark.parametrize("executor", [["--jobs", "2"], ["--scheduler", "local", "--jobs", "2"]],
+                         ids=["processes", "dask-local"])
+def test_ctrl_c_on_the_real_command_is_one_line_with_thousands_of_units_in_the_air(tmp_path, executor):
+    """The real ``python -m validation ind`` with 4000 quick units: on --jobs 2 the workers' fork server is
+    still importing when the signal comes; on a local Dask cluster thousands of tasks are queued."""
+    store = tmp_path / "ind.json"
+    proc = subprocess.Popen([sys.executable, "-m", "validation", "ind", "--learner", "id3", "--n", "40", "--models",
+                             "4000", "--store", str(store), *executor], cwd=REPO, env=ENV, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    _wait_for_records(store, 3, proc)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-3000:]
+    assert _messages(err, "ind id3")[-1:] == [f"interrupted: {len(_records(store))} of 4000 units stored in {store}; "
+                                             "rerun the same command to resume"], err[-3000:]
+    assert all("left of about" in line for line in _messages(err, "ind id3")[:-1]), err[-3000:]
+    deadline = time.monotonic() + 5
+    while _alive_in_group(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive_in_group(proc.pid)
+
+
 class _Greeter(socketserver.BaseRequestHandler):
     def handle(self):
         self.request.sendall(b"SSH-2.0-OpenSSH_9.6\r\n")
