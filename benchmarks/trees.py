@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.exit(2, "trees.py: error: --splits and --repeat must be >= 1\n")
 
     from defenses.datasets import load_steak_survey
-    from defenses.tree import (DPID3Classifier, ID3Classifier, MAPWithCountsAttack, NaiveMAPAttack, confusion_matrix,
+    from defenses.tree import (DPID3Classifier, ID3Classifier, MAPWithCountsAttack, NaiveMAPClassifierAttack, confusion_matrix,
                                encode_table, estimate_prior)
 
     try:
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"dpid3_fit_depth5_eps100: {t_dp * 1e3:.2f} ms")
     m = ID3Classifier(max_depth=5).fit(X, y)
     prior = estimate_prior(X["cheated"])
-    t_att = median_time(lambda: MAPWithCountsAttack("cheated", prior).infer(m, X, y), args.repeat)
+    t_att = median_time(lambda: MAPWithCountsAttack("cheated", prior).fit(m).infer(X, y), args.repeat)
     print(f"map_with_counts_infer: {t_att * 1e3:.2f} ms per {len(X)} targets")
 
     table, big_table = encode_table(X), encode_table(big)
@@ -96,11 +96,11 @@ def main(argv: list[str] | None = None) -> int:
         Xtr, Xte, ytr, yte = rows(train), rows(test), y.iloc[train], y.iloc[test]
         model = ID3Classifier(mid_lambda=10.0, max_depth=5).fit(Xtr, ytr)
         model.predict(Xte)
-        attacks = (NaiveMAPAttack("cheated", prior, confusion_matrix(model, Xtr, ytr)),
+        attacks = (NaiveMAPClassifierAttack("cheated", prior, confusion_matrix(model, Xtr, ytr)),
                    MAPWithCountsAttack("cheated", prior))
         for part, labels in ((Xtr, ytr), (Xte, yte)):
             for attack in attacks:
-                attack.infer(model, part, labels)
+                attack.fit(model).infer(part, labels)
 
     t_unit_frame = median_time(lambda: sweep_unit(lambda idx: X.iloc[idx]), args.repeat)
     t_unit_table = median_time(lambda: sweep_unit(lambda idx: table[idx]), args.repeat)

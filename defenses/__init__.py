@@ -6,9 +6,11 @@ plus ``defenses.datasets`` (loaders of the real data) and ``defenses.metrics``. 
 (``pip install 'mid-toolkit[neural]'``) and says so when it is missing (:class:`MissingExtraError`).
 """
 
+from mitheory._version import __version__
+
 
 class MissingExtraError(ModuleNotFoundError):
     """An optional dependency group of mid-toolkit is not installed; the message names the extra."""
 
 
-__all__ = ["MissingExtraError"]
+__all__ = ["MissingExtraError", "__version__"]

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
 
+from mitheory.rng import as_generator
 from mitheory.stats import clopper_pearson
 
 
@@ -45,7 +46,7 @@ def bootstrap(
     n = len(arrays[0])
     if n == 0 or any(len(a) != n for a in arrays):
         raise ValueError("bootstrap needs non-empty arrays of equal length")
-    rng = np.random.default_rng(random_state)
+    rng = as_generator(random_state)
     value = float(metric(*arrays))
     stats = []
     for idx in rng.integers(0, n, size=(n_boot, n)):
@@ -235,7 +236,7 @@ def _reliability(y_idx: np.ndarray, proba: np.ndarray, n_bins: int) -> dict[str,
 
 
 def ece(y_true: np.ndarray, proba: np.ndarray, n_bins: int = 15, classes=None, **kw) -> Estimate:
-    """Expected calibration error ECE = Σ_m |B_m|/N · |acc(B_m) − conf(B_m)| over ``n_bins`` equal bins.
+    """Expected calibration error ``ECE = Σ_m |B_m|/N · |acc(B_m) − conf(B_m)|`` over ``n_bins`` equal bins.
 
     ``y_true`` holds column indices of ``proba`` — or, with ``classes`` (the column order, e.g. an
     estimator's ``classes_``), labels from ``classes``; labels that are not valid column indices are

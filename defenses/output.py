@@ -38,17 +38,17 @@ import numpy as np
 from scipy.special import softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.metaestimators import available_if
+from sklearn.utils import get_tags
 from sklearn.utils.validation import check_is_fitted
 
-Rng = int | np.random.Generator | np.random.RandomState | None
+from mitheory.rng import as_generator
+
+Rng = int | np.random.SeedSequence | np.random.Generator | np.random.RandomState | None
 
 
 def _as_rng(rng: Rng) -> np.random.Generator | np.random.RandomState:
-    if isinstance(rng, (np.random.Generator, np.random.RandomState)):
-        return rng
-    if rng is None or (isinstance(rng, numbers.Integral) and not isinstance(rng, bool) and rng >= 0):
-        return np.random.default_rng(rng)
-    raise ValueError(f"rng must be a non-negative int, a numpy Generator, a RandomState or None, got {rng!r}")
+    # a RandomState is drawn from as it is: ART's GaussianNoise draws from NumPy's legacy generator
+    return as_generator(rng, name="rng", keep_legacy=True)
 
 
 def _number(name: str, value, low: float, high: float = np.inf, *, open_low: bool = False) -> float:
@@ -317,6 +317,21 @@ class OutputPerturbedClassifier(ClassifierMixin, BaseEstimator):
     def __init__(self, estimator, perturbation: OutputPerturbation):
         self.estimator = estimator
         self.perturbation = perturbation
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        inner = get_tags(self.estimator)
+        tags.input_tags = inner.input_tags  # it takes what the wrapped estimator takes
+        # a random perturbation releases different vectors for the same query
+        random = isinstance(self.perturbation, OutputPerturbation) and \
+            self.perturbation.draw_noise((1, 2), np.random.default_rng(0)) is not None
+        tags.non_deterministic = inner.non_deterministic or random
+        return tags
+
+    @property
+    def n_features_in_(self) -> int:
+        """Number of features the wrapped estimator was fit on."""
+        return self._fitted().n_features_in_
 
     def fit(self, X, y, **fit_params) -> OutputPerturbedClassifier:
         """Fit a clone of ``estimator`` on ``(X, y)``; the perturbation applies to its outputs."""

@@ -27,6 +27,7 @@ from mitheory.mechanisms import (
     Mechanism,
     RegionSolution,
     guard_digits,
+    resolution_digits,
     output_law,
     statistic_law,
 )
@@ -194,7 +195,7 @@ class LikelihoodRatioAdversary:
     def __init__(self, distribution: Any, mechanism: Mechanism, n: int, *, digits: int = 30,
                  arithmetic: str = "fraction", game: Any = None):
         self.n = int(n)
-        dps = digits + (guard_digits(self.n) if arithmetic == "mpmath" else 0)
+        dps = digits + (guard_digits(self.n) if arithmetic == "mpmath" else 0) + resolution_digits(mechanism)
         with mpmath.workdps(dps):
             if game is not None and mechanism.finite_output:
                 pp, pq = game.output_laws(arithmetic)

@@ -144,38 +144,15 @@ def _restore_gain_bound(gain, slack, raw, vacuous, advantage, digits, texts) -> 
 
 
 def _parse_decimal(name: str, text: str) -> Q:
-    """A decimal or ``p/q`` string as an exact rational; exponents are bounded so that no input can make
-    Python build an astronomically large integer."""
-    s = text.strip()
-    if "/" in s:
-        num, _, den = s.partition("/")
-        p, q = _parse_decimal(name, num), _parse_decimal(name, den)
-        if q == 0:
-            raise ValueError(f"{name} must be a number, got {text!r} (division by zero)")
-        return p / q
-    mant, exp = s, "0"
-    for mark in ("e", "E"):
-        if mark in s:
-            mant, _, exp = s.partition(mark)
-            break
-    low = mant.lower().lstrip("+-")
-    if low in ("inf", "infinity", "nan"):
-        raise ValueError(f"{name} must be finite, got {text!r}")
+    """A decimal or ``p/q`` string as an exact rational, by the rules every command line shares
+    (:func:`mitheory.cli.parse_real`: ASCII digits, ``_`` between digits, bounded exponents)."""
+    from mitheory.cli import ParamError, parse_real
+
     try:
-        e = int(exp)
-    except ValueError:
-        raise ValueError(f"{name} must be a number, got {text!r}") from None
-    if abs(e) > MAX_EXPONENT:
-        raise ValueError(f"{name} must have a decimal exponent within ±{MAX_EXPONENT}, got {text!r}")
-    sign = -1 if mant.startswith("-") else 1
-    body = mant[1:] if mant[:1] in "+-" else mant
-    whole, dot, frac = body.partition(".")
-    digits = whole + frac
-    if not digits or not digits.isdigit() or not digits.isascii() or "_" in digits:
-        raise ValueError(f"{name} must be a number, got {text!r}")
-    power = e - len(frac)
-    value = sign * int(digits)
-    return Q(value * 10**power) if power >= 0 else Q(value, 10**-power)
+        value = parse_real(text)
+    except ParamError as exc:
+        raise ValueError(f"{name} {exc}") from None
+    return Q(value.numerator, value.denominator)
 
 
 def _rational(name: str, value) -> Q:
@@ -851,34 +828,30 @@ def _split(text: str, name: str) -> list[str]:
 
 
 def _parse_n(text: str) -> int:
-    value = _parse_decimal("n", text) if text.strip() else None
-    if value is None or value.denominator != 1 or value < 1:
-        raise ValueError(f"n must be an integer >= 1, got {text!r}")
-    return value.numerator
+    from mitheory.cli import parse_count
+
+    return parse_count(text)
 
 
 def _check_plot_path(path: str) -> None:
-    """Refuse a plot path that cannot be written, before computing (a directory, a missing folder, a
-    file used as a folder, an unwritable folder, an unknown image format)."""
+    """Refuse a plot path that cannot be written, before computing: an unknown image format, or a path where
+    no file can be created (a directory, a file used as a folder, a dangling link, a link loop, a name or
+    path too long, a read-only or virtual file system) — checked by creating and removing a probe file."""
     import os
-    import tempfile
+
+    from mitheory.cli import ParamError, probe_output_file
 
     ext = os.path.splitext(path)[1].lower().lstrip(".")
-    if os.path.isdir(path):
-        raise _CLIError(f"argument --plot: {path!r} is a directory; give a file name such as bounds.png")
-    if ext not in _PLOT_FORMATS:
+    if ext not in _PLOT_FORMATS and not os.path.isdir(path):
         raise _CLIError(f"argument --plot: unknown image format {('.' + ext) if ext else '(none)'!r} in "
                         f"{path!r}; use one of {', '.join('.' + f for f in _PLOT_FORMATS)}")
     folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.exists(folder):
+    if not os.path.lexists(folder):
         raise _CLIError(f"argument --plot: folder {folder!r} does not exist")
-    if not os.path.isdir(folder):
-        raise _CLIError(f"argument --plot: {folder!r} is a file, not a folder")
     try:
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".bounds-", suffix=".tmp"):
-            pass
-    except OSError as exc:
-        raise _CLIError(f"argument --plot: cannot write in {folder!r} ({exc.strerror})") from None
+        probe_output_file(path, "--plot")
+    except ParamError as exc:
+        raise _CLIError(f"argument {exc}") from None
 
 
 def _eps_row(eps: str, e: Q, n: int, delta: str, d: Q, digits: int) -> dict:
@@ -953,9 +926,14 @@ def _log_grid(values: list[Q], what: str) -> list[float]:
     return [10 ** (lo + (hi - lo) * i / 159) for i in range(160)]
 
 
+#: With more values of n than this, curves are coloured along a colour bar of n instead of a legend entry each.
+_LEGEND_NS = 6
+
+
 def _plot(path: str, eps_list: list[Q], mu_list: list[Q], ns: list[int], delta: Q) -> dict:
     """Draw paper and tight bounds against ε, and/or Φ(nμ/2) against μ, for each n, into ``path``
-    (written atomically); returns the curves drawn, ``{label: (xs, ys)}``."""
+    (written atomically); returns the curves drawn, ``{label: (xs, ys)}``. A progress report on stderr
+    counts the curves; beyond :data:`_LEGEND_NS` values of n the colour encodes n on a colour bar."""
     import os
     import tempfile
 
@@ -963,37 +941,55 @@ def _plot(path: str, eps_list: list[Q], mu_list: list[Q], ns: list[int], delta: 
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import LogNorm, Normalize
+    from matplotlib.lines import Line2D
+
+    from mitheory.cli import Progress
 
     grids = {}
     if eps_list:
         grids["eps"] = _log_grid(eps_list, "eps")
     if mu_list:
         grids["mu"] = _log_grid(mu_list, "mu")
+    many = len(ns) > _LEGEND_NS
+    norm = (LogNorm if min(ns) > 0 and max(ns) > 10 * min(ns) else Normalize)(min(ns), max(ns) + (min(ns) == max(ns)))
+    cmap = plt.get_cmap("viridis")
     fig, axes = plt.subplots(1, len(grids), figsize=(7 * len(grids), 4.5), squeeze=False)
     curves: dict = {}
-    for ax, (kind, grid) in zip(axes[0], grids.items()):
-        for i, n in enumerate(ns):
-            color = f"C{i % 10}"
+    total = len(ns) * sum(2 if kind == "eps" else 1 for kind in grids)
+    with Progress(total, desc="bounds --plot", unit="curve") as bar:
+        for ax, (kind, grid) in zip(axes[0], grids.items()):
+            for i, n in enumerate(ns):
+                color = cmap(norm(n)) if many else f"C{i % 10}"
+                if kind == "eps":
+                    for label, style, f in ((f"Theorem 2 (paper), n = {n}", "--", paper_bound),
+                                            (f"tight (f-DP), n = {n}", "-", tight_bound)):
+                        curves[label] = (grid, [float(f(x, n, delta, digits=15).gain) for x in grid])
+                        ax.plot(*curves[label], style, color=color, label=None if many else label, lw=1)
+                        bar.update(1)
+                else:
+                    label = f"Phi(n mu / 2), n = {n}"
+                    curves[label] = (grid, [float(gdp_bound(x, n, digits=15).gain) for x in grid])
+                    ax.plot(*curves[label], "-", color=color, label=None if many else label, lw=1)
+                    bar.update(1)
+            ax.set_xscale("log")
+            ax.set_xlabel("epsilon" if kind == "eps" else "mu")
+            ax.set_ylabel("bound on max gain^IND")
+            ax.set_title(f"(eps, delta)-DP, delta = {float(delta):g}" if kind == "eps" else "mu-Gaussian DP")
+            ax.set_ylim(0.48, 1.02)
+            ax.grid(True, which="both", alpha=0.3)
+            if not many:
+                ax.legend(fontsize=8)
+                continue
             if kind == "eps":
-                for label, style, f in ((f"Theorem 2 (paper), n = {n}", "--", paper_bound),
-                                        (f"tight (f-DP), n = {n}", "-", tight_bound)):
-                    curves[label] = (grid, [float(f(x, n, delta, digits=15).gain) for x in grid])
-                    ax.plot(*curves[label], style, color=color, label=label)
-            else:
-                label = f"Phi(n mu / 2), n = {n}"
-                curves[label] = (grid, [float(gdp_bound(x, n, digits=15).gain) for x in grid])
-                ax.plot(*curves[label], "-", color=color, label=label)
-        ax.set_xscale("log")
-        ax.set_xlabel("epsilon" if kind == "eps" else "mu")
-        ax.set_ylabel("bound on max gain^IND")
-        ax.set_title(f"(eps, delta)-DP, delta = {float(delta):g}" if kind == "eps" else "mu-Gaussian DP")
-        ax.set_ylim(0.48, 1.02)
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
+                ax.legend(handles=[Line2D([], [], ls="--", color="k", label="Theorem 2 (paper)"),
+                                   Line2D([], [], ls="-", color="k", label="tight (f-DP)")], fontsize=8)
+            fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, label=f"n ({len(ns)} values)")
     fig.tight_layout()
     folder = os.path.dirname(os.path.abspath(path))
     ext = os.path.splitext(path)[1].lower().lstrip(".")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".bounds-", suffix="." + ext)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
             fig.savefig(fh, dpi=120, format=ext)
@@ -1009,28 +1005,32 @@ def _plot(path: str, eps_list: list[Q], mu_list: list[Q], ns: list[int], delta: 
 def main(argv=None) -> int:
     """Entry point of ``python -m mitheory.bounds``; returns the exit status (0, 1 internal, 2 bad input)."""
     import argparse
-    import os
     import sys
+
+    from mitheory.cli_common import add_version, program_name
+    from mitheory.cli import Progress, count, terminal_columns
 
     class Parser(argparse.ArgumentParser):
         def error(self, message: str):  # one line, status 2, no usage dump
             self.exit(2, f"{self.prog}: error: {message}\n")
 
     def formatter(prog: str) -> argparse.HelpFormatter:  # an explicit width keeps shutil out of start-up
-        return argparse.HelpFormatter(prog, width=min(100, int(os.environ.get("COLUMNS", "100") or 100)))
+        return argparse.HelpFormatter(prog, width=terminal_columns())
 
     parser = Parser(
-        prog="python -m mitheory.bounds",
+        prog=program_name("mitheory.bounds"),
         formatter_class=formatter,
         description="Exact bounds on max_A gain^IND for (eps, delta)-DP and mu-GDP learners: Theorem 2 of "
         "the MID paper, the tight f-DP bound, and the Theorem 1 advantage bounds they imply. Every printed "
         "digit is the exact value correctly rounded. Theory notes: docs/theory.md.",
     )
+    add_version(parser)
     parser.add_argument("--eps", help="epsilon, or a comma-separated list (e.g. 0.01,0.1,1)")
     parser.add_argument("--n", required=True, help="training-set size(s), comma-separated")
     parser.add_argument("--delta", help="delta in [0, 1), or a list (default 0; (eps, delta)-DP only)")
     parser.add_argument("--mu", help="mu of a mu-Gaussian-DP learner, or a list")
-    parser.add_argument("--digits", type=int, default=12, help="significant digits, 5..1000 (default 12)")
+    parser.add_argument("--digits", type=count(minimum=MIN_DIGITS, maximum=MAX_DIGITS), default=12,
+                        help=f"significant digits, {MIN_DIGITS}..{MAX_DIGITS} (default 12)")
     parser.add_argument("--json", action="store_true", help="print one JSON object per row")
     parser.add_argument("--plot", metavar="FILE.png",
                         help="draw the bounds against epsilon (and/or mu) for each n into this image file")
@@ -1040,7 +1040,7 @@ def main(argv=None) -> int:
             raise _CLIError("give --eps (for (eps, delta)-DP) and/or --mu (for mu-GDP)")
         if args.delta is not None and args.eps is None:
             raise _CLIError("argument --delta: applies to (eps, delta)-DP only; mu-GDP has no delta")
-        digits = _option("digits", _digits, args.digits)
+        digits = args.digits
         ns = [_option("n", _parse_n, t) for t in _split(args.n, "n")]
         eps = [(t, _option("eps", _epsilon, t)) for t in _split(args.eps, "eps")] if args.eps is not None else []
         deltas = [(t, _option("delta", _delta, t)) for t in _split("0" if args.delta is None else args.delta, "delta")]
@@ -1056,8 +1056,10 @@ def main(argv=None) -> int:
                 _log_grid([e for _, e in eps], "eps")
             if mus:
                 _log_grid([m for _, m in mus], "mu")
-        rows = [_eps_row(t, e, n, dt, d, digits) for t, e in eps for n in ns for dt, d in deltas]
-        rows += [_mu_row(t, m, n, digits) for t, m in mus for n in ns]
+        jobs = [("eps", t, e, n, dt, d) for t, e in eps for n in ns for dt, d in deltas]
+        jobs += [("mu", t, m, n, None, None) for t, m in mus for n in ns]
+        rows = [_eps_row(t, x, n, dt, d, digits) if kind == "eps" else _mu_row(t, x, n, digits)
+                for kind, t, x, n, dt, d in Progress.iterate(jobs, desc="bounds", unit="row")]
         if args.plot:
             _plot(args.plot, [e for _, e in eps], [m for _, m in mus], ns, deltas[0][1])
     except _CLIError as exc:
@@ -1078,4 +1080,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from mitheory.cli import run_main
+
+    run_main(main)

@@ -17,7 +17,9 @@ from typing import Any
 
 import mpmath
 
-from mitheory.scenarios import SCENARIOS, run_scenario
+from mitheory.cli import ParamError, count, heartbeat, parse_real, terminal_columns, to_float
+from mitheory.cli_common import add_version, program_name
+from mitheory.scenarios import SCENARIOS, estimate_cost, run_scenario
 
 __all__ = ["main"]
 
@@ -34,7 +36,7 @@ def _human(res: dict, seed: int) -> str:
     lines = [
         f"scenario  {res['scenario']}: {SCENARIOS[res['scenario']].summary}",
         f"setting   n = {res['n']}, eps = {eps}, delta = {res['delta']:g}, TV(p, q) = {res['tv_pq']:.6g}",
-        f"IND exact max gain^IND = {_fmt(t2.max_gain)}   (2 max gain - 1 = {res['ind_tv']:.12g})",
+        f"IND exact max gain^IND = {_fmt(t2.max_gain)}   (2 max gain - 1 = {_fmt(t2.tv)})",
         f"IND sim   likelihood-ratio adversary, {res['rounds']} rounds, seed {seed}: "
         f"{res['estimate']:.6f}  95% CI [{res['ci_low']:.6f}, {res['ci_high']:.6f}]",
         t2.summary(),
@@ -75,23 +77,27 @@ def _catalogue() -> str:
 
 
 def _parser() -> _Parser:
-    parser = _Parser(prog="python -m mitheory.games",
+    def formatter(prog: str) -> argparse.HelpFormatter:
+        return argparse.RawDescriptionHelpFormatter(prog, width=terminal_columns())
+
+    parser = _Parser(prog=program_name("mitheory.games"), formatter_class=formatter,
                      description="Play the MID paper's security games (Experiments 1 and 2) exactly and by "
                      "simulation, and check Theorems 1 and 2 as printed and as corrected. "
                      "Theory notes: docs/theory.md.")
+    add_version(parser)
     sub = parser.add_subparsers(dest="command", metavar="{list,run}")
     sub.add_parser("list", help="list the built-in scenarios and the options each takes",
                    description="List the built-in scenarios and the options each takes.")
     run = sub.add_parser("run", help="run one scenario", description="Run one built-in scenario: the exact "
                          "max gain^IND, a seeded simulation of the IND game,\nand the Theorem 1 and 2 checks. "
                          "Theory notes: docs/theory.md.",
-                         epilog=_catalogue(), formatter_class=argparse.RawDescriptionHelpFormatter)
+                         epilog=_catalogue(), formatter_class=formatter)
     run.add_argument("scenario", help="a scenario name (listed below)")
-    run.add_argument("--n", type=int, default=10, help="training-set size (default 10)")
+    run.add_argument("--n", type=count(minimum=1), default=10, help="training-set size (default 10)")
     run.add_argument("--eps", help="epsilon of the mechanism (default 1; DP scenarios only)")
     run.add_argument("--delta", help="delta of the mechanism (default 0; the extremal scenario only)")
-    run.add_argument("--rounds", type=int, default=1_000_000, help="simulated rounds (default 1000000)")
-    run.add_argument("--seed", type=int, default=0, help="seed of the simulation (default 0)")
+    run.add_argument("--rounds", type=count(minimum=1), default=1_000_000, help="simulated rounds (default 1e6)")
+    run.add_argument("--seed", type=count(minimum=0), default=0, help="seed of the simulation (default 0)")
     run.add_argument("--json", action="store_true", help="print the results as one JSON object")
     return parser
 
@@ -114,18 +120,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.delta is not None and not sc.uses_delta:
             raise _ArgError(f"argument --delta: scenario {sc.name!r} is pure DP; --delta applies to: "
                             + ", ".join(s.name for s in SCENARIOS.values() if s.uses_delta))
-        if args.n < 1:
-            raise _ArgError(f"argument --n: must be an integer >= 1, got {args.n}")
         if sc.max_n is not None and args.n > sc.max_n:
             raise _ArgError(f"argument --n: scenario {sc.name!r} enumerates training histograms exactly; "
                             f"use --n <= {sc.max_n}")
-        eps = None if args.eps is None else _number("eps", args.eps)
-        delta = None if args.delta is None else _number("delta", args.delta)
-        if args.rounds < 1:
-            raise _ArgError(f"argument --rounds: must be an integer >= 1, got {args.rounds}")
-        if args.seed < 0:
-            raise _ArgError(f"argument --seed: must be an integer >= 0, got {args.seed}")
-        res = run_scenario(sc.name, args.n, eps, delta, args.rounds, args.seed)
+        eps = None if args.eps is None else _number("eps", args.eps, low=0)
+        delta = None if args.delta is None else _number("delta", args.delta, low=None)
+        exact_s, _, sim_s = estimate_cost(sc.name, args.n, args.rounds)
+        with heartbeat(f"games run {sc.name}", estimate_s=exact_s + sim_s):
+            res = run_scenario(sc.name, args.n, eps, delta, args.rounds, args.seed)
     except _ArgError as exc:
         print(f"python -m mitheory.games: error: {exc}", file=sys.stderr)
         return 2
@@ -135,29 +137,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         prefix = f"argument --{opt}: " if opt else ""
         print(f"python -m mitheory.games: error: {prefix}{text}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away: run_main ends the command quietly
+        raise
     except Exception as exc:  # internal failure: one line, exit 1
         print(f"python -m mitheory.games: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
-    try:
-        if args.json:
-            print(json.dumps({k: v for k, v in res.items() if not k.startswith("_")}, indent=2))
-        else:
-            print(_human(res, args.seed))
-        sys.stdout.flush()
-    except BrokenPipeError:  # e.g. piped into `head`: stop quietly
-        import os
-
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    if args.json:
+        print(json.dumps({k: v for k, v in res.items() if not k.startswith("_")}, indent=2))
+    else:
+        print(_human(res, args.seed))
     return 0
 
 
-def _number(name: str, text: str) -> float:
+def _number(name: str, text: str, *, low) -> Fraction:
+    """An exact number (:func:`mitheory.cli.parse_real`) that the simulator can also hold as a double;
+    ``low`` (exclusive) when given."""
     try:
-        value = float(text)
-    except ValueError:
-        raise _ArgError(f"argument --{name}: must be a number, got {text!r}") from None
+        value = parse_real(text)
+        if low is not None and value <= low:
+            raise ParamError(f"must be > {low}, got {text!r}")
+        to_float(value, "")
+    except ParamError as exc:
+        raise _ArgError(f"argument --{name}: {str(exc).strip()}") from None
     return value
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from mitheory.cli import run_main
+
+    run_main(main)

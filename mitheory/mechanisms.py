@@ -13,18 +13,18 @@ Because of this the games never enumerate or draw raw datasets: the exact evalua
 
 Mechanisms (each declares its ``(ε, δ)`` under substitution adjacency, Eq. 9):
 
-============================  ==================================  ==========  ==============
-class                         releases                            (ε, δ)      output space
-============================  ==================================  ==========  ==============
-:class:`Constant`             a fixed value                       (0, 0)      finite
-:class:`Memorizer`            the statistic itself                (∞, 0)      finite
-:class:`RandomizedResponse`   ``1[c > t]`` flipped w.p. 1/(1+e^ε)  (ε, 0)      {0, 1}
-:class:`GeometricCount`       ``clip(c + Z, 0, n)``, Z two-sided  (ε, 0)      {0, …, n}
+============================  ========================================  ==========  ==============
+class                         releases                                  (ε, δ)      output space
+============================  ========================================  ==========  ==============
+:class:`Constant`             a fixed value                             (0, 0)      finite
+:class:`Memorizer`            the statistic itself                      (∞, 0)      finite
+:class:`RandomizedResponse`   ``1[c > t]`` flipped w.p. 1/(1+e^ε)       (ε, 0)      {0, 1}
+:class:`GeometricCount`       ``clip(c + Z, 0, n)``, Z two-sided        (ε, 0)      {0, …, n}
                               geometric
-:class:`LaplaceCount`         ``c + Lap(1/ε)``                     (ε, 0)      ℝ
+:class:`LaplaceCount`         ``c + Lap(1/ε)``                          (ε, 0)      ℝ
 :class:`ExtremalMechanism`    ``g^{−c}(U)`` (docs/theory.md §3.5)       (ε, δ)      [0, 1]
-:class:`TabularMechanism`     any exact kernel statistic → output  declared    finite
-============================  ==================================  ==========  ==============
+:class:`TabularMechanism`     any exact kernel statistic → output       declared    finite
+============================  ========================================  ==========  ==============
 
 Finite-output mechanisms expose :meth:`Mechanism.kernel` (the exact output law given the statistic).
 The two continuous ones expose an exact solution of the indistinguishability game
@@ -63,6 +63,8 @@ __all__ = [
     "statistic_law",
     "binomial_law",
     "guard_digits",
+    "resolution_digits",
+    "MAX_REAL_EPSILON",
     "to_fixed",
     "from_fixed",
     "sample_statistic",
@@ -148,6 +150,21 @@ def guard_digits(n: int) -> int:
     output laws, the gains) correct to the requested digits.
     """
     return len(str(4 * max(int(n), 1))) + 6
+
+
+def resolution_digits(mechanism: Any) -> int:
+    """Extra decimal digits of working precision that resolve an ε-DP mechanism's signal as ε → 0.
+
+    The output laws of a mechanism with a small ε differ from each other by O(ε) (the total variation of the
+    IND game, the attacker's gains and advantages all are O(ε)), so their difference loses about
+    ``−log10 ε`` digits to cancellation: ``⌈−log10 ε⌉ + 1`` digits more (0 for ε ≥ 1 or no ε) keep every
+    exact value correct to the requested digits down to the smallest ε a mechanism accepts (the smallest
+    positive double, 5e-324).
+    """
+    eps = getattr(mechanism, "epsilon", None)
+    if eps is None or not 0 < eps < 1:
+        return 0
+    return math.ceil(-math.log10(eps)) + 1
 
 
 def _fixed_bits() -> int:
@@ -407,8 +424,14 @@ def _exact_real(value: Any) -> Fraction | mpmath.mpf:
     return Fraction(value)
 
 
-def _check_eps(epsilon: Any, exp_epsilon: Any) -> tuple[float, Any]:
-    """Validate ``epsilon`` / ``exp_epsilon``; return (float ε, exact e^ε or None)."""
+MAX_REAL_EPSILON = 50.0
+"""Largest ε of the real-valued mechanisms (:class:`LaplaceCount`, :class:`ExtremalMechanism`): beyond it their
+densities, e^{−ε·distance}, fall below the fixed-point resolution of the exact region solution and their
+double-precision samplers overflow (checked against simulation up to ε = 70; wrong from about ε = 80)."""
+
+
+def _check_eps(epsilon: Any, exp_epsilon: Any, maximum: float | None = None) -> tuple[float, Any]:
+    """Validate ``epsilon`` / ``exp_epsilon`` (at most ``maximum``); return (float ε, exact e^ε or None)."""
     if exp_epsilon is not None:
         if epsilon is not None:
             raise ValueError("give either epsilon or exp_epsilon, not both")
@@ -428,6 +451,9 @@ def _check_eps(epsilon: Any, exp_epsilon: Any) -> tuple[float, Any]:
         raise ValueError(f"epsilon must be a number, got {epsilon!r}") from None
     if not (eps > 0 and math.isfinite(eps)):
         raise ValueError(f"epsilon must be a finite number > 0, got {epsilon!r}")
+    if maximum is not None and eps > maximum:
+        raise ValueError(f"epsilon must be <= {maximum:g} for this real-valued mechanism (its exact solution and "
+                         f"sampler resolve densities e^(-eps*distance) only that far), got {eps:g}")
     return eps, None
 
 
@@ -528,7 +554,8 @@ class RandomizedResponse(_EpsMixin, Mechanism):
         return c > t
 
     def sample(self, stats, n, rng):
-        flip = rng.random(len(stats)) < 1.0 / (1.0 + math.exp(self.epsilon))
+        a = math.exp(-self.epsilon)  # 1/(1 + e^ε) without overflow at large ε
+        flip = rng.random(len(stats)) < a / (1.0 + a)
         return (self._bit(np.asarray(stats), n) ^ flip).astype(np.int64)
 
     def kernel(self, stat, n):
@@ -665,13 +692,14 @@ class LaplaceCount(_EpsMixin, Mechanism):
 
     The densities of the two output mixtures ``Σ_c w_r(c)·(ε/2)e^{−ε|x−c|}`` are, on each unit interval
     ``[j, j+1]``, of the form ``A e^{εx} + B e^{−εx}``, so their difference changes sign at most once per
-    interval and integrates in closed form: :meth:`ind_solution` is exact (mpmath).
+    interval and integrates in closed form: :meth:`ind_solution` is exact (mpmath). ``0 < ε ≤``
+    :data:`MAX_REAL_EPSILON`.
     """
 
     finite_output = False
 
     def __init__(self, epsilon: float, statistic: CountStatistic):
-        self.epsilon, self._exp_eps = _check_eps(epsilon, None)
+        self.epsilon, self._exp_eps = _check_eps(epsilon, None, MAX_REAL_EPSILON)
         self._eps_in = epsilon
         if not isinstance(statistic, CountStatistic):
             raise ValueError("statistic must be a CountStatistic")
@@ -846,7 +874,7 @@ class ExtremalMechanism(Mechanism):
     Parameters
     ----------
     epsilon : float
-        ``ε > 0``.
+        ``0 < ε ≤`` :data:`MAX_REAL_EPSILON`.
     delta : float
         ``δ ∈ [0, 1)``.
     statistic : CountStatistic
@@ -855,7 +883,7 @@ class ExtremalMechanism(Mechanism):
     finite_output = False
 
     def __init__(self, epsilon: float, delta: float, statistic: CountStatistic):
-        self.epsilon, _ = _check_eps(epsilon, None)
+        self.epsilon, _ = _check_eps(epsilon, None, MAX_REAL_EPSILON)
         self._eps_in = epsilon
         try:
             self.delta = float(delta)

@@ -18,9 +18,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+import mpmath
 import numpy as np
 
 from mitheory.adversaries import CallableAdversary, PluginAdversary, RegionGuessAdversary
+from mitheory.cli import human_bytes, human_seconds
 from mitheory.distributions import FiniteDistribution, UniformDiagonal, agreement_event, disagreement_event
 from mitheory.games import DEFAULT_DIGITS, SemanticMIGame
 from mitheory.mechanisms import (
@@ -171,23 +173,6 @@ def _check_n(n: Any) -> int:
     return int(n)
 
 
-def _human_time(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 48 * 3600:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.3g} days"
-
-
-def _human_bytes(size: float) -> str:
-    for unit, scale in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20)):
-        if size >= scale:
-            return f"{size / scale:.3g} {unit}"
-    return f"{size / 1024:.3g} KiB"
-
-
 def estimate_cost(name: str, n: int, rounds: int) -> tuple[float, float, float]:
     """Estimated (seconds of exact evaluation, bytes of memory, seconds of simulation) of a run."""
     sc = SCENARIOS[name]
@@ -200,13 +185,13 @@ def _check_cost(name: str, n: int, rounds: int) -> None:
         sc = SCENARIOS[name]
         n_max = int(min(MAX_SECONDS / sc.seconds_per_record, (MAX_BYTES - 64 * 2**20) / sc.bytes_per_record))
         raise ValueError(
-            f"--n {n}: the exact evaluation of {name} would take about {_human_time(exact_s)} and "
-            f"{_human_bytes(size)} of memory (limits {_human_time(MAX_SECONDS)}, {_human_bytes(MAX_BYTES)}); "
+            f"--n {n}: the exact evaluation of {name} would take about {human_seconds(exact_s)} and "
+            f"{human_bytes(size)} of memory (limits {human_seconds(MAX_SECONDS)}, {human_bytes(MAX_BYTES)}); "
             f"use --n <= {n_max:.2g}")
     if sim_s > MAX_SECONDS:
         raise ValueError(
-            f"--rounds {rounds}: the simulation would take about {_human_time(sim_s)} (at about "
-            f"{_SIM_ROUNDS_PER_SECOND:.0e} rounds/s; limit {_human_time(MAX_SECONDS)}); use --rounds <= "
+            f"--rounds {rounds}: the simulation would take about {human_seconds(sim_s)} (at about "
+            f"{_SIM_ROUNDS_PER_SECOND:.0e} rounds/s; limit {human_seconds(MAX_SECONDS)}); use --rounds <= "
             f"{int(MAX_SECONDS * _SIM_ROUNDS_PER_SECOND):.2g}")
 
 
@@ -261,7 +246,9 @@ def run_scenario(
     Returns a JSON-ready dict with the keys ``scenario, n, eps, delta, exact, estimate, ci_low, ci_high,
     rounds, paper_gain, tight_gain, theorem1_printed_holds, theorem1_corrected_holds, theorem2_holds``
     (``exact``: the exact ``max_A gain^IND``; ``estimate``/``ci_*``: the simulated gain of the
-    likelihood-ratio adversary), plus ``refined_gain``, ``tv_pq``, ``ind_tv`` and a ``semantic`` block.
+    likelihood-ratio adversary), plus ``refined_gain``, ``tv_pq``, ``ind_tv``, a ``semantic`` block and the
+    check of the declared privacy (``declared_privacy_holds``, ``exact_eps`` — None when infinite or unknown —,
+    ``exact_delta`` at the declared ε, and its one-line ``privacy`` summary).
     Theorem 1 entries are None when the semantic game is not finite (``extremal``); ``eps`` is None for
     the non-private memorizer (ε = ∞). Requests whose estimated time or memory exceed
     :data:`MAX_SECONDS` / :data:`MAX_BYTES` raise ValueError with the estimate, before any work.
@@ -295,8 +282,13 @@ def run_scenario(
         "refined_gain": float(t2.refined.gain),
         "paper_vacuous": bool(t2.paper.vacuous),
         "tv_pq": float(t2.tv_pq),
-        "ind_tv": float(2 * t2.max_gain - 1),
+        "ind_tv": float(t2.tv),
         "theorem2_holds": bool(t2.holds),
+        "declared_privacy_holds": t2.declared_holds,
+        "exact_eps": None if t2.privacy.exact_eps is None or mpmath.isinf(t2.privacy.exact_eps)
+        else float(t2.privacy.exact_eps),
+        "exact_delta": None if t2.privacy.exact_delta is None else float(t2.privacy.exact_delta),
+        "privacy": t2.privacy.summary(),
         "theorem2_paper_strictly_loose": bool(t2.paper_strictly_loose),
         "theorem1_printed_holds": None,
         "theorem1_corrected_holds": None,

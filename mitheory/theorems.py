@@ -5,9 +5,10 @@
   and its sharp form ``Adv′ ≤ (G_p − L_p)(2·max gain^IND − 1)`` (§1.3); the decomposition
   ``Adv^SEM ≤ (2·max gain^IND − 1) + Δ*`` (§1.4); and, for the record, the false variant with
   ``G_p − G_q`` in place of ``Δ*``.
-- :func:`check_theorem2` compares the exact ``max_A gain^IND`` with the paper's bound (Theorem 2), the
-  tight f-DP bound ``acc*_n`` (§3.3) and the distribution-dependent bound
-  ``1/2 + ½·E_{K~Bin(n, TV(p,q))} TV*_K`` (§6), for the mechanism's declared ``(ε, δ)``.
+- :func:`check_theorem2` first checks the mechanism's declared ``(ε, δ)`` against its exact privacy
+  (:mod:`mitheory.privacy`; a false declaration is reported as such, not as a failure of the theorem), then
+  compares the exact ``max_A gain^IND`` with the paper's bound (Theorem 2), the tight f-DP bound ``acc*_n``
+  (§3.3) and the distribution-dependent bound ``1/2 + ½·E_{K~Bin(n, TV(p,q))} TV*_K`` (§6).
 - :func:`find_theorem1_counterexample` runs a seeded random search over small finite games and returns
   the smallest violation of the printed Theorem 1 that it finds.
 """
@@ -27,6 +28,7 @@ from mitheory.bounds import GainBound, paper_bound, refined_bound, tight_bound
 from mitheory.distributions import Event, FiniteDistribution
 from mitheory.games import DEFAULT_DIGITS, IndistinguishabilityGame, SemanticExact, SemanticMIGame
 from mitheory.mechanisms import Constant, CountStatistic, TabularMechanism
+from mitheory.privacy import PrivacyCheck, check_declared_privacy
 
 __all__ = [
     "Theorem1Check",
@@ -153,10 +155,22 @@ def check_theorem1(game: SemanticMIGame, adversary: Any, *, digits: int = DEFAUL
 class Theorem2Check:
     """Exact ``max_A gain^IND`` against the three bounds (docs/theory.md §2, §3.3, §6).
 
+    The declared guarantee is checked first (:func:`mitheory.privacy.check_declared_privacy`). When it is
+    false the bounds are evaluated at a guarantee the mechanism *has* — its exact pure ε, or the declared ε
+    with its exact δ there, whichever bounds the gain more tightly — so that a false declaration is never
+    reported as a failure of Theorem 2.
+
     Attributes
     ----------
     max_gain : exact number
-    eps, delta : the privacy parameters used
+    tv : exact number
+        ``TV(M(p^n), M(q^n)) = 2·max_gain − 1``, evaluated directly (for a small ε it is far below the
+        precision at which ``max_gain`` lies next to 1/2).
+    eps, delta : the privacy parameters the bounds use (the declared ones unless they are false)
+    privacy : PrivacyCheck
+        The declared ``(ε, δ)`` against the mechanism's exact privacy.
+    declared_holds : bool or None
+        ``privacy.holds``: the declaration is true (None: not checkable for this mechanism).
     tv_pq : ``TV(p, q)`` (exact)
     paper, tight, refined : GainBound
     paper_holds, tight_holds, refined_holds : bool
@@ -168,8 +182,11 @@ class Theorem2Check:
     """
 
     max_gain: Any
+    tv: Any
     eps: Any
     delta: Any
+    privacy: PrivacyCheck
+    declared_holds: bool | None
     tv_pq: Any
     paper: GainBound
     tight: GainBound
@@ -182,7 +199,14 @@ class Theorem2Check:
 
     def summary(self) -> str:
         """A few human-readable lines."""
-        return "\n".join([
+        lines = [self.privacy.summary()]
+        if self.declared_holds is False:
+            lines.append(f"  the declared eps is false, not Theorem 2: the bounds below use ({_f(self.eps):.6g}, "
+                         f"{_f(self.delta):.6g}), a guarantee the mechanism has")
+        elif self.declared_holds is None and not self.holds:
+            lines.append("  a bound fails: either the declared (eps, delta) is false (it could not be checked) "
+                         "or the theorem is")
+        return "\n".join(lines + [
             f"Theorem 2: max gain^IND = {_f(self.max_gain):.12g}",
             f"  paper bound   {_f(self.paper.gain):.12g}  {'holds' if self.paper_holds else 'FAILS'}"
             f"{'  (vacuous)' if self.paper.vacuous else ''}",
@@ -207,13 +231,15 @@ def check_theorem2(
     *,
     digits: int = DEFAULT_DIGITS,
 ) -> Theorem2Check:
-    """Compare the exact best IND gain with ``paper_bound``, ``tight_bound`` and ``refined_bound``.
+    """Check the declared privacy, then compare the exact best IND gain with the three bounds.
 
     Parameters
     ----------
     game : IndistinguishabilityGame or SemanticMIGame
     eps, delta : optional
-        Default: the mechanism's declared ``(ε, δ)``. ``ε = 0`` gives the bound 1/2 and ``ε = ∞`` the
+        The claimed guarantee; default: the mechanism's declared ``(ε, δ)``. It is checked against the
+        mechanism's exact privacy first; a false claim is reported as such (``declared_holds`` False) and
+        the bounds then use a guarantee the mechanism has. ``ε = 0`` gives the bound 1/2 and ``ε = ∞`` the
         (vacuous) bound 1 for all three.
     """
     ind = game.ind if isinstance(game, SemanticMIGame) else game
@@ -222,24 +248,37 @@ def check_theorem2(
     d_eps, d_delta = ind.mechanism.declared_privacy()
     eps = d_eps if eps is None else eps
     delta = d_delta if delta is None else delta
+    privacy = check_declared_privacy(ind.mechanism, ind.n, eps, delta, distribution=ind.distribution, digits=digits)
     ex = ind.exact(digits=digits)
     tv_pq = ind.distribution.tv_decorrelated()
-    fe = float(eps)
-    if fe == 0:
-        paper = tight = refined = _const_bound(0)
-    elif math.isinf(fe):
-        paper = tight = refined = _const_bound(1)
+
+    def bounds(e, d):
+        fe = float(e)
+        if fe == 0:
+            return (_const_bound(0),) * 3
+        if math.isinf(fe) or float(d) >= 1:
+            return (_const_bound(1),) * 3
+        return (paper_bound(e, ind.n, d, digits=digits), tight_bound(e, ind.n, d, digits=digits),
+                refined_bound(e, ind.n, d, tv_pq, digits=digits))
+
+    if privacy.holds is False:  # the true guarantees: the exact pure eps, or the declared eps at its exact delta
+        options = [(eps, privacy.exact_delta)]
+        if privacy.exact_eps is not None and not mpmath.isinf(privacy.exact_eps):
+            options.append((privacy.exact_eps, 0))
+        scored = [(bounds(e, d), e, d) for e, d in options]
+        (paper, tight, refined), eps, delta = min(scored, key=lambda t: t[0][1].gain)
     else:
-        paper = paper_bound(eps, ind.n, delta, digits=digits)
-        tight = tight_bound(eps, ind.n, delta, digits=digits)
-        refined = refined_bound(eps, ind.n, delta, tv_pq, digits=digits)
+        paper, tight, refined = bounds(eps, delta)
     with mpmath.workdps(digits):
         mg = ex.max_gain
         ph, th, rh = _le(mg, paper.gain, digits), _le(mg, tight.gain, digits), _le(mg, refined.gain, digits)
         return Theorem2Check(
             max_gain=mg,
+            tv=ex.tv,
             eps=eps,
             delta=delta,
+            privacy=privacy,
+            declared_holds=privacy.holds,
             tv_pq=tv_pq,
             paper=paper,
             tight=tight,

@@ -1,12 +1,14 @@
 """paper_figs — regenerate the paper's figures and the toolkit's bound-vs-empirical figures.
 
-``python -m paper_figs FIG... [--quick] [--out DIR] [--device auto] [--data-home DIR] [--jobs N]
+``python -m paper_figs FIG... [--quick] [--seeds N] [--out DIR] [--device auto] [--data-home DIR] [--jobs N]
 [--scheduler ADDRESS] [--threads T]``; ``all`` runs every figure and then the report, ``report`` rebuilds
 the report from the figures' JSON. Each figure is a module ``paper_figs.<name>`` with a function
-``make(out_dir, *, quick, device, data_home, executor) -> Path`` that computes its numbers through
+``make(out_dir, *, quick, device, data_home, executor, seeds=None) -> Path`` that computes its numbers through
 ``validation`` (its units run on ``executor``, :mod:`validation.engine`) and writes ``<name>.json``
 (schema in docs/figures.md) and ``<name>.png``.
 """
+
+from mitheory._version import __version__ as __version__
 
 FIGURES: dict[str, str] = {
     "theory": "paper_figs.theory",

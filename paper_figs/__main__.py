@@ -4,6 +4,8 @@ Figures run in the order given, each resuming whatever an earlier run stored in 
 every registered figure and then writes ``report.html`` and ``report.md``; ``report`` rebuilds the report
 from the figures' JSON without recomputing anything. ``--jobs``/``--scheduler``/``--threads`` choose where
 the units of work run (see ``python -m validation`` and the README); the numbers do not depend on them.
+``--seeds N`` (an integer >= 2) sets the number of seeds, or random splits, of every figure that averages over
+them; the result stores extend, so more seeds compute only the new ones.
 Exit status: 0 success, 2 bad input (one line), 1 a figure failed (the others are written).
 """
 
@@ -18,6 +20,8 @@ import time
 from pathlib import Path
 
 from defenses.datasets import DataFileError
+from mitheory.cli_common import add_version, program_name
+from mitheory.cli import terminal_columns
 from paper_figs import FIGURES, NEURAL_FIGURES
 from validation.cli import (
     add_executor_arguments,
@@ -32,7 +36,11 @@ from validation.cli import (
 from validation.engine import UnitsFailed, run_log
 from validation.store import StoreError, write_json_atomic
 
-PROG = "python -m paper_figs"
+PROG = program_name("paper_figs")
+
+
+#: Figures whose numbers do not come from seeds or splits (``--seeds`` does not apply to them).
+NO_SEEDS = frozenset({"theory", "bounds"})
 
 
 class _Parser(argparse.ArgumentParser):
@@ -40,8 +48,21 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+def _seeds(text: str) -> int:
+    """``--seeds``: an integer >= 2 (an interval over seeds or splits needs two)."""
+    try:
+        value = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 2, got {text!r}") from None
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 2 (an interval over seeds needs two), got {value}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description=__doc__.split("\n\n")[0].split(": ", 1)[1])
+    parser = _Parser(prog=PROG, description=__doc__.split("\n\n")[0].split(": ", 1)[1],
+                     formatter_class=lambda prog: argparse.HelpFormatter(prog, width=terminal_columns()))
+    add_version(parser)
     parser.add_argument("figures", nargs="+", metavar="FIG",
                         help=f"one or more of: {', '.join(FIGURES)}; or 'all' (every figure, then the report); "
                              "or 'report' (rebuild the report from the JSON in --out)")
@@ -52,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="torch device of the neural figures: auto (default), cpu, cuda, cuda:N")
     parser.add_argument("--data-home", type=path_argument, default=None,
                         help="data directory searched first (then $MID_DATA, then ~/.cache/mid-toolkit)")
+    parser.add_argument("--seeds", type=_seeds, default=None, metavar="N",
+                        help="number of seeds (random splits for the tabular figures) of every figure that averages "
+                             "over them, instead of each configuration's own; a store extends to more seeds")
     add_executor_arguments(parser)
     return parser
 
@@ -74,12 +98,17 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown figure {unknown[0]!r}; choose from {', '.join(FIGURES)}, all, report")
     want_report = "all" in words or "report" in words
     names = list(FIGURES) if "all" in words else [w for w in words if w in FIGURES]
-    check_output_dir(parser, "--out", args.out, [f"{n}.{ext}" for n in names for ext in ("json", "png")])
+    longest = max([f"{name}_reconstructions.png" for name in names] + ["report.html"], key=len)
+    check_output_dir(parser, "--out", args.out, longest_name=longest)
     check_data_home(parser, args.data_home)
     check_executor_fits(parser, args)
     neural = [name for name in names if name in NEURAL_FIGURES]
     if neural:
         require_neural(parser, ", ".join(neural))
+    if args.seeds is not None and not names:
+        parser.error("--seeds applies to the figures; 'report' alone recomputes nothing")
+    if args.seeds is not None and all(name in NO_SEEDS for name in names):
+        parser.error(f"--seeds does not apply to {', '.join(names)} (exact computations / IND model draws)")
     if args.device is not None:
         if not neural:
             parser.error(f"--device applies to the neural figures ({', '.join(sorted(NEURAL_FIGURES))}) only")
@@ -114,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
                 module = importlib.import_module(FIGURES[name])
                 with run_log() as log:
                     module.make(args.out, quick=args.quick, device=args.device or "auto", data_home=args.data_home,
-                                executor=executor)
+                                executor=executor, seeds=args.seeds)
             except (FileNotFoundError, DataFileError, StoreError) as exc:  # missing or damaged data or store
                 print(f"{PROG}: error: {exc}", file=sys.stderr)
                 return 2
@@ -138,4 +167,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from mitheory.cli import run_main
+
+    run_main(main)

@@ -33,3 +33,26 @@ def write_figure(out_dir: str | os.PathLike, name: str, doc: dict[str, Any],
     out = Path(out_dir)
     write_json_atomic(out / f"{name}.json", doc)
     return plot(doc, out / f"{name}.png")
+
+
+def replication(unit: str, n: int, *, redraws: str, fixed: str = "", test_train_ratio: float = 0.0) -> dict[str, Any]:
+    """``doc["replication"]``: the figure's ``n`` seeds or splits (``unit``), what each re-draws, what stays
+    fixed for the whole figure (the conclusions are conditional on it) and, for repeated random splits of
+    one table, ``test_train_ratio`` = n_test / n_train (the corrected resampled t; 0 for independent seeds)."""
+    if unit not in ("seeds", "splits"):
+        raise ValueError(f"unit must be 'seeds' or 'splits', got {unit!r}")
+    return {"unit": unit, "n": int(n), "redraws": redraws, "fixed": fixed, "test_train_ratio": float(test_train_ratio)}
+
+
+def deviation(aspect: str, paper: str, here: str) -> dict[str, str]:
+    """One entry of ``doc["deviations"]``: where this figure departs from the paper, or what its threat
+    model assumes (the report's "Deviations from the paper and limits of the threat model")."""
+    return {"aspect": aspect, "paper": paper, "here": here}
+
+
+def check_seeds(seeds: int | None) -> int | None:
+    """``seeds`` of a figure's ``make``: None (the configuration's own) or an integer >= 2 (an interval over
+    seeds needs two)."""
+    if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 2):
+        raise ValueError(f"seeds must be None or an integer >= 2 (an interval over seeds needs two), got {seeds!r}")
+    return seeds

@@ -20,9 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from paper_figs._common import pyplot, save
+from dataclasses import replace
+
+from paper_figs._common import check_seeds, deviation, pyplot, replication, save
 from validation.engine import Executor
-from validation.interop import run_miface
+from validation.interop import miface_config, run_miface
+from validation.neural import split_ratio
 from validation.neural import recon_file_stem
 from validation.store import write_json_atomic
 from validation.sweep import Setting
@@ -35,17 +38,27 @@ N_SHOWN = 10
 def figure_document(res: dict[str, Any], quick: bool) -> dict[str, Any]:
     series = []
     for s in res["series"]:
-        pts = [{**p, "attack": p["attack_acc"], "attack_ci": p["attack_acc_ci"]} for p in s["points"]]
+        pts = [{**p, "attack": p["attack_acc"], "attack_ci": p["attack_acc_ci"],
+                "attack_ci_method": p["attack_acc_ci_method"]} for p in s["points"]]
         series.append({**s, "points": pts})
     und = res["series"][0]["points"][0]
     return {
         "figure": NAME,
         "title": "ART MIFace against undefended, VIB and DP-SGD face models" + (" (quick)" if quick else ""),
         "dataset": "AT&T/Olivetti faces, 40 identities x 10 images (stand-in for FaceScrub)",
-        "settings": res["config"],
+        "settings": {**res["config"], "quick": quick},
+        "replication": replication("seeds", res["config"]["n_seeds"], redraws="the per-identity split of the "
+                                   "faces, the targets' initialisation and the evaluation classifier",
+                                   fixed="the 400 images", test_train_ratio=res["test_train_ratio"]),
+        "deviations": [deviation("dataset", "not in the paper (ART's MIFace is our addition)",
+                                 "AT&T/Olivetti faces, one reconstruction per identity (40)"),
+                       deviation("attacker's knowledge", "MIFace (Fredrikson et al. 2015): white-box gradients of "
+                                 "the target's class scores", f"the same through ART; {res['config']['max_iter']} "
+                                 f"steps from a {res['config']['init']} image")],
         "series": series,
         "baseline": {"attack_prior": und["evaluator_on_start"],
                      "attack_prior_ci": und["evaluator_on_start_ci"],
+                     "attack_prior_ci_method": und["evaluator_on_start_ci_method"],
                      "attack_prior_name": "MIFace's starting image as every reconstruction (no model)",
                      "chance": 1.0 / N_IDENTITIES},
         "metrics": {"attack": "attack accuracy: evaluation-classifier top-1 on one MIFace reconstruction per "
@@ -92,9 +105,13 @@ def plot(doc: dict[str, Any], recon_dir: str | os.PathLike, path: str | os.PathL
 
 
 def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
-         executor: Executor | None = None) -> Path:
+         executor: Executor | None = None, seeds: int | None = None) -> Path:
     out_dir = Path(out_dir)
-    res = run_miface(out_dir, quick=quick, device=device, data_home=data_home, executor=executor)
+    config = miface_config(quick)
+    if check_seeds(seeds) is not None:
+        config = replace(config, n_seeds=seeds)
+    res = run_miface(out_dir, quick=quick, device=device, data_home=data_home, executor=executor, config=config)
+    res["test_train_ratio"] = split_ratio(config.faces)
     doc = figure_document(res, quick)
     doc["png"] = plot(doc, res["recon_dir"], out_dir / f"{NAME}.png").name
     return write_json_atomic(out_dir / f"{NAME}.json", doc)

@@ -19,13 +19,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-from paper_figs._claims import claim, compare_tradeoffs, vulnerability_grows_with_utility
-from paper_figs._common import pyplot, save
-from paper_figs.fig2c import (_OUTPUT, _SYMBOL, _eps_label, _errorbars, output_perturbation_ineffective,
-                              series_style)
+from dataclasses import replace
+
+from paper_figs._common import check_seeds, deviation, pyplot, replication, save
+from paper_figs.fig2c import _SYMBOL, _eps_label, _errorbars, neural_claims, series_style
 from validation.engine import Executor
 from validation.store import write_json_atomic
-from validation.sweep import mean_ci
+import validation.update_leaks as vu
 from validation.update_leaks import matched_points, run_update_leaks_sweep
 
 NAME = "fig2d"
@@ -34,7 +34,8 @@ N_CLASSES = 10
 _DATASET = {
     "mnist": "MNIST (stand-in for CIFAR-10, which cannot be fetched here): roles from the 60,000 training "
              "images, test accuracy and ECE on the 10,000 test images",
-    "digits": "scikit-learn 8x8 digits (quick check): every role, the test set included, from the 1,797 images",
+    "digits": "scikit-learn 8x8 digits (quick check; stand-in for CIFAR-10): every role, the test set included, from "
+              "the 1,797 images",
 }
 
 
@@ -46,23 +47,49 @@ def dataset_label(res: dict[str, Any], quick: bool) -> str:
     return " (MNIST)" if name == "full" else f" (MNIST, {name} configuration)"
 
 
+def update_leaks_sweep(out_dir, *, quick: bool, device: str, data_home, executor: Executor | None,
+                       seeds: int | None) -> dict[str, Any]:
+    """Run or resume the Update-Leaks sweep of Fig. 2(d)/3(b); ``seeds`` overrides the configuration's seeds."""
+    config = None
+    if check_seeds(seeds) is not None:
+        config = replace(vu.QUICK if quick else vu.default_config(device), n_seeds=seeds)
+    return run_update_leaks_sweep(out_dir, quick=quick, device=device, data_home=data_home, executor=executor,
+                                  config=config)
+
+
 def figure_document(res: dict[str, Any], name: str, title: str) -> dict[str, Any]:
     """The docs/figures.md document of the Update-Leaks sweep (shared by Fig. 2(d) and 3(b))."""
     cfg = res["config"]
     series = [{**s, "points": [{**p} for p in s["points"]]} for s in res["series"]]
     und = next(s for s in series if s["defense"] == "undefended")["points"][0]
-    prior, lo, hi = mean_ci(und["per_seed"]["prior"], support=(0.0, 1.0))
     roles = (f"target {cfg['n_target']}, shadow {cfg['n_shadow']}, shadow updates {cfg['n_shadow_updates']}, "
              f"target updates {cfg['n_target_updates']}, probes {cfg['probes_per_class']} per class"
              + (f", test {cfg['n_test']}" if cfg["n_test"] else ""))
+    test = (f"{cfg['n_test']} test images carved from the pool" if cfg["n_test"] else "the MNIST test file")
     return {
         "figure": name,
         "title": title,
         "dataset": f"{_DATASET[cfg['dataset']]}; {roles}",
         "settings": cfg,
+        "replication": replication(
+            "seeds", cfg["n_seeds"], redraws="the roles drawn from the pool (target, shadow, updates, probes), "
+            "every model's initialisation and the attack", fixed=test,
+            test_train_ratio=res["test_train_ratio"]),
+        "deviations": [
+            deviation("dataset", "CIFAR-10", _DATASET[cfg["dataset"]].split(":")[0].split(" (")[0]
+                      + f" [configuration {cfg.get('name', 'full')}]"),
+            deviation("roles", "the official code's role sizes", roles),
+            deviation("attacker's knowledge and queries", "a shadow model of the same kind, its own updates, the "
+                      "target's output on a probe set before and after each update", f"the same: "
+                      f"{cfg['probes_per_class']} probes per class queried twice per update; the attacker sees "
+                      "logits, or the released vectors of an output perturbation"),
+            deviation("calibration", "ECE (bins not stated)", f"{cfg['ece_bins']} equal-width bins on the test "
+                      "images, predict_proba as released"),
+        ],
         "series": series,
         "baseline": {
-            "attack_prior": prior, "attack_prior_ci": [lo, hi],
+            "attack_prior": und["prior"], "attack_prior_ci": und["prior_ci"],
+            "attack_prior_ci_method": und["prior_ci_method"], "values": {"attack_prior": und["values"]["prior"]},
             "attack_prior_name": "no model: always the most frequent label of the shadow updates",
             "chance": 1.0 / N_CLASSES,
         },
@@ -85,7 +112,8 @@ def summarize(series: list[dict[str, Any]], within: float = 0.05) -> dict[str, A
     """Undefended, VIB and DP-SGD points of the "done when" comparison (and the output perturbations' with
     their softmax reference, where the sweep has them), and whether VIB's ECE is below DP's."""
     out: dict[str, Any] = {"within_test_accuracy_points": within}
-    keep = ("knob", "utility", "utility_ci", "attack", "attack_ci", "attack_round_mean", "ece", "ece_ci",
+    keep = ("knob", "utility", "utility_ci", "utility_ci_method", "attack", "attack_ci", "attack_ci_method",
+            "attack_round_mean", "ece", "ece_ci", "ece_ci_method",
             "eps_rdp", "eps_prv", "per_seed")
     matched = matched_points(series, within)
     for name, p in matched.items():
@@ -130,23 +158,15 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
 
 
 def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
-         executor: Executor | None = None) -> Path:
+         executor: Executor | None = None, seeds: int | None = None) -> Path:
     out_dir = Path(out_dir)
-    res = run_update_leaks_sweep(out_dir, quick=quick, device=device, data_home=data_home, executor=executor)
+    res = update_leaks_sweep(out_dir, quick=quick, device=device, data_home=data_home, executor=executor,
+                             seeds=seeds)
     doc = figure_document(res, NAME, "Fig. 2(d): Update-Leaks label inference vs utility" + dataset_label(res, quick))
     doc["png"] = plot(doc, out_dir / f"{NAME}.png").name
     return write_json_atomic(out_dir / f"{NAME}.json", doc)
 
 
-CLAIMS = [
-    claim("fig2d-mid-vs-dp", NAME, "Figure 2 shows that MID can consistently achieve a better utility-privacy "
-          "tradeoff than DP for protecting against all the attacks.",
-          lambda doc: compare_tradeoffs(doc, "VIB", "DP-SGD", attack="attack",
-                                        attack_label="Update-Leaks label-inference accuracy",
-                                        utility_label="test accuracy")),
-    claim("fig2d-vulnerability", NAME, "A phenomenon consistently present in all attacks is that the more predictive "
-          "power the model has, the more vulnerable it is to the attacks, regardless of the types of defenses "
-          "attached to the model.", lambda doc: vulnerability_grows_with_utility(doc, attack="attack")),
-    claim("fig2d-output-perturbation", NAME, _OUTPUT, lambda doc: output_perturbation_ineffective(
-        doc, attack="attack", attack_label="Update-Leaks label-inference accuracy")),
-]
+#: The no-model attacker of Update-Leaks (``NO_MODEL`` of Fig. 2(c) names the same key, ``attack_prior``): always
+#: the most frequent label of the shadow updates.
+CLAIMS = neural_claims(NAME, "attack", "Update-Leaks label-inference accuracy")

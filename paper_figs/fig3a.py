@@ -15,10 +15,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from paper_figs._claims import claim, compare_tradeoffs
-from paper_figs.fig2c import figure_document, plot_ece_vs_attack
+from paper_figs._claims import claim
+from paper_figs.fig2c import _ECE, ece_claim, faces_sweep, figure_document, plot_ece_vs_attack
 from validation.engine import Executor
-from validation.neural import run_faces_sweep
 from validation.store import write_json_atomic
 
 NAME = "fig3a"
@@ -29,19 +28,16 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
 
 
 def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
-         executor: Executor | None = None) -> Path:
+         executor: Executor | None = None, seeds: int | None = None) -> Path:
     out_dir = Path(out_dir)
-    res = run_faces_sweep(out_dir, quick=quick, device=device, data_home=data_home, executor=executor)
+    res = faces_sweep(out_dir, quick=quick, device=device, data_home=data_home, executor=executor, seeds=seeds)
     doc = figure_document(res, NAME, "Fig. 3(a): calibration vs attack accuracy on faces"
-                          + (" (quick)" if quick else ""))
+                          + (" (quick)" if quick else ""), quick)
     doc["plot"] = {"x": "attack_train", "y": "ece"}
     doc["png"] = plot(doc, out_dir / f"{NAME}.png").name
     return write_json_atomic(out_dir / f"{NAME}.json", doc)
 
 
 CLAIMS = [
-    claim("fig3a-ece", NAME, "We find that MID mostly achieves significantly lower ECE error than DP for a given "
-          "robustness level.", lambda doc: compare_tradeoffs(
-              doc, "VIB", "DP-SGD", attack="ece", utility="attack_train", higher_is_better=False,
-              attack_label="ECE", utility_label="attack accuracy (training faces)")),
+    claim("fig3a-ece", NAME, _ECE, ece_claim("attack_train", "attack accuracy (training faces)")),
 ]

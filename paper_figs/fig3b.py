@@ -16,12 +16,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from paper_figs._claims import claim, compare_tradeoffs
-from paper_figs.fig2c import _OUTPUT, output_perturbation_ineffective, plot_ece_vs_attack
-from paper_figs.fig2d import dataset_label, figure_document
+from paper_figs._claims import claim
+from paper_figs.fig2c import _ECE, _OUTPUT, ece_claim, perturbation_claim, plot_ece_vs_attack
+from paper_figs.fig2d import dataset_label, figure_document, update_leaks_sweep
 from validation.engine import Executor
 from validation.store import write_json_atomic
-from validation.update_leaks import run_update_leaks_sweep
 
 NAME = "fig3b"
 
@@ -33,9 +32,10 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
 
 
 def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
-         executor: Executor | None = None) -> Path:
+         executor: Executor | None = None, seeds: int | None = None) -> Path:
     out_dir = Path(out_dir)
-    res = run_update_leaks_sweep(out_dir, quick=quick, device=device, data_home=data_home, executor=executor)
+    res = update_leaks_sweep(out_dir, quick=quick, device=device, data_home=data_home, executor=executor,
+                             seeds=seeds)
     doc = figure_document(res, NAME, "Fig. 3(b): calibration vs Update-Leaks attack accuracy" + dataset_label(res, quick))
     doc["plot"] = {"x": "attack", "y": "ece"}
     doc["png"] = plot(doc, out_dir / f"{NAME}.png").name
@@ -43,13 +43,10 @@ def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto
 
 
 CLAIMS = [
-    claim("fig3b-ece", NAME, "We find that MID mostly achieves significantly lower ECE error than DP for a given "
-          "robustness level.", lambda doc: compare_tradeoffs(
-              doc, "VIB", "DP-SGD", attack="ece", utility="attack", higher_is_better=False,
-              attack_label="ECE", utility_label="Update-Leaks label-inference accuracy")),
+    claim("fig3b-ece", NAME, _ECE, ece_claim("attack", "Update-Leaks label-inference accuracy")),
     # The dismissal again, the output perturbations now matched to the softmax release at calibration (ECE no
     # more than 0.05 above it) instead of at test accuracy (Fig. 2(d)).
-    claim("fig3b-output-perturbation", NAME, _OUTPUT, lambda doc: output_perturbation_ineffective(
-        doc, attack="attack", attack_label="Update-Leaks label-inference accuracy", utility="ece",
-        utility_label="ECE", higher_is_better=False)),
+    claim("fig3b-output-perturbation", NAME, _OUTPUT, perturbation_claim(
+        "attack", "Update-Leaks label-inference accuracy", utility="ece", higher_is_better=False,
+        utility_label="ECE")),
 ]

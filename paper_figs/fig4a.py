@@ -17,10 +17,12 @@ from typing import Any
 
 import numpy as np
 
+from paper_figs._claims import (EFFECT, claim, directional_rule, directional_word, needed_runs,
+                                not_measured, paired, replication, series_by_name, verdict)
 from paper_figs._common import pyplot, save
-from paper_figs.fig4b import LARGE_MARGIN, _fmt_eps, _verdict, dataset_label, figure_document
+from paper_figs.fig4b import LARGE_MARGIN, _fmt_eps, dataset_label, figure_document, gmi_sweep
 from validation.engine import Executor
-from validation.gmi import GMIConfig, recon_file_stem, run_gmi_sweep
+from validation.gmi import GMIConfig, recon_file_stem
 from validation.store import write_json_atomic
 from validation.sweep import Setting
 
@@ -85,37 +87,52 @@ def plot(doc: dict[str, Any], recon_dir: str | os.PathLike, path: str | os.PathL
     return save(fig, path)
 
 
+#: The closest VIB / DP-SGD pair must be within this many points of test accuracy of each other to be "matched".
+MATCHED = 0.05
+
+
 def _claim_blocks_better(doc: dict[str, Any]) -> dict[str, Any]:
+    """DP-SGD minus VIB in GMI top-1 accuracy at the closest test accuracies, paired by seed: "much better"
+    asks for a difference beyond :data:`paper_figs.fig4b.LARGE_MARGIN`."""
     pair = doc["summary"]["closest_pair"]
     if pair is None:
-        return {"measurement": "no VIB / DP-SGD pair", "ci": None, "verdict": "not measured", "detail": ""}
-    v, d, diff = pair["VIB"], pair["DP-SGD"], pair["difference_dp_minus_vib"]
-    return {
-        "measurement": (f"at the closest test accuracies of the sweep (VIB β={v['knob']:g}: {100 * v['utility']:.1f}%, "
-                        f"DP-SGD σ={d['knob']:g}, {_fmt_eps(d)}: {100 * d['utility']:.1f}%; paper: 80.8 vs 81.4 on "
-                        f"CelebA), GMI top-1 attack accuracy VIB {v['attack_acc_top1']:.3f} vs DP-SGD "
-                        f"{d['attack_acc_top1']:.3f}; DP-SGD minus VIB = {diff['mean']:+.3f}"),
-        "ci": diff["ci"],
-        "verdict": _verdict(diff),
-        "detail": (f"paired over {len(diff['per_seed'])} seeds, 95% t-interval; 'much better' read as a difference "
-                   f">= {LARGE_MARGIN:.2f} with the interval above 0; the images are seed 0's reconstructions"),
-    }
+        return not_measured("no VIB / DP-SGD pair")
+    by, r = series_by_name(doc), replication(doc)
+    v = next(p for p in by["VIB"]["points"] if p["knob"] == pair["VIB"]["knob"])
+    d = next(p for p in by["DP-SGD"]["points"] if p["knob"] == pair["DP-SGD"]["knob"])
+    if abs(v["utility"] - d["utility"]) > MATCHED:
+        return not_measured(f"the closest VIB and DP-SGD test accuracies ({v['utility']:.3f}, {d['utility']:.3f}) "
+                            f"differ by more than {MATCHED:g}: no matched pair", "add settings to the grids")
+    est = paired(d, v, "attack_acc_top1", r)
+    iv = est.interval()
+    word = directional_word(iv, +1, LARGE_MARGIN, EFFECT)
+    needed = needed_runs(est.sd, LARGE_MARGIN, r) if word == "inconclusive" else None
+    return verdict(
+        f"at the closest test accuracies (VIB β={v['knob']:g}: {100 * v['utility']:.1f}%, DP-SGD σ={d['knob']:g}, "
+        f"{_fmt_eps(d)}: {100 * d['utility']:.1f}%; paper: 80.8 vs 81.4 on CelebA), GMI top-1 attack accuracy VIB "
+        f"{v['attack_acc_top1']:.3f} vs DP-SGD {d['attack_acc_top1']:.3f}; DP-SGD minus VIB = {est.value:+.3f}",
+        word, ci=iv, ci_of="DP-SGD − VIB in GMI top-1 accuracy, paired by seed", ci_method=est.method,
+        rule="'much better' read as a difference beyond " + f"{LARGE_MARGIN:g}: "
+             + directional_rule("DP-SGD − VIB", LARGE_MARGIN, EFFECT),
+        detail="the images are seed 0's reconstructions", needed=needed,
+        runs=r.n, unit=r.unit, redraws=r.redraws,
+        test={"type": "directional", "sign": 1, "threshold": LARGE_MARGIN, "effect": EFFECT})
 
 
 CLAIMS: list[dict[str, Any]] = [
-    {"id": "gmi-fig4a-mid-blocks-better", "figure": NAME,
-     "quote": "We can see that MID can block the attack much better than DP.",
-     "evaluate": _claim_blocks_better},
+    claim("gmi-fig4a-mid-blocks-better", NAME, "We can see that MID can block the attack much better than DP.",
+          _claim_blocks_better),
 ]
 
 
 def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
-         executor: Executor | None = None, config: GMIConfig | None = None) -> Path:
+         executor: Executor | None = None, config: GMIConfig | None = None, seeds: int | None = None) -> Path:
     """Run or resume the GMI sweep and write ``fig4a.json`` and ``fig4a.png``; return the JSON's path."""
     out_dir = Path(out_dir)
-    res = run_gmi_sweep(out_dir, quick=quick, device=device, data_home=data_home, config=config, executor=executor)
+    res = gmi_sweep(out_dir, quick=quick, device=device, data_home=data_home, executor=executor, config=config,
+                    seeds=seeds)
     title = f"Fig. 4(a): GMI reconstructions at matched test accuracy — {dataset_label(res)}, seed 0"
-    doc = figure_document(res, NAME, title)
+    doc = figure_document(res, NAME, title, quick)
     doc["columns"] = columns(doc)
     doc["png"] = plot(doc, res["recon_dir"], out_dir / f"{NAME}.png").name
     doc["claims"] = [{"id": c["id"], **c["evaluate"](doc)} for c in CLAIMS]

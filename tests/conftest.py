@@ -1,4 +1,11 @@
-"""Shared test fixtures: the data directory and the hypothesis profile for CI."""
+"""Shared test fixtures: the data directory, the hypothesis profile for CI, the session's torch threads and
+the ``--reverse-order`` option.
+
+The suite must pass at any thread count and in any order (CI runs it twice: as usual, and with
+``MID_TEST_TORCH_THREADS=2 OMP_NUM_THREADS=2 python -m pytest --reverse-order``). Torch's intra-op threads
+are pinned once for the whole session to ``$MID_TEST_TORCH_THREADS`` (default 1): a test never inherits
+whatever count an earlier test or the machine's core count left behind.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +26,43 @@ settings.register_profile(
 )
 settings.register_profile("dev", deadline=None, max_examples=100)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_addoption(parser):
+    parser.addoption("--reverse-order", action="store_true", default=False,
+                     help="run the collected tests in reverse order (CI's second run: no test may lean on the "
+                          "state an earlier one leaves behind)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--reverse-order"):
+        items.reverse()
+
+
+def _torch_threads() -> int:
+    text = os.environ.get("MID_TEST_TORCH_THREADS", "1")
+    if not text.isdecimal() or int(text) < 1:
+        raise pytest.UsageError(f"MID_TEST_TORCH_THREADS must be an integer >= 1, got {text!r}")
+    return int(text)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def torch_threads():
+    """Pin torch's intra-op threads for the whole session to ``$MID_TEST_TORCH_THREADS`` (default 1: small CPU
+    networks train fastest on one thread when the cores are shared); a no-op where torch is not installed.
+    Yields the count."""
+    import importlib.util
+
+    threads = _torch_threads()
+    if importlib.util.find_spec("torch") is None:
+        yield threads
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    yield threads
+    torch.set_num_threads(before)
 
 
 def _shared_data() -> Path:
@@ -55,12 +99,12 @@ def no_data(monkeypatch, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def one_torch_thread():
-    """Run a module's torch code on one thread (small CPU networks train several times faster on one
-    thread when the cores are shared) and restore the previous setting afterwards."""
+def one_torch_thread(torch_threads):
+    """A module's torch code runs on the session's pinned thread count (:func:`torch_threads`; one thread
+    unless ``$MID_TEST_TORCH_THREADS`` says otherwise) and finds it unchanged at the end: a test that sets
+    its own count is reset here."""
     import torch
 
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(torch_threads)
     yield
-    torch.set_num_threads(n)
+    torch.set_num_threads(torch_threads)

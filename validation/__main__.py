@@ -4,7 +4,9 @@
 * ``python -m validation ind --learner dp-id3 --eps 1 --n 200 --models 200 [--json]`` — the empirical IND
   game (Experiment 2) with a real learner, checked against the bounds;
 * ``python -m validation sem --learner mid-linear --lam 1 --splits 20 [--json]`` — the empirical semantic
-  game (Experiment 1): Adv^SEM and the corrected Adv′ of a real attack.
+  game (Experiment 1): Adv^SEM and the corrected Adv′ of a real attack;
+* ``python -m validation audit --learner dp-id3 --eps 1 [--fits 400] [--json]`` — the adversarial-neighbour
+  audit: an empirical lower bound on ε with a Clopper–Pearson interval (:mod:`validation.audit`).
 
 Per-model / per-split results are stored under ``--store`` (default ``results/validation/…json``): a rerun
 with the same arguments resumes where an interrupted one stopped. ``--jobs N`` runs the models on N local
@@ -17,10 +19,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import sys
 from pathlib import Path
 
+from mitheory.cli_common import add_version, program_name
+from mitheory.cli import ParamError, count, real, terminal_columns, to_float
 from validation.cli import (
     RECORD_BYTES,
     STORED_FLOAT_BYTES,
@@ -29,13 +31,21 @@ from validation.cli import (
     check_executor_fits,
     check_fits,
     check_output_file,
+    check_work,
     executor_from_args,
     path_argument,
     require_neural,
     run_command,
 )
 from validation.engine import UnitsFailed
-from validation.learners import ATTACK_DESCRIPTIONS, LEARNERS, build_learner, table_rows
+from validation.learners import (
+    ATTACK_DESCRIPTIONS,
+    LEARNERS,
+    SECONDS_PER_UNIT,
+    build_learner,
+    check_knob,
+    table_rows,
+)
 from validation.store import StoreError, check_store_file
 
 #: Defaults of the per-model / per-split challenge counts.
@@ -49,21 +59,32 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    return argparse.HelpFormatter(prog, width=terminal_columns())
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m validation", description=__doc__.split("\n\n")[0])
+    parser = _Parser(prog=program_name("validation"), description=__doc__.split("\n\n")[0], formatter_class=_formatter)
+    add_version(parser)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    sub.add_parser("list", help="list the learners and attacks")
+    sub.add_parser("list", help="list the learners and attacks", formatter_class=_formatter)
+    from validation.audit import add_arguments as add_audit_arguments
+
+    add_audit_arguments(sub.add_parser("audit", help="adversarial-neighbour audit: an empirical lower bound on eps",
+                                       formatter_class=_formatter))
     for name, help_ in (("ind", "empirical IND game against the bounds"), ("sem", "empirical semantic game")):
-        p = sub.add_parser(name, help=help_)
+        p = sub.add_parser(name, help=help_, formatter_class=_formatter)
         p.add_argument("--learner", required=True, choices=list(LEARNERS))
-        p.add_argument("--eps", type=float, help="epsilon of a DP learner")
-        p.add_argument("--delta", type=float, help="delta of a DP learner (AdaSSP default 1e-6)")
-        p.add_argument("--lam", type=float, help="lambda of a MID learner")
+        p.add_argument("--eps", type=real(low=0, low_open=True), help="epsilon of a DP learner")
+        p.add_argument("--delta", type=real(low=0, high=1, low_open=True, high_open=True),
+                       help="delta of a DP learner (AdaSSP default 1e-6)")
+        p.add_argument("--lam", type=real(low=0), help="lambda of a MID learner")
         p.add_argument("--attack", help="attack A* (default: the learner's first; see list)")
-        p.add_argument("--n", type=int, help="training-set size (ind: required; sem: default 80%% of the rows)")
-        p.add_argument("--challenges", type=int,
+        p.add_argument("--n", type=count(minimum=1),
+                       help="training-set size (ind: required; sem: default 80%% of the rows)")
+        p.add_argument("--challenges", type=count(minimum=1),
                        help=f"fresh records scored per model (default {CHALLENGES[name]})")
-        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--seed", type=count(minimum=0), default=0)
         p.add_argument("--store", type=path_argument,
                        help="resumable result file (default under results/validation/)")
         p.add_argument("--data-home", type=path_argument,
@@ -71,11 +92,11 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--json", action="store_true", help="print one JSON object")
         add_executor_arguments(p)
         if name == "ind":
-            p.add_argument("--models", type=int, default=200, help="trained models (even; default 200)")
-            p.add_argument("--probe-size", type=int, default=64,
+            p.add_argument("--models", type=count(minimum=2), default=200, help="trained models (even; default 200)")
+            p.add_argument("--probe-size", type=count(minimum=1), default=64,
                            help="records of the meta-classifier's probe set (default 64)")
         else:
-            p.add_argument("--splits", type=int, default=20, help="independent splits (default 20)")
+            p.add_argument("--splits", type=count(minimum=2), default=20, help="independent splits (default 20)")
     return parser
 
 
@@ -94,11 +115,17 @@ def _print_list() -> None:
         print(f"  {name:<11} {text}")
     print("distinguishers (ind): reduction (from the attack, Theorem 1' proof), meta (shadow-model "
           "ridge classifier on probe-set outputs)")
+    from validation.audit import AUDIT_LEARNERS
+
+    print("audit learners (python -m validation audit):")
+    for name, a in AUDIT_LEARNERS.items():
+        knob = "--eps" if a.knob else "(no knob)"
+        print(f"  {name:<19} {knob:<9} n={a.n:<4} fits={a.fits:<6} neighbours: {', '.join(a.kinds):<17} {a.description}")
 
 
 def _store_path(args: argparse.Namespace, n: int) -> Path:
     knob = {"eps": args.eps, "lam": args.lam}.get(LEARNERS[args.learner].knob)
-    tag = f"{args.command}-{args.learner}" + (f"-{knob:g}" if knob is not None else "")
+    tag = f"{args.command}-{args.learner}" + (f"-{float(knob):g}" if knob is not None else "")
     size = f"m{args.models}" if args.command == "ind" else f"k{args.splits}"
     return args.store or Path("results/validation") / f"{tag}-n{n}-{size}-s{args.seed}.json"
 
@@ -114,16 +141,16 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
             parser.error(f"--{flag} applies to the learners {', '.join(owners)}, not {args.learner}")
         if value is None and info.knob == flag:
             parser.error(f"learner {args.learner!r} needs --{flag} {'> 0' if flag == 'eps' else '>= 0'}")
-    if args.eps is not None and not (math.isfinite(args.eps) and args.eps > 0):
-        parser.error(f"--eps must be finite and > 0, got {args.eps}")
-    if args.lam is not None and not (math.isfinite(args.lam) and args.lam >= 0):
-        parser.error(f"--lam must be finite and >= 0, got {args.lam}")
-    if args.delta is not None:
-        if args.learner not in ("adassp", "dp-sgd"):
-            parser.error(f"--delta applies to the (eps, delta)-DP learners adassp and dp-sgd, not {args.learner}"
-                         + (" (pure eps-DP)" if args.learner == "dp-id3" else ""))
-        if not 0 < args.delta < 1:
-            parser.error(f"--delta must lie in (0, 1), got {args.delta}")
+    try:  # exact values become the doubles the learners compute with, then meet the learner's own limits
+        for flag in ("eps", "delta", "lam"):
+            if getattr(args, flag) is not None:
+                setattr(args, flag, to_float(getattr(args, flag), f"--{flag}"))
+        check_knob(args.learner, {"eps": args.eps, "lam": args.lam, "n": args.n})
+    except (ParamError, ValueError) as exc:
+        parser.error(str(exc))
+    if args.delta is not None and args.learner not in ("adassp", "dp-sgd"):
+        parser.error(f"--delta applies to the (eps, delta)-DP learners adassp and dp-sgd, not {args.learner}"
+                     + (" (pure eps-DP)" if args.learner == "dp-id3" else ""))
     if args.attack is not None and args.attack not in info.attacks:
         parser.error(f"--attack {args.attack}: learner {args.learner} has "
                      + (f"the attacks {', '.join(info.attacks)}" if info.attacks else "no attack"))
@@ -131,12 +158,9 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         parser.error(f"--learner {args.learner}: the semantic game scores an attack, and this learner has none")
     if args.command == "ind" and args.n is None:
         parser.error("ind needs --n")
-    counts = [("--n", args.n, 1), ("--challenges", args.challenges, 1), ("--seed", args.seed, 0)]
-    counts += ([("--models", args.models, 2 if info.attacks else 4), ("--probe-size", args.probe_size, 1)]
-               if args.command == "ind" else [("--splits", args.splits, 2)])
-    for flag, value, least in counts:
-        if value is not None and value < least:
-            parser.error(f"{flag} must be an integer >= {least}, got {value}")
+    if args.command == "ind" and not info.attacks and args.models < 4:
+        parser.error(f"--models must be an integer >= 4 for learner {args.learner} (the meta-classifier trains on "
+                     f"half the models), got {args.models}")
     if args.command == "ind" and args.models % 2:
         parser.error(f"--models must be an even number (half the models train on each world), got {args.models}")
     challenges = args.challenges if args.challenges is not None else CHALLENGES[args.command]
@@ -152,6 +176,9 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
                                                              if args.models >= 4 else ""))
     else:
         check_fits(parser, "--splits", STORED_FLOAT_BYTES * 4 * args.splits, f"the results of {args.splits} splits")
+    units = args.models if args.command == "ind" else args.splits
+    check_work(parser, "--models" if args.command == "ind" else "--splits", units, SECONDS_PER_UNIT[info.dataset],
+               f"{units} trained models", args.jobs)
     check_executor_fits(parser, args)
     if args.data_home is not None and info.dataset in _BUNDLED:
         parser.error(f"--data-home does not apply to learner {args.learner}: its data ships with "
@@ -170,6 +197,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "list":
         _print_list()
         return 0
+    if args.command == "audit":
+        from validation.audit import main as audit_main
+
+        return audit_main(parser, args)
     _check(parser, args)
     from validation.ind import run_ind
     from validation.semantic import run_semantic
@@ -238,4 +269,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from mitheory.cli import run_main
+
+    run_main(main)

@@ -4,9 +4,10 @@
 Dask cluster of ``--jobs`` workers; default ``$MID_SCHEDULER``) and ``--threads T`` (threads per worker;
 default ``$MID_THREADS``, else 1). See :mod:`validation.engine`.
 Also the checks both commands make before any computation (output paths, ``--data-home``, sizes that
-cannot fit, the ``neural`` extra), each ending the command with status 2 and one line naming the option,
-and :func:`run_command`, the way every command that runs units ends when interrupted or when its run
-cannot go on.
+cannot fit or finish, the ``neural`` extra), each ending the command with status 2 and one line naming the
+option. They build on :mod:`mitheory.cli`, the parameter layer every command line shares (numbers, counts,
+path probes, size estimates, progress, the shell). And :func:`run_command`, the way every command that runs
+units ends when interrupted or when its run cannot go on.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
+from mitheory.cli import ParamError, check_size, count, human_bytes, physical_memory, probe_output_dir, \
+    probe_output_file
 from validation.engine import (
     Executor,
     RunAborted,
@@ -29,20 +32,11 @@ from validation.engine import (
     make_executor,
     resolve_threads,
 )
-from validation.store import DISK_ERRORS, OutputPathError, probe_output_path
+from validation.store import DISK_ERRORS
 
 __all__ = ["add_executor_arguments", "check_data_home", "check_executor_fits", "check_fits", "check_output_dir",
-           "check_output_file", "executor_from_args", "path_argument", "require_neural", "run_command"]
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
+           "check_output_file", "check_work", "executor_from_args", "path_argument", "physical_memory",
+           "require_neural", "run_command"]
 
 
 def path_argument(text: str) -> Path:
@@ -55,12 +49,12 @@ def path_argument(text: str) -> Path:
 def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--jobs``, ``--scheduler`` and ``--threads`` to ``parser``."""
     group = parser.add_argument_group("where the work runs (the numbers do not depend on it)")
-    group.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
+    group.add_argument("--jobs", type=count(minimum=1), default=1, metavar="N",
                        help="local worker processes (default 1: serial)")
     group.add_argument("--scheduler", metavar="ADDRESS", default=None,
                        help="Dask scheduler address (tcp://host:8786), or 'local' for a local Dask cluster of "
                             "--jobs workers (default: $MID_SCHEDULER, else none)")
-    group.add_argument("--threads", type=_positive_int, default=None, metavar="T",
+    group.add_argument("--threads", type=count(minimum=1), default=None, metavar="T",
                        help="threads per worker (default: $MID_THREADS, else 1; recorded with every result, and a "
                             "resume at another count is refused)")
 
@@ -150,25 +144,22 @@ WORKER_BYTES = 50 * 2**20
 THREAD_BYTES = 64 * 2**10
 
 
-def physical_memory() -> int:
-    """Bytes of physical memory of this machine."""
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-
-
-def _size(nbytes: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if nbytes < 1024 or unit == "PiB":
-            return f"{nbytes:.3g} {unit}" if unit != "B" else f"{int(nbytes)} B"
-        nbytes /= 1024
-    raise AssertionError("unreachable")
-
-
 def check_fits(parser: argparse.ArgumentParser, option: str, nbytes: float, what: str) -> None:
     """Refuse ``option`` when ``what`` needs at least ``nbytes`` of memory, more than the machine has."""
     have = physical_memory()
     if nbytes > have:
-        parser.error(f"{option}: {what} needs at least {_size(nbytes)} of memory, more than this machine's "
-                     f"{_size(have)}")
+        parser.error(f"{option}: {what} needs at least {human_bytes(nbytes)} of memory, more than this machine's "
+                     f"{human_bytes(have)}")
+
+
+def check_work(parser: argparse.ArgumentParser, option: str, units: int, seconds_each: float, what: str,
+               jobs: int = 1) -> None:
+    """Refuse ``option`` when ``units`` units of at least ``seconds_each`` each could not finish in
+    :data:`mitheory.cli.MAX_RUN_SECONDS` on ``jobs`` workers (the estimate is in the message)."""
+    try:
+        check_size(option, units, what, seconds_each=seconds_each, parallel=jobs)
+    except ParamError as exc:
+        parser.error(str(exc))
 
 
 def check_executor_fits(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -180,23 +171,22 @@ def check_executor_fits(parser: argparse.ArgumentParser, args: argparse.Namespac
 
 
 def check_output_file(parser: argparse.ArgumentParser, option: str, path: Path) -> None:
-    """Refuse an output file path that cannot be written: a probe file of the final name is created and
-    removed (:func:`validation.store.probe_output_path`)."""
+    """Refuse an output file path where no file can be written atomically (checked by creating and removing
+    a probe file of the final name: directories, files used as folders, dangling links, link loops, names and
+    paths too long, read-only or virtual file systems)."""
     try:
-        probe_output_path(path)
-    except OutputPathError as exc:
-        parser.error(f"{option} {exc}")
+        probe_output_file(path, option)
+    except ParamError as exc:
+        parser.error(str(exc))
 
 
-def check_output_dir(parser: argparse.ArgumentParser, option: str, path: Path, names: Sequence[str] = ()) -> None:
-    """Refuse an output directory that cannot be written: probe files of the final ``names`` inside it (and
-    one at least as long) are created and removed."""
-    if path.exists() and not path.is_dir():
-        parser.error(f"{option} {path} exists and is not a directory")
+def check_output_dir(parser: argparse.ArgumentParser, option: str, path: Path, longest_name: str = "x" * 64) -> None:
+    """Refuse an output directory that is a file or where files named up to ``longest_name`` cannot be
+    written (checked by creating and removing such a probe file)."""
     try:
-        probe_output_path(path, directory=True, names=tuple(names))
-    except OutputPathError as exc:
-        parser.error(f"{option} {exc}")
+        probe_output_dir(path, option, longest_name=longest_name)
+    except ParamError as exc:
+        parser.error(str(exc))
 
 
 def check_data_home(parser: argparse.ArgumentParser, data_home: Path | None) -> None:

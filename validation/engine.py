@@ -65,7 +65,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from tqdm.auto import tqdm
+from mitheory.cli import Progress
 
 from validation.store import DISK_ERRORS, ResultStore, StoreError, StoreWriteError, write_bytes_atomic
 
@@ -287,6 +287,8 @@ def _call(fn: Callable[[Unit], Any], unit: Unit, threads: int) -> tuple[bool, An
 
 def _say(message: str) -> None:
     """One line on stderr that does not break a progress bar."""
+    from tqdm.auto import tqdm
+
     tqdm.write(message, file=sys.stderr)
 
 
@@ -1128,7 +1130,8 @@ def run_units(
     files_dir : path, optional
         Where the files of :class:`UnitOutput` results are written (default: the store's directory).
     progress : bool
-        A tqdm bar on stderr counting the whole grid (units already stored included) with an ETA.
+        Progress on stderr counting the whole grid (units already stored included) with an ETA: a tqdm bar
+        on a terminal, else a line every few seconds (:class:`mitheory.cli.Progress`).
     raise_on_failure : bool
         Raise :class:`UnitsFailed` after the run if any unit failed (default); else return the failures.
 
@@ -1171,8 +1174,7 @@ def run_units(
     done_before = len(units) - len(todo)
     stored = done_before
     _LAST_RUN[:] = [(stored, len(units), path)]
-    bar = tqdm(total=len(units), initial=done_before, desc=desc, unit="unit", file=sys.stderr,
-               disable=not progress or not todo, dynamic_ncols=True, smoothing=0.1)
+    bar = Progress(len(units), desc=desc, unit="unit", initial=done_before, disable=not progress or not todo)
     stream = executor.imap(fn, todo)
     try:
         for unit, ok, payload, seconds in stream:
@@ -1188,7 +1190,7 @@ def run_units(
             else:
                 error, tb = payload
                 failures.append(UnitFailure(unit.key, error, tb))
-                bar.write(f"{desc}: unit {unit.key} failed: {error}", file=sys.stderr)
+                bar.write(f"{desc}: unit {unit.key} failed: {error}")
             bar.update(1)
         if not memory:
             store.flush()

@@ -37,8 +37,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import os
-import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,8 @@ from defenses.neural.gmi import GMIAttack, InversionEvaluation, WGANGPPrior, gan
 from validation.engine import Executor, Unit, UnitOutput, run_units
 from validation.store import ResultStore
 from validation.sweep import Setting, aggregate, mean_ci, run_sweep
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["CPU", "FULL", "QUICK", "GMIConfig", "GMIData", "GMIExperiment", "closest_pair", "default_config",
            "load_gmi_data", "make_target", "matched_within", "paired_difference", "recon_file_stem", "run_gmi_sweep"]
@@ -281,7 +283,7 @@ def _train_artifacts(out_dir: Path, config: GMIConfig, data_home, device: str, e
 # --------------------------------------------------------------------------------------------- stage 2
 
 
-def make_target(setting: Setting, config: GMIConfig, seed: int, device: str = "auto"):
+def make_target(setting: Setting, config: GMIConfig, seed: int, device: str = "auto", classes=None):
     """The (unfitted) target estimator of a sweep setting."""
     common = {"architecture": config.architecture, "epochs": config.epochs, "patience": config.patience,
               "device": device, "random_state": seed, "progress": False}
@@ -290,7 +292,7 @@ def make_target(setting: Setting, config: GMIConfig, seed: int, device: str = "a
     if setting.defense == "VIB":
         return VIBClassifier(beta=setting.value, batch_size=config.batch_size, lr=config.lr, **common)
     if setting.defense == "DP-SGD":
-        return DPSGDClassifier(noise_multiplier=setting.value, max_grad_norm=config.max_grad_norm,
+        return DPSGDClassifier(noise_multiplier=setting.value, classes=classes, max_grad_norm=config.max_grad_norm,
                                delta=config.delta, batch_size=config.dp_batch_size, lr=config.dp_lr, **common)
     raise ValueError(f"unknown defense {setting.defense!r}")
 
@@ -342,17 +344,23 @@ class GMIExperiment:
         if setting == GAN_ONLY:
             result = gan_only_baseline(prior, identities, c.n_restarts, random_state=attack_seed)
         else:
-            model = make_target(setting, c, seed=split, device=self.device).fit(data.X_train, data.y_train)
+            model = make_target(setting, c, seed=split, device=self.device, classes=PRIVATE_DIGITS).fit(
+                data.X_train, data.y_train)
             out.update(utility=float(np.mean(model.predict(data.X_test) == data.y_test)),
                        train_accuracy=float(np.mean(model.predict(data.X_train) == data.y_train)),
                        epochs_run=float(model.n_epochs_))
             attack = GMIAttack(prior, lam=c.lam, lr=c.attack_lr, iterations=c.attack_iterations,
                                n_restarts=c.n_restarts, random_state=attack_seed, progress=False)
-            result = attack.invert(model, identities, return_details=True)
+            result = attack.fit(model).invert(identities)
             if setting.defense == "DP-SGD":
                 out["noise_multiplier"] = model.noise_multiplier_
                 out.update({f"eps_{k}": v for k, v in model.epsilon_.items() if np.isfinite(v)})
         out.update(evaluation.score(result))
+        # trials: one reconstruction per attacked identity (restarts are not independent trials)
+        out.update({f"{m}_trials": float(len(identities)) for m in list(out)
+                    if m.startswith(("attack_acc_top", "success_any_of_"))})
+        if setting != GAN_ONLY:
+            out.update(utility_trials=float(len(data.y_test)), train_accuracy_trials=float(len(data.y_train)))
         files = {}
         if self.recon_dir is not None and split == 0:
             firsts = np.array([np.flatnonzero(data.y_train == d)[0] for d in PRIVATE_DIGITS])
@@ -376,9 +384,9 @@ def run_gmi_sweep(out_dir: str | os.PathLike, *, quick: bool, device: str = "aut
     if config is None:
         config = QUICK if quick else default_config(device)
         if config is CPU:
-            print("GMI: no CUDA device, so the CPU configuration runs (validation.gmi.CPU: 500 private images "
-                  "per digit, prior dim 16 for 15 epochs, 3 points per defense); pass --device cuda on a GPU "
-                  "for the full one", file=sys.stderr)
+            logger.warning("GMI: no CUDA device, so the CPU configuration runs (validation.gmi.CPU: 500 private "
+                           "images per digit, prior dim 16 for 15 epochs, 3 points per defense); pass --device cuda "
+                           "on a GPU for the full one")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     tag = "" if config.name == "full" else f"_{config.name}"
@@ -449,4 +457,5 @@ def paired_difference(runs: dict[str, dict[str, float]], a: Setting, b: Setting,
     """``metric`` of ``a`` minus that of ``b`` per seed (both faced the same attack seeds), mean and 95% CI."""
     diffs = [runs[f"{a.key}|split={k}"][metric] - runs[f"{b.key}|split={k}"][metric] for k in range(n_seeds)]
     m, lo, hi = mean_ci(diffs, support=(-1.0, 1.0))
-    return {"metric": metric, "a": a.key, "b": b.key, "mean": m, "ci": [lo, hi], "per_seed": diffs}
+    return {"metric": metric, "a": a.key, "b": b.key, "mean": m, "ci": [lo, hi], "ci_method": "t∩[-1,1]",
+            "per_seed": diffs}

@@ -29,15 +29,15 @@ an interrupted run resumes and gives the same final numbers.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Literal
 
 import numpy as np
-from scipy.stats import t as student_t
 from mitheory.bounds import paper_bound, refined_bound, required_epsilon, tight_bound
 from mitheory.distributions import FiniteDistribution, Records
-from mitheory.stats import clopper_pearson
+from mitheory.stats import clopper_pearson, effective_wilson
 from validation.engine import Executor, Unit, run_units
 from validation.store import ResultStore
 
@@ -316,7 +316,9 @@ def _reduction_estimate(rows: list[dict], challenges: int) -> Estimate:
 
     ``h`` is the attack's success rate on a model's fresh challenges. With one challenge per model the
     outcomes are Bernoulli and the interval is Clopper–Pearson; otherwise the two worlds are estimated
-    separately (stratified by the balanced b) and combined with a Welch t-interval.
+    separately (stratified by the balanced b), and the interval is Wilson's at the effective sample size of
+    their combined (Welch) variance (:func:`mitheory.stats.effective_wilson`): inside [0, 1], never
+    zero-width.
     """
     b = np.array([r["b"] for r in rows])
     h = np.array([r["reduction_hits"] for r in rows], float) / challenges
@@ -327,14 +329,9 @@ def _reduction_estimate(rows: list[dict], challenges: int) -> Estimate:
     h0, h1 = h[b == 0], h[b == 1]
     gain = 0.5 + (h0.mean() - h1.mean()) / 2
     v0, v1 = h0.var(ddof=1) / len(h0), h1.var(ddof=1) / len(h1)
-    se = np.sqrt(v0 + v1) / 2
-    if se == 0:
-        low = high = gain
-    else:
-        df = (v0 + v1) ** 2 / (v0**2 / (len(h0) - 1) + v1**2 / (len(h1) - 1))
-        half = float(student_t.ppf(0.975, df)) * se
-        low, high = gain - half, gain + half
-    return Estimate("reduction", float(gain), max(0.0, float(low)), min(1.0, float(high)), len(rows) * challenges)
+    df = (v0 + v1) ** 2 / (v0**2 / (len(h0) - 1) + v1**2 / (len(h1) - 1)) if v0 + v1 > 0 else math.inf
+    low, high = effective_wilson(float(gain), (v0 + v1) / 4, len(rows) * challenges, df)
+    return Estimate("reduction", float(gain), low, high, len(rows) * challenges)
 
 
 def _meta_estimate(rows: list[dict]) -> Estimate:
@@ -343,6 +340,11 @@ def _meta_estimate(rows: list[dict]) -> Estimate:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    lengths = sorted({len(r["probe"]) for r in rows})
+    if len(lengths) > 1:
+        raise ValueError(f"the models' probe outputs differ in length ({', '.join(map(str, lengths))}): a learner's "
+                         "probe must give the same outputs, in the same order, for every model (e.g. one "
+                         "probability per class of the whole label set)")
     X = np.array([r["probe"] for r in rows], float)
     b = np.array([r["b"] for r in rows])
     half = len(rows) // 2

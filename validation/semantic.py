@@ -18,20 +18,26 @@ split, so an interrupted run resumes with the same final numbers.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 from mitheory.distributions import FiniteDistribution, Records
+from mitheory.stats import clustered_mean_ci
 from validation.engine import Executor, Unit, run_units
 from validation.ind import Learner, bounds_for
 from validation.store import ResultStore
-from validation.sweep import mean_ci
+
+#: How the intervals over splits are made: every gain is a proportion of challenges and every advantage a
+#: difference of two, so a t-interval can leave [0, 1] (or [-1, 1]); Wilson's interval at the effective
+#: sample size (Korn & Graubard 1998) cannot, and still widens with the spread across splits.
+CI_METHOD = "wilson-effective-n (Korn-Graubard) over splits"
 
 
 @dataclass
 class SemanticReport:
-    """Gains and advantages of a real attack, each as ``[mean, ci_low, ci_high]`` over splits."""
+    """Gains and advantages of a real attack, each as ``[mean, ci_low, ci_high]`` over splits (intervals by
+    :data:`CI_METHOD`)."""
 
     learner: str
     n: int
@@ -46,6 +52,10 @@ class SemanticReport:
     advantage_bound_paper: float | None
     advantage_bound_tight: float | None
     verdict: str
+    #: per-split values of ``pp``, ``qq`` and ``qp`` in split order (split ``j`` draws from the same generator
+    #: at every ε, so two reports' lists pair by index)
+    per_split: dict[str, list[float]] = field(default_factory=dict)
+    ci_method: str = CI_METHOD
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -115,7 +125,9 @@ def run_semantic(
     paper, tight, _ = bounds_for(learner.privacy, int(n))
     adv_paper = None if paper is None else 2 * paper - 1
     adv_tight = None if tight is None else 2 * tight - 1
-    corrected = list(mean_ci(pp - qp))
+    gain = lambda v: list(clustered_mean_ci(v, challenges))  # noqa: E731
+    diff = lambda v: list(clustered_mean_ci(v, challenges, low=-1.0))  # noqa: E731
+    corrected = diff(pp - qp)
     if adv_tight is None:
         verdict = "no DP claim"
     else:
@@ -124,6 +136,6 @@ def run_semantic(
         learner=learner.name, n=int(n), splits=int(splits),
         eps=learner.privacy.eps if learner.privacy else None,
         delta=learner.privacy.delta if learner.privacy else None,
-        gain_pp=list(mean_ci(pp)), gain_qq=list(mean_ci(qq)), gain_qp=list(mean_ci(qp)),
-        adv_sem=list(mean_ci(pp - qq)), adv_corrected=corrected,
-        advantage_bound_paper=adv_paper, advantage_bound_tight=adv_tight, verdict=verdict)
+        gain_pp=gain(pp), gain_qq=gain(qq), gain_qp=gain(qp), adv_sem=diff(pp - qq), adv_corrected=corrected,
+        advantage_bound_paper=adv_paper, advantage_bound_tight=adv_tight, verdict=verdict,
+        per_split={"pp": pp.tolist(), "qq": qq.tolist(), "qp": qp.tolist()})

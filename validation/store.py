@@ -5,8 +5,6 @@ and ``os.replace``, so a reader never sees a half-written figure file; new files
 allows (0644 typically), a replaced file keeps its mode. Long experiments (sweeps over splits, many model
 draws) record each finished unit of work under a string key in a :class:`ResultStore`, an append-only JSON
 Lines file held under an exclusive lock, and a rerun skips the keys already present.
-:func:`probe_output_path` checks before any work that an output path can be written, by creating and
-removing a probe file of the final name.
 """
 
 from __future__ import annotations
@@ -31,8 +29,8 @@ try:
 except ImportError:  # Windows: stores work without the lock that keeps a second run out
     fcntl = None
 
-__all__ = ["OutputPathError", "ResultStore", "StoreBusy", "StoreError", "StoreWriteError", "check_store_file",
-           "probe_output_path", "write_bytes_atomic", "write_json_atomic", "DISK_ERRORS"]
+__all__ = ["DISK_ERRORS", "ResultStore", "StoreBusy", "StoreError", "StoreWriteError", "check_store_file",
+           "write_bytes_atomic", "write_json_atomic"]
 
 #: ``errno`` values of a write that failed for want of space or of a writable file system: the run stops
 #: with one line (nothing recorded is lost) instead of a traceback.
@@ -118,31 +116,13 @@ def write_json_atomic(path: str | os.PathLike, obj: Any) -> Path:
     return _write_text_atomic(Path(path), json.dumps(obj, indent=2, allow_nan=False) + "\n")
 
 
-# ------------------------------------------------------------------------------------------ output paths
-
-
-class OutputPathError(ValueError):
-    """An output path that cannot be written (found by :func:`probe_output_path` before any work)."""
+# ------------------------------------------------------------------------------------------ paths
 
 
 def _show(path: Path | str, limit: int = 90) -> str:
     """``path`` for a one-line message: a path of thousands of characters is shortened in the middle."""
     text = str(path)
     return text if len(text) <= limit else f"{text[:50]}...{text[-30:]} ({len(os.fsencode(text))} bytes)"
-
-
-def _name_max(directory: Path) -> int:
-    try:
-        return os.pathconf(directory, "PC_NAME_MAX")
-    except (OSError, ValueError):
-        return _NAME_MAX
-
-
-def _path_max() -> int:
-    try:
-        return os.pathconf("/", "PC_PATH_MAX")
-    except (OSError, ValueError):
-        return 4096
 
 
 def _link_problem(path: Path) -> str | None:
@@ -156,94 +136,6 @@ def _link_problem(path: Path) -> str | None:
             return "is a symbolic link in a loop"
         return f"is a symbolic link to {_show(os.readlink(path), 60)}, which does not exist"
     return None
-
-
-def _make_dirs(directory: Path) -> list[Path]:
-    """``mkdir -p directory``, refusing dangling links and files on the way; returns the directories made."""
-    made: list[Path] = []
-    for part in [*reversed(directory.parents), directory]:
-        if part.is_dir():
-            continue
-        problem = _link_problem(part)
-        if problem is not None:
-            raise OutputPathError(f"{_show(part)} {problem}")
-        if os.path.lexists(part):
-            raise OutputPathError(f"{_show(part)} is not a directory")
-        os.mkdir(part)
-        made.append(part)
-    return made
-
-
-def _probe_file(path: Path) -> None:
-    """Create and remove ``path`` (or, if it exists, open it for appending without writing)."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
-    except FileExistsError:
-        if path.is_dir():
-            raise OutputPathError(f"{_show(path)} is a directory, not a file") from None
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
-        os.close(fd)
-        return
-    os.close(fd)
-    os.unlink(path)
-
-
-def _check_lengths(path: Path) -> None:
-    """Refuse a name longer than the file system allows or a path longer than ``PATH_MAX`` (by their bytes,
-    before anything touches the disk)."""
-    absolute = Path(os.path.abspath(path))
-    size = len(os.fsencode(str(absolute)))
-    if size >= _path_max():
-        raise OutputPathError(f"{_show(path)}: the path is {size} bytes long, more than the {_path_max()} bytes "
-                              "a path may have")
-    existing = absolute
-    while not os.path.isdir(existing) and existing != existing.parent:
-        existing = existing.parent
-    limit = _name_max(existing)
-    for part in absolute.parts[1:]:
-        if len(os.fsencode(part)) > limit:
-            raise OutputPathError(f"{_show(path)}: the name {_show(part, 40)} is {len(os.fsencode(part))} bytes "
-                                  f"long, more than the {limit} bytes a file name may have here")
-
-
-def probe_output_path(path: str | os.PathLike, *, directory: bool = False, names: tuple[str, ...] = ()) -> None:
-    """Check that ``path`` can be written as the run will write it, before any work; raise
-    :class:`OutputPathError` with one line saying why not.
-
-    For a file (``directory=False``) the parent directories are made as the writer would make them, then a
-    probe file of the final name is created and removed (an existing file is opened for appending, nothing
-    written), and so is a temporary file of the atomic writer beside it. For a directory, the same is done
-    for each of ``names`` inside it (and for one probe name at least as long). Directories the probe made
-    are removed again. A dangling symbolic link, a link loop, a name longer than the file system allows
-    (255 bytes) or a path longer than ``PATH_MAX`` is refused with its reason.
-    """
-    path = Path(path)
-    target_dir = path if directory else path.parent
-    if directory:
-        longest = max((len(os.fsencode(n)) for n in names), default=0)
-        probe = f".mid-probe-{os.getpid()}-{secrets.token_hex(4)}"
-        finals = [target_dir / n for n in names] + [target_dir / probe.ljust(max(longest, 48), "x")]
-    else:
-        finals = [path]
-    for final in finals:
-        _check_lengths(final)
-    made: list[Path] = []
-    try:
-        problem = _link_problem(path)
-        if problem is not None:
-            raise OutputPathError(f"{_show(path)} {problem}")
-        made = _make_dirs(target_dir)
-        for final in finals:
-            _probe_file(final)
-            _probe_file(_temp_path(final))
-    except OSError as exc:
-        raise OutputPathError(f"{_show(path)}: cannot write in {_show(target_dir)} ({exc.strerror or exc})") from None
-    finally:
-        for made_dir in reversed(made):
-            try:
-                os.rmdir(made_dir)
-            except OSError:
-                pass
 
 
 # ------------------------------------------------------------------------------------------ the store

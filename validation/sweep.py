@@ -6,10 +6,18 @@ metrics (e.g. ``{"utility": mse, "attack_train": acc, "attack_test": acc}``). :f
 (setting, split) pair once as a unit of the sweep engine (:mod:`validation.engine`: serially, in local
 processes or on a Dask cluster) — recording each in a :class:`~validation.store.ResultStore`, so an
 interrupted sweep resumes where it stopped — and :func:`aggregate` turns the runs into the figure schema
-of docs/figures.md with a Student-t 95% interval of the mean over splits. A metric confined to [0, 1] by its
-definition (an accuracy, an F1, an AUROC, an ECE, a probability; :func:`in_unit_interval`) has its
-interval intersected with [0, 1]: with a few splits the t-interval of an accuracy near 1 otherwise reaches
-past 1, and the intersection covers the true mean whenever the t-interval does.
+of docs/figures.md: per point the mean of every metric over the runs, its 95% interval and the interval's
+method (:mod:`validation.statistics`), the per-run values (for paired comparisons) and the trials behind
+each proportion. An evaluate function reports the trials of a proportion ``m`` as a further float
+``m + "_trials"`` (attacked records, reconstructions); such a proportion gets the wider of the run-level
+interval and the Wilson interval of the pooled counts, so it never has zero width. Repeated random splits
+of one table overlap: give ``test_train_ratio`` and the run-level intervals are the corrected resampled t
+(Nadeau & Bengio, 2003). A metric confined to [0, 1] by its definition (:func:`in_unit_interval`) without
+counts has its run-level interval intersected with [0, 1] (still a valid interval: the mean lies in [0, 1]).
+
+The number of splits is not part of a sweep's identity in its store: split ``k`` gives the same numbers
+however many splits run, so a rerun with more splits (``--seeds N``) extends the store instead of starting
+over, and one with fewer reads the first ones.
 """
 
 from __future__ import annotations
@@ -23,7 +31,11 @@ import numpy as np
 from scipy.stats import t as student_t
 
 from validation.engine import Executor, Unit, UnitOutput, run_units
+from validation.statistics import mean_estimate, proportion_estimate
 from validation.store import ResultStore
+
+#: Suffix of the per-run trial count that an evaluate function reports beside a proportion metric.
+TRIALS = "_trials"
 
 
 @dataclass(frozen=True)
@@ -71,14 +83,15 @@ def run_sweep(
     """Evaluate every (setting, split) pair on ``executor``, resuming from ``store_path``; return key → metrics.
 
     ``experiment`` describes everything else that determines the numbers (dataset, grid, seed); a
-    store written under another description is refused instead of being mixed in. ``evaluate`` must be
+    store written under another description is refused instead of being mixed in. Its ``n_seeds`` entry, if
+    any, is left out of the store's identity, as ``n_splits`` is: more splits extend a store. ``evaluate`` must be
     picklable for the process and Dask executors and derive every random draw from its arguments. Units
     that fail are reported and the others recorded; then :class:`~validation.engine.UnitsFailed` is raised.
     """
     if isinstance(n_splits, bool) or not isinstance(n_splits, int) or n_splits < 1:
         raise ValueError(f"n_splits must be an integer >= 1, got {n_splits!r}")
-    store = ResultStore(store_path, {"experiment": experiment, "n_splits": n_splits,
-                                     "settings": [asdict(s) for s in settings]})
+    identity = {k: v for k, v in experiment.items() if k != "n_seeds"}
+    store = ResultStore(store_path, {"experiment": identity, "settings": [asdict(s) for s in settings]})
     units = [Unit(name, s, k) for s in settings for k in range(n_splits)]
     report = run_units(units, _SweepUnit(evaluate), store, executor=executor, progress=progress, desc=name)
     return report.results
@@ -117,21 +130,44 @@ def in_unit_interval(name: str, proportions: Collection[str] = ()) -> bool:
 
 def aggregate(
     settings: Sequence[Setting], n_splits: int, runs: dict[str, dict[str, float]], *,
-    proportions: Collection[str] = (),
+    proportions: Collection[str] = (), test_train_ratio: float = 0.0, level: float = 0.95,
 ) -> list[dict[str, Any]]:
     """Group runs into docs/figures.md ``series``: one per defense, one point per knob value.
 
-    Every metric ``name`` becomes ``point[name]`` (mean over splits) and ``point[name + "_ci"]``, the
-    interval intersected with [0, 1] for the metrics :func:`in_unit_interval` names (``proportions``: the
-    sweep's further metrics in [0, 1], e.g. ``("utility",)`` when utility is a test accuracy).
+    Every metric ``m`` present in every run of a setting becomes ``point[m]`` (mean over runs),
+    ``point[m + "_ci"]`` (the ``level`` interval, None where none exists: one run and no counts) and
+    ``point[m + "_ci_method"]``; ``point["values"][m]`` lists the per-run values in split order (two
+    settings' lists pair by index) and ``point["trials"][m]`` the per-run trials of a proportion whose
+    evaluate function reported ``m + "_trials"`` (never a metric itself). Intervals: the wider of the
+    run-level one and the pooled-count Wilson one for counted proportions; else the run-level one,
+    intersected with [0, 1] for the metrics :func:`in_unit_interval` names (``proportions``: the sweep's
+    further metrics in [0, 1], e.g. ``("utility",)`` when utility is a test accuracy). The run-level
+    interval is Student t over independent seeds (``test_train_ratio = 0``) or the corrected resampled t
+    over overlapping random splits (``test_train_ratio = n_test / n_train``).
     """
     series: dict[str, dict[str, Any]] = {}
     for s in settings:
         rows = [runs[f"{s.key}|split={k}"] for k in range(n_splits)]
+        names = [m for m in rows[0] if not m.endswith(TRIALS) and all(m in r for r in rows)]
         point: dict[str, Any] = {"knob": s.value, "runs": n_splits}
-        for name in rows[0]:
-            support = (0.0, 1.0) if in_unit_interval(name, proportions) else None
-            m, lo, hi = mean_ci([r[name] for r in rows], support=support)
-            point[name], point[f"{name}_ci"] = m, [lo, hi]
+        values: dict[str, list[float]] = {}
+        trials: dict[str, list[float]] = {}
+        for name in names:
+            v = [float(r[name]) for r in rows]
+            values[name] = v
+            counted = all(name + TRIALS in r for r in rows) and sum(r[name + TRIALS] for r in rows) > 0
+            if counted:
+                trials[name] = [float(r[name + TRIALS]) for r in rows]
+                est, ci = proportion_estimate(v, trials[name], test_train_ratio, level)
+                point[name], point[f"{name}_ci"], point[f"{name}_ci_method"] = est.value, list(ci), est.method
+                continue
+            est = mean_estimate(v, test_train_ratio)
+            ci = est.interval(level)
+            method = est.method
+            if ci is not None and in_unit_interval(name, proportions):
+                ci, method = (max(ci[0], 0.0), min(ci[1], 1.0)), f"{method}∩[0,1]"
+            point[name], point[f"{name}_ci"], point[f"{name}_ci_method"] = est.value, \
+                None if ci is None else list(ci), method
+        point["values"], point["trials"] = values, trials
         series.setdefault(s.defense, {"defense": s.defense, "knob": s.knob, "points": []})["points"].append(point)
     return list(series.values())

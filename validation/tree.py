@@ -11,7 +11,7 @@ MAP's confusion matrix are estimated on the training split. Where IBM ART is ins
 ART's ``AttributeInferenceWhiteBoxDecisionTree`` attacks the same trees too (``art_white_box``, through
 :class:`defenses.interop.art.ARTWhiteBoxTreeAttack`); the store records whether it ran. Runs are stored in a resumable
 :class:`~validation.store.ResultStore` and aggregated with :func:`validation.sweep.aggregate` (mean and
-95% Student-t interval over splits).
+95% interval over splits: the corrected resampled t, splits of one table overlap; with a binomial floor).
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from sklearn.naive_bayes import CategoricalNB
 
 from defenses.datasets import load_steak_survey
 from defenses.interop import art_available
-from defenses.tree import (DPID3Classifier, EncodedTable, ID3Classifier, MAPWithCountsAttack, NaiveMAPAttack,
-                           PriorAttack, PriorityID3Classifier, confusion_matrix, encode_table, estimate_prior)
+from defenses.tree import (DPID3Classifier, EncodedTable, ID3Classifier, MAPWithCountsAttack, NaiveMAPClassifierAttack,
+                           PriorBaseline, PriorityID3Classifier, confusion_matrix, encode_table, estimate_prior)
 from validation.engine import Executor
-from validation.sweep import Setting, aggregate, mean_ci, run_sweep
+from validation.sweep import Setting, aggregate, run_sweep
 
 SENSITIVE = "cheated"
 POSITIVE = "Yes"
@@ -131,27 +131,33 @@ def evaluate_split(data, setting: Setting, split: int, config: TreeSweepConfig,
     model = make_model(setting, config, split).fit(Ttr, ytr)
     pred = model.predict(Tte)
     out = {"utility": macro_f1(yte.to_numpy(), pred), "accuracy": float(np.mean(pred == yte.to_numpy())),
-           "n_leaves": float(len(model.tree_.leaves))}
+           "n_leaves": float(len(model.tree_.leaves)), "utility_trials": float(len(test)),
+           "accuracy_trials": float(len(test))}
     prior = estimate_prior(Xtr[SENSITIVE])
     prior_seed = int(np.random.SeedSequence([config.seed, split, 2]).generate_state(1)[0])
     attacks = {
-        "nm": NaiveMAPAttack(SENSITIVE, prior, confusion_matrix(model, Ttr, ytr)),
-        "wc": MAPWithCountsAttack(SENSITIVE, prior),
-        "prior": PriorAttack(prior, strategy="sample", random_state=prior_seed),
-        "mode": PriorAttack(prior, strategy="mode"),
+        "nm": NaiveMAPClassifierAttack(SENSITIVE, prior, confusion_matrix(model, Ttr, ytr)).fit(model),
+        "wc": MAPWithCountsAttack(SENSITIVE, prior).fit(model),
+        "prior": PriorBaseline(prior, strategy="sample", random_state=prior_seed),
+        "mode": PriorBaseline(prior, strategy="mode"),
     }
     for part, (Xp, Tp, yp) in {"train": (Xtr, Ttr, ytr), "test": (Xte, Tte, yte)}.items():
         truth = Xp[SENSITIVE].to_numpy()
-        guesses = {name: attack.infer(model, Tp, yp).guesses for name, attack in attacks.items()}
+        guesses = {name: attack.infer(Tp, yp).guesses for name, attack in attacks.items()}
         if art:
             from defenses.interop.art import ARTWhiteBoxTreeAttack
 
-            guesses["art"] = ARTWhiteBoxTreeAttack(SENSITIVE, prior).infer(model, Xp, yp).guesses
+            guesses["art"] = ARTWhiteBoxTreeAttack(SENSITIVE, prior).fit(model).infer(Xp, yp).guesses
         if setting.defense == "ID3 (no defense)":  # model-free, so computed once per split
             guesses["known"] = known_attributes_guesses(Xtr, ytr, Xp, yp)
         for name, guess in guesses.items():
             p, r, f = binary_prf(truth, guess)
             out.update({f"{name}_{part}_precision": p, f"{name}_{part}_recall": r, f"{name}_{part}_f1": f})
+            # trials: the guesses of "Yes" (precision), the respondents who said "Yes" (recall), every
+            # respondent attacked (F1: a binomial floor on its uncertainty, not its exact variance)
+            out.update({f"{name}_{part}_precision_trials": float(np.sum(np.asarray(guess) == POSITIVE)),
+                        f"{name}_{part}_recall_trials": float(np.sum(truth == POSITIVE)),
+                        f"{name}_{part}_f1_trials": float(len(truth))})
     return out
 
 
@@ -181,6 +187,7 @@ class TreeSweepResult:
     runs: dict[str, dict[str, float]]
     dataset: str
     art: bool = False
+    n_rows: int = 0
 
     def series(self, attack: str) -> list[dict[str, Any]]:
         """docs/figures.md ``series`` for ``attack`` ∈ {"naive_map", "map_counts", "prior"}.
@@ -192,22 +199,38 @@ class TreeSweepResult:
             raise ValueError("the sweep ran without IBM ART (pip install 'mid-toolkit[interop]'): no ART series")
         prefix = ATTACKS[attack]
         out = []
-        for s in aggregate(self.settings, self.n_splits, self.runs, proportions=("utility",)):
+        for s in self.aggregate():
             points = []
             for p in s["points"]:
-                q = {"knob": p["knob"], "utility": p["utility"], "utility_ci": p["utility_ci"],
-                     "accuracy": p["accuracy"], "accuracy_ci": p["accuracy_ci"], "n_leaves": p["n_leaves"]}
+                rename = {"utility": "utility", "accuracy": "accuracy", "n_leaves": "n_leaves"}
                 for part in ("train", "test"):
-                    q[f"attack_{part}"] = p[f"{prefix}_{part}_f1"]
-                    q[f"attack_{part}_ci"] = p[f"{prefix}_{part}_f1_ci"]
+                    rename[f"{prefix}_{part}_f1"] = f"attack_{part}"
                     for m in ("precision", "recall"):
-                        q[f"{m}_{part}"] = p[f"{prefix}_{part}_{m}"]
-                        q[f"{m}_{part}_ci"] = p[f"{prefix}_{part}_{m}_ci"]
-                q["attack_ci"] = q["attack_test_ci"]
+                        rename[f"{prefix}_{part}_{m}"] = f"{m}_{part}"
+                q: dict[str, Any] = {"knob": p["knob"]}
+                for old, new in rename.items():
+                    for suffix in ("", "_ci", "_ci_method"):
+                        q[new + suffix] = p[old + suffix]
+                q["attack_ci"], q["attack_ci_method"] = q["attack_test_ci"], q["attack_test_ci_method"]
                 q["runs"] = p["runs"]
+                q["values"] = {new: p["values"][old] for old, new in rename.items()}
+                q["trials"] = {new: p["trials"][old] for old, new in rename.items() if old in p["trials"]}
                 points.append(q)
             out.append({"defense": s["defense"], "knob": s["knob"], "points": points})
         return out
+
+    @property
+    def test_train_ratio(self) -> float:
+        """``n_test / n_train`` of the splits (the resampled-t correction of overlapping splits)."""
+        if self.n_rows < 2:
+            raise ValueError("the sweep's table size is unknown (n_rows)")
+        n_test = int(round(self.config.test_fraction * self.n_rows))
+        return n_test / (self.n_rows - n_test)
+
+    def aggregate(self) -> list[dict[str, Any]]:
+        """:func:`validation.sweep.aggregate` of every metric, with the split correction."""
+        return aggregate(self.settings, self.n_splits, self.runs, proportions=("utility",),
+                         test_train_ratio=self.test_train_ratio)
 
     def baseline(self) -> dict[str, Any]:
         """The adversaries without a model: F1 of "Yes" on training (no suffix) and test (``_test``) rows.
@@ -217,14 +240,16 @@ class TreeSweepResult:
         (a guesser at the base rate, F1 ≈ the rate of "Yes"); ``attack_known_attributes``: MAP guesses of a
         naive Bayes fitted on the training respondents (:func:`known_attributes_guesses`).
         """
-        rows = [self.runs[f"{s.key}|split={k}"] for s in self.settings[:1] for k in range(self.n_splits)]
-        out: dict[str, Any] = {}
+        undefended = self.aggregate()[0]["points"][0]  # its runs carry the model-free adversaries
+        out: dict[str, Any] = {"values": {}}
         for name, prefix in (("attack_prior", "mode"), ("attack_prior_rate", "prior"),
                              ("attack_known_attributes", "known")):
             for part in ("train", "test"):
-                m, lo, hi = mean_ci([r[f"{prefix}_{part}_f1"] for r in rows], support=(0.0, 1.0))
+                metric = f"{prefix}_{part}_f1"
                 key = name if part == "train" else f"{name}_test"
-                out[key], out[f"{key}_ci"] = m, [lo, hi]
+                out[key], out[f"{key}_ci"] = undefended[metric], undefended[f"{metric}_ci"]
+                out[f"{key}_ci_method"] = undefended[f"{metric}_ci_method"]
+                out["values"][key] = undefended["values"][metric]
         return out
 
 
@@ -265,4 +290,4 @@ def run_tree_sweep(store_path: str | os.PathLike, *, data_home=None, config: Tre
     experiment = {"dataset": "steak-survey", "n_rows": len(data.data), "config": asdict(config), "art_white_box": art}
     runs = run_sweep(settings, n_splits, evaluate, store_path, experiment, progress=progress, executor=executor,
                      name="tree sweep")
-    return TreeSweepResult(config, settings, n_splits, runs, data.description, art)
+    return TreeSweepResult(config, settings, n_splits, runs, data.description, art, len(data.data))

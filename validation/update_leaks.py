@@ -43,8 +43,8 @@ store ``update_leaks_sweep[_quick].json``) and is shared by ``paper_figs.fig2d``
 
 from __future__ import annotations
 
+import logging
 import os
-import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -64,6 +64,8 @@ from defenses.neural import (
 from validation.engine import Executor
 from validation.neural import OUTPUT_PERTURBATIONS, SOFTMAX_RELEASE
 from validation.sweep import Setting, aggregate, run_sweep
+
+logger = logging.getLogger(__name__)
 
 _DATASETS = ("mnist", "digits")
 _ROLES = ("target", "shadow", "shadow_updates", "target_updates", "test")
@@ -204,7 +206,7 @@ def split_roles(y: np.ndarray, config: UpdateLeaksConfig, seed: int) -> dict[str
     return roles
 
 
-def make_target(setting: Setting, config: UpdateLeaksConfig, seed: int, device: str = "auto"):
+def make_target(setting: Setting, config: UpdateLeaksConfig, seed: int, device: str = "auto", classes=None):
     """The (unfitted) estimator of a setting — the target and the shadow model are both built by it (an
     output perturbation's is the undefended CNN: :func:`make_release` gives what it releases)."""
     common = {"architecture": config.architecture, "epochs": config.epochs, "patience": config.patience,
@@ -214,7 +216,7 @@ def make_target(setting: Setting, config: UpdateLeaksConfig, seed: int, device: 
     if setting.defense == "VIB":
         return VIBClassifier(beta=setting.value, batch_size=config.batch_size, lr=config.lr, **common)
     if setting.defense == "DP-SGD":
-        return DPSGDClassifier(noise_multiplier=setting.value, max_grad_norm=config.max_grad_norm,
+        return DPSGDClassifier(noise_multiplier=setting.value, classes=classes, max_grad_norm=config.max_grad_norm,
                                delta=config.delta, batch_size=config.dp_batch_size, lr=config.dp_lr, **common)
     raise ValueError(f"unknown defense {setting.defense!r}")
 
@@ -280,6 +282,8 @@ class UpdateLeaksExperiment:
             "ece": calibration,
             "shadow_utility": float(np.mean(shadow.predict(X_test) == y_test)),
             "epochs_run": float(target.n_epochs_),
+            "utility_trials": float(len(y_test)), "train_accuracy_trials": float(len(tr)),
+            "shadow_utility_trials": float(len(y_test)),
         }
         attack = UpdateLeaksAttack(
             update_lr=c.update_lr, update_batch_size=c.update_batch_size, release=release, lr=c.attack_lr,
@@ -289,10 +293,12 @@ class UpdateLeaksExperiment:
         su, tu, probes = roles["shadow_updates"], roles["target_updates"], X[roles["probes"]]
         attack.fit(shadow, probes, X[su], y[su])
         deltas = attack.observe(target, X[tu], y[tu], random_state=1000 * seed + 4)
-        out["attack"] = float(np.mean(attack.infer(target, deltas) == y[tu]))
-        out["attack_round_mean"] = float(np.mean(attack.infer_rounds(target, deltas) == y[tu][None]))
+        out["attack"] = float(np.mean(attack.infer(deltas).guesses == y[tu]))
+        out["attack_round_mean"] = float(np.mean(attack.infer_rounds(deltas) == y[tu][None]))
         out["attack_shadow_accuracy"] = attack.history_[-1]["train_accuracy"]
         out["prior"] = label_prior_baseline(y[su], y[tu])[1]
+        # trials: the target updates whose labels are inferred (the round mean re-scores the same ones)
+        out.update({f"{m}_trials": float(len(tu)) for m in ("attack", "attack_round_mean", "prior")})
         out["delta_rms"] = float(np.sqrt(np.mean(deltas.astype(np.float64) ** 2)))
         if setting.defense == "VIB":
             out["kl_nats"] = target.kl_divergence(X_test)
@@ -308,8 +314,10 @@ class UpdateLeaksExperiment:
             if seed in self._undefended:
                 return self._undefended[seed]
         c, tr, sh = self.config, roles["target"], roles["shadow"]
-        target = make_target(setting, c, seed=1000 * seed + 1, device=self.device).fit(X[tr], y[tr])
-        shadow = make_target(setting, c, seed=1000 * seed + 2, device=self.device).fit(X[sh], y[sh])
+        target = make_target(setting, c, seed=1000 * seed + 1, device=self.device, classes=np.unique(y)).fit(
+            X[tr], y[tr])
+        shadow = make_target(setting, c, seed=1000 * seed + 2, device=self.device, classes=np.unique(y)).fit(
+            X[sh], y[sh])
         if setting.defense == "undefended":
             self._undefended[seed] = (target, shadow)
         return target, shadow
@@ -331,9 +339,9 @@ def run_update_leaks_sweep(out_dir: str | os.PathLike, *, quick: bool, device: s
     if config is None:
         config = QUICK if quick else default_config(device)
         if config is CPU:
-            print("Update-Leaks: no CUDA device, so the CPU configuration runs (validation.update_leaks.CPU: "
-                  "MNIST roles of 3,000 images, 3 points per defense); pass --device cuda on a GPU for the full "
-                  "one", file=sys.stderr)
+            logger.warning("Update-Leaks: no CUDA device, so the CPU configuration runs (validation.update_leaks.CPU: "
+                           "MNIST roles of 3,000 images, 3 points per defense); pass --device cuda on a GPU for the "
+                           "full one")
     config.check()
     out_dir = Path(out_dir)
     settings = config.settings()
@@ -345,12 +353,22 @@ def run_update_leaks_sweep(out_dir: str | os.PathLike, *, quick: bool, device: s
     runs = run_sweep(settings, config.n_seeds, experiment, store, described, progress=progress,
                      executor=executor, name="update-leaks sweep")
     common = _common_keys(settings, config.n_seeds, runs)
-    series = aggregate(settings, config.n_seeds, common, proportions=("utility",))
+    ratio = split_ratio(config, len(experiment.data[1]))
+    series = aggregate(settings, config.n_seeds, common, proportions=("utility",), test_train_ratio=ratio)
     for group, s in zip(_by_defense(settings), series):
         for setting, p in zip(group, s["points"]):
             rows = [common[f"{setting.key}|split={k}"] for k in range(config.n_seeds)]
             p["per_seed"] = {m: [r[m] for r in rows] for m in PER_SEED}
-    return {"config": described, "series": series, "runs": runs, "store": str(store)}
+    return {"config": described, "series": series, "runs": runs, "store": str(store), "test_train_ratio": ratio}
+
+
+def split_ratio(config: UpdateLeaksConfig, pool_size: int) -> float:
+    """The test/train ratio of the corrected resampled t (:mod:`validation.statistics`): when the test images
+    are carved from the pool with the roles (the 8×8 digits), the seeds are overlapping random splits of one
+    set, and the ratio is ``n_test / (pool − n_test)`` (Nadeau & Bengio's ``n_test / n_train`` when a set is
+    split into training and test images only); else 0 (MNIST: the test set is the fixed test file, and the
+    roles are small draws from 60,000 images)."""
+    return config.n_test / (pool_size - config.n_test) if config.n_test else 0.0
 
 
 def _by_defense(settings: list[Setting]) -> list[list[Setting]]:
@@ -394,4 +412,5 @@ def _jsonable(obj):
 
 
 __all__ = ["CPU", "FULL", "PER_SEED", "QUICK", "UpdateLeaksConfig", "UpdateLeaksExperiment", "default_config",
-           "load_pool", "make_release", "make_target", "matched_points", "run_update_leaks_sweep", "split_roles"]
+           "load_pool", "make_release", "make_target", "matched_points", "run_update_leaks_sweep", "split_ratio",
+           "split_roles"]

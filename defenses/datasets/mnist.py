@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import os
 import zlib
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ._base import Dataset
-from ._files import DataFileError, content_check, locate
+from ._files import DataFileError, content_check, locate, read_verified
 
 _FILES = {
     True: ("mnist/train-images-idx3-ubyte.gz", "mnist/train-labels-idx1-ubyte.gz"),
@@ -22,18 +23,23 @@ _SIZES = {True: 60_000, False: 10_000}
 
 def _read_idx(path: Path, relative: str, shape: tuple[int, ...]) -> np.ndarray:
     """Read a gzipped IDX file (magic ``00 00 08 <ndim>``, big-endian int32 sizes, uint8 data) and check
-    it is the published file: the expected shape and the published content digest."""
+    it is the published file: the expected shape and the published content digest. The file's bytes are
+    read once and checked (:func:`read_verified`) before decompression, which stops one byte past the
+    published file's length (a gzip bomb inflates nothing)."""
+    data, _ = read_verified(path, relative)
+    ndim = len(shape)
+    limit = 4 + 4 * ndim + int(np.prod(shape))
     try:
-        with gzip.open(path, "rb") as fh:
-            raw = fh.read()
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as fh:
+            raw = fh.read(limit + 1)
     except EOFError:
         raise DataFileError(f"{path}: the gzip stream ends early (the file is truncated); "
                             f"delete or replace it") from None
-    except (gzip.BadGzipFile, zlib.error) as exc:
+    except (gzip.BadGzipFile, zlib.error, OSError) as exc:
         raise DataFileError(f"{path}: not a valid gzip file ({exc}); delete or replace it") from None
-    except OSError as exc:
-        raise DataFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    ndim = len(shape)
+    if len(raw) > limit:
+        raise DataFileError(f"{path}: decompresses to more than the {limit} bytes of an IDX file of shape {shape}; "
+                            f"delete or replace it")
     if len(raw) < 4 or raw[:3] != b"\x00\x00\x08" or raw[3] != ndim:
         raise DataFileError(f"{path} is not an unsigned-byte IDX file with {ndim} dimensions; delete or replace it")
     header = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from ._base import Dataset
-from ._files import DataFileError, content_check, locate
+from ._files import DataFileError, content_check, locate, read_verified
 
 RELATIVE_PATH = "fivethirtyeight/steak-risk-survey.csv"
 #: The published file: a header of question texts, a sub-header row, then one record per respondent.
@@ -58,12 +58,11 @@ SENSITIVE = "cheated"
 
 def _read_survey(path: Path) -> pd.DataFrame:
     """The survey's raw answers (strings, NaN for unanswered), checked to be the published file."""
+    data, _ = read_verified(path, RELATIVE_PATH)  # size-capped, digest computed before parsing
     try:
-        text = path.read_bytes().decode("utf-8").replace("\r\n", "\n")
+        text = data.decode("utf-8").replace("\r\n", "\n")
     except UnicodeDecodeError as exc:
         raise DataFileError(f"{path}: byte {exc.start + 1} is not UTF-8 text; delete or replace it") from None
-    except OSError as exc:
-        raise DataFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     try:
         records = list(csv.reader(io.StringIO(text), strict=True))
     except csv.Error as exc:
@@ -162,7 +161,7 @@ def load_steak_survey(
     description = (
         f"FiveThirtyEight steak survey ({path.name}): {len(df)} of {n_total} respondents kept "
         f"(dropped: " + ", ".join(f"{v} {k}" for k, v in dropped.items()) + "); "
-        f"target 'steak' (5 preparations); sensitive 'cheated' ("
+        "target 'steak' (5 preparations); sensitive 'cheated' ("
         + ", ".join(f"{k} {v}" for k, v in counts.items()) + "); "
         + ("complete cases only." if complete_cases else f"unanswered questions coded {MISSING!r}.")
     )

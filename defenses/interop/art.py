@@ -8,14 +8,13 @@ our model                              ART attack, as an object with the toolkit
 ID3 / MID / DP-ID3 / Priority tree     :class:`ARTWhiteBoxTreeAttack` — ``AttributeInferenceWhiteBox
                                        DecisionTree`` or ``...LifestyleDecisionTree`` (``lifestyle=True``)
                                        on :func:`to_art_tree`, the tree with the attacked feature as ONE
-                                       ordinal column; ``infer(model, known, y)``
-MID / AdaSSP / OLS regression          :class:`ARTBlackBoxAttack` — ``AttributeInferenceBlackBox`` on
-                                       :func:`to_art_regressor`; ``fit(model, X, y, s)``,
-                                       ``infer(model, (X, y))``
+                                       ordinal column; ``fit(model)``, ``infer(known, y)``
+MID / AdaSSP / OLS / any regressor     :class:`ARTBlackBoxAttack` — ``AttributeInferenceBlackBox`` on
+                                       :func:`to_art_regressor`; ``fit(model, X, y, s)``, ``infer(X, y)``
 no model (the same attacker's data)    :class:`ARTTrueLabelBaseline` — ``AttributeInferenceBaseline
-                                       TrueLabel``; ``fit(X, y, s)``, ``infer((X, y))``
-CNN / VIB / DP-SGD image classifier    :class:`MIFaceAttack` — ``MIFace`` on :func:`to_art`;
-                                       ``invert(model, labels)``
+                                       TrueLabel``; ``fit(X, y, s)``, ``infer(X, y)``
+any neural target (our estimators,     :class:`MIFaceAttack` — ``MIFace`` on :func:`to_art`;
+``as_target(module, classes)``)        ``fit(model)``, ``invert(labels)``
 any of the above, any other attack     :func:`to_art` / :func:`to_art_tree` / :func:`to_art_regressor`
                                        give the ART estimator itself
 =====================================  ================================================================
@@ -60,21 +59,19 @@ from scipy.special import softmax
 from sklearn.utils.validation import check_is_fitted
 
 from defenses import output
+from defenses.base import (AttributeInference, AttributeInferenceAttack, Reconstruction, ReconstructionAttack,
+                           deprecated_call)
 from defenses.interop._ordinal import ordinal_tree
-from defenses.tree import AttributeInference, BaseCategoricalTree
+from defenses.tree import BaseCategoricalTree
 from defenses.tree.id3 import resolve_feature
+from mitheory.rng import integer_seed
 
 _MODEL_TYPES = ("nn", "rf", "gb", "lr", "dt", "knn", "svm")
 
 
 def _seed(random_state) -> int | None:
-    if random_state is None:
-        return None
-    if isinstance(random_state, np.random.Generator):
-        return int(random_state.integers(0, 2**31 - 1))
-    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool) and random_state >= 0:
-        return int(random_state)
-    raise ValueError(f"random_state must be a non-negative int, a numpy Generator or None, got {random_state!r}")
+    """A 31-bit seed for ART's and scikit-learn's seeders (None stays None: fresh entropy there)."""
+    return None if random_state is None else integer_seed(random_state, bits=31)
 
 
 def _indices(classes, labels, what: str) -> np.ndarray:
@@ -209,7 +206,7 @@ def to_art_tree(model: BaseCategoricalTree, sensitive_feature) -> ARTTree:
                    values=[float(i) for i in range(len(domain))], sensitive_values=domain, model=model)
 
 
-class ARTWhiteBoxTreeAttack:
+class ARTWhiteBoxTreeAttack(AttributeInferenceAttack):
     """ART's white-box decision-tree attribute inference on our trees (Fredrikson et al. 2015; §7, §15.2).
 
     ``lifestyle=False`` runs ``AttributeInferenceWhiteBoxDecisionTree``: if exactly one candidate value
@@ -227,21 +224,41 @@ class ARTWhiteBoxTreeAttack:
     prior : mapping value → probability, Series, or array in domain order
         p(v) (e.g. :func:`defenses.tree.estimate_prior` on the training records).
     lifestyle : bool, default False
+
+    Attributes
+    ----------
+    view_ : ARTTree
+        The bound tree as ART sees it (:func:`to_art_tree`).
     """
 
     def __init__(self, sensitive_feature, prior, lifestyle: bool = False):
         self.sensitive_feature = sensitive_feature
         self.prior = prior
         self.lifestyle = lifestyle
+        self._check_params()
 
-    def infer(self, model, known, y=None) -> AttributeInference:
-        """Attack every row of ``known`` (the sensitive column is ignored or absent) with true labels ``y``.
+    def _check_params(self) -> None:
+        if not isinstance(self.lifestyle, (bool, np.bool_)):
+            raise ValueError(f"lifestyle must be a bool, got {self.lifestyle!r}")
 
-        Returns an :class:`~defenses.tree.AttributeInference` whose ``scores`` are the one-hot indicator
+    def fit(self, model, X=None, y=None) -> ARTWhiteBoxTreeAttack:
+        """Bind the tree ``model`` (white box: ART reads its paths and leaf counts)."""
+        self._check_params()
+        self.view_ = to_art_tree(model, self.sensitive_feature)
+        self.view_.priors(self.prior)
+        return self
+
+    def infer(self, X_known, y=None, *old) -> AttributeInference:
+        """Attack every row of ``X_known`` (the sensitive column is ignored or absent) with true labels ``y``.
+
+        Returns an :class:`~defenses.base.AttributeInference` whose ``scores`` are the one-hot indicator
         of ART's guess (ART returns no scores).
         """
-        view = to_art_tree(model, self.sensitive_feature)
-        x = view.known(known)
+        if isinstance(X_known, BaseCategoricalTree):  # the old call shape infer(model, known, y)
+            return self._old_infer(X_known, y, *old)
+        self._check_fitted("view_")
+        view = self.view_
+        x = view.known(X_known)
         priors = view.priors(self.prior)
         if self.lifestyle:
             attack = AttributeInferenceWhiteBoxLifestyleDecisionTree(view.classifier, view.attack_feature)
@@ -257,6 +274,10 @@ class ARTWhiteBoxTreeAttack:
         guesses = view.decode(codes)
         scores = (guesses[:, None] == view.sensitive_values[None, :]).astype(float)
         return AttributeInference(guesses=guesses, scores=scores, values=view.sensitive_values)
+
+    @deprecated_call("ARTWhiteBoxTreeAttack.infer(model, known, y)", "ARTWhiteBoxTreeAttack(...).fit(model).infer(known, y)")
+    def _old_infer(self, model, known, y=None) -> AttributeInference:
+        return self.fit(model).infer(known, y)
 
 
 # ---------------------------------------------------------------------------------------- regression
@@ -428,7 +449,7 @@ def _art_randomness(attack, attack_model_type: str, random_state):
         yield
 
 
-class ARTBlackBoxAttack:
+class ARTBlackBoxAttack(AttributeInferenceAttack):
     """ART's ``AttributeInferenceBlackBox`` against a regression model (docs/attacks.md).
 
     Threat model (ART's, stronger than Fredrikson et al.'s in one way and different in another): the
@@ -459,10 +480,19 @@ class ARTBlackBoxAttack:
         self.use_target = use_target
         self.random_state = random_state
         self.art_params = art_params
+        self._check_params()
+
+    def _check_params(self) -> None:
+        _check_model_type(self.attack_model_type)
+        if not isinstance(self.use_target, (bool, np.bool_)):
+            raise ValueError(f"use_target must be a bool, got {self.use_target!r}")
+        if self.art_params is not None and not isinstance(self.art_params, Mapping):
+            raise ValueError(f"art_params must be a dict of ART constructor arguments, got {self.art_params!r}")
 
     def fit(self, model, X, y, sensitive_values) -> ARTBlackBoxAttack:
-        """Train ART's attack model on auxiliary records ``(X, y)`` with their ``sensitive_values``."""
-        _check_model_type(self.attack_model_type)
+        """Bind ``model`` and train ART's attack model on auxiliary records ``(X, y)`` with their
+        ``sensitive_values``."""
+        self._check_params()
         self.view_ = to_art_regressor(model, self.sensitive_columns, self.encoding)
         self.model_ = model
         x = self.view_.transform(X, sensitive_values)
@@ -476,30 +506,45 @@ class ARTBlackBoxAttack:
             self.attack_.fit(x, y if self.use_target else None)
         return self
 
-    def infer(self, model, known) -> np.ndarray:
-        """Guess the sensitive value of every target ``known = (X, y)``.
+    def infer(self, X_known, y=None) -> AttributeInference:
+        """Guess the sensitive value of every target: its rows ``X_known`` and true target values ``y``.
 
-        ``X`` is the model's input for the targets' **true** records: its sensitive columns are used only
-        to compute the prediction the model releases for the target (ART's ``pred``), never given to the
-        attack model.
+        ``X_known`` is the model's input for the targets' **true** records: its sensitive columns are used
+        only to compute the prediction the model releases for the target (ART's ``pred``), never given to
+        the attack model. ``scores`` are the one-hot indicator of ART's guess (ART returns no scores).
         """
-        if not hasattr(self, "attack_"):
-            raise ValueError("the attack is not trained; call fit(model, X, y, sensitive_values) first")
-        if model is not self.model_:
-            raise ValueError("infer got a different model than the one the attack was fit against")
-        X, y = known
-        X = np.asarray(X, float)
+        if hasattr(X_known, "predict"):  # the old call shape infer(model, (X, y))
+            return self._old_infer(X_known, y)
+        self._check_fitted("attack_")
+        if y is None:
+            raise ValueError("y (the targets' true target values) is required")
+        X = np.asarray(X_known, float)
         y = np.asarray(y, float).ravel()
         if len(y) != len(X):
             raise ValueError(f"known: X has {len(X)} rows but y has {len(y)} values")
-        pred = np.asarray(model.predict(X), float).reshape(-1, 1)
+        pred = np.asarray(self.model_.predict(X), float).reshape(-1, 1)
         with _art_randomness(self.attack_, self.attack_model_type, None):
             codes = self.attack_.infer(self.view_.known(X), y if self.use_target else None, pred=pred,
                                        values=self.view_.values)
-        return self.view_.decode(codes)
+        return _one_hot_inference(self.view_.decode(codes), self.view_.sensitive_values)
+
+    @deprecated_call("ARTBlackBoxAttack.infer(model, (X, y))", "ARTBlackBoxAttack.infer(X, y).guesses")
+    def _old_infer(self, model, known) -> np.ndarray:
+        self._check_fitted("attack_")
+        if model is not self.model_:
+            raise ValueError("infer got a different model than the one the attack was fit against")
+        X, y = known
+        return self.infer(X, y).guesses
 
 
-class ARTTrueLabelBaseline:
+def _one_hot_inference(guesses, values) -> AttributeInference:
+    vals = np.empty(len(values), dtype=object)
+    vals[:] = list(values)
+    guesses = np.asarray(guesses, dtype=object)
+    return AttributeInference(guesses=guesses, scores=(guesses[:, None] == vals[None, :]).astype(float), values=vals)
+
+
+class ARTTrueLabelBaseline(AttributeInferenceAttack):
     """ART's ``AttributeInferenceBaselineTrueLabel`` for a regression target: no model at all.
 
     The attack model learns the sensitive value from the other features and the true target value on
@@ -523,10 +568,16 @@ class ARTTrueLabelBaseline:
         self.attack_model_type = attack_model_type
         self.random_state = random_state
         self.art_params = art_params
+        self._check_params()
+
+    def _check_params(self) -> None:
+        _check_model_type(self.attack_model_type)
+        if self.art_params is not None and not isinstance(self.art_params, Mapping):
+            raise ValueError(f"art_params must be a dict of ART constructor arguments, got {self.art_params!r}")
 
     def fit(self, X, y, sensitive_values) -> ARTTrueLabelBaseline:
         """Train on auxiliary records ``(X, y)`` with their ``sensitive_values``."""
-        _check_model_type(self.attack_model_type)
+        self._check_params()
         X = np.asarray(X, float)
         self.block_ = _SensitiveBlock(X.shape[1], self.sensitive_columns, self.encoding)
         x = self.block_.to_art(X, sensitive_values)
@@ -540,18 +591,26 @@ class ARTTrueLabelBaseline:
             self.attack_.fit(x, y)
         return self
 
-    def infer(self, known) -> np.ndarray:
-        """Guess the sensitive value of every target ``known = (X, y)`` (sensitive columns ignored)."""
-        if not hasattr(self, "attack_"):
-            raise ValueError("the baseline is not trained; call fit(X, y, sensitive_values) first")
-        X, y = known
+    def infer(self, X_known, y=None) -> AttributeInference:
+        """Guess the sensitive value of every target from its rows ``X_known`` (sensitive columns ignored)
+        and true target values ``y``; ``scores`` are the one-hot of ART's guess."""
+        if y is None and isinstance(X_known, tuple) and len(X_known) == 2:  # the old shape infer((X, y))
+            return self._old_infer(X_known)
+        self._check_fitted("attack_")
+        if y is None:
+            raise ValueError("y (the targets' true target values) is required")
+        X = X_known
         y = np.asarray(y, float).ravel()
         x = self.block_.known(X)
         if len(y) != len(x):
             raise ValueError(f"known: X has {len(x)} rows but y has {len(y)} values")
         with _art_randomness(self.attack_, self.attack_model_type, None):
             codes = self.attack_.infer(x, y, values=[float(i) for i in range(len(self.block_.values))])
-        return self.block_.decode(codes)
+        return _one_hot_inference(self.block_.decode(codes), self.block_.values)
+
+    @deprecated_call("ARTTrueLabelBaseline.infer((X, y))", "ARTTrueLabelBaseline.infer(X, y).guesses")
+    def _old_infer(self, known) -> np.ndarray:
+        return self.infer(*known).guesses
 
 
 # ------------------------------------------------------------------------------------ output perturbation
@@ -589,99 +648,89 @@ def from_art(postprocessor, rng: output.Rng = None) -> output.OutputPerturbation
 
 
 # ------------------------------------------------------------------------------------------- neural
-def _neural_parts(estimator):
-    """(fitted neural estimator, perturbation or None) of ``estimator`` (possibly output-perturbed)."""
-    from defenses.neural import CNNClassifier, DPSGDClassifier, VIBClassifier
-
-    perturbation = None
-    if isinstance(estimator, output.OutputPerturbedClassifier):
-        perturbation = estimator.perturbation
-        estimator = estimator._fitted()
-    if not isinstance(estimator, (CNNClassifier, DPSGDClassifier, VIBClassifier)):
-        raise ValueError(  # noqa: TRY004 (project rule: ValueError naming the parameter)
-            "estimator must be a fitted CNNClassifier, VIBClassifier or DPSGDClassifier (or one wrapped by "
-            "defenses.output)")
-    check_is_fitted(estimator, "module_")
-    return estimator, perturbation
-
-
 def to_art(estimator, *, access: str = "gradients", random_state=None, postprocessing_defences=None):
-    """A fitted neural estimator as an ART classifier.
+    """A neural target as an ART classifier.
 
     Parameters
     ----------
-    estimator : CNNClassifier, VIBClassifier or DPSGDClassifier (fitted), or an
-        :class:`~defenses.output.OutputPerturbedClassifier` around one
+    estimator : fitted CNNClassifier, VIBClassifier or DPSGDClassifier, an
+        :class:`~defenses.output.OutputPerturbedClassifier` around one, or any
+        :class:`~defenses.neural.target.Target` (e.g. ``as_target(module, classes, input_shape=...)``)
     access : {"gradients", "probabilities"}
         ``"gradients"``: ``art.estimators.classification.PyTorchClassifier`` (white box, for MIFace and
-        other gradient attacks). Its model returns the estimator's logits — for a VIB, from one latent
-        draw z = μ + σ·ε per forward pass, as the estimator releases them, so gradients and predictions
-        see the sampling; ``predict`` returns their softmax (then the output perturbation, if any:
-        ART applies post-processing to predictions only, never to gradients). ``clip_values=(0, 1)``.
-        ``"probabilities"``: ``art.estimators.classification.BlackBoxClassifier`` over
-        ``estimator.predict_proba`` (probability-only access; perturbed outputs if wrapped).
-    random_state : int, Generator or None
-        Seeds the VIB's latent draws (None: the estimator's own generator for probability access, fresh
-        entropy for gradient access).
+        other gradient attacks). Its model returns the target's logits (:meth:`Target.logits`) — for a VIB,
+        from one latent draw z = μ + σ·ε per forward pass, as the estimator releases them, so gradients and
+        predictions see the sampling; ``predict`` returns their softmax (then the output perturbation, if
+        any: ART applies post-processing to predictions only, never to gradients). ``clip_values=(0, 1)``.
+        ``"probabilities"``: ``art.estimators.classification.BlackBoxClassifier`` over the target's
+        ``predict_proba`` (probability-only access; perturbed outputs if wrapped).
+    random_state : None, int, SeedSequence, Generator or RandomState
+        Seeds the latent draws of a stochastic target (None: the target's own generator for probability
+        access, fresh entropy for gradient access).
     postprocessing_defences : ART Postprocessor or list, optional
         Further ART post-processors applied after the softmax (and our perturbation).
 
     Returns
     -------
     PyTorchClassifier or BlackBoxClassifier
-        Class index ``i`` is ``estimator.classes_[i]``; inputs are images ``(N, C, H, W)`` in [0, 1].
+        Class index ``i`` is ``target.classes_[i]``; inputs are ``(N, *target.input_shape)``.
     """
     import torch
     from art.estimators.classification import BlackBoxClassifier, PyTorchClassifier
 
-    from defenses.neural import VIBClassifier
     from defenses.neural._torch import make_generator, seed_from
+    from defenses.neural.target import as_target
 
     if access not in ("gradients", "probabilities"):
         raise ValueError(f"access must be 'gradients' or 'probabilities', got {access!r}")
-    inner, perturbation = _neural_parts(estimator)
+    target = as_target(estimator)
+    if target.input_shape is None:
+        raise ValueError("the target's input_shape is unknown: give input_shape= to as_target")
     extra = [] if postprocessing_defences is None else (
         list(postprocessing_defences) if isinstance(postprocessing_defences, (list, tuple))
         else [postprocessing_defences])
-    n_classes = len(inner.classes_)
+    n_classes = len(target.classes_)
     if access == "probabilities":
         seeds = None
-        if isinstance(inner, VIBClassifier) and perturbation is None and random_state is not None:
+        if target.stochastic and target.perturbation is None and random_state is not None:
             seeds = np.random.default_rng(_seed(random_state))
 
         def predict(x: np.ndarray) -> np.ndarray:
             if seeds is None:
-                return np.asarray(estimator.predict_proba(x), dtype=np.float32)
-            return np.asarray(inner.predict_proba(x, random_state=int(seeds.integers(0, 2**63 - 1))), np.float32)
+                return np.asarray(target.predict_proba(x), dtype=np.float32)
+            return np.asarray(target.predict_proba(x, random_state=int(seeds.integers(0, 2**63 - 1))), np.float32)
 
-        return BlackBoxClassifier(predict, inner.input_shape_, n_classes, clip_values=(0.0, 1.0),
+        return BlackBoxClassifier(predict, target.input_shape, n_classes, clip_values=(0.0, 1.0),
                                   postprocessing_defences=extra or None)
 
-    generator = make_generator(seed_from(_seed(random_state)), inner.device_)
+    generator = make_generator(seed_from(_seed(random_state)), target.device)
 
     class ReleasedLogits(torch.nn.Module):
-        """The estimator's logits as it releases them (one latent draw per pass for a VIB)."""
+        """The target's logits as it releases them (one latent draw per pass for a VIB)."""
 
         def __init__(self):
             super().__init__()
-            self.net = inner.module_
+            self.net = target.network()
 
         def forward(self, x):
-            return inner._module_logits(self.net, x, 1, generator)[0]
+            return target.logits(x, generator)
 
+    perturbation = target.perturbation
     post = [_Released(_softmax)] + ([_Released(perturbation)] if perturbation is not None else []) + extra
-    return PyTorchClassifier(ReleasedLogits(), torch.nn.CrossEntropyLoss(), inner.input_shape_, n_classes,
+    return PyTorchClassifier(ReleasedLogits(), torch.nn.CrossEntropyLoss(), target.input_shape, n_classes,
                              clip_values=(0.0, 1.0), postprocessing_defences=post,
-                             device_type="gpu" if inner.device_.type == "cuda" else "cpu")
+                             device_type="gpu" if target.device.type == "cuda" else "cpu")
 
 
-class MIFaceAttack:
-    """ART's ``MIFace`` (Fredrikson et al. 2015's gradient model inversion) as an ``invert`` attack.
+class MIFaceAttack(ReconstructionAttack):
+    """ART's ``MIFace`` (Fredrikson et al. 2015's gradient model inversion) as a reconstruction attack.
 
     For every target label, start from ``init`` and ascend the gradient of that class's logit with step
     ``learning_rate``, clipping to [0, 1], for up to ``max_iter`` steps (ART's loop). ART 1.20.1's stop
     rule keeps a sample running while ``1 − p(y) ≤ threshold`` or the cost has not improved on its
     window — so with the default ``threshold=1.0`` (ART's notebook) every sample runs ``max_iter`` steps.
+    ``fit(model)`` binds the target (a neural target of the toolkit's protocol, or an ART classifier with
+    class gradients); ``invert(labels)`` reconstructs one image per label.
 
     Parameters
     ----------
@@ -694,10 +743,16 @@ class MIFaceAttack:
         images (one per target, or one broadcast to all — e.g. the attacker's mean auxiliary face).
     batch_size : int
         ART's internal batch; 1 is fastest (ART back-propagates once per distinct label in a batch).
-    random_state : int, Generator or None
-        Seeds a ``"random"`` init and the VIB's latent draws.
+    random_state : None, int, SeedSequence, Generator or RandomState
+        Seeds a ``"random"`` init and the VIB's latent draws; every ``invert`` call starts from it anew.
     verbose : bool
         ART's progress bar.
+
+    Attributes
+    ----------
+    target_ : Target or ART classifier
+    classes_ : ndarray
+        The labels ``invert`` accepts.
     """
 
     def __init__(self, *, max_iter: int = 1000, learning_rate: float = 0.1, window_length: int = 100,
@@ -711,41 +766,67 @@ class MIFaceAttack:
         self.batch_size = batch_size
         self.random_state = random_state
         self.verbose = verbose
+        self._check_params()
 
-    def invert(self, model, targets) -> np.ndarray:
-        """Reconstruct one image per target label (``model.classes_`` values): array (N, C, H, W) in [0, 1].
+    def _check_params(self) -> None:
+        for name in ("max_iter", "window_length", "batch_size"):
+            v = getattr(self, name)
+            low = 0 if name == "max_iter" else 1
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < low:
+                raise ValueError(f"{name} must be an integer >= {low}, got {v!r}")
+        for name in ("learning_rate", "threshold"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v) or v < 0:
+                raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
+        if isinstance(self.init, str) and self.init not in ("zeros", "grey", "random"):
+            raise ValueError(f"init must be 'zeros', 'grey', 'random' or an array of images, got {self.init!r}")
 
-        ``model`` is one of our neural estimators (wrapped by :func:`to_art` with gradient access) or an
-        ART classifier with class gradients.
-        """
-        from art.attacks.inference.model_inversion import MIFace
-
-        seed = _seed(self.random_state)
+    def fit(self, model) -> MIFaceAttack:
+        """Bind the attacked ``model``: a neural target (:func:`~defenses.neural.target.as_target` accepts
+        it) or an ART classifier with class gradients."""
+        self._check_params()
         if hasattr(model, "class_gradient"):
-            classifier, classes = model, np.arange(model.nb_classes)
+            self.target_, self.classes_ = model, np.arange(model.nb_classes)
         else:
-            classifier = to_art(model, access="gradients", random_state=seed)
-            classes = _neural_parts(model)[0].classes_
-        labels = _indices(classes, targets, "target label")
+            from defenses.neural.target import as_target
+
+            self.target_ = as_target(model)
+            self.classes_ = np.asarray(self.target_.classes_)
+        return self
+
+    def invert(self, targets, *old) -> Reconstruction:
+        """Reconstruct one image per target label (values of ``classes_``): images (N, C, H, W) in [0, 1]."""
+        if old:  # the old call shape invert(model, targets)
+            return self._old_invert(targets, *old)
+        self._check_fitted("target_")
+        seed = _seed(self.random_state)
+        classifier = self.target_ if hasattr(self.target_, "class_gradient") else \
+            to_art(self.target_, access="gradients", random_state=seed)
+        labels = _indices(self.classes_, targets, "target label")
         shape = (len(labels), *classifier.input_shape)
         if isinstance(self.init, str):
             if self.init == "zeros":
                 x0 = np.zeros(shape)
             elif self.init == "grey":
                 x0 = np.full(shape, 0.5)
-            elif self.init == "random":
-                x0 = np.random.default_rng(seed).uniform(0.0, 1.0, size=shape)
             else:
-                raise ValueError(f"init must be 'zeros', 'grey', 'random' or an array of images, got {self.init!r}")
+                x0 = np.random.default_rng(seed).uniform(0.0, 1.0, size=shape)
         else:
             x0 = np.asarray(self.init, float).reshape((-1, *classifier.input_shape))
             if len(x0) not in (1, len(labels)):
                 raise ValueError(f"init holds {len(x0)} images for {len(labels)} targets")
             x0 = np.broadcast_to(x0, shape)
+        from art.attacks.inference.model_inversion import MIFace
+
         attack = MIFace(classifier, max_iter=int(self.max_iter), window_length=int(self.window_length),
                         threshold=float(self.threshold), learning_rate=float(self.learning_rate),
                         batch_size=int(self.batch_size), verbose=bool(self.verbose))
-        return attack.infer(np.array(x0, dtype=np.float32), labels)
+        images = attack.infer(np.array(x0, dtype=np.float32), labels)
+        return Reconstruction(images=images, identities=np.asarray(targets))
+
+    @deprecated_call("MIFaceAttack.invert(model, targets)", "MIFaceAttack(...).fit(model).invert(targets).images")
+    def _old_invert(self, model, targets) -> np.ndarray:
+        return self.fit(model).invert(targets).images
 
 
 __all__ = [

@@ -4,19 +4,22 @@
 - :class:`AdaSSPRegression` — (ε, δ)-DP linear regression by adaptive sufficient-statistics
   perturbation (Wang 2018, Algorithm 2), calibrated on the exact composition of its three Gaussian
   releases (:func:`gaussian_noise_multiplier`, :func:`composed_delta`).
-- :class:`NaiveMAPAttack` — Fredrikson et al. (2014) MAP inversion of a sensitive feature; the no-model
-  adversaries :class:`PriorBaseline` and :class:`NoModelBaseline` sit beside it.
+- :class:`NaiveMAPRegressionAttack` — Fredrikson et al. (2014) MAP inversion of a sensitive feature from
+  any regressor; the no-model adversaries :class:`PriorBaseline` and :class:`NoModelBaseline` sit beside
+  it (``NaiveMAPAttack`` is its deprecated old call shape).
 """
 
-from .adassp import (AdaSSPRegression, analytic_gaussian_multiplier, composed_delta, gaussian_delta,
-                     gaussian_noise_multiplier)
-from .attacks import NaiveMAPAttack, NoModelBaseline, PriorBaseline, empirical_prior
+from .adassp import (AdaSSPRegression, DataClippedWarning, analytic_gaussian_multiplier, composed_delta,
+                     gaussian_delta, gaussian_noise_multiplier)
+from .attacks import NaiveMAPAttack, NaiveMAPRegressionAttack, NoModelBaseline, PriorBaseline, empirical_prior
 from .mid import MIDLinearRegression, gaussian_mixture_entropy
 
 __all__ = [
     "AdaSSPRegression",
+    "DataClippedWarning",
     "MIDLinearRegression",
     "NaiveMAPAttack",
+    "NaiveMAPRegressionAttack",
     "NoModelBaseline",
     "PriorBaseline",
     "analytic_gaussian_multiplier",

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 
 import numpy as np
 from scipy.special import erfc, erfcx
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from mitheory.rng import as_generator
 
 
 #: AdaSSP's three Gaussian releases: the smallest eigenvalue, the Gram matrix, the moment vector.
@@ -94,6 +97,22 @@ def composed_delta(epsilon: float, noise_multiplier: float, releases: int = RELE
     return gaussian_delta(epsilon, math.sqrt(releases) / noise_multiplier)
 
 
+class DataClippedWarning(UserWarning):
+    """Training rows lay outside an estimator's declared public bounds and were clipped to them."""
+
+
+def _warn_clipped(x_fraction: float, y_fraction: float, model) -> None:
+    """One warning per fit naming the fractions of rows clipped (a local message to whoever trains; nothing
+    of it is stored in the model, which a DP release may publish)."""
+    parts = [f"{100 * f:.3g}% of the rows had {what} (clipped to {bound:g})"
+             for f, what, bound in ((x_fraction, "||x|| > x_bound", model.x_bound),
+                                    (y_fraction, "|y| > y_bound", model.y_bound)) if f > 0]
+    if parts:
+        warnings.warn(f"{type(model).__name__}: {' and '.join(parts)}; the fit is biased towards 0 — declare public "
+                      "bounds that cover the data (x_bound, y_bound), or scale the data to them",
+                      DataClippedWarning, stacklevel=3)
+
+
 def _check_budget(epsilon, delta) -> None:
     if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) or not (math.isfinite(epsilon) and epsilon > 0):
         raise ValueError(f"epsilon must be a finite number > 0, got {epsilon!r}")
@@ -143,16 +162,6 @@ def gaussian_noise_multiplier(epsilon: float, delta: float, calibration: str = "
     return s
 
 
-def _as_generator(random_state) -> np.random.Generator:
-    if isinstance(random_state, np.random.Generator):
-        return random_state
-    if isinstance(random_state, np.random.RandomState):
-        return np.random.default_rng(random_state.randint(0, 2**32 - 1, dtype=np.int64))
-    if random_state is None or isinstance(random_state, (numbers.Integral, np.random.SeedSequence)):
-        return np.random.default_rng(random_state)
-    raise ValueError(f"random_state must be None, an int, a numpy Generator or RandomState, got {random_state!r}")
-
-
 class AdaSSPRegression(RegressorMixin, BaseEstimator):
     """(ε, δ)-DP linear regression by adaptive sufficient-statistics perturbation (Wang 2018, Alg. 2).
 
@@ -185,7 +194,7 @@ class AdaSSPRegression(RegressorMixin, BaseEstimator):
     x_bound : float, default=1.0
         Public bound 𝒳_x on the Euclidean norm of a feature row (intercept column excluded).
     y_bound : float, default=1.0
-        Public bound 𝒴 on |y|.
+        Public bound 𝒴 on ``|y|``.
     rho : float, default=0.05
         Failure probability ρ in the ridge threshold (Wang's code and google-research use 0.05).
     fit_intercept : bool, default=True
@@ -259,9 +268,12 @@ class AdaSSPRegression(RegressorMixin, BaseEstimator):
         """Clip the data to the declared bounds and release θ̂ by AdaSSP (see the class docstring)."""
         self._validate_params()
         s = gaussian_noise_multiplier(self.epsilon, self.delta, self.calibration)
-        rng = _as_generator(self.random_state)
+        rng = as_generator(self.random_state)
         X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
         norms = np.linalg.norm(X, axis=1)
+        # rows on a bound up to rounding (data scaled to it) are not reported as clipped
+        _warn_clipped(float(np.mean(norms > self.x_bound * (1 + 1e-9))),
+                      float(np.mean(np.abs(y) > self.y_bound * (1 + 1e-9))), self)
         X = X * np.minimum(1.0, self.x_bound / np.maximum(norms, np.finfo(float).tiny))[:, None]
         y = np.clip(y, -self.y_bound, self.y_bound)
         if self.fit_intercept:

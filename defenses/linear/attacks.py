@@ -1,10 +1,11 @@
 """Attribute inference against regression models: Fredrikson et al.'s (2014) MAP inversion and the
 adversaries that use no model, which measure what a released model adds. See docs/attacks.md.
 
-Every attacker answers ``infer(...) -> guesses`` and ``infer_proba(...) -> posteriors`` (one column per
-candidate value, in the order of ``values``) for ``known = (X, y)``: the targets' feature rows (whatever
-the sensitive columns hold is ignored) and their true target values (e.g. the stable warfarin dose from
-the medical record — not the model's prediction).
+Every attack is an :class:`~defenses.base.AttributeInferenceAttack`: bound to the model by ``fit``
+(the baselines fit without one) and asked ``infer(X, y) -> AttributeInference`` for the targets' feature
+rows ``X`` (whatever the sensitive columns hold is ignored) and their true target values ``y`` (e.g. the
+stable warfarin dose from the medical record — not the model's prediction). Any fitted scikit-learn
+regressor (anything with ``predict``) can be attacked.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from scipy.special import logsumexp
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+
+from defenses.base import AttributeInference, AttributeInferenceAttack, deprecated_call
+from defenses.base import PriorBaseline as _PriorBaseline
 
 
 def _check_prior(prior: Mapping[Hashable, float]) -> tuple[tuple, np.ndarray]:
@@ -43,22 +47,51 @@ def _split_known(known: Any) -> tuple[Any, np.ndarray]:
 
 
 def _column_positions(X: Any, columns: Sequence) -> list[int]:
+    """Positions of ``columns`` in ``X``; a name X lacks or an index outside its columns is a ValueError."""
+    width = X.shape[1] if hasattr(X, "shape") and len(X.shape) == 2 else None
     if isinstance(X, pd.DataFrame):
-        return [X.columns.get_loc(c) if not isinstance(c, numbers.Integral) else int(c) for c in columns]
-    if any(not isinstance(c, numbers.Integral) for c in columns):
+        missing = [c for c in columns if not isinstance(c, numbers.Integral) and c not in X.columns]
+        if missing:
+            raise ValueError(f"sensitive_columns: {missing[0]!r} is not a column of X")
+        positions = [X.columns.get_loc(c) if not isinstance(c, numbers.Integral) else int(c) for c in columns]
+    elif any(not isinstance(c, numbers.Integral) for c in columns):
         raise ValueError("sensitive_columns given by name need X as a pandas DataFrame")
-    return [int(c) for c in columns]
+    else:
+        positions = [int(c) for c in columns]
+    bad = [c for c in positions if width is not None and not 0 <= c < width]
+    if bad:
+        raise ValueError(f"sensitive_columns: column {bad[0]} is out of range for X with {width} columns")
+    return positions
 
 
 def empirical_prior(values: Sequence[Hashable], observed: Sequence[Hashable]) -> dict[Hashable, float]:
     """Relative frequencies of each of ``values`` in ``observed`` (the training population's marginal)."""
-    observed = np.asarray(observed, dtype=object)
+    observed = np.asarray(observed, dtype=object).ravel()
     if observed.size == 0:
         raise ValueError("observed must be non-empty")
+    unknown = sorted({str(v) for v in observed if not any(v == k for k in values)})
+    if unknown:
+        raise ValueError(f"sensitive_values holds {', '.join(map(repr, unknown[:3]))}"
+                         f"{' and more' if len(unknown) > 3 else ''}, not in the encoding (its values: "
+                         f"{', '.join(repr(str(v)) for v in values)})")
     return {v: float(np.mean(observed == v)) for v in values}
 
 
-class NaiveMAPAttack:
+def _rows_and_targets(X, y) -> tuple[Any, np.ndarray]:
+    if X is None or y is None:
+        raise ValueError("X and y are needed: the targets' feature rows and their true target values")
+    y = np.asarray(y, dtype=float).ravel()
+    if len(X) != len(y) or len(y) == 0:
+        raise ValueError(f"X has {len(X)} rows but y has {len(y)} values (need equal and > 0)")
+    return X, y
+
+
+def _old_known(X_known, y) -> bool:
+    """Whether ``infer`` got the old single argument ``known = (X, y)`` (deprecated)."""
+    return y is None and isinstance(X_known, tuple) and len(X_known) == 2
+
+
+class NaiveMAPRegressionAttack(AttributeInferenceAttack):
     """MAP inference of a sensitive feature from a regression model (Fredrikson et al. 2014, A_π).
 
     For each candidate value v of the sensitive attribute the attacker fills the sensitive columns of the
@@ -67,11 +100,11 @@ class NaiveMAPAttack:
     .. math:: \\mathrm{score}(v) = p(v)\\,\\exp\\big(-(y - f(x_K, v))^2 / (2\\sigma_f^2)\\big),
 
     guessing ``argmax_v score(v)`` (ties go to the value that comes first in the prior's keys) and reporting the
-    posterior ``score(v)/Σ_v' score(v')`` (for AUROC). Computed in log space. What the attacker knows is
-    passed explicitly: the model f (black-box ``predict``), the prior p (the training population's
-    marginal, or a public one), the model's residual scale σ_f (Fredrikson et al. assume the model is
-    published with its error statistics; :meth:`from_training_data` uses the training RMSE) and, per
-    target, all other features and the true target value.
+    posterior ``score(v)/Σ_v' score(v')`` as the scores (for AUROC). Computed in log space. What the
+    attacker knows is explicit: the model f (black-box ``predict``, bound by :meth:`fit`), the prior p, the
+    model's residual scale σ_f (Fredrikson et al. assume the model is published with its error
+    statistics) and, per target, all other features and the true target value. ``fit`` estimates what is
+    not given from the attacker's records: p as their marginal, σ_f as the model's RMSE on them.
 
     Parameters
     ----------
@@ -79,10 +112,21 @@ class NaiveMAPAttack:
         Columns of X that encode the sensitive attribute (names need X as a DataFrame).
     encoding : mapping value → sequence of float
         Contents of the sensitive columns for each candidate value (e.g. one-hot codes).
-    prior : mapping value → float
-        p(v) for the same values (keys must match ``encoding``).
-    residual_scale : float
-        σ_f > 0.
+    prior : mapping value → float, optional
+        p(v) for the same values (keys must match ``encoding``; probabilities summing to 1). None: the
+        marginal of ``sensitive_values`` given to :meth:`fit`.
+    residual_scale : float, optional
+        σ_f > 0. None: the model's RMSE on the ``(X, y)`` given to :meth:`fit`.
+
+    Attributes
+    ----------
+    model_ : fitted regressor
+    values_ : tuple
+        Candidate values, the column order of the scores (the prior's key order).
+    prior_ : dict
+        p(v) used.
+    residual_scale_ : float
+        σ_f used.
 
     References
     ----------
@@ -95,46 +139,79 @@ class NaiveMAPAttack:
     >>> from sklearn.linear_model import LinearRegression
     >>> X = np.array([[0., 1.], [1., 3.], [2., 0.], [0., 2.]]); y = X @ [2.0, 0.5]
     >>> f = LinearRegression().fit(X, y)
-    >>> attack = NaiveMAPAttack([0], {0: [0.0], 1: [1.0], 2: [2.0]}, {0: .4, 1: .3, 2: .3}, 0.1)
-    >>> attack.infer(f, (X, y)).tolist()
+    >>> attack = NaiveMAPRegressionAttack([0], {0: [0.0], 1: [1.0], 2: [2.0]}, {0: .4, 1: .3, 2: .3}, 0.1)
+    >>> attack.fit(f).infer(X, y).guesses.tolist()
     [0, 1, 2, 0]
     """
 
     def __init__(self, sensitive_columns: Sequence[int | str], encoding: Mapping[Hashable, Sequence[float]],
-                 prior: Mapping[Hashable, float], residual_scale: float):
-        values, p = _check_prior(prior)
-        if not isinstance(encoding, Mapping) or set(encoding) != set(values):
-            raise ValueError("encoding must map exactly the prior's values to column contents")
-        self.sensitive_columns = list(sensitive_columns)
-        if not self.sensitive_columns:
+                 prior: Mapping[Hashable, float] | None = None, residual_scale: float | None = None):
+        self.sensitive_columns = sensitive_columns
+        self.encoding = encoding
+        self.prior = prior
+        self.residual_scale = residual_scale
+        self._check_params()
+
+    def _check_params(self) -> None:
+        if isinstance(self.sensitive_columns, (str, bytes)) or not list(self.sensitive_columns):
             raise ValueError("sensitive_columns must name at least one column")
-        codes = np.array([np.asarray(encoding[v], dtype=float).ravel() for v in values])
-        if codes.shape[1] != len(self.sensitive_columns):
-            raise ValueError(f"encoding: each value needs {len(self.sensitive_columns)} column contents")
-        if isinstance(residual_scale, bool) or not isinstance(residual_scale, numbers.Real) or not (
-            math.isfinite(residual_scale) and residual_scale > 0
-        ):
-            raise ValueError(f"residual_scale must be a finite number > 0, got {residual_scale!r}")
-        self.values = values
-        self.encoding = {v: tuple(c) for v, c in zip(values, codes)}
-        self.prior = dict(zip(values, p))
-        self.residual_scale = float(residual_scale)
-        self._codes = codes
+        if not isinstance(self.encoding, Mapping) or len(self.encoding) < 2:
+            raise ValueError("encoding must map at least two candidate values to column contents")
+        codes = [np.asarray(c, dtype=float).ravel() for c in self.encoding.values()]
+        if any(len(c) != len(list(self.sensitive_columns)) for c in codes):
+            raise ValueError(f"encoding: each value needs {len(list(self.sensitive_columns))} column contents")
+        if self.prior is not None:
+            values, _ = _check_prior(self.prior)
+            if set(values) != set(self.encoding):
+                raise ValueError("encoding must map exactly the prior's values to column contents")
+        if self.residual_scale is not None and (
+                isinstance(self.residual_scale, bool) or not isinstance(self.residual_scale, numbers.Real)
+                or not (math.isfinite(self.residual_scale) and self.residual_scale > 0)):
+            raise ValueError(f"residual_scale must be a finite number > 0, got {self.residual_scale!r}")
+
+    def fit(self, model, X=None, y=None, sensitive_values=None) -> NaiveMAPRegressionAttack:
+        """Bind the attacked ``model`` and estimate the knowledge not given.
+
+        Parameters
+        ----------
+        model : fitted regressor with ``predict``
+        X, y : the attacker's records (feature rows and true target values), optional
+            Needed when ``residual_scale`` is None (σ_f = RMSE of ``model`` on them).
+        sensitive_values : sequence, optional
+            Their sensitive values; needed when ``prior`` is None (p = their marginal).
+        """
+        self._check_params()
+        if not hasattr(model, "predict"):
+            raise ValueError(f"model must be a fitted regressor with predict, got {type(model).__name__}")
+        if self.prior is None:
+            if sensitive_values is None:
+                raise ValueError("prior is None: give sensitive_values to fit to estimate it")
+            prior = empirical_prior(list(self.encoding), sensitive_values)
+        else:
+            prior = self.prior
+        values, p = _check_prior(prior)
+        if X is not None:
+            _column_positions(X, list(self.sensitive_columns))
+        if self.residual_scale is None:
+            X_, y_ = _rows_and_targets(X, y)
+            scale = float(np.sqrt(np.mean((y_ - np.asarray(model.predict(X_), float)) ** 2)))
+            if not (math.isfinite(scale) and scale > 0):
+                raise ValueError(f"the model's RMSE on (X, y) is {scale!r}; give residual_scale")
+        else:
+            scale = float(self.residual_scale)
+        self.model_ = model
+        self.values_ = values
+        self.prior_ = dict(zip(values, p))
+        self.residual_scale_ = scale
+        self._codes = np.array([np.asarray(self.encoding[v], dtype=float).ravel() for v in values])
         with np.errstate(divide="ignore"):
             self._log_prior = np.log(p)  # a value with prior 0 is never guessed
+        return self
 
-    @classmethod
-    def from_training_data(cls, model, X, y, sensitive_values, sensitive_columns, encoding) -> NaiveMAPAttack:
-        """The attacker of the MID/Fredrikson experiments: prior = the training population's marginal of
-        the sensitive attribute, σ_f = the model's training RMSE (its published error statistic)."""
-        X_, y_ = _split_known((X, y))
-        prior = empirical_prior(list(encoding), sensitive_values)
-        rmse = float(np.sqrt(np.mean((y_ - np.asarray(model.predict(X_), float)) ** 2)))
-        return cls(sensitive_columns, encoding, prior, rmse)
-
-    def predictions(self, model, X) -> np.ndarray:
-        """f(x_K, v) for every row and candidate value: array of shape (n, len(values))."""
-        cols = _column_positions(X, self.sensitive_columns)
+    def predictions(self, X) -> np.ndarray:
+        """f(x_K, v) for every row and candidate value: array of shape ``(n, len(values_))``."""
+        self._check_fitted("model_")
+        cols = _column_positions(X, list(self.sensitive_columns))
         out = []
         for code in self._codes:
             if isinstance(X, pd.DataFrame):
@@ -143,43 +220,68 @@ class NaiveMAPAttack:
             else:
                 Xv = np.array(X, dtype=float, copy=True)
                 Xv[:, cols] = code
-            out.append(np.asarray(model.predict(Xv), dtype=float).ravel())
+            out.append(np.asarray(self.model_.predict(Xv), dtype=float).ravel())
         return np.column_stack(out)
 
-    def infer_proba(self, model, known) -> np.ndarray:
-        """Posterior p(v | x_K, y) ∝ p(v)·N(y; f(x_K, v), σ_f²), shape (n, len(values))."""
-        X, y = _split_known(known)
-        resid = y[:, None] - self.predictions(model, X)
-        log_score = self._log_prior - resid**2 / (2.0 * self.residual_scale**2)
-        return np.exp(log_score - logsumexp(log_score, axis=1, keepdims=True))
+    def infer(self, X_known, y=None) -> AttributeInference:
+        """MAP guesses for the targets' rows ``X_known`` with true target values ``y``; ``scores`` are the
+        posteriors p(v | x_K, y) ∝ p(v)·N(y; f(x_K, v), σ_f²)."""
+        self._check_fitted("model_")
+        X, y = _rows_and_targets(X_known, y)
+        resid = y[:, None] - self.predictions(X)
+        log_score = self._log_prior - resid**2 / (2.0 * self.residual_scale_**2)
+        post = np.exp(log_score - logsumexp(log_score, axis=1, keepdims=True))
+        values = np.empty(len(self.values_), dtype=object)
+        values[:] = list(self.values_)
+        return AttributeInference(guesses=values[np.argmax(post, axis=1)], scores=post, values=values)
 
-    def infer(self, model, known) -> np.ndarray:
-        """MAP guesses (an object array of candidate values)."""
-        post = self.infer_proba(model, known)
-        return np.array(self.values, dtype=object)[np.argmax(post, axis=1)]
 
+class NaiveMAPAttack:
+    """Deprecated: the old call shape of :class:`NaiveMAPRegressionAttack` (``infer(model, (X, y))``).
 
-class PriorBaseline:
-    """The adversary without a model or features: always guesses the prior's mode; its posterior is p.
-
-    ``infer(known)`` / ``infer_proba(known)`` only use the number of rows of ``known = (X, y)``.
-    Its AUROC is 0.5 by construction.
+    It will be removed in the next release; ``NaiveMAPRegressionAttack(...).fit(model).infer(X, y)``
+    returns an :class:`~defenses.base.AttributeInference` whose ``guesses`` and ``scores`` are this
+    class's ``infer`` and ``infer_proba``.
     """
 
-    def __init__(self, prior: Mapping[Hashable, float]):
-        self.values, self._p = _check_prior(prior)
-        self.prior = dict(zip(self.values, self._p))
+    @deprecated_call("defenses.linear.NaiveMAPAttack", "NaiveMAPRegressionAttack(...).fit(model).infer(X, y)")
+    def __init__(self, sensitive_columns, encoding, prior, residual_scale):
+        self._attack = NaiveMAPRegressionAttack(list(sensitive_columns), encoding, prior, residual_scale)
+        values, p = _check_prior(prior)
+        self.sensitive_columns = list(sensitive_columns)
+        self.values = values
+        self.encoding = {v: tuple(np.asarray(encoding[v], dtype=float).ravel()) for v in values}
+        self.prior = dict(zip(values, p))
+        self.residual_scale = float(residual_scale)
 
-    def infer_proba(self, known) -> np.ndarray:
-        X, _ = _split_known(known)
-        return np.tile(self._p, (len(X), 1))
+    @classmethod
+    def from_training_data(cls, model, X, y, sensitive_values, sensitive_columns, encoding) -> NaiveMAPAttack:
+        """The prior from ``sensitive_values``, σ_f the model's RMSE on ``(X, y)``."""
+        X_, y_ = _rows_and_targets(X, y)
+        prior = empirical_prior(list(encoding), sensitive_values)
+        rmse = float(np.sqrt(np.mean((y_ - np.asarray(model.predict(X_), float)) ** 2)))
+        return cls(sensitive_columns, encoding, prior, rmse)
 
-    def infer(self, known) -> np.ndarray:
-        X, _ = _split_known(known)
-        return np.array([self.values[int(np.argmax(self._p))]] * len(X), dtype=object)
+    def _bound(self, model) -> NaiveMAPRegressionAttack:
+        return self._attack.fit(model)
+
+    def predictions(self, model, X) -> np.ndarray:
+        return self._bound(model).predictions(X)
+
+    def infer_proba(self, model, known) -> np.ndarray:
+        X, y = _split_known(known)
+        return self._bound(model).infer(X, y).scores
+
+    def infer(self, model, known) -> np.ndarray:
+        X, y = _split_known(known)
+        return self._bound(model).infer(X, y).guesses
 
 
-class NoModelBaseline:
+#: The prior-only adversary (one class for every attack family, :class:`defenses.base.PriorBaseline`).
+PriorBaseline = _PriorBaseline
+
+
+class NoModelBaseline(AttributeInferenceAttack):
     """The adversary that uses no released model: p(v | known attributes [, y]) learned from auxiliary data.
 
     A multinomial logistic regression (on standardized inputs) of the sensitive value on the target's
@@ -193,47 +295,77 @@ class NoModelBaseline:
     sensitive_columns : sequence of int or str
         Columns excluded from the inputs (they encode the attribute being inferred).
     values : sequence
-        Candidate values; the column order of :meth:`infer_proba`.
+        Candidate values; the column order of the scores.
     use_target : bool, default=False
     C : float, default=1.0
         Inverse L2 strength of the logistic regression.
+
+    Attributes
+    ----------
+    model_ : sklearn Pipeline
+        The fitted scaler and logistic regression.
     """
 
     def __init__(self, sensitive_columns: Sequence[int | str], values: Sequence[Hashable],
                  use_target: bool = False, C: float = 1.0):
-        if len(values) < 2:
-            raise ValueError("values must hold at least two candidate values")
-        self.sensitive_columns = list(sensitive_columns)
-        self.values = tuple(values)
-        self.use_target = bool(use_target)
+        self.sensitive_columns = sensitive_columns
+        self.values = values
+        self.use_target = use_target
         self.C = C
+        self._check_params()
+
+    def _check_params(self) -> None:
+        if len(self.values) < 2:
+            raise ValueError("values must hold at least two candidate values")
+        if not isinstance(self.use_target, (bool, np.bool_)):
+            raise ValueError(f"use_target must be a bool, got {self.use_target!r}")
+        if isinstance(self.C, bool) or not isinstance(self.C, numbers.Real) or not (math.isfinite(self.C) and self.C > 0):
+            raise ValueError(f"C must be a finite number > 0, got {self.C!r}")
 
     def _inputs(self, X, y) -> np.ndarray:
-        cols = set(_column_positions(X, self.sensitive_columns))
+        cols = set(_column_positions(X, list(self.sensitive_columns)))
         A = np.asarray(X, dtype=float)
         A = A[:, [k for k in range(A.shape[1]) if k not in cols]]
         return np.column_stack([A, y]) if self.use_target else A
 
     def fit(self, X, y, sensitive_values) -> NoModelBaseline:
         """Learn p(v | ·) from auxiliary records (X, y) with their sensitive values."""
-        X, y = _split_known((X, y))
+        self._check_params()
+        X, y = _rows_and_targets(X, y)
         s = np.asarray(sensitive_values, dtype=object)
         if len(s) != len(y):
             raise ValueError("sensitive_values must have one value per row of X")
-        unknown = set(s) - set(self.values)
+        values = tuple(self.values)
+        unknown = set(s) - set(values)
         if unknown:
             raise ValueError(f"sensitive_values holds values not in values: {sorted(map(str, unknown))}")
-        codes = np.array([self.values.index(v) for v in s])
+        codes = np.array([values.index(v) for v in s])
         self.model_ = make_pipeline(StandardScaler(), LogisticRegression(C=self.C, max_iter=1000))
         self.model_.fit(self._inputs(X, y), codes)
         return self
 
-    def infer_proba(self, known) -> np.ndarray:
-        X, y = _split_known(known)
+    def infer(self, X_known, y=None) -> AttributeInference:
+        """Guesses and posteriors for the targets' rows ``X_known`` (and true target values ``y``, used
+        when ``use_target``)."""
+        if _old_known(X_known, y):
+            return self._old_infer(X_known)
+        self._check_fitted("model_")
+        if y is None:
+            if self.use_target:
+                raise ValueError("use_target=True: give y, the targets' true target values")
+            y = np.zeros(len(X_known))
+        X, y = _rows_and_targets(X_known, y)
         proba = self.model_.predict_proba(self._inputs(X, y))
-        out = np.zeros((len(y), len(self.values)))
-        out[:, self.model_.classes_] = proba
-        return out
+        post = np.zeros((len(y), len(self.values)))
+        post[:, self.model_.classes_] = proba
+        values = np.empty(len(self.values), dtype=object)
+        values[:] = list(self.values)
+        return AttributeInference(guesses=values[np.argmax(post, axis=1)], scores=post, values=values)
 
-    def infer(self, known) -> np.ndarray:
-        return np.array(self.values, dtype=object)[np.argmax(self.infer_proba(known), axis=1)]
+    @deprecated_call("NoModelBaseline.infer((X, y))", "NoModelBaseline.infer(X, y).guesses")
+    def _old_infer(self, known) -> np.ndarray:
+        return self.infer(*_split_known(known)).guesses
+
+    @deprecated_call("NoModelBaseline.infer_proba((X, y))", "NoModelBaseline.infer(X, y).scores")
+    def infer_proba(self, known) -> np.ndarray:
+        return self.infer(*_split_known(known)).scores

@@ -30,6 +30,10 @@ _MAX_PANELS = 2.0**52
 _PANEL_CHUNK = 2048  # occupied panels per block product
 _CRAMER = 1.086435  # |He_n(u)|·exp(−u²/4) ≤ κ·√(n!)  (Cramér's inequality)
 _METHODS = ("auto", "exact", "chebyshev")
+#: Largest λ accepted: L-BFGS squares the λ-scaled gradient, which overflows a double from about λ = 1e154
+#: (checked on IWPC: finite predictions up to 1e150, none at 1e160). Every λ above about 1e10 already fits
+#: the constant predictor.
+MAX_LAMBDA = 1e150
 
 
 def chebyshev_error_bound(n: int, degree: int, reach: int, width: float = 1.0) -> float:
@@ -273,7 +277,7 @@ def gaussian_mixture_entropy(
     if method not in _METHODS:
         raise ValueError(f"method must be one of {', '.join(_METHODS)}, got {method!r}")
     if method == "chebyshev" and not _chebyshev_fits(y, sigma):
-        raise ValueError(f"method='chebyshev' needs every |pred| < 2**52·σ/2; use method='exact'")
+        raise ValueError("method='chebyshev' needs every |pred| < 2**52·σ/2; use method='exact'")
     if method == "chebyshev" or (method == "auto" and n >= _AUTO_MIN_N and _chebyshev_fits(y, sigma)):
         s, grad = _kernel_sums_chebyshev(y, float(sigma), return_grad)
     else:
@@ -365,6 +369,9 @@ class MIDLinearRegression(RegressorMixin, BaseEstimator):
         lam = self.mid_lambda
         if isinstance(lam, bool) or not isinstance(lam, numbers.Real) or not (math.isfinite(lam) and lam >= 0):
             raise ValueError(f"mid_lambda must be a finite number >= 0, got {lam!r}")
+        if lam > MAX_LAMBDA:
+            raise ValueError(f"mid_lambda must be <= {MAX_LAMBDA:g} (the fit's gradient overflows a double beyond; "
+                             f"every lambda above about 1e10 already gives the constant predictor), got {lam!r}")
         sig = self.sigma
         if not (isinstance(sig, str) and sig == "auto") and (
             isinstance(sig, (bool, str)) or not isinstance(sig, numbers.Real) or not (math.isfinite(sig) and sig > 0)
@@ -391,14 +398,30 @@ class MIDLinearRegression(RegressorMixin, BaseEstimator):
         else:
             x_mean, y_mean = np.zeros(X.shape[1]), 0.0
         z = X - x_mean
-        scale = np.sqrt(np.mean(z**2, axis=0))
-        scale[~(scale > 1e-12 * (1.0 + np.abs(x_mean)))] = 1.0  # constant columns
+        with np.errstate(over="ignore"):
+            scale = np.sqrt(np.mean(z**2, axis=0))
+            spread = float(np.std(y))
+        if not np.isfinite(scale).all():
+            raise ValueError(f"feature(s) {self._names(~np.isfinite(scale))} are too large for float64 arithmetic "
+                             f"(their squared deviations overflow); rescale them")
+        if not np.isfinite(spread):
+            raise ValueError(f"y is too large for float64 arithmetic (max |y| = {np.max(np.abs(y)):.3g}: its squared "
+                             f"deviations overflow, and with them the MSE term of J and sigma='auto'); rescale y")
+        # A column whose spread is below 1e-12 of its magnitude varies only in its last few digits: it is
+        # treated as constant (coefficient 0). Exactly constant columns carry nothing; others are named.
+        flat = ~(scale > 1e-12 * np.abs(x_mean))
+        lost = flat & (scale > 0)
+        if lost.any():
+            warnings.warn(f"MIDLinearRegression: feature(s) {self._names(lost)} vary by less than 1e-12 of their "
+                          f"magnitude and are dropped (coefficient 0); centre or rescale them to keep them",
+                          UserWarning, stacklevel=2)
+        scale[flat] = 1.0
+        z[:, flat] = 0.0
         z /= scale
         t = y - y_mean
         beta_ols = np.linalg.lstsq(z, t, rcond=None)[0]
         rmse = float(np.sqrt(np.mean((t - z @ beta_ols) ** 2)))
         if self.sigma == "auto":
-            spread = float(np.std(y))
             self.sigma_ = rmse if rmse > 1e-12 * max(spread, 1.0) else (spread if spread > 0 else 1.0)
         else:
             self.sigma_ = float(self.sigma)
@@ -428,6 +451,12 @@ class MIDLinearRegression(RegressorMixin, BaseEstimator):
                                                        chunk_size=self.chunk_size))
         self.objective_ = float(np.mean((y - pred) ** 2) + lam * self.entropy_)
         return self
+
+    def _names(self, mask: np.ndarray) -> str:
+        """The names of the features in ``mask`` (column names when X had them, else x0, x1, ...)."""
+        names = getattr(self, "feature_names_in_", None)
+        picked = [str(names[j]) if names is not None else f"x{j}" for j in np.flatnonzero(mask)]
+        return ", ".join(repr(n) for n in picked)
 
     def predict(self, X) -> np.ndarray:
         """Predictions ``X @ coef_ + intercept_``."""

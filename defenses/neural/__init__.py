@@ -13,6 +13,11 @@
   :class:`WGANGPPrior` trained on public data, scored by :class:`InversionEvaluation`, with the
   target-free :func:`gan_only_baseline`.
 
+Every attack talks to its target through one protocol, :class:`~defenses.neural.target.Target`
+(``logits(x)``, ``classes_``, ``stochastic``, ``device``, ...): :func:`as_target` makes one from a fitted
+estimator, an output-perturbed one, or any plain ``nn.Module`` classifier of the user's. The estimators
+take the user's own encoder as ``module=``.
+
 Torch code takes ``device="auto"`` (CUDA when present, else CPU) and explicit seeds.
 """
 
@@ -51,6 +56,7 @@ from .knowledge_alignment import (
                                   mean_face_baseline,
                                   truncate_top_k,
 )
+from .target import Target, TargetNetwork, as_target
 from .update_leaks import (
                                   UpdateLeaksAttack,
                                   UpdateLeaksMLP,
@@ -63,6 +69,6 @@ __all__ = [
     "ARCHITECTURES", "CNNClassifier", "Classifier", "ConvNet", "DPSGDClassifier", "GMIAttack", "GMIResult",
     "InversionEvaluation", "InversionNet", "KnowledgeAlignmentAttack", "VIBClassifier", "VIBNet",
     "WGANGPPrior", "evaluate_reconstruction", "gan_only_baseline", "gaussian_kl", "gradient_penalty",
-    "log_shift", "mean_face_baseline", "resolve_device", "truncate_top_k",
+    "log_shift", "mean_face_baseline", "resolve_device", "truncate_top_k", "Target", "TargetNetwork", "as_target",
     "UpdateLeaksAttack", "UpdateLeaksMLP", "label_prior_baseline", "simulate_updates", "simulate_updates_loop",
 ]

@@ -99,12 +99,16 @@ def make_backbone(architecture: str | dict, in_channels: int, image_shape: tuple
 
 
 class Classifier(nn.Module):
-    """Backbone → ``Linear(F, n_classes)`` logits (the undefended and DP-SGD models)."""
+    """Backbone → ``Linear(F, n_classes)`` logits (the undefended and DP-SGD models).
 
-    def __init__(self, backbone: ConvNet, n_classes: int):
+    ``backbone`` is any module mapping inputs to features ``(B, F)``; F is ``feature_dim`` or, when that is
+    None, the backbone's ``feature_dim`` attribute (:class:`ConvNet` has one).
+    """
+
+    def __init__(self, backbone: nn.Module, n_classes: int, feature_dim: int | None = None):
         super().__init__()
         self.backbone = backbone
-        self.head = nn.Linear(backbone.feature_dim, n_classes)
+        self.head = nn.Linear(_width(backbone, feature_dim), n_classes)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.backbone(x)
@@ -116,19 +120,20 @@ class Classifier(nn.Module):
 class VIBNet(nn.Module):
     """Variational information bottleneck classifier (Alemi et al. 2016; MID paper Eq. 5).
 
-    Backbone features h (size F) → ``Linear(F, 2k)``, k = F // 2; μ = first k outputs,
+    Backbone (any encoder, see :class:`Classifier`) features h (size F) → ``Linear(F, 2k)``, k = F // 2; μ = first k outputs,
     σ = softplus(raw − 5) from the last k (official MID code); z = μ + σ ⊙ ε, ε ~ N(0, I);
     logits = ``Linear(k, n_classes)(z)``. ``encoder`` holds the backbone and the stat layer, so
     ``mean_network``/``variance_network`` (μ(x), σ(x)) are directly usable (Fig. 1).
     """
 
-    def __init__(self, backbone: ConvNet, n_classes: int):
+    def __init__(self, backbone: nn.Module, n_classes: int, feature_dim: int | None = None):
         super().__init__()
-        self.k = backbone.feature_dim // 2
+        width = _width(backbone, feature_dim)
+        self.k = width // 2
         if self.k < 1:
-            raise ValueError("feature_dim must be >= 2 for a VIB latent of size feature_dim // 2")
+            raise ValueError(f"the encoder's feature width must be >= 2 for a VIB latent of size F // 2, got {width}")
         self.backbone = backbone
-        self.stats = nn.Linear(backbone.feature_dim, 2 * self.k)
+        self.stats = nn.Linear(width, 2 * self.k)
         self.decoder = nn.Linear(self.k, n_classes)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -152,6 +157,13 @@ class VIBNet(nn.Module):
         eps = torch.randn((n_samples, *mu.shape), generator=generator, device=mu.device, dtype=mu.dtype)
         z = mu.unsqueeze(0) + sigma.unsqueeze(0) * eps
         return self.decoder(z), mu, sigma
+
+
+def _width(backbone: nn.Module, feature_dim: int | None) -> int:
+    width = getattr(backbone, "feature_dim", None) if feature_dim is None else feature_dim
+    if width is None:
+        raise ValueError("feature_dim is needed for a backbone without a feature_dim attribute")
+    return int(width)
 
 
 def gaussian_kl(mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:

@@ -28,7 +28,6 @@ from __future__ import annotations
 import copy
 import io
 import os
-import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,9 +40,13 @@ import torch.nn.functional as F
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
-from tqdm.auto import tqdm
+
+from mitheory.cli import Progress
+
+from defenses.base import Reconstruction, ReconstructionAttack, deprecated_call
 
 from ._torch import as_images, batched, build_module, make_generator, resolve_device, seed_from
+from .target import as_target
 
 __all__ = [
     "GMIAttack", "GMIGenerator", "GMIResult", "InversionEvaluation", "WGANCritic", "WGANGPPrior",
@@ -175,7 +178,7 @@ class WGANGPPrior(BaseEstimator):
     random_state : int, numpy Generator or None
         Seeds initialisation, batch order, latent draws and the interpolation weights.
     progress : bool or None
-        A tqdm bar over epochs on stderr (None: only when stderr is a terminal).
+        Progress over epochs on stderr (None or True: a tqdm bar on a terminal, else a line every few seconds).
 
     Attributes
     ----------
@@ -209,6 +212,14 @@ class WGANGPPrior(BaseEstimator):
         self.device = device
         self.random_state = random_state
         self.progress = progress
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # square images (N, S, S) or (N, C, S, S), S a power of two >= 16: not a table
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        tags.requires_fit = True
+        return tags
 
     def _check_params(self) -> None:
         for name in ("latent_dim", "dim", "epochs", "batch_size", "n_critic"):
@@ -247,11 +258,11 @@ class WGANGPPrior(BaseEstimator):
         Xt = torch.from_numpy(X).to(self.device_)
         n, bs, L = len(Xt), int(self.batch_size), int(self.latent_dim)
         self.history_: list[dict[str, float]] = []
-        disable = None if self.progress is None else not self.progress
         step = 0
         G.train()
         D.train()
-        for epoch in tqdm(range(self.epochs), desc="WGAN-GP", file=sys.stderr, disable=disable, leave=False):
+        for epoch in Progress.iterate(range(self.epochs), desc="WGAN-GP", unit="epoch", disable=self.progress is False,
+                                      leave=False):
             start = time.perf_counter()
             perm = torch.randperm(n, generator=g_data).to(self.device_)
             sums = {"critic_loss": 0.0, "wasserstein_estimate": 0.0, "gradient_penalty": 0.0, "generator_loss": 0.0}
@@ -381,67 +392,44 @@ def select_restarts(scores) -> np.ndarray:
     return np.argmax(s, axis=0)
 
 
-@dataclass
-class GMIResult:
+@dataclass(kw_only=True)
+class GMIResult(Reconstruction):
     """What :meth:`GMIAttack.invert` found for ``identities`` (N of them) over R restarts.
 
     Attributes
     ----------
     images : (N, C, S, S) the selected reconstruction of every identity.
+    identities : (N,) the attacked labels.
     restart_images : (R, N, C, S, S) the final image of every restart.
     target_logit : (R, N) the target's logit for the identity on each restart's image (the selection
         score; NaN for :func:`gan_only_baseline`, which has no target).
     selected : (N,) the restart chosen per identity.
     latents : (R, N, latent_dim) the final latent vectors.
-    identities : (N,) the attacked labels.
     """
 
-    images: np.ndarray
     restart_images: np.ndarray
     target_logit: np.ndarray
     selected: np.ndarray
     latents: np.ndarray
-    identities: np.ndarray
 
 
-def _target_forward(target):
-    """``(module, logits(x, generator), class_index(labels), device)`` for a toolkit estimator or a module.
-
-    A fitted estimator (:class:`CNNClassifier`, :class:`VIBClassifier`, :class:`DPSGDClassifier`) returns its
-    logits as it releases them — one reparameterised sample per image for VIB (the official MID code's
-    behaviour, docs/defenses.md), μ-based if ``deterministic_eval``. A plain ``nn.Module`` must return logits.
-    """
-    if isinstance(target, nn.Module):
-        module = target
-        dev = next(module.parameters()).device
-
-        def logits(x, gen):
-            return module(x)
-
-        def index(labels):
-            return np.asarray(labels, dtype=np.int64)
-
-        return module, logits, index, dev
-    check_is_fitted(target, "module_")
-    module = target.module_
-
-    def logits(x, gen):
-        return target._module_logits(module, x, 1, gen)[0]
-
-    def index(labels):
-        labels = np.asarray(labels)
-        idx = np.searchsorted(target.classes_, labels)
-        idx = np.clip(idx, 0, len(target.classes_) - 1)
-        bad = target.classes_[idx] != labels
-        if bad.any():
-            raise ValueError(f"identity {labels[bad][0]!r} is not a class of the target ({list(target.classes_)})")
-        return idx.astype(np.int64)
-
-    return module, logits, index, target.device_
+@contextmanager
+def _eval_mode(module: nn.Module):
+    """``module`` and every submodule in eval mode inside the block; each one's own mode restored after."""
+    modes = [(m, m.training) for m in module.modules()]
+    try:
+        module.eval()
+        yield
+    finally:
+        for m, training in modes:
+            m.training = training
 
 
-class GMIAttack:
+class GMIAttack(ReconstructionAttack):
     """White-box generative model inversion (Zhang et al. 2020; docs/attacks.md).
+
+    ``fit(target)`` binds the white-box target (anything :func:`~defenses.neural.target.as_target`
+    accepts); ``invert(identities)`` returns a :class:`GMIResult`.
 
     For every identity y and restart, from z₀ ~ N(0, I) it runs ``iterations`` steps of
     :func:`nesterov_step` on L(z) = −D(G(z)) + λ·CE(T(G(z)), y), clamping z to [−``clip``, ``clip``],
@@ -474,11 +462,17 @@ class GMIAttack:
     progress : bool or None
         A tqdm bar over iterations on stderr.
 
+    Attributes
+    ----------
+    target_ : Target
+
     Notes
     -----
     Departure: the official selection starts from a best score of 0, so an identity whose logits are all
     negative keeps z = 0; here the best restart is always selected (:func:`select_restarts`).
     """
+
+    _shared_params = ("prior",)
 
     def __init__(self, prior: WGANGPPrior, *, lam: float = 100.0, lr: float = 1e-2, momentum: float = 0.9,
                  iterations: int = 1500, n_restarts: int = 5, clip: float = 1.0,
@@ -494,8 +488,11 @@ class GMIAttack:
         self.identities_per_batch = identities_per_batch
         self.random_state = random_state
         self.progress = progress
+        self._check_params()
 
-    def _check(self) -> None:
+    def _check_params(self) -> None:
+        if not isinstance(self.prior, WGANGPPrior):
+            raise ValueError(f"prior must be a fitted WGANGPPrior, got {type(self.prior).__name__}")
         check_is_fitted(self.prior, "generator_")
         for name in ("iterations", "n_restarts"):
             _positive_int(name, getattr(self, name))
@@ -515,28 +512,51 @@ class GMIAttack:
         z = torch.randn(self.n_restarts, int(n_identities), int(self.prior.latent_dim), generator=g)
         return z.to(device)
 
-    def invert(self, target, identities, *, return_details: bool = False) -> np.ndarray | GMIResult:
-        """Reconstruct one image per entry of ``identities`` from the white-box ``target``.
+    def fit(self, target) -> GMIAttack:
+        """Bind the white-box ``target`` (a fitted toolkit estimator, an output-perturbed one, or
+        ``as_target(module, classes)``); the attack runs on its device."""
+        self._check_params()
+        self.target_ = as_target(target)
+        return self
+
+    def invert(self, identities, *old, return_details: bool | None = None) -> GMIResult:
+        """Reconstruct one image per entry of ``identities`` from the bound target.
 
         Parameters
         ----------
-        target : fitted CNNClassifier / VIBClassifier / DPSGDClassifier, or an ``nn.Module`` returning logits
-            The attack runs on the target's device.
         identities : sequence of labels
-            Classes of the target (an estimator's ``classes_``; indices for a module), repeats allowed.
-        return_details : bool
-            Return the full :class:`GMIResult` instead of the selected images.
+            Classes of the target (its ``classes_``), repeats allowed.
 
         Returns
         -------
-        ndarray (N, C, S, S) in [0, 1], or GMIResult
+        GMIResult
+            ``images`` (N, C, S, S) in [0, 1], the selected restart of each identity, with every restart's
+            image, latent and target logit.
         """
-        self._check()
+        if old or return_details is not None:  # the old call shape invert(target, identities, return_details=)
+            return self._old_invert(identities, *old, return_details=bool(return_details))
+        self._check_params()
+        self._check_fitted("target_")
+        return self._invert(self.target_, identities)
+
+    @deprecated_call("GMIAttack.invert(target, identities)", "GMIAttack(prior, ...).fit(target).invert(identities)")
+    def _old_invert(self, target, identities, *, return_details: bool = False) -> np.ndarray | GMIResult:
+        self._check_params()
+        if isinstance(target, nn.Module):  # a plain module with class indices as labels
+            with torch.no_grad(), _eval_mode(self.prior.generator_):
+                z = torch.zeros(1, int(self.prior.latent_dim), device=self.prior.device_)
+                n_out = target(self.prior.generator_(z).to(next(target.parameters()).device)).shape[1]
+            target = as_target(target, n_out)
+        result = self._invert(as_target(target), identities)
+        return result if return_details else result.images
+
+    def _invert(self, target, identities) -> GMIResult:
         labels = np.asarray(identities)
         if labels.ndim != 1 or len(labels) == 0:
             raise ValueError(f"identities must be a non-empty 1-d sequence of labels, got shape {labels.shape}")
-        module, logits_of, index, dev = _target_forward(target)
-        y = torch.from_numpy(index(labels)).to(dev)
+        dev = target.device
+        y = torch.from_numpy(target.class_index(labels)).to(dev)
+        network = target.network()
         n, R = len(labels), int(self.n_restarts)
         n_b = self.identities_per_batch or len(np.unique(labels))
         G, D = self._prior_on(dev)
@@ -545,28 +565,23 @@ class GMIAttack:
         v = torch.zeros_like(z)
         yy = y.repeat(R)
         lam, scale = float(self.lam), 1.0 / n_b
-        was_training = module.training
-        module.eval()
         disable = None if self.progress is None else not self.progress
-        try:
-            with _frozen(G, D, module):
-                for _ in tqdm(range(self.iterations), desc="GMI", file=sys.stderr, disable=disable, leave=False):
-                    z.requires_grad_(True)
-                    x = G(z)
-                    loss = (lam * F.cross_entropy(logits_of(x, gen), yy, reduction="sum") - D(x).sum()) * scale
-                    (grad,) = torch.autograd.grad(loss, z)
-                    z, v = nesterov_step(z.detach(), v, grad, lr=self.lr, momentum=self.momentum, clip=self.clip)
-                with torch.no_grad():
-                    x = G(z)
-                    score = logits_of(x, gen).gather(1, yy[:, None]).view(R, n)
-        finally:
-            module.train(was_training)
+        with _eval_mode(network), _frozen(G, D, network):
+            for _ in Progress.iterate(range(self.iterations), desc="GMI", unit="iteration", disable=disable,
+                                      leave=False):
+                z.requires_grad_(True)
+                x = G(z)
+                loss = (lam * F.cross_entropy(target.logits(x, gen), yy, reduction="sum") - D(x).sum()) * scale
+                (grad,) = torch.autograd.grad(loss, z)
+                z, v = nesterov_step(z.detach(), v, grad, lr=self.lr, momentum=self.momentum, clip=self.clip)
+            with torch.no_grad():
+                x = G(z)
+                score = target.logits(x, gen).gather(1, yy[:, None]).view(R, n)
         images = x.detach().cpu().numpy().reshape(R, n, *x.shape[1:])
         scores = score.cpu().numpy()
         sel = select_restarts(scores)
-        result = GMIResult(images=images[sel, np.arange(n)], restart_images=images, target_logit=scores,
-                           selected=sel, latents=z.detach().cpu().numpy().reshape(R, n, -1), identities=labels)
-        return result if return_details else result.images
+        return GMIResult(images=images[sel, np.arange(n)], restart_images=images, target_logit=scores,
+                         selected=sel, latents=z.detach().cpu().numpy().reshape(R, n, -1), identities=labels)
 
     def _prior_on(self, dev: torch.device) -> tuple[nn.Module, nn.Module]:
         G, D = self.prior.generator_, self.prior.critic_

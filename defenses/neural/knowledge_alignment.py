@@ -14,13 +14,15 @@ penultimate layer — each computed on the target's training images and on held-
 from __future__ import annotations
 
 import copy
-import sys
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
+
+from mitheory.cli import Progress
+
+from defenses.base import Reconstruction, ReconstructionAttack, deprecated_call
 
 from ._torch import (
     as_images,
@@ -31,6 +33,7 @@ from ._torch import (
     seed_from,
 )
 from .architectures import InversionNet
+from .target import as_target
 
 _TRANSFORMS = ("logits", "softmax", "log_shift")
 
@@ -61,8 +64,12 @@ def log_shift(p: np.ndarray, k: int | None, floor: float = -1000.0, offset: floa
     return out.astype(np.float32)
 
 
-class KnowledgeAlignmentAttack:
+class KnowledgeAlignmentAttack(ReconstructionAttack):
     """Black-box model inversion by an inversion network trained on auxiliary data.
+
+    ``fit(model, X_aux)`` binds the target (anything :func:`~defenses.neural.target.as_target` accepts),
+    queries it on the auxiliary images and trains G; ``release(X)`` is what the target releases for
+    images ``X``; ``invert(vectors)`` redraws the images behind released vectors.
 
     Parameters
     ----------
@@ -84,6 +91,8 @@ class KnowledgeAlignmentAttack:
 
     Attributes
     ----------
+    target_ : Target
+        The bound target.
     generator_ : InversionNet
     n_inputs_ : int
     history_ : list of dict
@@ -107,8 +116,9 @@ class KnowledgeAlignmentAttack:
         self.device = device
         self.random_state = random_state
         self.progress = progress
+        self._check_params()
 
-    def _check(self) -> None:
+    def _check_params(self) -> None:
         if self.input_transform not in _TRANSFORMS:
             raise ValueError(f"input_transform must be one of {_TRANSFORMS}, got {self.input_transform!r}")
         if self.truncate_k is not None and (not isinstance(self.truncate_k, (int, np.integer)) or self.truncate_k < 1):
@@ -117,18 +127,28 @@ class KnowledgeAlignmentAttack:
             v = getattr(self, name)
             if not isinstance(v, (int, np.integer)) or v < 1:
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")
-        if not (self.lr > 0):
-            raise ValueError(f"lr must be > 0, got {self.lr!r}")
-        if not (0 <= self.validation_fraction < 1):
+        if not (isinstance(self.lr, (int, float)) and np.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
+        if not (isinstance(self.validation_fraction, (int, float)) and 0 <= self.validation_fraction < 1):
             raise ValueError(f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}")
 
     # ------------------------------------------------------------------ queries
-    def release(self, model, X) -> np.ndarray:
-        """The vectors the black-box target releases for images ``X`` (logits or softmax)."""
-        self._check()
+    def release(self, X, *old) -> np.ndarray:
+        """The vectors the bound target releases for images ``X`` (logits or softmax)."""
+        if old:  # the old call shape release(model, X)
+            return self._old_release(X, *old)
+        self._check_fitted("target_")
+        return self._release(self.target_, X)
+
+    def _release(self, target, X) -> np.ndarray:
+        self._check_params()
         if self.input_transform == "logits":
-            return np.asarray(model.decision_function(X), dtype=np.float32)
-        return np.asarray(model.predict_proba(X), dtype=np.float32)
+            return np.asarray(target.decision_function(X), dtype=np.float32)
+        return np.asarray(target.predict_proba(X), dtype=np.float32)
+
+    @deprecated_call("KnowledgeAlignmentAttack.release(model, X)", "KnowledgeAlignmentAttack.release(X)")
+    def _old_release(self, model, X) -> np.ndarray:
+        return self._release(as_target(model), X)
 
     def _inputs(self, vectors: np.ndarray) -> np.ndarray:
         v = np.asarray(vectors, dtype=np.float32)
@@ -140,15 +160,16 @@ class KnowledgeAlignmentAttack:
 
     # ------------------------------------------------------------------ training
     def fit(self, model, X_aux) -> KnowledgeAlignmentAttack:
-        """Query ``model`` on the auxiliary images and train the inversion network G on the pairs."""
-        self._check()
+        """Bind ``model``, query it on the auxiliary images and train the inversion network G on the pairs."""
+        self._check_params()
+        target = as_target(model)
         X_aux = as_images(X_aux, "X_aux")
         h, w = X_aux.shape[2:]
         if h != w or h < 8 or h & (h - 1):
             raise ValueError(f"X_aux must hold square images whose side is a power of two >= 8, got {h}x{w}")
-        vectors = self._inputs(self.release(model, X_aux))
+        vectors = self._inputs(self._release(target, X_aux))
         self.n_inputs_ = vectors.shape[1]
-        self.model_ = model
+        self.target_, self.model_ = target, model
         self.device_ = resolve_device(self.device)
         seed = seed_from(self.random_state)
         g_init, g_data = make_generator(seed), make_generator(seed + 1)
@@ -163,9 +184,8 @@ class KnowledgeAlignmentAttack:
         opt = torch.optim.Adam(net.parameters(), lr=self.lr, betas=tuple(self.betas), amsgrad=self.amsgrad)
         self.history_: list[dict[str, float]] = []
         best, best_state, bad = np.inf, None, 0
-        disable = None if self.progress is None else not self.progress
-        for epoch in tqdm(range(self.epochs), desc="KnowledgeAlignment", file=sys.stderr, disable=disable,
-                          leave=False):
+        for epoch in Progress.iterate(range(self.epochs), desc="KnowledgeAlignment", unit="epoch",
+                                      disable=self.progress is False, leave=False):
             net.train()
             order = tr[torch.randperm(len(tr), generator=g_data).to(self.device_)]
             total = 0.0
@@ -197,17 +217,25 @@ class KnowledgeAlignmentAttack:
         return self
 
     # ------------------------------------------------------------------ the verb
-    @torch.no_grad()
-    def invert(self, model, targets) -> np.ndarray:
+    def invert(self, targets, *old) -> Reconstruction:
         """Reconstruct images (N, C, S, S) in [0, 1] (S: the auxiliary images' side) from released vectors.
 
-        ``targets`` are vectors as :meth:`release` returns them for ``model``; the attack must have been
-        fit against the same model.
+        ``targets`` are vectors as :meth:`release` returns them.
         """
-        if not hasattr(self, "generator_"):
-            raise ValueError("the attack is not trained; call fit(model, X_aux) first")
+        if old:  # the old call shape invert(model, targets)
+            return self._old_invert(targets, *old)
+        self._check_fitted("generator_")
+        return Reconstruction(images=self._invert(targets))
+
+    @deprecated_call("KnowledgeAlignmentAttack.invert(model, targets)", "KnowledgeAlignmentAttack.invert(targets).images")
+    def _old_invert(self, model, targets) -> np.ndarray:
+        self._check_fitted("generator_")
         if model is not self.model_:
             raise ValueError("invert got a different model than the one the attack was fit against")
+        return self._invert(targets)
+
+    @torch.no_grad()
+    def _invert(self, targets) -> np.ndarray:
         v = self._inputs(targets)
         if v.shape[1] != self.n_inputs_:
             raise ValueError(f"targets have {v.shape[1]} entries, the attack was trained on {self.n_inputs_}")
@@ -253,4 +281,4 @@ def mean_face_baseline(X_aux, n: int) -> np.ndarray:
 def describe(attack: KnowledgeAlignmentAttack) -> dict[str, Any]:
     """The attack's settings as JSON-ready data (for figure ``settings``)."""
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(attack).items()
-            if not k.endswith("_") and k != "random_state"}
+            if not k.endswith("_") and not k.startswith("_") and k != "random_state"}

@@ -42,17 +42,19 @@ updates in one call.
 from __future__ import annotations
 
 import copy
-import sys
 from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
+
+from mitheory.cli import Progress
+
+from defenses.base import AttributeInference, AttributeInferenceAttack, deprecated_call
 
 from ._torch import as_images, batched, build_module, make_generator, resolve_device, seed_from
-from .architectures import VIBNet
+from .target import TargetNetwork, as_target
 
 __all__ = ["UPDATE_LR", "UpdateLeaksAttack", "UpdateLeaksMLP", "label_prior_baseline", "simulate_updates",
            "simulate_updates_loop"]
@@ -68,57 +70,23 @@ Release = Callable[[np.ndarray], np.ndarray]
 # ----------------------------------------------------------------------------------------- the target
 
 
-class _NoisyLogits(nn.Module):
-    """The logits of a fitted classifier with its latent noise as an explicit argument.
-
-    ``encode(x)`` is the deterministic part, ``head(h, eps)`` the rest: for a plain classifier
-    ``encode`` gives the logits and ``head`` returns them; for a VIB ``encode`` gives (μ, σ) and
-    ``head`` decodes z = μ + σ ⊙ ε (ε = 0 for ``deterministic_eval``).
-    """
-
-    def __init__(self, net: nn.Module, stochastic: bool):
-        super().__init__()
-        self.net = net
-        self.vib = isinstance(net, VIBNet)
-        self.stochastic = self.vib and stochastic
-        self.k = net.k if self.vib else 0
-
-    def encode(self, x: torch.Tensor):
-        return self.net.encode(x) if self.vib else self.net(x)
-
-    def head(self, h, eps: torch.Tensor | None) -> torch.Tensor:
-        if not self.vib:
-            return h
-        mu, sigma = h
-        return self.net.decoder(mu + sigma * eps if self.stochastic else mu)
-
-    def forward(self, x: torch.Tensor, eps: torch.Tensor | None = None) -> torch.Tensor:
-        return self.head(self.encode(x), eps)
-
-
-def _target_parts(model) -> tuple[_NoisyLogits, torch.device]:
-    for attr in ("module_", "classes_", "device_", "input_shape_"):
-        if not hasattr(model, attr):
-            raise ValueError(f"model must be a fitted CNNClassifier, VIBClassifier or DPSGDClassifier (no {attr})")
-    stochastic = not getattr(model, "deterministic_eval", False)
-    return _NoisyLogits(model.module_, stochastic).eval(), model.device_
+def _target_parts(model) -> tuple[TargetNetwork, torch.device]:
+    target = as_target(model)
+    return target.network().eval(), target.device
 
 
 def _inputs(model, probes, X, y) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    target = as_target(model)
     probes = as_images(probes, "probes")
     X = as_images(X, "X")
     for name, arr in (("probes", probes), ("X", X)):
-        if tuple(arr.shape[1:]) != tuple(model.input_shape_):
-            raise ValueError(f"{name} has images of shape {arr.shape[1:]}, the model was fit on {model.input_shape_}")
+        if target.input_shape is not None and tuple(arr.shape[1:]) != tuple(target.input_shape):
+            raise ValueError(f"{name} has images of shape {arr.shape[1:]}, the model was fit on {target.input_shape}")
     y = np.asarray(y)
     if y.shape != (len(X),):
         raise ValueError(f"y must hold one label per update image, got shape {y.shape} for {len(X)} images")
-    idx = np.searchsorted(model.classes_, y)
-    idx = np.clip(idx, 0, len(model.classes_) - 1)
-    if not np.array_equal(model.classes_[idx], y):
-        bad = y[model.classes_[idx] != y][0]
-        raise ValueError(f"y contains the label {bad!r}, which is not one of the model's classes")
-    return torch.from_numpy(probes), torch.from_numpy(X), torch.from_numpy(idx.astype(np.int64))
+    idx = target.class_index(y)
+    return torch.from_numpy(probes), torch.from_numpy(X), torch.from_numpy(idx)
 
 
 def _check_lr(lr) -> float:
@@ -186,9 +154,8 @@ def _delta(release, before: torch.Tensor, after: torch.Tensor, noise: np.ndarray
     return delta.reshape(len(delta), -1).astype(np.float32)
 
 
-def _progress(total: int, progress: bool | None, desc: str):
-    disable = None if progress is None else not progress
-    return tqdm(total=total, desc=desc, unit="update", file=sys.stderr, disable=disable, leave=False)
+def _progress(total: int, progress: bool | None, desc: str) -> Progress:
+    return Progress(total, desc=desc, unit="update", disable=progress is False, leave=False)
 
 
 # ----------------------------------------------------------------------------------------- simulation
@@ -201,7 +168,7 @@ def simulate_updates(model, probes, X, y, *, lr: float = UPDATE_LR, batch_size: 
 
     Parameters
     ----------
-    model : fitted CNNClassifier, VIBClassifier or DPSGDClassifier
+    model : fitted CNNClassifier, VIBClassifier, DPSGDClassifier or any target of :func:`~.target.as_target`
         The model before the update (never modified).
     probes : array (n_probes, H, W) or (n_probes, C, H, W)
         The attacker's probe images.
@@ -221,7 +188,7 @@ def simulate_updates(model, probes, X, y, *, lr: float = UPDATE_LR, batch_size: 
         from a generator seeded by (``random_state``, i, 1), not from its own ``rng``; a plain callable
         must be deterministic.
     progress : bool or None
-        A tqdm bar on stderr (None: only when stderr is a terminal).
+        Progress on stderr (None or True: a tqdm bar on a terminal, else a line every few seconds).
 
     Returns
     -------
@@ -248,16 +215,16 @@ def simulate_updates(model, probes, X, y, *, lr: float = UPDATE_LR, batch_size: 
         return functional_call(net, theta, (P, eps))
 
     in_eps = 0 if net.stochastic else None
-    per_sample_grads = vmap(grad(update_loss), in_dims=(None, 0, 0, in_eps))
-    probe_pass = vmap(probe_logits, in_dims=(0, in_eps))
+    # randomness="different": a stochastic module of a user's own draws its noise itself, per update
+    per_sample_grads = vmap(grad(update_loss), in_dims=(None, 0, 0, in_eps), randomness="different")
+    probe_pass = vmap(probe_logits, in_dims=(0, in_eps), randomness="different")
     out = np.empty((len(X), P.shape[0] * _n_outputs(net)), dtype=np.float32)
     with torch.no_grad():
         h_before = net.encode(P)
         plain_before = None if net.stochastic else net.head(h_before, None)
     bar = _progress(len(X), progress, "simulated updates")
     for sl in batched(len(X), batch_size):
-        eps_u, eps_b, eps_a = _block_noise(seed, sl.start, sl.stop, P.shape[0], net.k if net.stochastic else 0,
-                                           device)
+        eps_u, eps_b, eps_a = _block_noise(seed, sl.start, sl.stop, P.shape[0], net.noise_dim, device)
         g = per_sample_grads(params, X[sl].to(device), y[sl].to(device), eps_u)
         with torch.no_grad():
             theta = {name: params[name] - lr * g[name] for name in params}
@@ -273,8 +240,8 @@ def simulate_updates(model, probes, X, y, *, lr: float = UPDATE_LR, batch_size: 
     return out
 
 
-def _n_outputs(net: _NoisyLogits) -> int:
-    return (net.net.decoder if net.vib else net.net.head).out_features
+def _n_outputs(net: TargetNetwork) -> int:
+    return net.n_outputs
 
 
 def simulate_updates_loop(model, probes, X, y, *, lr: float = UPDATE_LR,
@@ -293,7 +260,7 @@ def simulate_updates_loop(model, probes, X, y, *, lr: float = UPDATE_LR,
     P, X, y = _inputs(model, probes, X, y)
     P = P.to(device)
     seed = seed_from(random_state)
-    k = net.k if net.stochastic else 0
+    k = net.noise_dim
     rows = []
     for i in range(len(X)):
         eps_u, eps_b, eps_a = _block_noise(seed, i, i + 1, P.shape[0], k, device)
@@ -341,13 +308,15 @@ class UpdateLeaksMLP(nn.Module):
         return self.out(x)
 
 
-class UpdateLeaksAttack:
+class UpdateLeaksAttack(AttributeInferenceAttack):
     """Single-sample label inference from a model update (Salem et al. 2020; MID paper Fig. 2(d), 3(b)).
 
-    ``fit(shadow, probes, X, y)`` simulates one update of the shadow model per shadow record and trains
-    the attack MLP on the (Δ, label) pairs (:meth:`fit_deltas` trains on given pairs);
-    ``observe(target, X, y)`` is what the attacker sees when the service updates the target on each
-    private record — only Δ on the probes; ``infer(target, deltas)`` returns the guessed labels. With
+    ``fit(shadow, probes, X, y)`` simulates one update of the shadow model (any target of
+    :func:`~defenses.neural.target.as_target`) per shadow record and trains the attack MLP on the
+    (Δ, label) pairs (:meth:`fit_deltas` trains on given pairs); ``observe(target, X, y)`` is what the
+    attacker sees when the service updates the target on each private record — only Δ on the probes;
+    ``infer(deltas)`` returns an :class:`~defenses.base.AttributeInference` of the updates' labels
+    (scores: the attack network's softmax). With
     ``release`` the service releases perturbed probability vectors instead of logits; the shadow updates
     are simulated through the same release (the attacker knows the defense).
 
@@ -372,7 +341,7 @@ class UpdateLeaksAttack:
     random_state : int, numpy Generator or None
         Seeds the shadow updates' latent noise, the MLP's initialisation, batch order and dropout.
     progress : bool or None
-        tqdm bars on stderr (None: only when stderr is a terminal).
+        Progress on stderr (None or True: tqdm bars on a terminal, else a line every few seconds).
 
     Attributes
     ----------
@@ -405,8 +374,9 @@ class UpdateLeaksAttack:
         self.device = device
         self.random_state = random_state
         self.progress = progress
+        self._check_params()
 
-    def _check(self) -> None:
+    def _check_params(self) -> None:
         _check_lr(self.update_lr)
         _check_release(self.release)
         for name in ("update_batch_size", "batch_size", "rounds", "epochs_per_round"):
@@ -424,19 +394,19 @@ class UpdateLeaksAttack:
     # ------------------------------------------------------------------ fit
     def fit(self, shadow, probes, X, y) -> UpdateLeaksAttack:
         """Simulate one update of ``shadow`` per record of ``(X, y)`` and train the attack MLP on them."""
-        self._check()
+        self._check_params()
         if len(X) < 2:
             raise ValueError("fit needs at least two shadow updates")
         probes = as_images(probes, "probes")
         deltas = simulate_updates(shadow, probes, X, y, lr=self.update_lr, batch_size=self.update_batch_size,
                                   random_state=seed_from(self.random_state) + 1, release=self.release,
                                   progress=self.progress)
-        return self.fit_deltas(deltas, y, probes=probes, classes=shadow.classes_)
+        return self.fit_deltas(deltas, y, probes=probes, classes=as_target(shadow).classes_)
 
     def fit_deltas(self, deltas, labels, *, probes, classes) -> UpdateLeaksAttack:
         """Train the attack MLP on given (Δ, label) pairs — e.g. Δ's simulated once and reused, or pooled
         from several shadow models. ``probes`` are the images the Δ's were read on, ``classes`` the labels."""
-        self._check()
+        self._check_params()
         seed = seed_from(self.random_state)
         D = np.asarray(deltas, dtype=np.float32)
         labels = np.asarray(labels)
@@ -462,9 +432,8 @@ class UpdateLeaksAttack:
         D, labels = D.to(dev), labels.to(dev)
         self.history_: list[dict[str, float]] = []
         self._snapshots: list[dict[str, torch.Tensor]] = []
-        disable = None if self.progress is None else not self.progress
-        bar = tqdm(total=self.rounds * self.epochs_per_round, desc="update-leaks attack", file=sys.stderr,
-                   disable=disable, leave=False)
+        bar = Progress(self.rounds * self.epochs_per_round, desc="update-leaks attack", unit="epoch",
+                       disable=self.progress is False, leave=False)
         for r in range(self.rounds):
             for e in range(self.epochs_per_round):
                 net.train()
@@ -496,14 +465,13 @@ class UpdateLeaksAttack:
         """What the attacker sees when the service updates ``target`` on each record of ``(X, y)``: the
         flattened change of the target's logits — or of its released vectors, with ``release`` — on the
         probes (:func:`simulate_updates`)."""
-        self._check_fitted(target)
+        self._check_fitted("net_")
+        self._check_classes(target)
         return simulate_updates(target, self.probes_, X, y, lr=self.update_lr, batch_size=self.update_batch_size,
                                 random_state=random_state, release=self.release, progress=self.progress)
 
-    def _check_fitted(self, target) -> None:
-        if not hasattr(self, "net_"):
-            raise ValueError("this UpdateLeaksAttack is not fitted yet; call fit(shadow, probes, X, y) first")
-        if not np.array_equal(np.asarray(getattr(target, "classes_", [])), self.classes_):
+    def _check_classes(self, target) -> None:
+        if not np.array_equal(np.asarray(as_target(target).classes_), self.classes_):
             raise ValueError("the target's classes differ from the shadow model's")
 
     def _deltas(self, deltas) -> torch.Tensor:
@@ -513,18 +481,33 @@ class UpdateLeaksAttack:
                              f"got shape {D.shape}")
         return torch.from_numpy(D).to(self.device_)
 
-    @torch.no_grad()
-    def infer(self, target, deltas) -> np.ndarray:
-        """The attack's guess of each update record's label, from the Δ's that :meth:`observe` returned."""
-        self._check_fitted(target)
+    def infer(self, X_known, y=None, *old) -> AttributeInference:
+        """The attack's guess of each update record's label from the Δ's ``X_known`` that :meth:`observe`
+        returned (``y`` is not used: the label is what the attack infers)."""
+        if old or y is not None and not isinstance(X_known, np.ndarray):  # the old shape infer(target, deltas)
+            return self._old_infer(X_known, y)
+        self._check_fitted("net_")
+        D = self._deltas(X_known)
         self.net_.eval()
-        return self.classes_[self._predict_idx(self.net_, self._deltas(deltas)).cpu().numpy()]
+        with torch.no_grad():
+            proba = torch.cat([torch.softmax(self.net_(D[sl]), dim=1) for sl in batched(len(D), 4096)]).cpu().numpy()
+            idx = self._predict_idx(self.net_, D).cpu().numpy()
+        return AttributeInference(guesses=self.classes_[idx], scores=proba, values=self.classes_)
+
+    @deprecated_call("UpdateLeaksAttack.infer(target, deltas)", "UpdateLeaksAttack.infer(deltas).guesses")
+    def _old_infer(self, target, deltas) -> np.ndarray:
+        self._check_fitted("net_")
+        self._check_classes(target)
+        return self.infer(deltas).guesses
 
     @torch.no_grad()
-    def infer_rounds(self, target, deltas) -> np.ndarray:
+    def infer_rounds(self, deltas, *old) -> np.ndarray:
         """Guesses of the network as it was after each round, shape (rounds, n): the official metric
         averages the accuracy over these."""
-        self._check_fitted(target)
+        if old:  # the old shape infer_rounds(target, deltas)
+            self._check_classes(deltas)
+            deltas = old[0]
+        self._check_fitted("net_")
         D = self._deltas(deltas)
         net = copy.deepcopy(self.net_).eval()
         out = []

@@ -2,22 +2,25 @@
 
 Learners (scikit-learn estimators, categorical features natively): :class:`ID3Classifier`,
 :class:`DPID3Classifier`, :class:`PriorityID3Classifier`. Attacks on the sensitive feature
-(Fredrikson et al. 2014/2015): :class:`NaiveMAPAttack` (black box), :class:`MAPWithCountsAttack`
-(white box, training counts on the paths), :class:`PriorAttack` (no model). See docs/defenses.md.
+(Fredrikson et al. 2014/2015): :class:`NaiveMAPClassifierAttack` (black box), :class:`MAPWithCountsAttack`
+(white box, training counts on the paths), :class:`~defenses.base.PriorBaseline` (no model); the old
+names ``NaiveMAPAttack`` and ``PriorAttack`` are deprecated aliases. See docs/attacks.md.
 
 A table used for many models (a sweep over splits and settings) can be encoded once with
 :func:`encode_table`; every learner and attack takes the :class:`EncodedTable` and its row subsets.
 """
 
-from ._base import BaseCategoricalTree, CategoricalTree, EncodedTable, encode_table
-from .attacks import (AttributeInference, MAPWithCountsAttack, NaiveMAPAttack, PriorAttack, confusion_matrix,
-                      estimate_prior)
+from ._base import (BaseCategoricalTree, CategoricalTree, ContinuousFeatureWarning, EncodedTable,
+                    MissingValueWarning, encode_table)
+from .attacks import (AttributeInference, MAPWithCountsAttack, NaiveMAPAttack, NaiveMAPClassifierAttack, PriorAttack,
+                      PriorBaseline, confusion_matrix, estimate_prior)
 from .dp import DPID3Classifier
 from .export import to_sklearn
 from .id3 import ID3Classifier, PriorityID3Classifier
 
 __all__ = [
-    "AttributeInference", "BaseCategoricalTree", "CategoricalTree", "DPID3Classifier", "EncodedTable",
-    "ID3Classifier", "MAPWithCountsAttack", "NaiveMAPAttack", "PriorAttack", "PriorityID3Classifier",
+    "AttributeInference", "BaseCategoricalTree", "CategoricalTree", "ContinuousFeatureWarning", "DPID3Classifier",
+    "EncodedTable", "ID3Classifier", "MAPWithCountsAttack", "MissingValueWarning", "NaiveMAPAttack",
+    "NaiveMAPClassifierAttack", "PriorAttack", "PriorBaseline", "PriorityID3Classifier",
     "confusion_matrix", "encode_table", "estimate_prior", "to_sklearn",
 ]

@@ -5,11 +5,14 @@ that tests feature ``f`` has one child per value of ``f``'s domain, stored conti
 ``first_child``, so the child for value code ``v`` is ``first_child + v``. Prediction walks all rows down
 the tree one level at a time (a loop over depth, vectorized over rows). A row whose value at a tested
 feature is outside the domain seen at fit time (or missing) stops at that internal node and gets that
-node's label — the label the node would have as a leaf.
+node's label — the label the node would have as a leaf; missing values at predict time do so with a
+:class:`MissingValueWarning`, and a float column with many distinct values at fit time (a continuous feature
+that would become a many-way split) with a :class:`ContinuousFeatureWarning`.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -183,6 +186,47 @@ def entropy_bits(counts: np.ndarray, axis: int = -1) -> np.ndarray:
     return np.where(n > 0, h, 0.0)
 
 
+#: A float column with more distinct values than this is taken for a continuous feature (a warning at fit time).
+CONTINUOUS_DISTINCT = 32
+
+
+class ContinuousFeatureWarning(UserWarning):
+    """A float column with many distinct values was fitted as categories (one branch per value)."""
+
+
+class MissingValueWarning(UserWarning):
+    """Rows with missing values were predicted: each stops at the first test of a feature it lacks."""
+
+
+def _warn_continuous(cols, names, categories) -> None:
+    found = [(names[j] if names else j, len(cats)) for j, (col, cats) in enumerate(zip(cols, categories))
+             if np.asarray(col).dtype.kind == "f" and not isinstance(getattr(col, "dtype", None), pd.CategoricalDtype)
+             and cats is not None and len(cats) > CONTINUOUS_DISTINCT]
+    if found:
+        listed = ", ".join(f"{name!r} ({k} values)" for name, k in found[:3]) + (" and more" if len(found) > 3 else "")
+        warnings.warn(f"float feature(s) {listed} become one branch per distinct value: the trees are for categorical "
+                      "data; bin continuous features (e.g. pandas.cut), or pass a pandas Categorical to say the values "
+                      "are categories", ContinuousFeatureWarning, stacklevel=4)
+
+
+def _warn_missing(X) -> None:
+    if isinstance(X, EncodedTable):
+        return
+    cols, names = _columns(X, fitting=False)
+    missing = np.zeros(len(cols[0]), bool)
+    first = None
+    for j, col in enumerate(cols):
+        m = _is_missing(col)
+        if first is None and m.any():
+            first = names[j] if names else j
+        missing |= m
+    if missing.any():
+        warnings.warn(f"{int(missing.sum())} of {len(missing)} rows have missing values (first in feature {first!r}): "
+                      "a row stops at the first test of a feature it lacks and gets that node's prediction, as for an "
+                      "unseen value; fill them, or code missing as a category of its own", MissingValueWarning,
+                      stacklevel=4)
+
+
 def _columns(X, fitting: bool) -> tuple[list[np.ndarray] | list[pd.Series], list[str] | None]:
     """Columns of a DataFrame, or of an array validated by scikit-learn's ``check_array`` (any dtype;
     missing values refused at fit time, where every category must be a real value)."""
@@ -333,6 +377,10 @@ class BaseCategoricalTree(ClassifierMixin, BaseEstimator):
     Subclasses implement ``_grow(codes, y) -> CategoricalTree``.
     """
 
+    #: Refuse to read the class set or a feature domain from the training data (DP learners: they must be
+    #: public parameters, a categorical dtype's categories or an :class:`EncodedTable`'s domains).
+    _public_domains_only = False
+
     # --- encoding -------------------------------------------------------------------------------
     def _fit_encoding(self, X, y) -> tuple[np.ndarray, np.ndarray]:
         if y is None:
@@ -355,8 +403,16 @@ class BaseCategoricalTree(ClassifierMixin, BaseEstimator):
             raise ValueError(f"y must be 1-D with one label per row of X ({n}), got shape {np.shape(y)}")
         if _is_missing(y_arr).any():
             raise ValueError("y contains missing labels")
-        if categorical_y:
+        given = getattr(self, "classes", None)
+        if given is not None:
+            classes = np.asarray(given)
+            if classes.ndim != 1 or len(classes) < 1 or len(pd.unique(classes)) != len(classes):
+                raise ValueError(f"classes must list distinct labels, got {given!r}")
+        elif categorical_y:
             classes = np.asarray(y.dtype.categories if hasattr(y, "cat") else y.categories)
+        elif self._public_domains_only:
+            raise ValueError(f"{type(self).__name__} takes the class set as a public parameter: pass classes=[...] "
+                             "or a categorical y (reading it from the private labels is not covered by the DP guarantee)")
         else:
             check_classification_targets(y_arr)
             classes = np.unique(y_arr)
@@ -376,6 +432,10 @@ class BaseCategoricalTree(ClassifierMixin, BaseEstimator):
                     categories.append(None if missing[j] else np.asarray(cats[j]))
                 elif isinstance(col.dtype, pd.CategoricalDtype):
                     categories.append(np.asarray(col.cat.categories))
+                elif self._public_domains_only:
+                    raise ValueError(f"feature {names[j] if names else j}: {type(self).__name__} takes feature domains "
+                                     "as public parameters: pass categories=[...] or categorical columns (reading "
+                                     "them from the private data is not covered by the DP guarantee)")
                 else:
                     try:
                         categories.append(np.unique(np.asarray(col)))
@@ -387,6 +447,8 @@ class BaseCategoricalTree(ClassifierMixin, BaseEstimator):
             j = int(np.flatnonzero(missing)[0])
             raise ValueError(f"feature {names[j] if names else j} has missing values; code them as "
                              "a category of their own")
+        if cols is not None and isinstance(cats, str):
+            _warn_continuous(cols, names, categories)
         self.categories_ = categories
         self.n_features_in_ = n_features
         if names is not None:
@@ -398,12 +460,13 @@ class BaseCategoricalTree(ClassifierMixin, BaseEstimator):
         if (codes < 0).any():
             j = int(np.flatnonzero((codes < 0).any(axis=0))[0])
             raise ValueError(f"feature {names[j] if names else j} has values outside its given categories")
-        if isinstance(y, pd.Series) and categorical_y:
+        if isinstance(y, pd.Series) and categorical_y and given is None:
             y_codes = y.cat.codes.to_numpy().astype(np.int64)
         else:
             y_codes = np.asarray(pd.Index(classes).get_indexer(np.asarray(y_arr, dtype=object)), np.int64)
         if (y_codes < 0).any():
-            raise ValueError("y has labels outside the categories of its categorical dtype")
+            raise ValueError("y has labels outside classes" if given is not None
+                             else "y has labels outside the categories of its categorical dtype")
         return codes, y_codes
 
     def encode(self, X) -> np.ndarray:
@@ -432,7 +495,9 @@ class BaseCategoricalTree(ClassifierMixin, BaseEstimator):
     def apply(self, X) -> np.ndarray:
         """Node id where each row ends (a leaf, or the internal node whose test value is unseen)."""
         check_is_fitted(self, "tree_")
-        return self.tree_.apply(self._encode(X))
+        codes = self._encode(X)
+        _warn_missing(X)
+        return self.tree_.apply(codes)
 
     def predict(self, X) -> np.ndarray:
         """Predicted class of every row: the label of the node it ends in (vectorized)."""

@@ -1,46 +1,24 @@
 """Attribute-inference attacks on trees: Naive MAP, MAP with counts, and the prior-only baseline.
 
 Threat model (Fredrikson et al. 2014, 2015; docs/attacks.md): for each target the attacker knows every
-feature except the sensitive one (``known``), the target's true label ``y``, and the prior p(v) of the
+feature except the sensitive one (``X_known``), the target's true label ``y``, and the prior p(v) of the
 sensitive feature. Naive MAP (black box) also knows the model's confusion matrix; MAP with counts
-(white box) reads the tree's paths and the training count of every leaf. Each attack's ``infer`` returns
-an :class:`AttributeInference` holding the guesses and the per-value scores.
+(white box) reads the tree's paths and the training count of every leaf. Every attack is an
+:class:`~defenses.base.AttributeInferenceAttack`: ``fit(model, ...)`` binds the model, ``infer(X_known,
+y)`` returns an :class:`~defenses.base.AttributeInference` holding the guesses and the per-value scores.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Mapping
 
 import numpy as np
 import pandas as pd
 
+from defenses.base import AttributeInference, AttributeInferenceAttack, PriorBaseline, deprecated_call
+
 from ._base import BaseCategoricalTree
 from .id3 import resolve_feature
-
-
-@dataclass(frozen=True)
-class AttributeInference:
-    """Guesses of the sensitive value and the unnormalized MAP score of every candidate value.
-
-    Attributes
-    ----------
-    guesses : (n,) array
-        Guessed values (elements of ``values``).
-    scores : (n, V) float array
-        Score of each candidate value per target (columns in the order of ``values``).
-    values : (V,) array
-        Candidate values of the sensitive feature.
-    """
-
-    guesses: np.ndarray
-    scores: np.ndarray
-    values: np.ndarray
-
-    def posterior(self) -> np.ndarray:
-        """Scores normalized per row (uniform where every score is 0)."""
-        s = self.scores.sum(axis=1, keepdims=True)
-        return np.where(s > 0, self.scores / np.where(s > 0, s, 1.0), 1.0 / self.scores.shape[1])
 
 
 def estimate_prior(values, domain=None) -> pd.Series:
@@ -104,14 +82,37 @@ def _prior_vector(prior, domain: np.ndarray) -> np.ndarray:
     return p / p.sum()
 
 
-class _MAPBase:
-    def __init__(self, sensitive_feature, prior):
-        self.sensitive_feature = sensitive_feature
-        self.prior = prior
+def _check_tree(model) -> None:
+    if not isinstance(model, BaseCategoricalTree) or not hasattr(model, "tree_"):
+        raise ValueError("model must be a fitted ID3Classifier, PriorityID3Classifier or DPID3Classifier")
+
+
+class _MAPBase(AttributeInferenceAttack):
+    def _check_params(self) -> None:
+        if not isinstance(self.sensitive_feature, (str, int, np.integer)) or isinstance(self.sensitive_feature, bool):
+            raise ValueError(f"sensitive_feature must be a column name or index, got {self.sensitive_feature!r}")
+        if not isinstance(self.prior, (Mapping, pd.Series, np.ndarray, list, tuple)):
+            raise ValueError("prior must be a mapping value → probability, a Series, or an array in the order of "
+                             "the feature's domain")
+
+    def infer(self, X_known, y=None, *old) -> AttributeInference:
+        """Attack every row of ``X_known`` (the model's features as a table or an
+        :class:`~defenses.tree.EncodedTable`; the sensitive column is ignored or absent) whose true labels
+        are ``y``."""
+        if isinstance(X_known, BaseCategoricalTree):  # the old call shape infer(model, known, y)
+            return self._old_infer(X_known, y, *old)
+        self._check_fitted("model_")
+        if y is None:
+            raise ValueError("y (the targets' true labels) is required")
+        return self._infer(self.model_, *self._setup(self.model_, X_known, y))
+
+    @deprecated_call("infer(model, known, y) of the tree attacks", "attack.fit(model).infer(known, y)")
+    def _old_infer(self, model, known, y) -> AttributeInference:
+        self.fit(model)
+        return self._infer(model, *self._setup(model, known, y))
 
     def _setup(self, model, known, y):
-        if not isinstance(model, BaseCategoricalTree) or not hasattr(model, "tree_"):
-            raise ValueError("model must be a fitted ID3Classifier, PriorityID3Classifier or DPID3Classifier")
+        _check_tree(model)
         if isinstance(known, pd.DataFrame) and isinstance(self.sensitive_feature, str) and \
                 self.sensitive_feature not in known.columns and hasattr(model, "feature_names_in_"):
             names = list(model.feature_names_in_)
@@ -131,7 +132,7 @@ class _MAPBase:
         return AttributeInference(guesses=domain[best], scores=scores, values=domain)
 
 
-class NaiveMAPAttack(_MAPBase):
+class NaiveMAPClassifierAttack(_MAPBase):
     r"""Black-box "Naive MAP" (Fredrikson et al. 2014's A_π applied to a classifier, as in their 2015 paper).
 
     For each target with known features x_K and true label y, and each candidate value v of the sensitive
@@ -144,14 +145,24 @@ class NaiveMAPAttack(_MAPBase):
     feature outside the model's domain (or missing) is sent to the model as is: the tree answers with the
     label of the node where such a row stops.
 
+    The model is one of the toolkit's trees (queried on its encoded rows), or any fitted scikit-learn
+    classifier with ``predict`` and ``classes_`` — then ``prior`` is a mapping (its keys the candidate values),
+    ``X_known`` holds the sensitive column (a DataFrame column named ``sensitive_feature``, or the array column
+    of that index; its content is ignored) and each candidate is written into it before querying.
+
     Parameters
     ----------
     sensitive_feature : str or int
         Name or index of the sensitive feature among the model's features.
     prior : mapping value → probability, Series, or array in the order of the feature's domain
         p(v) (e.g. :func:`estimate_prior` on the training records).
-    confusion : (n_classes, n_classes) array
-        C in the order of ``model.classes_``.
+    confusion : (n_classes, n_classes) array, optional
+        C in the order of ``model.classes_``; None: estimated by :meth:`fit` from the attacker's records.
+
+    Attributes
+    ----------
+    model_ : the attacked tree
+    confusion_ : (n_classes, n_classes) array
 
     References
     ----------
@@ -159,19 +170,72 @@ class NaiveMAPAttack(_MAPBase):
     M. Fredrikson, S. Jha, T. Ristenpart, CCS 2015.
     """
 
-    def __init__(self, sensitive_feature, prior, confusion):
-        super().__init__(sensitive_feature, prior)
+    def __init__(self, sensitive_feature, prior, confusion=None):
+        self.sensitive_feature = sensitive_feature
+        self.prior = prior
         self.confusion = confusion
+        self._check_params()
 
-    def infer(self, model, known, y) -> AttributeInference:
-        """Attack every row of ``known`` (the model's features as a table or an
-        :class:`~defenses.tree.EncodedTable`; the sensitive column is ignored or absent) whose true labels
-        are ``y``."""
-        s, codes, y_idx, domain, prior = self._setup(model, known, y)
-        conf = np.asarray(self.confusion, float)
+    def fit(self, model, X=None, y=None) -> NaiveMAPClassifierAttack:
+        """Bind the classifier ``model``; with ``confusion=None`` estimate C from the attacker's records ``(X, y)``."""
+        self._check_params()
+        if isinstance(model, BaseCategoricalTree):
+            _check_tree(model)
+            _prior_vector(self.prior, np.asarray(model.categories_[resolve_feature(model, self.sensitive_feature)]))
+        else:
+            if not (hasattr(model, "predict") and hasattr(model, "classes_")):
+                raise ValueError(f"model must be a fitted classifier with predict and classes_, got {type(model).__name__}")
+            self._candidates()
+        if self.confusion is None:
+            if X is None or y is None:
+                raise ValueError("confusion is None: give the attacker's records X, y to fit to estimate it")
+            conf = confusion_matrix(model, X, y)
+        else:
+            conf = np.asarray(self.confusion, float)
         k = len(model.classes_)
         if conf.shape != (k, k) or (conf < 0).any():
             raise ValueError(f"confusion must be a non-negative ({k}, {k}) matrix in model.classes_ order")
+        self.model_, self.confusion_ = model, conf
+        return self
+
+    def infer(self, X_known, y=None, *old) -> AttributeInference:
+        if isinstance(X_known, BaseCategoricalTree) or not hasattr(self, "model_") or \
+                isinstance(self.model_, BaseCategoricalTree):
+            return super().infer(X_known, y, *old)
+        if y is None:
+            raise ValueError("y (the targets' true labels) is required")
+        return self._infer_any(X_known, y)
+
+    infer.__doc__ = _MAPBase.infer.__doc__
+
+    def _candidates(self) -> tuple[np.ndarray, np.ndarray]:
+        if not isinstance(self.prior, (Mapping, pd.Series)):
+            raise ValueError("for a model other than the toolkit's trees, prior must be a mapping value → "
+                             "probability (its keys are the candidate values)")
+        domain = np.empty(len(self.prior), dtype=object)
+        domain[:] = list(dict(self.prior.items()))
+        return domain, _prior_vector(self.prior, domain)
+
+    def _infer_any(self, X_known, y) -> AttributeInference:
+        """Naive MAP against any scikit-learn classifier: each candidate written into the sensitive column."""
+        model, conf = self.model_, self.confusion_
+        domain, prior = self._candidates()
+        y_idx = _label_codes(np.asarray(model.classes_), y)
+        if len(y_idx) != len(X_known):
+            raise ValueError(f"y has {len(y_idx)} labels for {len(X_known)} targets")
+        scores = np.empty((len(y_idx), len(domain)))
+        for i, value in enumerate(domain):
+            if isinstance(X_known, pd.DataFrame):
+                probe = X_known.assign(**{str(self.sensitive_feature): value})
+            else:
+                probe = np.array(X_known, copy=True)
+                probe[:, int(self.sensitive_feature)] = value
+            pred = _label_codes(np.asarray(model.classes_), model.predict(probe))
+            scores[:, i] = prior[i] * conf[y_idx, pred]
+        return self._decide(scores, prior, domain)
+
+    def _infer(self, model, s, codes, y_idx, domain, prior) -> AttributeInference:
+        conf = self.confusion_
         scores = np.empty((len(codes), len(domain)))
         probe = codes.copy()
         for i in range(len(domain)):
@@ -209,12 +273,25 @@ class MAPWithCountsAttack(_MAPBase):
     """
 
     def __init__(self, sensitive_feature, prior, chunk_size: int = 4096):
-        super().__init__(sensitive_feature, prior)
+        self.sensitive_feature = sensitive_feature
+        self.prior = prior
         self.chunk_size = chunk_size
+        self._check_params()
 
-    def infer(self, model, known, y) -> AttributeInference:
-        """Attack every row of ``known`` whose true labels are ``y`` using the tree's leaf counts."""
-        s, codes, y_idx, domain, prior = self._setup(model, known, y)
+    def _check_params(self) -> None:
+        super()._check_params()
+        if isinstance(self.chunk_size, bool) or not isinstance(self.chunk_size, (int, np.integer)) or self.chunk_size < 1:
+            raise ValueError(f"chunk_size must be a positive integer, got {self.chunk_size!r}")
+
+    def fit(self, model, X=None, y=None) -> MAPWithCountsAttack:
+        """Bind the tree ``model`` (white box: its paths and leaf counts); ``X``, ``y`` are not needed."""
+        self._check_params()
+        _check_tree(model)
+        _prior_vector(self.prior, np.asarray(model.categories_[resolve_feature(model, self.sensitive_feature)]))
+        self.model_ = model
+        return self
+
+    def _infer(self, model, s, codes, y_idx, domain, prior) -> AttributeInference:
         t = model.tree_
         leaves = t.leaves
         n_leaf, w_leaf, path = t.n_samples[leaves], t.label[leaves], t.path[leaves]
@@ -264,38 +341,22 @@ class MAPWithCountsAttack(_MAPBase):
         return self._decide(scores, prior, domain)
 
 
-class PriorAttack:
-    """The adversary without a model: guesses from the prior p(v) alone (the baseline of every figure).
+class PriorAttack(PriorBaseline):
+    """Deprecated: the old call shape ``infer(model, known, y=None)`` of :class:`~defenses.base.PriorBaseline`
+    (the one prior-only adversary of every attack family); it will be removed in the next release."""
 
-    Parameters
-    ----------
-    prior : mapping value → probability or Series
-        p(v); its keys are the candidate values.
-    strategy : {"mode", "sample"}, default "mode"
-        "mode": always the most likely value (the MAP guess without a model); "sample": draw each guess
-        from p(v) independently (a guesser matching the base rate; its expected F1 for a value v is
-        2·p(v)·b/(p(v) + b) with b that value's rate among the targets).
-    random_state : int, Generator or None
-        Source of the draws for ``strategy="sample"``.
-    """
-
+    @deprecated_call("defenses.tree.PriorAttack", "defenses.base.PriorBaseline(prior).infer(known)")
     def __init__(self, prior, strategy: str = "mode", random_state=None):
-        self.prior = prior
-        self.strategy = strategy
-        self.random_state = random_state
+        super().__init__(prior, strategy, random_state)
 
-    def infer(self, model, known, y=None) -> AttributeInference:
-        """Guess for every row of ``known`` (``model`` and ``y`` are ignored: the attacker uses neither)."""
-        if self.strategy not in ("mode", "sample"):
-            raise ValueError(f"strategy must be 'mode' or 'sample', got {self.strategy!r}")
-        if not isinstance(self.prior, (Mapping, pd.Series)):
-            raise ValueError("prior must be a mapping value → probability or a pandas Series")
-        domain = np.asarray(list(dict(self.prior.items())))
-        p = _prior_vector(self.prior, domain)
-        n = len(known)
-        scores = np.tile(p, (n, 1))
-        if self.strategy == "mode":
-            guesses = np.repeat(domain[np.argmax(p)], n)
-        else:
-            guesses = domain[np.random.default_rng(self.random_state).choice(len(domain), size=n, p=p)]
-        return AttributeInference(guesses=guesses, scores=scores, values=domain)
+    def infer(self, model, known=None, y=None) -> AttributeInference:  # type: ignore[override]
+        return super().infer(known)
+
+
+class NaiveMAPAttack(NaiveMAPClassifierAttack):
+    """Deprecated: the old name (shared with a regression attack) and call shape ``infer(model, known, y)``
+    of :class:`NaiveMAPClassifierAttack`; it will be removed in the next release."""
+
+    @deprecated_call("defenses.tree.NaiveMAPAttack", "NaiveMAPClassifierAttack(...).fit(model).infer(known, y)")
+    def __init__(self, sensitive_feature, prior, confusion):
+        super().__init__(sensitive_feature, prior, confusion)

@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from mitheory.rng import as_generator
+
 from ._base import BaseCategoricalTree, CategoricalTree, _Builder, contingency, xlog2x
+
+#: Smallest ε per query: the Laplace scale 1/ε' and the sums of noisy counts must stay finite doubles (checked
+#: on the steak survey: ε' = 8e-302 grows a finite tree, 8e-309 does not).
+MIN_EPSILON_PER_QUERY = 1e-300
 
 
 @dataclass(frozen=True)
@@ -75,13 +82,17 @@ class DPID3Classifier(BaseCategoricalTree):
         Split quality for the exponential mechanism (sensitivities 1, 2, log2(N̄+1) + 1/ln 2)
         [ours: "max", reported by Friedman & Schuster as the most accurate; the MID paper does not say].
     n_bound : float or None, default None
-        Public upper bound N̄ on the number of records (for ``quality="ig"``); None uses the training size,
-        treating it as public [ours].
+        Public upper bound N̄ on the number of records, required by ``quality="ig"`` (whose sensitivity
+        grows with it; the training size itself is private under add/remove adjacency).
     categories : "auto" or list of array-like, default "auto"
         Feature domains; they must be public. "auto" takes a pandas categorical column's categories
-        (public answer sets, as :func:`defenses.datasets.load_steak_survey` provides) or else the values
-        seen — which is not private; pass the domains for a DP guarantee on raw arrays. The class set is
-        likewise a categorical target's categories or the labels seen.
+        (public answer sets, as :func:`defenses.datasets.load_steak_survey` provides) or an
+        :class:`EncodedTable`'s domains; a raw column's values are never read as its domain (``fit``
+        refuses: pass the domains).
+    classes : array-like or None, default None
+        The public class set (columns of ``predict_proba``, in this order). None takes a categorical
+        target's categories; labels in a plain array are refused (the set of labels seen is not private:
+        one record of a new class would add a column).
     random_state : int, Generator or None
         Source of the Laplace and Gumbel noise.
 
@@ -101,14 +112,24 @@ class DPID3Classifier(BaseCategoricalTree):
     A. Friedman, A. Schuster, "Data mining with differential privacy", KDD 2010.
     """
 
+    _public_domains_only = True
+
     def __init__(self, epsilon: float = 1.0, max_depth: int = 5, quality: str = "max",
-                 n_bound: float | None = None, categories="auto", random_state=None):
+                 n_bound: float | None = None, categories="auto", classes=None, random_state=None):
         self.epsilon = epsilon
         self.max_depth = max_depth
         self.quality = quality
         self.n_bound = n_bound
         self.categories = categories
+        self.classes = classes
         self.random_state = random_state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # ε-DP noise in every count: at the default budget on scikit-learn's small check data the tree
+        # need not reach its accuracy bar (seeded by random_state, so still deterministic)
+        tags.classifier_tags.poor_score = True
+        return tags
 
     def fit(self, X, y) -> "DPID3Classifier":
         """Grow an ε-DP tree on categorical ``X`` and labels ``y``."""
@@ -116,13 +137,22 @@ class DPID3Classifier(BaseCategoricalTree):
             raise ValueError(f"epsilon must be a finite number > 0, got {self.epsilon!r}")
         if not (isinstance(self.max_depth, (int, np.integer)) and self.max_depth >= 0):
             raise ValueError(f"max_depth must be an int >= 0, got {self.max_depth!r}")
+        if self.epsilon / (2 * (self.max_depth + 1)) < MIN_EPSILON_PER_QUERY:
+            raise ValueError(f"epsilon must be >= {2 * (self.max_depth + 1) * MIN_EPSILON_PER_QUERY:g} at max_depth="
+                             f"{self.max_depth} (each of its {2 * (self.max_depth + 1)} queries gets epsilon / "
+                             f"{2 * (self.max_depth + 1)} >= {MIN_EPSILON_PER_QUERY:g}, so that the noise and its sums "
+                             f"stay finite doubles), got {self.epsilon!r}")
         if self.quality not in ("max", "gini", "ig"):
             raise ValueError(f"quality must be 'max', 'gini' or 'ig', got {self.quality!r}")
         if self.n_bound is not None and not (isinstance(self.n_bound, (int, float)) and self.n_bound >= 1):
             raise ValueError(f"n_bound must be None or a number >= 1, got {self.n_bound!r}")
+        if self.quality == "ig" and self.n_bound is None:
+            raise ValueError("quality='ig' needs n_bound, a public upper bound on the number of records "
+                             "(its sensitivity grows with it; the training size itself is private)")
         codes, y_codes = self._fit_encoding(X, y)
-        rs = self.random_state
-        gen = np.random.default_rng(rs.randint(2 ** 31) if isinstance(rs, np.random.RandomState) else rs)
+        if self.n_bound is not None and len(codes) > self.n_bound:
+            raise ValueError(f"the training set has {len(codes)} records, more than n_bound={self.n_bound}")
+        gen = as_generator(self.random_state)
         d = int(self.max_depth)
         self.epsilon_per_query_ = float(self.epsilon) / (2 * (d + 1))
         self.privacy_ledger_ = [
@@ -145,7 +175,7 @@ class DPID3Classifier(BaseCategoricalTree):
         n_cat = np.array([len(c) for c in self.categories_])
         kmax = int(n_cat.max())
         eps = self.epsilon_per_query_
-        sens = quality_sensitivity(self.quality, n if self.n_bound is None else self.n_bound)
+        sens = quality_sensitivity(self.quality, self.n_bound)
         threshold = np.sqrt(2) / eps
         builder = _Builder(n_feat, n_classes)
         zeros = np.zeros(n_classes)

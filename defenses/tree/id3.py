@@ -9,6 +9,9 @@ import numpy as np
 from ._base import BaseCategoricalTree, CategoricalTree, _Builder, contingency, entropy_bits, xlog2x
 
 _TIE = 1e-12  # scores within this many bits count as tied; ties go to the lowest feature index
+#: Largest λ of the MID criterion C(A) − λ·H(Ŷ): λ·H must stay a finite double (checked on the steak survey:
+#: 1e300 grows a tree, 1e307 overflows). Every λ above about 1e20 grows the same tree as λ → ∞.
+MAX_LAMBDA = 1e300
 
 
 def _split_scores(tab: np.ndarray, n_a: np.ndarray, n_t: int, parent_counts: np.ndarray, criterion: str,
@@ -98,6 +101,9 @@ class ID3Classifier(BaseCategoricalTree):
     def _validate(self) -> None:
         if not (isinstance(self.mid_lambda, (int, float)) and np.isfinite(self.mid_lambda) and self.mid_lambda >= 0):
             raise ValueError(f"mid_lambda must be a finite number >= 0, got {self.mid_lambda!r}")
+        if self.mid_lambda > MAX_LAMBDA:
+            raise ValueError(f"mid_lambda must be <= {MAX_LAMBDA:g} (lambda * H(Y_hat) overflows a double beyond; every "
+                             f"lambda above about 1e20 already grows the lambda -> infinity tree), got {self.mid_lambda!r}")
         if self.max_depth is not None and not (isinstance(self.max_depth, (int, np.integer)) and self.max_depth >= 0):
             raise ValueError(f"max_depth must be None or an int >= 0, got {self.max_depth!r}")
         if not (isinstance(self.min_samples_split, (int, np.integer)) and self.min_samples_split >= 2):

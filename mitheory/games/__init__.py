@@ -39,11 +39,14 @@ from mitheory.mechanisms import (
     Mechanism,
     from_fixed,
     guard_digits,
+    resolution_digits,
     output_law,
     sample_statistic,
     statistic_law,
     to_fixed,
 )
+from mitheory.privacy import PrivacyCheck, check_declared_privacy
+from mitheory.rng import as_generator
 from mitheory.stats import clopper_pearson
 
 __all__ = [
@@ -187,11 +190,7 @@ def _check_rounds(rounds: Any) -> int:
 
 
 def _check_rng(rng: Any) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or isinstance(rng, (int, np.integer)):
-        return np.random.default_rng(rng)
-    raise ValueError(f"rng must be a numpy Generator, an int seed or None, got {type(rng).__name__}")
+    return as_generator(rng, name="rng")
 
 
 def _to_mpf(v: Any) -> mpmath.mpf:
@@ -313,6 +312,12 @@ class IndistinguishabilityGame:
     def __repr__(self) -> str:
         return f"IndistinguishabilityGame({self.distribution!r}, {self.mechanism!r}, n={self.n})"
 
+    def check_privacy(self, eps: Any = None, delta: Any = None, *, digits: int = DEFAULT_DIGITS) -> PrivacyCheck:
+        """The mechanism's declared (or the given) ``(ε, δ)`` against its exact privacy on ``n`` records of
+        this distribution's domain (:func:`mitheory.privacy.check_declared_privacy`)."""
+        return check_declared_privacy(self.mechanism, self.n, eps, delta, distribution=self.distribution,
+                                      digits=digits)
+
     # -- exact -----------------------------------------------------------------------------------------
     def _arithmetic(self, arithmetic: str) -> str:
         return resolve_arithmetic(arithmetic, self.n)
@@ -375,7 +380,7 @@ class IndistinguishabilityGame:
         histogram-free mechanisms); ``"auto"`` (default) is ``"fraction"`` up to n = 300, else ``"mpmath"``.
         """
         arith = self._arithmetic(arithmetic)
-        dps = digits + (guard_digits(self.n) if arith == "mpmath" else 0)
+        dps = digits + (guard_digits(self.n) if arith == "mpmath" else 0) + resolution_digits(self.mechanism)
         with mpmath.workdps(dps):
             if self.mechanism.finite_output:
                 pp, pq = self.output_laws(arith)
@@ -517,6 +522,11 @@ class SemanticMIGame:
         """The IND game over the same ``(p, M, n)``."""
         return self.ind
 
+    def check_privacy(self, eps: Any = None, delta: Any = None, *, digits: int = DEFAULT_DIGITS) -> PrivacyCheck:
+        """The mechanism's declared (or the given) ``(ε, δ)`` against its exact privacy
+        (:meth:`IndistinguishabilityGame.check_privacy`)."""
+        return self.ind.check_privacy(eps, delta, digits=digits)
+
     def _tau(self, x_s: np.ndarray) -> np.ndarray:
         return np.asarray(x_s) if self.tau is None else np.asarray(self.tau(np.asarray(x_s)))
 
@@ -629,7 +639,7 @@ class SemanticMIGame:
         :meth:`IndistinguishabilityGame.exact` (with ``"mpmath"`` the sums over cells run in fixed point).
         """
         arith = resolve_arithmetic(arithmetic, self.n)
-        dps = digits + (guard_digits(self.n) if arith == "mpmath" else 0)
+        dps = digits + (guard_digits(self.n) if arith == "mpmath" else 0) + resolution_digits(self.ind.mechanism)
         with mpmath.workdps(dps):
             keys, values, pt, qt, marg_v = self._tables()
             cells, a, b, tv, finite = self._cells(adversary, arith)

@@ -180,7 +180,7 @@ def test_the_next_mirror_is_tried_after_a_failure(server, no_data, monkeypatch, 
     name = "mnist/t10k-labels-idx1-ubyte.gz"
     remote = FILES[name]
     monkeypatch.setitem(FILES, name, _files.DataFile((f"{base}/e500/{name}", f"{base}/ok/{name}"),
-                                                     remote.sha256, remote.content_sha256))
+                                                     remote.sha256, remote.content_sha256, remote.size))
     requests.clear()
     assert _files.locate(name) == cache_dir() / name
     assert requests == [f"/e500/{name}", f"/ok/{name}"] and _sha(cache_dir() / name) == _sha(data_home / name)

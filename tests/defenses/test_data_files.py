@@ -78,7 +78,7 @@ def test_a_truncated_file_is_refused(tmp_path_factory, data_home, name, keep):
     ("fivethirtyeight/steak-risk-survey.csv", b"a,\"b\"c\"\n", "not valid CSV"),
     ("mnist/t10k-labels-idx1-ubyte.gz", b"not gzip at all", "not a valid gzip file"),
     ("mnist/t10k-labels-idx1-ubyte.gz", gzip.compress(b"\x00\x00\x08\x03rest"), "not an unsigned-byte IDX"),
-    ("olivetti/olivetti_py3.pkz", b"\x00" * 64, "not a readable joblib file"),
+    ("olivetti/olivetti_py3.pkz", b"\x00" * 64, "never opened unless its bytes are the published ones"),
     ("olivetti/olivettifaces.mat", b"MATLAB 5.0" + b"\x00" * 200, "not a readable MATLAB file"),
     ("att_faces/att_faces_92x112.npz", b"PK\x03\x04garbage", "not a readable .npz"),
 ])
@@ -94,12 +94,21 @@ def test_well_formed_files_with_other_content(tmp_path, data_home):
 
     (tmp_path / "olivetti").mkdir()
     joblib.dump(np.zeros((400, 4096), np.uint8), tmp_path / "olivetti" / "olivetti_py3.pkz")
+    with pytest.raises(DataFileError, match="not the published olivetti/olivetti_py3.pkz .*never opened"):
+        load_faces(tmp_path)  # a well-formed pickle of other bytes is not even opened
+    (tmp_path / "olivetti" / "olivetti_py3.pkz").unlink()
+    savemat(tmp_path / "olivetti" / "olivettifaces.mat", {"faces": np.zeros((4096, 400), np.uint8)})
     with pytest.raises(DataFileError, match="content differs from the published file"):
         load_faces(tmp_path)
-    joblib.dump(np.zeros((400, 4096)), tmp_path / "olivetti" / "olivetti_py3.pkz")
+    savemat(tmp_path / "olivetti" / "olivettifaces.mat", {"faces": np.zeros((4096, 400))}, do_compression=True)
     with pytest.raises(DataFileError, match="holds a float64 array of shape"):
         load_faces(tmp_path)
-    (tmp_path / "olivetti" / "olivetti_py3.pkz").unlink()
+    savemat(tmp_path / "olivetti" / "olivettifaces.mat", {"faces": np.zeros((4096, 400))})
+    with pytest.raises(DataFileError, match=r"\d+ bytes, more than the 2049280 a copy"):
+        load_faces(tmp_path)  # refused unread
+    savemat(tmp_path / "olivetti" / "olivettifaces.mat", {"faces": np.zeros((40, 40), np.uint8)})
+    with pytest.raises(DataFileError, match=r"'faces' has shape \(40, 40\)"):
+        load_faces(tmp_path)
     savemat(tmp_path / "olivetti" / "olivettifaces.mat", {"images": np.zeros((3, 3))})
     with pytest.raises(DataFileError, match="no variable 'faces'"):
         load_faces(tmp_path)

@@ -60,7 +60,7 @@ def test_the_mode_is_validated_and_recorded(one_torch_thread):
     rng = np.random.default_rng(0)
     X, y = rng.random((40, 16, 16), dtype=np.float32), np.repeat(np.arange(4), 10)
     with pytest.raises(ValueError, match="grad_sample_mode"):
-        DPSGDClassifier(noise_multiplier=1.0, grad_sample_mode="functorch!").fit(X, y)
-    m = DPSGDClassifier(noise_multiplier=1.0, epochs=1, batch_size=8, early_stopping=False, device="cpu",
-                        random_state=0).fit(X, y)
+        DPSGDClassifier(noise_multiplier=1.0, classes=range(4), grad_sample_mode="functorch!").fit(X, y)
+    m = DPSGDClassifier(noise_multiplier=1.0, classes=range(4), epochs=1, batch_size=8, early_stopping=False,
+                        device="cpu", random_state=0).fit(X, y)
     assert m.grad_sample_mode_ == "ghost" and np.isfinite(m.epsilon_["rdp"])

@@ -7,6 +7,7 @@ import io
 import numpy as np
 import pytest
 import torch
+from sklearn.exceptions import NotFittedError
 from torch import nn
 
 from defenses.neural import (
@@ -19,6 +20,7 @@ from defenses.neural import (
     gradient_penalty,
 )
 from defenses.neural._torch import build_module, make_generator
+from tests import chance
 from defenses.neural.gmi import GMIGenerator, WGANCritic, nesterov_step, select_restarts
 from validation.gmi import QUICK, load_gmi_data
 
@@ -135,7 +137,7 @@ def test_one_inversion_step_moves_z_against_the_gradient_and_keeps_it_in_the_box
 
 def test_one_attack_iteration_moves_every_latent_and_keeps_it_in_the_box(prior, target):
     attack = GMIAttack(prior, iterations=1, n_restarts=2, random_state=0)
-    res = attack.invert(target, [0, 3], return_details=True)
+    res = attack.fit(target).invert([0, 3])
     z0 = attack.initial_latents(2).numpy()
     assert np.abs(res.latents).max() <= 1.0
     assert (np.abs(res.latents - np.clip(z0, -1, 1)).max(axis=-1) > 0).all()
@@ -145,8 +147,7 @@ def test_one_attack_iteration_moves_every_latent_and_keeps_it_in_the_box(prior, 
 def test_selection_picks_the_restart_with_the_largest_target_logit(prior, target):
     scores = np.array([[0.1, 5.0, -1.0], [2.0, 4.0, -3.0], [1.0, 6.0, -0.5]])
     np.testing.assert_array_equal(select_restarts(scores), [1, 2, 2])
-    res = GMIAttack(prior, iterations=3, n_restarts=3, random_state=1).invert(target, [0, 1, 2, 4],
-                                                                               return_details=True)
+    res = GMIAttack(prior, iterations=3, n_restarts=3, random_state=1).fit(target).invert([0, 1, 2, 4])
     np.testing.assert_array_equal(res.selected, res.target_logit.argmax(axis=0))
     np.testing.assert_array_equal(res.images, res.restart_images[res.selected, np.arange(4)])
     # the score is the target's logit of the attacked identity on that restart's image
@@ -158,37 +159,68 @@ def test_a_vib_target_is_attacked_through_its_stochastic_logits(prior, quick_dat
     d = quick_data
     vib = VIBClassifier(beta=1e-3, epochs=2, batch_size=32, early_stopping=False, device="cpu", random_state=0,
                         progress=False).fit(d.X_train, d.y_train)
-    a = GMIAttack(prior, iterations=2, n_restarts=2, random_state=0).invert(vib, [1, 2])
-    b = GMIAttack(prior, iterations=2, n_restarts=2, random_state=0).invert(vib, [1, 2])
+    a = GMIAttack(prior, iterations=2, n_restarts=2, random_state=0).fit(vib).invert([1, 2]).images
+    b = GMIAttack(prior, iterations=2, n_restarts=2, random_state=0).fit(vib).invert([1, 2]).images
     np.testing.assert_array_equal(a, b)  # seeded
-    c = GMIAttack(prior, iterations=2, n_restarts=2, random_state=0).invert(
-        vib.set_params(deterministic_eval=True), [1, 2])
+    c = GMIAttack(prior, iterations=2, n_restarts=2, random_state=0).fit(
+        vib.set_params(deterministic_eval=True)).invert([1, 2]).images
     assert not np.array_equal(a, c)  # the sampled latent noise enters the attack
     assert vib.module_.training is False
 
 
 def test_attack_rejects_an_unknown_identity_and_bad_parameters(prior, target):
-    with pytest.raises(ValueError, match="not a class of the target"):
-        GMIAttack(prior, iterations=1).invert(target, [7])
+    with pytest.raises(ValueError, match="not one of the model's classes"):
+        GMIAttack(prior, iterations=1).fit(target).invert([7])
     with pytest.raises(ValueError, match="momentum"):
-        GMIAttack(prior, momentum=1.0).invert(target, [0])
+        GMIAttack(prior, momentum=1.0)
     with pytest.raises(ValueError, match="iterations"):
-        GMIAttack(prior, iterations=0).invert(target, [0])
+        GMIAttack(prior, iterations=1).set_params(iterations=0)
+    with pytest.raises(NotFittedError):
+        GMIAttack(prior, iterations=1).invert([0])
 
 
-def test_on_the_quick_setting_the_attack_beats_the_gan_only_baseline(prior, target, quick_data):
+def test_on_the_quick_setting_the_attack_drives_every_restart_to_the_identity_the_target_sees(prior, target,
+                                                                                              quick_data):
+    """The white-box attack does what it optimizes, on any machine: the target's probability of the attacked
+    identity on the restart images, against the same on GAN-only samples (the prior without the target).
+
+    Seeded training differs across machines (CPU kernels), so this is a statistical claim about 50 restart
+    images (10 identities x 5 restarts), not one seeded outcome. Measured on 20 training seeds (prior,
+    target, attack all re-seeded): the mean target probability of the identity was 0.990-0.996 after 50
+    iterations (every one of the 1,000 restarts above 0.95) and 0.165-0.239 on GAN-only samples, whose
+    expectation is exactly 1/5 (independent samples, every identity equally often). Restarts are independent
+    given the models and each probability lies in [0, 1], so with a per-restart mean of at least 0.9 on any
+    machine (0.09 below the lowest seen) Hoeffding bounds P(attack mean < 0.55) and P(GAN-only mean > 0.55)
+    by 4.8e-6 each: the chance of a false failure is below 1e-4 (asserted below). A broken attack that ignores
+    the target stays at the GAN-only level and fails.
+
+    Whether the *evaluation* classifier then agrees (GMI's attack accuracy) is not a property of one machine's
+    models at this size: its per-restart success ranged 0.26-0.74 over 12 seeds against 0.2 for GAN-only
+    samples, so that comparison is made over seeds, with intervals, by the GMI figures (Fig. 4(a)/(b)).
+    """
+    assert chance.hoeffding_below(50, 0.9, 0.55) + chance.hoeffding_below(50, 1 - 0.2, 1 - 0.55) < chance.FALSE_FAILURE
     d = quick_data
+    ids = np.tile(np.arange(5), 2)
+    result = GMIAttack(prior, iterations=50, random_state=0).fit(target).invert(ids)
+    restarts = result.restart_images
+    assert restarts.shape[:2] == (5, 10) and np.abs(result.latents).max() <= 1.0
+
+    def p_identity(images):
+        proba = target.predict_proba(images.reshape(-1, *images.shape[2:])).reshape(*images.shape[:2], -1)
+        return proba[:, np.arange(len(ids)), ids]
+
+    attacked = p_identity(restarts)
+    baseline = p_identity(gan_only_baseline(prior, ids, 5, random_state=0).restart_images)
+    assert attacked.mean() > 0.55 > baseline.mean(), (attacked.mean(), baseline.mean())
+    # the selected restart is the one with the largest target logit, so it is the target's best
+    np.testing.assert_array_equal(result.selected, result.target_logit.argmax(axis=0))
+    # relations that hold by definition whatever the models: a selected success is a success in some restart,
+    # and with five identities the top-5 accuracy is 1
     evaluator = CNNClassifier(architecture="eval", epochs=8, early_stopping=False, batch_size=32, device="cpu",
                               random_state=1, progress=False).fit(d.X_train, d.y_train)
-    assert np.mean(evaluator.predict(d.X_test) == d.y_test) > 0.9
-    evaluation = InversionEvaluation(evaluator, d.X_train, d.y_train, d.X_test, d.y_test)
-    ids = np.tile(np.arange(5), 2)
-    attack = evaluation.score(GMIAttack(prior, iterations=50, random_state=0).invert(target, ids, return_details=True))
-    base = evaluation.score(gan_only_baseline(prior, ids, 5, random_state=0))
-    assert attack["attack_acc_top1"] >= base["attack_acc_top1"] + 0.3
-    assert attack["success_any_of_5_restarts"] >= attack["attack_acc_top1"] - 0.1
-    assert attack["knn_dist_train"] < base["knn_dist_train"]
-    assert attack["attack_acc_top5"] == 1.0  # five identities: top-5 holds by construction
+    score = InversionEvaluation(evaluator, d.X_train, d.y_train, d.X_test, d.y_test).score(result)
+    assert score["success_any_of_5_restarts"] >= score["attack_acc_top1"]
+    assert score["attack_acc_top5"] == 1.0
 
 
 def test_evaluation_metrics_match_their_definitions():

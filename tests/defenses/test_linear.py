@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import warnings
 
 import numpy as np
@@ -17,8 +18,10 @@ from sklearn.utils.estimator_checks import check_estimator
 from defenses.datasets import load_iwpc
 from defenses.linear import (
     AdaSSPRegression,
+    DataClippedWarning,
     MIDLinearRegression,
     NaiveMAPAttack,
+    NaiveMAPRegressionAttack,
     NoModelBaseline,
     PriorBaseline,
     empirical_prior,
@@ -263,6 +266,7 @@ def test_mid_rejects_bad_parameters_naming_them(param, value):
 
 @pytest.mark.parametrize("estimator", [MIDLinearRegression(), AdaSSPRegression(random_state=0)],
                          ids=lambda e: type(e).__name__)
+@pytest.mark.filterwarnings("ignore::defenses.linear.DataClippedWarning")  # the checks' data exceed the default bounds
 def test_sklearn_check_estimator_passes_every_check(estimator):
     """No expected failures. (sklearn skips its array-API check unless SCIPY_ARRAY_API is set.)"""
     with warnings.catch_warnings():
@@ -422,8 +426,14 @@ def test_adassp_clips_rows_and_labels_to_the_declared_bounds():
     Xc, yc = X * np.minimum(1.0, 2.0 / norms), np.clip(y, -1.5, 1.5)
     assert np.all(np.linalg.norm(Xc, axis=1) <= 2.0 + 1e-12)
     kw = dict(epsilon=1.0, x_bound=2.0, y_bound=1.5, random_state=7)
-    np.testing.assert_allclose(AdaSSPRegression(**kw).fit(X, y).coef_, AdaSSPRegression(**kw).fit(Xc, yc).coef_,
-                               rtol=1e-12)
+    said = (f"{100 * np.mean(norms > 2.0):.3g}% of the rows had ||x|| > x_bound (clipped to 2) and "
+            f"{100 * np.mean(np.abs(y) > 1.5):.3g}% of the rows had |y| > y_bound (clipped to 1.5)")
+    with pytest.warns(DataClippedWarning, match=re.escape(said)):  # one warning, with the fractions clipped
+        clipped = AdaSSPRegression(**kw).fit(X, y).coef_
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataClippedWarning)  # data inside the bounds: nothing to say
+        inside = AdaSSPRegression(**kw).fit(Xc, yc).coef_
+    np.testing.assert_allclose(clipped, inside, rtol=1e-12)
 
 
 @pytest.mark.parametrize("param, value", [("epsilon", 0.0), ("epsilon", np.inf), ("delta", 1.0), ("x_bound", -1.0),
@@ -446,10 +456,15 @@ class _Table:
 
 
 def test_naive_map_matches_the_hand_example():
-    attack = NaiveMAPAttack([0], {"GG": [0.0], "AG": [1.0], "AA": [2.0]}, {"GG": .3, "AG": .4, "AA": .3}, 0.5)
-    known = (np.array([[7.0, 1.0]]), np.array([0.9]))  # the sensitive column's content is ignored
-    np.testing.assert_allclose(attack.infer_proba(_Table(), known), [[0.0558, 0.8200, 0.1242]], atol=5e-5)
-    assert attack.infer(_Table(), known).tolist() == ["AG"]
+    attack = NaiveMAPRegressionAttack([0], {"GG": [0.0], "AG": [1.0], "AA": [2.0]}, {"GG": .3, "AG": .4, "AA": .3}, 0.5)
+    X, y = np.array([[7.0, 1.0]]), np.array([0.9])  # the sensitive column's content is ignored
+    res = attack.fit(_Table()).infer(X, y)
+    np.testing.assert_allclose(res.scores, [[0.0558, 0.8200, 0.1242]], atol=5e-5)
+    assert res.guesses.tolist() == ["AG"] and res.values.tolist() == ["GG", "AG", "AA"]
+    with pytest.warns(DeprecationWarning, match="NaiveMAPAttack"):  # the old name and call shape, one release
+        old = NaiveMAPAttack([0], {"GG": [0.0], "AG": [1.0], "AA": [2.0]}, {"GG": .3, "AG": .4, "AA": .3}, 0.5)
+    np.testing.assert_array_equal(old.infer_proba(_Table(), (X, y)), res.scores)
+    assert old.infer(_Table(), (X, y)).tolist() == ["AG"]
 
 
 def test_naive_map_on_a_constant_model_returns_the_prior_and_its_mode():
@@ -458,12 +473,14 @@ def test_naive_map_on_a_constant_model_returns_the_prior_and_its_mode():
             return np.zeros(len(X))
 
     prior = {"GG": .3, "AG": .45, "AA": .25}
-    attack = NaiveMAPAttack([0], {"GG": [0.0], "AG": [1.0], "AA": [2.0]}, prior, 1.0)
-    known = (np.zeros((5, 1)), np.arange(5.0))
-    np.testing.assert_allclose(attack.infer_proba(Constant(), known), np.tile([.3, .45, .25], (5, 1)))
-    assert set(attack.infer(Constant(), known)) == {"AG"}
-    np.testing.assert_allclose(PriorBaseline(prior).infer_proba(known), np.tile([.3, .45, .25], (5, 1)))
-    assert set(PriorBaseline(prior).infer(known)) == {"AG"}
+    attack = NaiveMAPRegressionAttack([0], {"GG": [0.0], "AG": [1.0], "AA": [2.0]}, prior, 1.0).fit(Constant())
+    X, y = np.zeros((5, 1)), np.arange(5.0)
+    np.testing.assert_allclose(attack.infer(X, y).scores, np.tile([.3, .45, .25], (5, 1)))
+    assert set(attack.infer(X, y).guesses) == {"AG"}
+    np.testing.assert_allclose(PriorBaseline(prior).infer(X).scores, np.tile([.3, .45, .25], (5, 1)))
+    assert set(PriorBaseline(prior).infer(X).guesses) == {"AG"}
+    with pytest.warns(DeprecationWarning):  # the old call shape infer((X, y)), one release
+        assert set(PriorBaseline(prior).infer((X, y))) == {"AG"}
 
 
 @pytest.mark.parametrize("kw, match", [
@@ -475,15 +492,22 @@ def test_naive_map_rejects_bad_knowledge(kw, match):
     args = dict(sensitive_columns=[0], encoding={"a": [0.0], "b": [1.0]}, prior={"a": 0.5, "b": 0.5},
                 residual_scale=1.0)
     with pytest.raises(ValueError, match=match):
-        NaiveMAPAttack(**{**args, **kw})
+        NaiveMAPRegressionAttack(**{**args, **kw})
 
 
-def test_naive_map_rejects_mismatched_known():
-    attack = NaiveMAPAttack([0], {"a": [0.0], "b": [1.0]}, {"a": 0.5, "b": 0.5}, 1.0)
-    with pytest.raises(ValueError, match="known"):
-        attack.infer(_Table(), (np.zeros((3, 1)), np.zeros(2)))
-    with pytest.raises(ValueError, match="known"):
-        attack.infer(_Table(), np.zeros((3, 1)))
+def test_naive_map_rejects_mismatched_rows_and_needs_fit():
+    from sklearn.exceptions import NotFittedError
+
+    attack = NaiveMAPRegressionAttack([0], {"a": [0.0], "b": [1.0]}, {"a": 0.5, "b": 0.5}, 1.0)
+    with pytest.raises(NotFittedError):
+        attack.infer(np.zeros((3, 1)), np.zeros(3))
+    attack.fit(_Table())
+    with pytest.raises(ValueError, match="rows"):
+        attack.infer(np.zeros((3, 1)), np.zeros(2))
+    with pytest.raises(ValueError, match="y"):
+        attack.infer(np.zeros((3, 1)))
+    with pytest.raises(ValueError, match="sensitive_values"):
+        NaiveMAPRegressionAttack([0], {"a": [0.0], "b": [1.0]}, residual_scale=1.0).fit(_Table())
 
 
 @pytest.fixture(scope="module")
@@ -503,18 +527,18 @@ def iwpc_split(iwpc):
 def _attack_accuracy(model, split, enc):
     X, y, s, tr, te, cols = split
     model.fit(X[tr], y[tr])
-    attack = NaiveMAPAttack.from_training_data(model, X[tr], y[tr], s[tr], cols, enc)
-    return np.mean(attack.infer(model, (X[te], y[te])) == s[te]), attack
+    attack = NaiveMAPRegressionAttack(cols, enc).fit(model, X[tr], y[tr], s[tr])  # prior, σ_f from training
+    return attack.infer(X[te], y[te]).accuracy(s[te]), attack
 
 
 def test_attack_recovers_vkorc1_far_above_the_prior_and_falls_to_it_as_lambda_grows(iwpc, iwpc_split):
     X, y, s, tr, te, cols = iwpc_split
     enc = iwpc.extra["sensitive_encoding"]
-    prior_acc = np.mean(PriorBaseline(empirical_prior(list(enc), s[tr])).infer((X[te], y[te])) == s[te])
+    prior_acc = PriorBaseline(empirical_prior(list(enc), s[tr])).infer(X[te]).accuracy(s[te])
     undefended, attack = _attack_accuracy(LinearRegression(), iwpc_split, enc)
     assert 0.3 < prior_acc < 0.4
     assert undefended > prior_acc + 0.12
-    assert attack.prior == pytest.approx(empirical_prior(list(enc), s[tr]))
+    assert attack.prior_ == pytest.approx(empirical_prior(list(enc), s[tr]))
     strong, _ = _attack_accuracy(MIDLinearRegression(mid_lambda=100.0), iwpc_split, enc)
     assert abs(strong - prior_acc) < 0.03
 
@@ -522,12 +546,12 @@ def test_attack_recovers_vkorc1_far_above_the_prior_and_falls_to_it_as_lambda_gr
 def test_attack_accepts_dataframes_with_named_columns(iwpc):
     frame, y = iwpc.data.iloc[:300], iwpc.target[:300]
     model = LinearRegression().fit(frame, y)
-    attack = NaiveMAPAttack(list(iwpc.sensitive), iwpc.extra["sensitive_encoding"],
-                            {"G/G": 1 / 3, "A/G": 1 / 3, "A/A": 1 / 3}, 1.0)
-    by_name = attack.infer_proba(model, (frame, y))
+    attack = NaiveMAPRegressionAttack(list(iwpc.sensitive), iwpc.extra["sensitive_encoding"],
+                                      {"G/G": 1 / 3, "A/G": 1 / 3, "A/A": 1 / 3}, 1.0)
+    by_name = attack.fit(model).infer(frame, y).scores
     cols = [list(frame.columns).index(c) for c in iwpc.sensitive]
-    by_index = NaiveMAPAttack(cols, iwpc.extra["sensitive_encoding"], attack.prior, 1.0).infer_proba(
-        LinearRegression().fit(frame.to_numpy(), y), (frame.to_numpy(), y))
+    by_index = NaiveMAPRegressionAttack(cols, iwpc.extra["sensitive_encoding"], attack.prior_, 1.0).fit(
+        LinearRegression().fit(frame.to_numpy(), y)).infer(frame.to_numpy(), y).scores
     np.testing.assert_allclose(by_name, by_index, atol=1e-10)
 
 
@@ -536,14 +560,19 @@ def test_no_model_baselines_use_population_knowledge(iwpc_split):
     values = ("G/G", "A/G", "A/A")
     known = NoModelBaseline(cols, values).fit(X[tr], y[tr], s[tr])
     ideal = NoModelBaseline(cols, values, use_target=True).fit(X[tr], y[tr], s[tr])
-    post = known.infer_proba((X[te], y[te]))
+    post = known.infer(X[te]).scores
     assert post.shape == (len(te), 3)
     np.testing.assert_allclose(post.sum(axis=1), 1.0)
-    acc_known = np.mean(known.infer((X[te], y[te])) == s[te])
-    acc_ideal = np.mean(ideal.infer((X[te], y[te])) == s[te])
+    acc_known = known.infer(X[te], y[te]).accuracy(s[te])
+    acc_ideal = ideal.infer(X[te], y[te]).accuracy(s[te])
     assert 0.5 < acc_known < acc_ideal  # race predicts VKORC1; the dose adds more
     X_tampered = X[te].copy()
     X_tampered[:, cols] = 0.0  # the sensitive columns are not inputs
-    np.testing.assert_allclose(known.infer_proba((X_tampered, y[te])), post)
+    np.testing.assert_allclose(known.infer(X_tampered).scores, post)
+    with pytest.raises(ValueError, match="use_target"):
+        ideal.infer(X[te])
+    with pytest.warns(DeprecationWarning):  # the old call shapes, one release
+        np.testing.assert_allclose(known.infer_proba((X[te], y[te])), post)
+        assert np.mean(known.infer((X[te], y[te])) == s[te]) == acc_known
     with pytest.raises(ValueError, match="sensitive_values"):
         NoModelBaseline(cols, values).fit(X[tr], y[tr], np.array(["x"] * len(tr), dtype=object))

@@ -90,8 +90,11 @@ def attacked(data_home):
 
 
 def test_attack_beats_the_mean_face_on_the_undefended_model(attacked):
+    """Over training seeds 0-11 (model and attack re-seeded) the ratio RMSE(attack) / RMSE(mean face) was
+    0.78-0.87 (mean 0.818, sd 0.026): the bound 0.95 lies 5.0 standard deviations above the mean, a chance of
+    about 3e-7 under a normal fit to the seeds, below the 1e-4 every seeded test allows."""
     X, _y, s, model, attack = attacked
-    recon = attack.invert(model, attack.release(model, X[s.train]))
+    recon = attack.invert(attack.release(X[s.train])).images
     assert recon.shape == (len(s.train), 1, 32, 32) and 0 <= recon.min() and recon.max() <= 1
     rmse = np.sqrt(np.mean((recon - X[s.train][:, None]) ** 2))
     mean_face = mean_face_baseline(X[s.aux], len(s.train))
@@ -100,18 +103,33 @@ def test_attack_beats_the_mean_face_on_the_undefended_model(attacked):
 
 
 def test_attack_checks_its_model_and_inputs(attacked):
+    from sklearn.exceptions import NotFittedError
+
     X, y, s, model, attack = attacked
-    other = CNNClassifier(epochs=1, early_stopping=False, progress=False, random_state=1).fit(X[s.train], y[s.train])
-    with pytest.raises(ValueError, match="different model"):
-        attack.invert(other, attack.release(other, X[:2]))
     with pytest.raises(ValueError, match="entries"):
-        attack.invert(model, np.zeros((2, N_ID + 1), np.float32))
-    with pytest.raises(ValueError, match="not trained"):
-        KnowledgeAlignmentAttack().invert(model, np.zeros((1, N_ID)))
-    with pytest.raises(ValueError, match="input_transform"):
-        KnowledgeAlignmentAttack(input_transform="probits").fit(model, X[:4])
+        attack.invert(np.zeros((2, N_ID + 1), np.float32))
+    with pytest.raises(NotFittedError):
+        KnowledgeAlignmentAttack().invert(np.zeros((1, N_ID)))
+    with pytest.raises(NotFittedError):
+        KnowledgeAlignmentAttack().release(X[:2])
+    with pytest.raises(ValueError, match="input_transform"):  # checked when the attack is made
+        KnowledgeAlignmentAttack(input_transform="probits")
     with pytest.raises(ValueError, match="truncate_k"):
-        KnowledgeAlignmentAttack(truncate_k=0).fit(model, X[:4])
+        KnowledgeAlignmentAttack(truncate_k=0)
+    with pytest.raises(ValueError, match="lr"):
+        KnowledgeAlignmentAttack().set_params(lr=-1.0)
+
+
+def test_the_old_call_shapes_still_work_and_warn(attacked):
+    X, y, s, model, attack = attacked
+    with pytest.warns(DeprecationWarning, match="release"):
+        v = attack.release(model, X[:2])
+    with pytest.warns(DeprecationWarning, match="invert"):
+        old = attack.invert(model, v)
+    np.testing.assert_array_equal(old, attack.invert(v).images)
+    other = CNNClassifier(epochs=1, early_stopping=False, progress=False, random_state=1).fit(X[s.train], y[s.train])
+    with pytest.raises(ValueError, match="different model"), pytest.warns(DeprecationWarning):
+        attack.invert(other, v)
 
 
 def test_perfect_reconstructions_score_like_the_evaluator_on_the_originals(attacked):
@@ -128,6 +146,6 @@ def test_truncated_softmax_attack_runs(attacked):
     X, _y, s, model, _ = attacked
     att = KnowledgeAlignmentAttack(input_transform="log_shift", truncate_k=3, ngf=4, epochs=2, batch_size=8,
                                    random_state=0, progress=False).fit(model, X[s.aux])
-    v = att.release(model, X[s.train[:3]])
+    v = att.release(X[s.train[:3]])
     assert np.allclose(v.sum(1), 1, atol=1e-5)  # softmax is what the target releases
-    assert att.invert(model, v).shape == (3, 1, 32, 32)
+    assert att.invert(v).images.shape == (3, 1, 32, 32)

@@ -8,8 +8,8 @@ import pytest
 from sklearn.metrics import confusion_matrix as sk_confusion
 
 from defenses.datasets import load_steak_survey
-from defenses.tree import (ID3Classifier, MAPWithCountsAttack, NaiveMAPAttack, PriorAttack,
-                           PriorityID3Classifier, confusion_matrix, estimate_prior)
+from defenses.tree import (ID3Classifier, MAPWithCountsAttack, NaiveMAPAttack, NaiveMAPClassifierAttack, PriorAttack,
+                           PriorBaseline, PriorityID3Classifier, confusion_matrix, estimate_prior)
 from validation.tree import binary_prf
 
 
@@ -33,7 +33,7 @@ def test_hand_tree_has_the_documented_shape(hand_tree):
 def test_map_with_counts_on_the_hand_tree(hand_tree):
     attack = MAPWithCountsAttack("s", {"Yes": 0.2, "No": 0.8})
     known = pd.DataFrame({"x1": ["b", "b", "a"], "s": ["?", "?", "?"]})
-    res = attack.infer(hand_tree, known, ["Medium", "Rare", "Medium"])
+    res = attack.fit(hand_tree).infer(known, ["Medium", "Rare", "Medium"])
     by = {v: i for i, v in enumerate(res.values)}
     assert res.scores[0, by["Yes"]] == 0 and res.scores[0, by["No"]] == pytest.approx(0.8 * 55 / 95)
     assert res.scores[1, by["Yes"]] == pytest.approx(0.2 * 5 / 45) and res.scores[1, by["No"]] == 0
@@ -42,14 +42,14 @@ def test_map_with_counts_on_the_hand_tree(hand_tree):
     assert list(res.guesses) == ["No", "Yes", "No"]
     assert np.allclose(res.posterior().sum(axis=1), 1.0)
     # the sensitive column may be absent from what the attacker passes
-    res2 = attack.infer(hand_tree, known[["x1"]], ["Medium", "Rare", "Medium"])
+    res2 = attack.fit(hand_tree).infer(known[["x1"]], ["Medium", "Rare", "Medium"])
     assert np.array_equal(res.scores, res2.scores)
 
 
 def test_map_with_counts_with_an_unknown_feature_sums_consistent_leaves(hand_tree):
     attack = MAPWithCountsAttack("s", {"Yes": 0.2, "No": 0.8})
     known = pd.DataFrame({"x1": [None, None], "s": [None, None]}, dtype=object)
-    res = attack.infer(hand_tree, known, ["Rare", "Medium"])
+    res = attack.fit(hand_tree).infer(known, ["Rare", "Medium"])
     by = {v: i for i, v in enumerate(res.values)}
     # y = Rare: Yes ← L2 (5/45), No ← nothing; y = Medium: Yes ← L1 (40/45), No ← L1 + L3 (95/95)
     assert res.scores[0, by["Yes"]] == pytest.approx(0.2 * 5 / 45) and res.scores[0, by["No"]] == 0
@@ -60,7 +60,7 @@ def test_map_with_counts_with_an_unknown_feature_sums_consistent_leaves(hand_tre
 
 def test_map_with_counts_drops_the_label_filter_when_no_value_reproduces_y(hand_tree):
     attack = MAPWithCountsAttack("s", {"Yes": 0.2, "No": 0.8})
-    res = attack.infer(hand_tree, pd.DataFrame({"x1": ["a"], "s": ["?"]}), ["Rare"])
+    res = attack.fit(hand_tree).infer(pd.DataFrame({"x1": ["a"], "s": ["?"]}), ["Rare"])
     by = {v: i for i, v in enumerate(res.values)}
     assert res.scores[0, by["Yes"]] == pytest.approx(0.2 * 40 / 45)
     assert res.scores[0, by["No"]] == pytest.approx(0.8 * 40 / 95)
@@ -70,17 +70,17 @@ def test_naive_map_on_the_hand_tree(hand_tree):
     classes = list(hand_tree.classes_)
     assert classes == ["Medium", "Rare"]
     conf = np.array([[0.9, 0.05], [0.1, 0.9]])  # C[Medium, Medium] = 0.9, C[Medium, Rare] = 0.05
-    attack = NaiveMAPAttack("s", {"Yes": 0.2, "No": 0.8}, conf)
-    res = attack.infer(hand_tree, pd.DataFrame({"x1": ["b", "b"], "s": ["?", "?"]}), ["Medium", "Rare"])
+    attack = NaiveMAPClassifierAttack("s", {"Yes": 0.2, "No": 0.8}, conf)
+    res = attack.fit(hand_tree).infer(pd.DataFrame({"x1": ["b", "b"], "s": ["?", "?"]}), ["Medium", "Rare"])
     by = {v: i for i, v in enumerate(res.values)}
     assert res.scores[0, by["Yes"]] == pytest.approx(0.01) and res.scores[0, by["No"]] == pytest.approx(0.72)
     assert res.scores[1, by["Yes"]] == pytest.approx(0.2 * 0.9) and res.scores[1, by["No"]] == pytest.approx(0.8 * 0.1)
     assert list(res.guesses) == ["No", "Yes"]
     # ties go to the larger prior: both values give the same prediction at x1 = a
-    flat = NaiveMAPAttack("s", {"Yes": 0.6, "No": 0.4}, conf)
-    assert flat.infer(hand_tree, pd.DataFrame({"x1": ["a"], "s": ["?"]}), ["Medium"]).guesses[0] == "Yes"
-    skewed = NaiveMAPAttack("s", {"Yes": 0.4, "No": 0.6}, conf)
-    assert skewed.infer(hand_tree, pd.DataFrame({"x1": ["a"], "s": ["?"]}), ["Medium"]).guesses[0] == "No"
+    flat = NaiveMAPClassifierAttack("s", {"Yes": 0.6, "No": 0.4}, conf)
+    assert flat.fit(hand_tree).infer(pd.DataFrame({"x1": ["a"], "s": ["?"]}), ["Medium"]).guesses[0] == "Yes"
+    skewed = NaiveMAPClassifierAttack("s", {"Yes": 0.4, "No": 0.6}, conf)
+    assert skewed.fit(hand_tree).infer(pd.DataFrame({"x1": ["a"], "s": ["?"]}), ["Medium"]).guesses[0] == "No"
 
 
 def test_confusion_prior_and_bad_inputs(hand_tree):
@@ -94,16 +94,16 @@ def test_confusion_prior_and_bad_inputs(hand_tree):
     with pytest.raises(ValueError, match="outside"):
         estimate_prior(["Maybe"], domain=["No", "Yes"])
     with pytest.raises(ValueError, match="prior"):
-        MAPWithCountsAttack("s", {"Perhaps": 1.0}).infer(hand_tree, X, y)
+        MAPWithCountsAttack("s", {"Perhaps": 1.0}).fit(hand_tree)
     with pytest.raises(ValueError, match="label"):
-        MAPWithCountsAttack("s", {"Yes": 0.5, "No": 0.5}).infer(hand_tree, X, ["Raw", "Rare", "Rare"])
+        MAPWithCountsAttack("s", {"Yes": 0.5, "No": 0.5}).fit(hand_tree).infer(X, ["Raw", "Rare", "Rare"])
     with pytest.raises(ValueError, match="confusion"):
-        NaiveMAPAttack("s", {"Yes": 0.5, "No": 0.5}, np.eye(3)).infer(hand_tree, X, y)
+        NaiveMAPClassifierAttack("s", {"Yes": 0.5, "No": 0.5}, np.eye(3)).fit(hand_tree)
     with pytest.raises(ValueError, match="strategy"):
-        PriorAttack({"Yes": 0.5, "No": 0.5}, strategy="best").infer(None, X)
-    mode = PriorAttack({"Yes": 0.2, "No": 0.8}).infer(None, X)
+        PriorBaseline({"Yes": 0.5, "No": 0.5}, strategy="best")
+    mode = PriorBaseline({"Yes": 0.2, "No": 0.8}).infer(X)
     assert list(mode.guesses) == ["No"] * 3
-    sampled = PriorAttack({"Yes": 0.2, "No": 0.8}, "sample", random_state=0).infer(None, np.zeros((5000, 1)))
+    sampled = PriorBaseline({"Yes": 0.2, "No": 0.8}, "sample", random_state=0).infer(np.zeros((5000, 1)))
     assert abs(np.mean(sampled.guesses == "Yes") - 0.2) < 0.02
 
 
@@ -114,9 +114,9 @@ def test_attacks_on_the_undefended_survey_tree(data_home):
     m = ID3Classifier(max_depth=5).fit(X, y)
     prior = estimate_prior(X["cheated"])
     truth = X["cheated"].to_numpy()
-    wc = MAPWithCountsAttack("cheated", prior).infer(m, X, y)
-    nm = NaiveMAPAttack("cheated", prior, confusion_matrix(m, X, y)).infer(m, X, y)
-    mode = PriorAttack(prior).infer(m, X, y)
+    wc = MAPWithCountsAttack("cheated", prior).fit(m).infer(X, y)
+    nm = NaiveMAPClassifierAttack("cheated", prior).fit(m, X, y).infer(X, y)  # C estimated on (X, y)
+    mode = PriorBaseline(prior).infer(X)
     f = {name: binary_prf(truth, r.guesses) for name, r in (("wc", wc), ("nm", nm), ("mode", mode))}
     assert f["wc"][2] >= f["nm"][2] > f["mode"][2] == 0.0
     # both attacks are far more precise than the base rate of "Yes" (57/331 = 0.17)
@@ -133,8 +133,61 @@ def test_map_with_counts_fast_path_equals_the_leaf_matching_path(data_home):
     assert unused
     prior = estimate_prior(X["cheated"])
     attack = MAPWithCountsAttack("cheated", prior, chunk_size=50)
-    full = attack.infer(m, X, y)
+    full = attack.fit(m).infer(X, y)
     blind = X.astype(object).copy()
     blind[unused[0]] = None
-    partial = attack.infer(m, blind, y)
+    partial = attack.infer(blind, y)
     assert np.allclose(full.scores, partial.scores) and (full.guesses == partial.guesses).all()
+
+
+def test_old_names_and_call_shapes_still_give_the_same_answers_with_a_warning(hand_tree):
+    known = pd.DataFrame({"x1": ["b", "b", "a"], "s": ["?", "?", "?"]})
+    y = ["Medium", "Rare", "Medium"]
+    prior = {"Yes": 0.2, "No": 0.8}
+    conf = np.array([[0.9, 0.05], [0.1, 0.9]])
+    new = NaiveMAPClassifierAttack("s", prior, conf).fit(hand_tree).infer(known, y)
+    with pytest.warns(DeprecationWarning, match="NaiveMAPAttack"):
+        old = NaiveMAPAttack("s", prior, conf)
+    with pytest.warns(DeprecationWarning, match=r"infer\(model, known, y\)"):
+        assert np.array_equal(old.infer(hand_tree, known, y).scores, new.scores)
+    with pytest.warns(DeprecationWarning, match=r"infer\(model, known, y\)"):
+        counted = MAPWithCountsAttack("s", prior).infer(hand_tree, known, y)
+    assert np.array_equal(counted.scores, MAPWithCountsAttack("s", prior).fit(hand_tree).infer(known, y).scores)
+    with pytest.warns(DeprecationWarning, match="PriorAttack"):
+        assert list(PriorAttack(prior).infer(hand_tree, known, y).guesses) == ["No"] * 3
+
+
+def test_tree_attacks_need_fit_and_check_their_parameters_when_made(hand_tree):
+    from sklearn.base import clone
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        MAPWithCountsAttack("s", {"Yes": 0.2, "No": 0.8}).infer(pd.DataFrame({"x1": ["a"]}), ["Rare"])
+    with pytest.raises(ValueError, match="chunk_size"):
+        MAPWithCountsAttack("s", {"Yes": 0.2, "No": 0.8}, chunk_size=0)
+    with pytest.raises(ValueError, match="confusion is None"):
+        NaiveMAPClassifierAttack("s", {"Yes": 0.2, "No": 0.8}).fit(hand_tree)
+    attack = MAPWithCountsAttack("s", {"Yes": 0.2, "No": 0.8}, chunk_size=7).fit(hand_tree)
+    copy = clone(attack)
+    assert copy.get_params() == attack.get_params() and not hasattr(copy, "model_")
+
+
+def test_naive_map_against_any_scikit_learn_classifier():
+    from sklearn.tree import DecisionTreeClassifier
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"s": rng.integers(0, 2, 400), "x1": rng.integers(0, 2, 400)})
+    y = np.where(X["s"] ^ X["x1"], "odd", "even")  # the label reveals s once x1 is known
+    model = DecisionTreeClassifier(random_state=0).fit(X, y)
+    attack = NaiveMAPClassifierAttack("s", {0: 0.5, 1: 0.5}).fit(model, X, y)  # C estimated: the identity here
+    np.testing.assert_allclose(attack.confusion_, np.eye(2))
+    res = attack.infer(X.assign(s=-1), y)  # whatever the sensitive column holds is ignored
+    assert res.accuracy(X["s"]) == 1.0 and list(res.values) == [0, 1]
+    blind = DecisionTreeClassifier(random_state=0).fit(X.assign(s=0), y)
+    res_blind = NaiveMAPClassifierAttack("s", {0: 0.6, 1: 0.4}).fit(blind, X, y).infer(X, y)
+    assert set(res_blind.guesses) == {0}  # a model that ignores s gives every value the same score: the prior wins
+    on_array = NaiveMAPClassifierAttack(0, {0: 0.5, 1: 0.5}).fit(
+        DecisionTreeClassifier(random_state=0).fit(X.to_numpy(), y), X.to_numpy(), y)
+    assert on_array.infer(X.to_numpy(), y).accuracy(X["s"]) == 1.0
+    with pytest.raises(ValueError, match="mapping"):
+        NaiveMAPClassifierAttack("s", [0.5, 0.5]).fit(model, X, y)

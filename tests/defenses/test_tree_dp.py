@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import pandas as pd
 from scipy.stats import chisquare
 
 from defenses.datasets import load_steak_survey
@@ -70,7 +71,7 @@ def test_huge_budget_picks_the_max_quality_attribute_and_fits_full_cells(steak):
     rng = np.random.default_rng(1)
     Xs = rng.integers(0, 2, size=(60, 3))
     ys = (Xs.sum(axis=1) >= 2).astype(int)
-    dm = DPID3Classifier(1e9, max_depth=3, random_state=2).fit(Xs, ys)
+    dm = DPID3Classifier(1e9, max_depth=3, categories=[[0, 1]] * 3, classes=[0, 1], random_state=2).fit(Xs, ys)
     assert (dm.predict(Xs) == ys).all()
 
 
@@ -98,6 +99,41 @@ def test_other_qualities_fit_and_predict(steak, kind):
 def test_bad_parameters(steak):
     for kw, name in (({"epsilon": 0}, "epsilon"), ({"epsilon": float("inf")}, "epsilon"),
                      ({"max_depth": None}, "max_depth"), ({"quality": "gain_ratio"}, "quality"),
-                     ({"n_bound": 0}, "n_bound")):
+                     ({"n_bound": 0}, "n_bound"), ({"quality": "ig"}, "n_bound"), ({"n_bound": 100}, "n_bound"),
+                     ({"classes": ["Rare", "Rare"]}, "classes")):
         with pytest.raises(ValueError, match=name):
             DPID3Classifier(**kw).fit(steak.data, steak.target)
+
+
+# ------------------------------------------------------------------ public metadata (issue: what is released)
+def test_class_set_and_feature_domains_are_never_read_from_private_arrays():
+    X = np.array([[0, 1], [1, 0], [1, 1]])
+    y = np.array([0, 1, 1])
+    with pytest.raises(ValueError, match="class set as a public parameter"):
+        DPID3Classifier(1.0, categories=[[0, 1], [0, 1]]).fit(X, y)
+    with pytest.raises(ValueError, match="feature 0: .*feature domains as public parameters"):
+        DPID3Classifier(1.0, classes=[0, 1]).fit(X, y)
+    with pytest.raises(ValueError, match="labels outside classes"):
+        DPID3Classifier(1.0, categories=[[0, 1], [0, 1]], classes=[0, 2]).fit(X, y)
+    m = DPID3Classifier(1.0, categories=[[0, 1], [0, 1]], classes=[0, 1, 2], random_state=0).fit(X, y)
+    assert list(m.classes_) == [0, 1, 2] and m.predict_proba(X).shape == (3, 3)
+
+
+def test_a_record_of_a_new_class_leaves_every_output_shape_unchanged(steak):
+    # Neighbours D and D + one record whose class D lacks: every released shape is the same (classes are
+    # public), for array labels with classes= and for a categorical target alike.
+    X = steak.data.reset_index(drop=True)
+    y = np.asarray(steak.target, dtype=object)
+    rare = y != "Rare"
+    D, yD = X[rare].reset_index(drop=True), y[rare]
+    D1 = pd.concat([D, X[~rare].iloc[:1]], ignore_index=True)
+    yD1 = np.append(yD, "Rare")
+    classes = list(steak.target.cat.categories)
+    shapes = []
+    for XX, yy in ((D, yD), (D1, yD1)):
+        for target in (yy, pd.Categorical(yy, categories=classes)):
+            m = DPID3Classifier(1.0, max_depth=2, classes=classes if isinstance(target, np.ndarray) else None,
+                                random_state=0).fit(XX, target)
+            shapes.append((list(m.classes_), m.predict_proba(X).shape, m.tree_.class_counts.shape[1],
+                           m.tree_.n_categories))
+    assert all(s == shapes[0] for s in shapes) and len(shapes[0][0]) == 5

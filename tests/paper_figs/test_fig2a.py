@@ -12,7 +12,7 @@ import pytest
 import paper_figs.fig2a as fig2a
 from paper_figs.__main__ import main
 
-TINY = {"n_splits": 1, "mid_lambdas": (2.0,), "epsilons": (0.3, 300.0), "test_size": 0.8}
+TINY = {"n_splits": 2, "mid_lambdas": (2.0,), "epsilons": (0.3, 300.0), "test_size": 0.8}
 
 
 def _check_document(doc, n_splits):
@@ -43,13 +43,21 @@ def test_cli_writes_json_and_png(tmp_path, monkeypatch, capsys):
     assert main(["fig2a", "--quick", "--out", str(tmp_path)]) == 0
     assert "fig2a" in capsys.readouterr().out
     doc = json.loads((tmp_path / "fig2a.json").read_text())
-    _check_document(doc, 1)
+    _check_document(doc, 2)
     png = (tmp_path / "fig2a.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
     assert (tmp_path / "fig2a.quick.runs.json").exists()
     # A second run resumes from the per-split store and reproduces the same numbers.
     fig2a.make(tmp_path, quick=True)
     assert json.loads((tmp_path / "fig2a.json").read_text())["series"] == doc["series"]
+    # --seeds 3 extends the store by one split per setting; the first two splits are read, not recomputed
+    assert main(["fig2a", "--quick", "--seeds", "3", "--out", str(tmp_path)]) == 0
+    more = json.loads((tmp_path / "fig2a.json").read_text())
+    assert more["replication"] == {**doc["replication"], "n": 3} and more["settings"]["n_splits"] == 3
+    mid, mid3 = doc["series"][1]["points"][0], more["series"][1]["points"][0]
+    assert mid3["values"]["attack_test"][:2] == mid["values"]["attack_test"] and mid3["runs"] == 3
+    assert mid3["attack_test_ci_method"] == "max(resampled-t, wilson-pooled)"
+    assert "--seeds 3" in more["run"]["command"]
 
 
 def test_plot_draws_every_series_with_labels_and_legend(tmp_path, monkeypatch):

@@ -13,7 +13,7 @@ from paper_figs.__main__ import main
 TINY = vg.GMIConfig(name="quick", dataset="digits", private_per_class=20, public_limit=64, gan_dim=4, gan_epochs=1,
                     gan_batch_size=32, epochs=1, batch_size=32, patience=1, dp_batch_size=32, eval_epochs=1,
                     attack_iterations=2, attacks_per_identity=1, betas=(0.1,), noise_multipliers=(1.0,), n_seeds=2)
-VERDICTS = {"reproduced", "partly", "not reproduced", "refuted", "not measured"}
+from paper_figs._claims import VERDICTS, agrees
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -45,50 +45,48 @@ def test_fig4a_and_fig4b_through_the_cli(tmp_path, data_home, monkeypatch, capsy
         for claim in module.CLAIMS:
             assert claim["figure"] == module.NAME and claim["quote"]
             got = claim["evaluate"](doc)
-            assert got["verdict"] in VERDICTS and isinstance(got["measurement"], str)
-            assert got["ci"] is None or len(got["ci"]) == 2
+            assert got["verdict"] in VERDICTS and isinstance(got["measurement"], str) and got["rule"]
+            assert (got["ci"] is None or len(got["ci"]) == 2) and agrees(got)
 
 
-def _doc(vib_attack, dp_attack, diffs, *, vib_util=0.95, dp_util=0.96):
-    def pt(knob, u, a, **kw):
-        return {"knob": knob, "utility": u, "attack_acc_top1": a, "knn_dist_train": 1.0, "knn_dist_test": 1.05, **kw}
+def _doc(vib_attack, dp_attack, *, vib_util=0.95, dp_util=0.96, knn_test=1.05):
+    """A GMI document with three seeds: per-seed attack accuracies (no counts: no binomial floor)."""
+    def pt(knob, u, attacks, **kw):
+        return {"knob": knob, "utility": u, "utility_ci": [u - 0.01, u + 0.01], "attack_acc_top1": sum(attacks) / 3,
+                "knn_dist_train": 1.0, "knn_dist_test": knn_test,
+                "values": {"attack_acc_top1": attacks, "utility": [u] * 3, "knn_dist_train": [1.0, 1.01, 0.99],
+                           "knn_dist_test": [knn_test, knn_test + 0.01, knn_test - 0.01]}, **kw}
 
-    from validation.sweep import mean_ci
-
-    m, lo, hi = mean_ci(diffs)
-    diff = {"mean": m, "ci": [lo, hi], "per_seed": diffs}
-    und, v = pt(None, 0.99, 0.9), pt(0.1, vib_util, vib_attack)
+    und, v = pt(None, 0.99, [0.9] * 3), pt(0.1, vib_util, vib_attack)
     d = pt(1.0, dp_util, dp_attack, eps_rdp=3.0, eps_prv=2.5)
-    return {"series": [{"defense": "undefended", "points": [und]}, {"defense": "VIB", "points": [v]},
-                       {"defense": "DP-SGD", "points": [d]}],
-            "summary": {"undefended": und, "VIB": v, "DP-SGD": d, "margin_dp_minus_vib": diff,
-                        "closest_pair": {"VIB": v, "DP-SGD": d, "difference_dp_minus_vib": diff}}}
+    return {"series": [{"defense": "undefended", "knob": None, "points": [und]},
+                       {"defense": "VIB", "knob": "beta", "points": [v]},
+                       {"defense": "DP-SGD", "knob": "noise_multiplier", "points": [d]}],
+            "replication": {"unit": "seeds", "n": 3}, "baseline": {"chance": 0.2},
+            "summary": {"undefended": und, "VIB": v, "DP-SGD": d, "closest_pair": {"VIB": v, "DP-SGD": d}}}
 
 
 @pytest.mark.parametrize(("diffs", "verdict"), [
-    ([0.5, 0.4, 0.45], "reproduced"),       # large and significant
-    ([0.05, 0.06, 0.055], "partly"),        # significant but small
-    ([0.3, -0.2, 0.1], "not reproduced"),   # interval straddles 0
-    ([-0.3, -0.35, -0.4], "refuted"),       # DP-SGD protects better
+    ([0.5, 0.4, 0.45], "reproduced"),        # the whole interval beyond the 0.10 margin
+    ([0.05, 0.06, 0.055], "not reproduced"),  # significantly better, but significantly by less than 0.10
+    ([0.3, -0.2, 0.1], "inconclusive"),       # 0 and a large margin both inside the interval
+    ([-0.3, -0.35, -0.4], "refuted"),         # DP-SGD protects better
 ])
-def test_margin_claims_follow_the_paired_interval(diffs, verdict):
-    doc = _doc(0.3, 0.3 + sum(diffs) / 3, diffs)
-    large = fig4b.CLAIMS[0]["evaluate"](doc)
-    assert large["verdict"] == verdict and large["ci"][0] < sum(diffs) / 3 < large["ci"][1]
-    assert "ε=3 (RDP) / 2.5 (PRV)" in large["measurement"]
-    assert fig4a.CLAIMS[0]["evaluate"](doc)["verdict"] == verdict
+def test_much_better_claim_follows_the_paired_interval(diffs, verdict):
+    vib = [0.3, 0.3, 0.3]
+    doc = _doc(vib, [a + d for a, d in zip(vib, diffs)])
+    got = fig4a.CLAIMS[0]["evaluate"](doc)
+    assert got["verdict"] == verdict and got["ci"][0] < sum(diffs) / 3 < got["ci"][1] and agrees(got)
+    assert "ε=3 (RDP) / 2.5 (PRV)" in got["measurement"] and got["runs"] == 3
 
 
-def test_margin_claim_is_not_measured_without_a_matched_point():
-    doc = _doc(0.3, 0.5, [0.2, 0.2, 0.2])
-    doc["summary"]["margin_dp_minus_vib"] = None
-    assert fig4b.CLAIMS[0]["evaluate"](doc)["verdict"] == "not measured"
+def test_much_better_is_not_measured_without_a_matched_pair():
+    doc = _doc([0.3] * 3, [0.5] * 3, vib_util=0.70)
+    assert fig4a.CLAIMS[0]["evaluate"](doc)["verdict"] == "not measured"
 
 
-def test_train_test_and_monotonicity_claims():
-    doc = _doc(0.3, 0.6, [0.3, 0.3, 0.3])
-    assert fig4b.CLAIMS[2]["evaluate"](doc)["verdict"] == "reproduced"  # 5% apart everywhere
-    doc["series"][1]["points"][0]["knn_dist_test"] = 1.5
-    assert fig4b.CLAIMS[2]["evaluate"](doc)["verdict"] == "not reproduced"
-    mono = fig4b.CLAIMS[1]["evaluate"](doc)
-    assert mono["verdict"] in VERDICTS and "Spearman" in mono["measurement"]
+def test_train_test_closeness_is_an_equivalence_test():
+    close = fig4b.CLAIMS[2]["evaluate"](_doc([0.3] * 3, [0.6] * 3))  # 5% apart everywhere, tightly
+    assert close["verdict"] == "reproduced" and -0.1 < close["ci"][0] < close["ci"][1] < 0.1
+    far = fig4b.CLAIMS[2]["evaluate"](_doc([0.3] * 3, [0.6] * 3, knn_test=1.5))
+    assert far["verdict"] == "refuted" and far["ci"][0] > 0.1

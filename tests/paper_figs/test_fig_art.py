@@ -38,18 +38,3 @@ def test_art_figure_bad_device_exits_2(tmp_path):
     with pytest.raises(SystemExit) as exc:
         main(["art", "--out", str(tmp_path), "--device", "tpu"])
     assert exc.value.code == 2
-
-
-def test_output_perturbation_claim_reads_the_series_within_the_accuracy_budget():
-    from paper_figs.fig2c import output_perturbation_ineffective
-
-    def pt(knob, utility, attack, half=0.02):
-        return {"knob": knob, "utility": utility, "attack_train": attack, "attack_train_ci": [attack - half, attack + half]}
-
-    und = {"defense": "undefended (softmax release)", "knob": None, "points": [pt(None, 0.90, 0.60)]}
-    rounding = {"defense": "rounding", "knob": "r", "points": [pt(0.05, 0.90, 0.59), pt(0.2, 0.40, 0.10)]}
-    noise = {"defense": "uniform noise", "knob": "a", "points": [pt(0.1, 0.88, 0.30)]}
-    assert output_perturbation_ineffective({"series": [und, rounding]})["verdict"] == "reproduced"  # 0.2 costs too much
-    assert output_perturbation_ineffective({"series": [und, rounding, noise]})["verdict"] == "partly"
-    assert output_perturbation_ineffective({"series": [und, noise]})["verdict"] == "refuted"
-    assert output_perturbation_ineffective({"series": [und]})["verdict"] == "not measured"

@@ -32,6 +32,11 @@ def test_fig2c_and_fig3a_through_the_cli(tmp_path, data_home, monkeypatch, capsy
                 "eps_rdp"} <= set(p)
         assert doc["baseline"]["chance"] == 1 / 40 and 0 <= doc["baseline"]["attack_prior"] <= 1
         assert set(doc["summary"]) == {"within_test_accuracy_points", "undefended", "VIB", "DP-SGD"}
+        # the quick tag, what the seeds re-draw, every interval's method and the per-seed values
+        assert doc["settings"]["quick"] is True and doc["replication"]["n"] == 2
+        assert doc["replication"]["test_train_ratio"] == pytest.approx(2 / (5 + 3))  # test / (training + attacker's)
+        assert p["attack_train_ci_method"] == "max(resampled-t, wilson-pooled)" and len(p["values"]["attack_train"]) == 2
+        assert p["trials"]["attack_train"] == [200.0, 200.0] and doc["deviations"]
     assert (tmp_path / "fig2c_reconstructions.png").stat().st_size > 0
     assert "fig3a:" in capsys.readouterr().out
 
@@ -39,10 +44,11 @@ def test_fig2c_and_fig3a_through_the_cli(tmp_path, data_home, monkeypatch, capsy
 def test_fig1_shows_both_prongs(tmp_path, data_home, monkeypatch):
     monkeypatch.setitem(fig1.CONFIGS, "quick", {"betas": [1e-4, 1.0], "epochs": 2, "patience": 2,
                                                 "draws_a": 3, "draws_b": 50})
-    path = fig1.make(tmp_path, quick=True, device="cpu", data_home=data_home)
+    path = fig1.make(tmp_path, quick=True, device="cpu", data_home=data_home, seeds=2)
     doc = json.loads(path.read_text())
     pts = doc["series"][0]["points"]
-    assert [p["knob"] for p in pts] == [1e-4, 1.0]
+    assert [p["knob"] for p in pts] == [1e-4, 1.0] and len(pts[0]["values"]["a_spread"]) == 2
+    assert pts[0]["a_spread"] == pytest.approx(sum(pts[0]["values"]["a_spread"]) / 2)
     assert len(pts[0]["a_label_output"]) == 3 * 5 and len(pts[0]["b_label_output"]) == 50
     assert pts[1]["kl_nats"] < pts[0]["kl_nats"]  # the regulariser shrinks I(X; Z)'s bound
     assert (tmp_path / "fig1.png").stat().st_size > 0

@@ -168,7 +168,7 @@ def test_cli_ind_json_and_list(tmp_path, data_home):
     (["ind", "--learner", "dp-id3", "--eps", "nan", "--n", "5"], "must be finite"),
     (["ind", "--learner", "dp-id3", "--eps", "1", "--n", "5", "--models", "7"], "models must be an even"),
     (["ind", "--learner", "dp-id3", "--eps", "1"], "ind needs --n"),
-    (["sem", "--learner", "id3", "--splits", "1"], "splits must be"),
+    (["sem", "--learner", "id3", "--splits", "1"], "--splits: must be an integer >= 2"),
 ])
 def test_cli_bad_input_exits_2_with_one_line(args, match, tmp_path, data_home, capsys, monkeypatch):
     from validation.__main__ import main

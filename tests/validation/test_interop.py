@@ -22,9 +22,10 @@ def test_survey_table_puts_arts_white_box_beside_ours(tmp_path, data_home, monke
         p = s["points"][0]
         for name in vi.SURVEY_ATTACKS:
             for part in ("train", "test"):
-                assert 0 <= p[f"{name}_{part}_f1"] <= 1 and len(p[f"{name}_{part}_f1_ci"]) == 2
+                assert 0 <= p[f"{name}_{part}_f1"] <= 1 and p[f"{name}_{part}_f1_ci"] is None  # 1 split
         assert 0.9 <= p["agree_art_counts_train"] <= 1  # ART's rule is MAP with counts but for ties/Φ
     assert "ART AttributeInferenceWhiteBoxDecisionTree" in vi._format_survey(doc)
+    assert "[n/a (1 split)]" in vi._format_survey(doc)  # one split gives no interval, never a zero-width one
     again = vi.survey_table(tmp_path, n_splits=1, data_home=data_home, progress=False)  # resumed
     assert again["series"] == doc["series"]
 
@@ -84,7 +85,8 @@ def test_cli_bad_input_exits_2_with_one_line(capsys):
 
 def test_faces_sweep_output_perturbation_series(tmp_path, data_home):
     """Fig. 2(c)/3(a)'s output-perturbation series: the undefended CNN of the seed, its outputs perturbed."""
-    from paper_figs.fig2c import figure_document, output_perturbation_ineffective, plot, plot_reconstructions
+    from paper_figs._claims import VERDICTS
+    from paper_figs.fig2c import CLAIMS, figure_document, plot, plot_reconstructions
 
     tiny = vn.FacesConfig(image_size=16, epochs=2, patience=2, eval_epochs=1, attack_epochs=1, attack_ngf=4,
                           batch_size=40, betas=(), noise_multipliers=(), n_seeds=1, roundings=(0.5,),
@@ -95,9 +97,13 @@ def test_faces_sweep_output_perturbation_series(tmp_path, data_home):
     # the same trained CNN: the softmax release classifies exactly as the undefended model
     assert by[vn.SOFTMAX_RELEASE]["utility"] == by["undefended"]["utility"]
     assert by[vn.SOFTMAX_RELEASE]["ece"] == pytest.approx(by["undefended"]["ece"], abs=1e-9)
-    assert 0 <= by["rounding"]["ece"] <= 1 and by["rounding"]["utility"] <= by["undefended"]["utility"]
+    # (rounding can raise accuracy: tied rounded entries go to the lowest class index, which may be the label;
+    # after 2 epochs the undefended CNN is near chance, 0.089 over 8 seeds, and rounding to 0.5 releases zeros,
+    # i.e. class 0 for 1/40 of the images, so comparing the two utilities failed on about 1 machine in 200)
+    assert 0 <= by["rounding"]["ece"] <= 1 and 0 <= by["rounding"]["utility"] <= 1
     assert (tmp_path / "neural_recon_quick" / "rounding_r=0.5.npz").is_file()
-    doc = figure_document(res, "fig2c", "tiny")
-    assert output_perturbation_ineffective(doc)["verdict"] in ("reproduced", "partly", "refuted")
+    doc = figure_document(res, "fig2c", "tiny", quick=True)
+    perturbation = next(c for c in CLAIMS if c["id"] == "fig2c-output-perturbation")
+    assert perturbation["evaluate"](doc)["verdict"] in set(VERDICTS) - {"not measured", "not needed"}
     assert plot(doc, tmp_path / "a.png").stat().st_size > 0
     assert plot_reconstructions(doc, res["recon_dir"], tmp_path / "g.png").stat().st_size > 0  # a knob-less row

@@ -20,12 +20,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from validation.store import (
-    OutputPathError,
     ResultStore,
     StoreBusy,
     StoreError,
     check_store_file,
-    probe_output_path,
     write_json_atomic,
 )
 
@@ -376,36 +374,3 @@ def test_a_full_disk_fails_the_record_cleanly_and_keeps_the_others(tmp_path):
         assert again.results == {f"k={k}": {"v": "x" * 100} for k in range(int(count))}
         assert again.repaired_line is None
         again.close()
-
-
-@pytest.mark.parametrize("kind", ["dangling", "loop", "long-name", "long-path", "file-parent"])
-def test_unwritable_output_paths_are_found_before_any_work(tmp_path, kind):
-    if kind == "dangling":
-        (tmp_path / "out").symlink_to(tmp_path / "nowhere" / "dir")
-        path, why = tmp_path / "out", "symbolic link to .*, which does not exist"
-    elif kind == "loop":
-        (tmp_path / "a").symlink_to(tmp_path / "b")
-        (tmp_path / "b").symlink_to(tmp_path / "a")
-        path, why = tmp_path / "a", "symbolic link in a loop"
-    elif kind == "long-name":
-        path, why = tmp_path / ("n" * 300), "300 bytes long, more than the 255"
-    elif kind == "long-path":
-        path, why = tmp_path.joinpath(*["d" * 200] * 25), "more than the 4096 bytes"
-    else:
-        (tmp_path / "f").write_text("x")
-        path, why = tmp_path / "f" / "sub", "is not a directory"
-    for directory in (False, True):
-        with pytest.raises(OutputPathError, match=why) as info:
-            probe_output_path(path, directory=directory, names=("fig.json",))
-        assert "\n" not in str(info.value) and len(str(info.value)) < 300
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted({"dangling": ["out"], "loop": ["a", "b"],
-                                                                 "file-parent": ["f"]}.get(kind, []))
-
-
-def test_a_writable_output_path_is_probed_without_leaving_anything(tmp_path):
-    probe_output_path(tmp_path / "new" / "deeper" / "runs.jsonl")
-    probe_output_path(tmp_path / "out", directory=True, names=("fig2a.json", "fig2a.png"))
-    assert list(tmp_path.iterdir()) == []
-    (tmp_path / "runs.jsonl").write_text("kept")
-    probe_output_path(tmp_path / "runs.jsonl")  # an existing file is opened, not truncated
-    assert (tmp_path / "runs.jsonl").read_text() == "kept"
