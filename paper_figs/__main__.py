@@ -31,8 +31,9 @@ from validation.cli import (
     executor_from_args,
     path_argument,
     require_neural,
+    run_command,
 )
-from validation.engine import UnitsFailed
+from validation.engine import UnitsFailed, run_log
 from validation.store import StoreError, write_json_atomic
 
 PROG = program_name("paper_figs")
@@ -80,12 +81,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _annotate(json_path: Path, run: dict) -> None:
-    """Record how the figure was produced (command, executor, wall time) in its JSON document."""
+    """Record how the figure was produced (command, executor, threads, wall time of this invocation and the
+    units' compute time over every run that contributed, resumes included) in its JSON document."""
     doc = json.loads(json_path.read_text())
     doc["run"] = run
     write_json_atomic(json_path, doc)
 
 
+@run_command(PROG)
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -138,8 +141,9 @@ def main(argv: list[str] | None = None) -> int:
             start = time.perf_counter()
             try:
                 module = importlib.import_module(FIGURES[name])
-                module.make(args.out, quick=args.quick, device=args.device or "auto", data_home=args.data_home,
-                            executor=executor, seeds=args.seeds)
+                with run_log() as log:
+                    module.make(args.out, quick=args.quick, device=args.device or "auto", data_home=args.data_home,
+                                executor=executor, seeds=args.seeds)
             except (FileNotFoundError, DataFileError, StoreError) as exc:  # missing or damaged data or store
                 print(f"{PROG}: error: {exc}", file=sys.stderr)
                 return 2
@@ -149,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             json_path = args.out / f"{name}.json"
             _annotate(json_path, {"command": command(name), "quick": args.quick, "wall_s": time.perf_counter() - start,
-                                  **executor.describe()})
+                                  **log.as_dict(), **executor.describe()})
             print(f"{name}: {json_path} ({time.perf_counter() - start:.1f} s)")
     if want_report:
         from paper_figs.report import build_report

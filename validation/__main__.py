@@ -35,6 +35,7 @@ from validation.cli import (
     executor_from_args,
     path_argument,
     require_neural,
+    run_command,
 )
 from validation.engine import UnitsFailed
 from validation.learners import (
@@ -189,6 +190,7 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         require_neural(parser, f"learner {args.learner}")
 
 
+@run_command("python -m validation")
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)

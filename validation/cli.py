@@ -2,26 +2,41 @@
 
 ``--jobs N`` (local worker processes), ``--scheduler ADDRESS`` (a Dask scheduler; ``local`` starts a local
 Dask cluster of ``--jobs`` workers; default ``$MID_SCHEDULER``) and ``--threads T`` (threads per worker;
-default ``$MID_THREADS``, else the usable cores divided by the workers). See :mod:`validation.engine`.
+default ``$MID_THREADS``, else 1). See :mod:`validation.engine`.
 Also the checks both commands make before any computation (output paths, ``--data-home``, sizes that
 cannot fit or finish, the ``neural`` extra), each ending the command with status 2 and one line naming the
 option. They build on :mod:`mitheory.cli`, the parameter layer every command line shares (numbers, counts,
-path probes, size estimates, progress, the shell).
+path probes, size estimates, progress, the shell). And :func:`run_command`, the way every command that runs
+units ends when interrupted or when its run cannot go on.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from mitheory.cli import ParamError, check_size, count, human_bytes, physical_memory, probe_output_dir, \
     probe_output_file
-from validation.engine import Executor, make_executor, resolve_threads
+from validation.engine import (
+    Executor,
+    RunAborted,
+    RunInterrupted,
+    close_executors,
+    last_run,
+    make_executor,
+    resolve_threads,
+)
+from validation.store import DISK_ERRORS
 
 __all__ = ["add_executor_arguments", "check_data_home", "check_executor_fits", "check_fits", "check_output_dir",
            "check_output_file", "check_work", "executor_from_args", "path_argument", "physical_memory",
-           "require_neural"]
+           "require_neural", "run_command"]
 
 
 def path_argument(text: str) -> Path:
@@ -40,17 +55,79 @@ def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
                        help="Dask scheduler address (tcp://host:8786), or 'local' for a local Dask cluster of "
                             "--jobs workers (default: $MID_SCHEDULER, else none)")
     group.add_argument("--threads", type=count(minimum=1), default=None, metavar="T",
-                       help="threads per worker (default: $MID_THREADS, else usable cores / workers)")
+                       help="threads per worker (default: $MID_THREADS, else 1; recorded with every result, and a "
+                            "resume at another count is refused)")
 
 
 def executor_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Executor:
     """The executor the options ask for; a bad value or an unreachable scheduler exits 2 with one line."""
     try:
-        resolve_threads(args.threads, args.jobs)  # $MID_THREADS checked before anything starts
+        resolve_threads(args.threads)  # $MID_THREADS checked before anything starts
         scheduler = args.scheduler if args.scheduler is not None else (os.environ.get("MID_SCHEDULER") or None)
         return make_executor(args.jobs, scheduler, args.threads)
     except (ValueError, ImportError) as exc:
         parser.exit(2, f"{parser.prog}: error: {exc}\n")
+
+
+def run_command(prog: str) -> Callable[[Callable[..., int]], Callable[..., int]]:
+    """Decorate a command's ``main`` so that the ways a run can end early each end it with one line.
+
+    * Ctrl-C (SIGINT) or SIGTERM: ``interrupted: K of N units stored in PATH; rerun the same command to
+      resume`` and status 130 (143 for SIGTERM); the engine has stopped the workers quietly and flushed
+      the store.
+    * A run that cannot go on (:class:`~validation.engine.RunAborted`: a full disk, a read-only file
+      system, a lost Dask scheduler), or a result file that cannot be written after the work: one line
+      ``PROG: ...`` and status 1; everything stored stays stored.
+    """
+
+    def decorate(main: Callable[..., int]) -> Callable[..., int]:
+        @functools.wraps(main)
+        def wrapper(*args, **kwargs) -> int:
+            terminated: list[bool] = []
+            previous = None
+            if threading.current_thread() is threading.main_thread():
+                def on_term(signum, frame):
+                    terminated.append(True)
+                    raise KeyboardInterrupt
+
+                previous = signal.signal(signal.SIGTERM, on_term)
+            try:
+                return main(*args, **kwargs)
+            except KeyboardInterrupt as exc:
+                signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C cannot cut the message short
+                close_executors()
+                sys.stderr.write(f"{_interrupted(exc)}\n")
+                sys.stderr.flush()
+                return 143 if terminated else 130
+            except RunAborted as exc:
+                close_executors()
+                print(f"{prog}: {exc}", file=sys.stderr)
+                return 1
+            except OSError as exc:
+                if exc.errno not in DISK_ERRORS:
+                    raise
+                close_executors()
+                where = f" {exc.filename}" if exc.filename else ""
+                print(f"{prog}: cannot write{where}: {exc.strerror}; the finished units are stored; free space "
+                      "and rerun", file=sys.stderr)
+                return 1
+            finally:
+                close_executors()  # workers joined and clusters shut down before the interpreter's own exit
+                if previous is not None:
+                    signal.signal(signal.SIGTERM, previous)
+
+        return wrapper
+
+    return decorate
+
+
+def _interrupted(exc: KeyboardInterrupt) -> str:
+    if isinstance(exc, RunInterrupted):
+        return str(exc)
+    run = last_run()
+    if run is None:
+        return "interrupted before any unit ran; nothing to resume"
+    return str(RunInterrupted(*run))
 
 
 # ------------------------------------------------------------------------------------------ input checks

@@ -48,6 +48,7 @@ from validation.cli import (
     executor_from_args,
     path_argument,
     require_neural,
+    run_command,
 )
 from validation.engine import Executor, UnitOutput, UnitsFailed
 from validation.store import StoreError, write_json_atomic
@@ -563,6 +564,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+@run_command("python -m validation.interop")
 def main(argv: list[str] | None = None) -> int:
     from mitheory.cli_common import add_version
 

@@ -46,7 +46,7 @@ def dask_executor():
 
 @pytest.fixture(scope="module")
 def process_executor():
-    with ProcessExecutor(2, threads=1) as ex:
+    with ProcessExecutor(2, threads=1, adaptive=False) as ex:  # every unit on the workers
         yield ex
 
 
@@ -207,17 +207,17 @@ def test_a_dask_run_killed_midway_resumes_where_it_stopped(tmp_path):
     assert report.results == {f"split={i}": {"i": i, "sq": i * i} for i in range(40)}
 
 
-def test_threads_follow_the_option_then_the_environment_then_the_cores(monkeypatch):
+def test_threads_follow_the_option_then_the_environment_then_one_per_worker(monkeypatch):
     monkeypatch.delenv("MID_THREADS", raising=False)
     monkeypatch.setattr("validation.engine.usable_cores", lambda: 8)
-    assert resolve_threads(None, 2) == 4 and resolve_threads(None, 16) == 1 and resolve_threads(3, 2) == 3
+    assert resolve_threads(None) == 1 and resolve_threads(3) == 3  # never the cores: one fixed default
     monkeypatch.setenv("MID_THREADS", "5")
-    assert resolve_threads(None, 2) == 5
+    assert resolve_threads(None) == 5
     monkeypatch.setenv("MID_THREADS", "zero")
     with pytest.raises(ValueError, match="MID_THREADS"):
-        resolve_threads(None, 1)
+        resolve_threads(None)
     with pytest.raises(ValueError, match="threads"):
-        resolve_threads(0, 1)
+        resolve_threads(0)
 
 
 class ThreadProbe:
@@ -230,7 +230,7 @@ class ThreadProbe:
 
 
 def test_workers_compute_at_the_requested_threads(tmp_path):
-    with ProcessExecutor(2, threads=1) as ex:
+    with ProcessExecutor(2, threads=1, adaptive=False) as ex:
         out = run_units([Unit("t", None, i) for i in range(2)], ThreadProbe(), None, executor=ex, progress=False)
     assert all(r["torch"] == 1 and r["blas"] in ([1], []) for r in out.results.values())
     import torch
@@ -277,7 +277,7 @@ _ORPHAN_SWEEP = textwrap.dedent("""
 
     if __name__ == "__main__":
         cloudpickle.register_pickle_by_value(sys.modules[__name__])
-        with ProcessExecutor(2, threads=1) as ex:
+        with ProcessExecutor(2, threads=1, adaptive=False) as ex:
             run_units([Unit("o", None, i) for i in range(6)], PidThenSleep(), ResultStore(sys.argv[1], {}),
                       executor=ex, progress=False)
 """)

@@ -65,7 +65,7 @@ def test_parallel_sweep_gives_the_sequential_numbers(sweep, tmp_path):
     from validation.engine import ProcessExecutor
 
     _, first = sweep
-    with ProcessExecutor(2, threads=1) as executor:
+    with ProcessExecutor(2, threads=1, adaptive=False) as executor:  # on the workers, however small the work
         assert run_linear_sweep(tmp_path / "parallel.json", executor=executor, **GRID) == first
 
 
