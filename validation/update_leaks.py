@@ -96,7 +96,7 @@ class UpdateLeaksConfig:
     max_grad_norm: float = 1.0
     delta: float = 1e-5
     update_lr: float = 1e-2
-    update_batch_size: int = 16
+    update_batch_size: int = 64
     attack_rounds: int = 10
     attack_epochs_per_round: int = 30
     attack_lr: float = 1e-3

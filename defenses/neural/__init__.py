@@ -52,11 +52,13 @@ from .knowledge_alignment import (
                                   truncate_top_k,
 )
 from .update_leaks import (
+                                  PrivateUpdate,
                                   UpdateLeaksAttack,
                                   UpdateLeaksMLP,
                                   label_prior_baseline,
                                   simulate_updates,
                                   simulate_updates_loop,
+                                  updated_model,
 )
 
 __all__ = [
@@ -64,5 +66,6 @@ __all__ = [
     "InversionEvaluation", "InversionNet", "KnowledgeAlignmentAttack", "VIBClassifier", "VIBNet",
     "WGANGPPrior", "evaluate_reconstruction", "gan_only_baseline", "gaussian_kl", "gradient_penalty",
     "log_shift", "mean_face_baseline", "resolve_device", "truncate_top_k",
-    "UpdateLeaksAttack", "UpdateLeaksMLP", "label_prior_baseline", "simulate_updates", "simulate_updates_loop",
+    "PrivateUpdate", "UpdateLeaksAttack", "UpdateLeaksMLP", "label_prior_baseline", "simulate_updates",
+    "simulate_updates_loop", "updated_model",
 ]
