@@ -135,3 +135,17 @@ def aggregate(
             point[name], point[f"{name}_ci"] = m, [lo, hi]
         series.setdefault(s.defense, {"defense": s.defense, "knob": s.knob, "points": []})["points"].append(point)
     return list(series.values())
+
+
+def trials_apart(series: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Move the trial counts ``<metric>_trials`` (docs/figures.md: the number of attacked records, probes or
+    reconstructions behind a proportion) out of the metrics of every point into ``point["trials"][metric]``
+    (the count of one run: every run of a point has the same), in place; returns ``series``."""
+    for s in series:
+        for p in s["points"]:
+            names = [k for k in p if k.endswith("_trials")]
+            trials = p.setdefault("trials", {})
+            for k in names:
+                trials[k[: -len("_trials")]] = p.pop(k)
+                p.pop(f"{k}_ci", None)
+    return series
