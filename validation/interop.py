@@ -273,9 +273,10 @@ class PerturbationExperiment:
                "train_accuracy": float(np.mean(model.predict(X[sp.train]) == y[sp.train])),
                "ece": output.released_ece(np.searchsorted(model.classes_, y[sp.test]), proba, c.ece_bins)}
         attack = KnowledgeAlignmentAttack(input_transform="logits", ngf=c.attack_ngf, epochs=c.attack_epochs,
-                                          device=ex.device, random_state=100 + split, progress=False).fit(model, X[sp.aux])
+                                          device=ex.device, random_state=100 + split,
+                                          progress=False).fit(model, X[ex.attacker_rows(sp)])
         evaluator = ex.evaluator(split)
-        for part, idx in (("train", sp.train), ("test", sp.test)):
+        for part, idx in ex.attacked_parts(sp).items():
             m = evaluate_reconstruction(attack.invert(model, attack.release(model, X[idx])), X[idx], y[idx], evaluator)
             out[f"attack_{part}"] = m["attack_acc"]
             out[f"rmse_{part}"] = m["pixel_rmse"]

@@ -41,13 +41,15 @@ from defenses.interop import art_available
 from defenses.linear import (
     AdaSSPRegression,
     MIDLinearRegression,
+    ModelAssistedAttack,
     NaiveMAPAttack,
     NoModelBaseline,
     PriorBaseline,
     empirical_prior,
+    shadow_fits,
 )
 from validation.engine import Executor
-from validation.sweep import Setting, aggregate, run_sweep
+from validation.sweep import RESAMPLED_T, Setting, aggregate, corrected_resampled_t, run_sweep, trials_apart
 
 #: The paper's protocol: 100 random splits (ratio unstated; 80/20 as in the FB reproduction).
 FULL_GRID = {"mid_lambdas": (0.3, 0.6, 1.0, 2.0, 4.0, 8.0),
@@ -119,12 +121,14 @@ def make_evaluate(problem: IWPCProblem, *, seed: int = 0, test_size: float = 0.2
         if setting.defense in BASELINES:
             if setting.defense == "prior":
                 adversary = PriorBaseline(empirical_prior(p.values, p.genotype[tr]))
+                out["utility_chance"] = float(np.mean((p.y[tr].mean() - p.y[te]) ** 2))  # the training mean
             else:
                 adversary = NoModelBaseline(p.sensitive_columns, p.values, use_target=setting.defense == "ideal")
                 adversary.fit(p.X[tr], p.y[tr], p.genotype[tr])
             for name, idx in parts.items():
                 known = (p.X[idx], p.y[idx])
                 out[f"attack_{name}"] = float(np.mean(adversary.infer(known) == p.genotype[idx]))
+                out[f"attack_{name}_trials"] = float(len(idx))
                 out[f"auroc_{name}"] = _auroc(p.genotype[idx], adversary.infer_proba(known), p.values)
             return out
         model = model_for(setting, split).fit(p.X[tr], p.y[tr])
@@ -132,12 +136,24 @@ def make_evaluate(problem: IWPCProblem, *, seed: int = 0, test_size: float = 0.2
         out["utility_train"] = float(np.mean((model.predict(p.X[tr]) - p.y[tr]) ** 2))
         attack = NaiveMAPAttack.from_training_data(model, p.X[tr], p.y[tr], p.genotype[tr],
                                                    p.sensitive_columns, p.encoding)
+        # the learned model-using attacker: the model's own evidence to attack training patients, shadow
+        # models' (same learner, folds of the training patients) to attack held-out ones
+        shadows = shadow_fits(model_for(setting, split), p.X[tr], p.y[tr], 3, random_state=split)
+        assisted = {name: ModelAssistedAttack(p.sensitive_columns, p.encoding).fit(
+            model, p.X[tr], p.y[tr], p.genotype[tr], shadows=None if name == "train" else shadows)
+            for name in parts}
         for name, idx in parts.items():
             known = (p.X[idx], p.y[idx])
             post = attack.infer_proba(model, known)
             guesses = np.array(attack.values, dtype=object)[np.argmax(post, axis=1)]
             out[f"attack_{name}"] = float(np.mean(guesses == p.genotype[idx]))
+            out[f"attack_{name}_trials"] = float(len(idx))
             out[f"auroc_{name}"] = _auroc(p.genotype[idx], post, p.values)
+            post = assisted[name].infer_proba(model, known)
+            guesses = np.array(assisted[name].values, dtype=object)[np.argmax(post, axis=1)]
+            out[f"assisted_{name}"] = float(np.mean(guesses == p.genotype[idx]))
+            out[f"assisted_{name}_trials"] = float(len(idx))
+            out[f"assisted_auroc_{name}"] = _auroc(p.genotype[idx], post, p.values)
         if art:
             out.update(_art_black_box(p, model, tr, te, seed, split))
         return out
@@ -221,16 +237,37 @@ def run_linear_sweep(
     art = art_available()
     experiment = {"dataset": problem.description, "seed": seed, "test_size": test_size, "delta": delta,
                   "calibration": calibration, "x_bound": problem.x_bound, "y_bound": problem.y_bound,
-                  "attack": "NaiveMAP(prior=train marginal, sigma=train RMSE)", "version": 1,
+                  "attack": "NaiveMAP(prior=train marginal, sigma=train RMSE)", "version": 2,
                   "art_black_box": art}
     evaluate = make_evaluate(problem, seed=seed, test_size=test_size, delta=delta, calibration=calibration, art=art)
     runs = run_sweep(settings, n_splits, evaluate, store_path, experiment, progress=progress,
                      executor=executor, name="fig2a sweep")
-    series = aggregate(settings, n_splits, runs)
+    series = trials_apart(aggregate(settings, n_splits, runs))
     by_name = {s["defense"]: s for s in series}
     for s in series:
         for point in s["points"]:
             point["attack_ci"] = point["attack_test_ci"]
+    # gains over the strongest no-model attacker ("ideal": x_K and the dose), paired by split
+    free = {part: [runs[f"{Setting('ideal', None, None).key}|split={k}"][f"attack_{part}"] for k in range(n_splits)]
+            for part in ("train", "test")}
+    groups: dict[str, list[Setting]] = {}
+    for setting in settings:
+        groups.setdefault(setting.defense, []).append(setting)
+    for name in (UNDEFENDED, "MID", "AdaSSP"):
+        for setting, point in zip(groups[name], by_name[name]["points"]):
+            rows = [runs[f"{setting.key}|split={k}"] for k in range(n_splits)]
+            values = {"utility": [r["utility"] for r in rows]}
+            for part in ("train", "test"):
+                for prefix, attack in (("", "attack"), ("assisted_", "assisted")):
+                    v = [r[f"{attack}_{part}"] for r in rows]
+                    gains = [a - b for a, b in zip(v, free[part])]
+                    values[f"{attack}_{part}"] = v
+                    values[f"{prefix}gain_{part}"] = gains
+                    point[f"{prefix}gain_{part}"], point[f"{prefix}gain_{part}_ci"] = _resampled(gains, test_size)
+            point["values"] = values
+            point["ci_methods"] = {**{f"{pre}gain_{part}_ci": RESAMPLED_T for pre in ("", "assisted_")
+                                      for part in ("train", "test")},
+                                   "other": "Student-t over splits (validation.sweep.aggregate)"}
     baseline: dict[str, Any] = {}
     for name, key in zip(BASELINES, ("prior", "known_attributes", "ideal")):
         point = by_name[name]["points"][0]
@@ -239,6 +276,18 @@ def run_linear_sweep(
             baseline[f"attack_{key}{suffix}"] = point[f"attack_{part}"]
             baseline[f"attack_{key}{suffix}_ci"] = point[f"attack_{part}_ci"]
             baseline[f"auroc_{key}{suffix}"] = point[f"auroc_{part}"]
+    chance = [runs[f"{Setting('prior', None, None).key}|split={k}"]["utility_chance"] for k in range(n_splits)]
+    baseline["values"] = {"attack_no_model": free["test"], "attack_no_model_train": free["train"],
+                          "utility_chance": chance}
+    for key, v in baseline["values"].items():
+        baseline[key], baseline[f"{key}_ci"] = _resampled(v, test_size)
+    baseline["trials"] = {"attack_no_model": by_name["ideal"]["points"][0]["trials"]["attack_test"],
+                          "attack_no_model_train": by_name["ideal"]["points"][0]["trials"]["attack_train"]}
+    baseline["attack_no_model_name"] = ("no model: logistic regression of the genotype on the other features and the "
+                                        "true dose, fitted on the training patients (the 'ideal' adversary)")
+    baseline["utility_chance_name"] = "test MSE of predicting the training patients' mean"
+    baseline["ci_methods"] = {"attack_no_model_ci": RESAMPLED_T, "attack_no_model_train_ci": RESAMPLED_T,
+                              "utility_chance_ci": RESAMPLED_T, "other": "Student-t over splits"}
     return {
         "dataset": problem.description,
         "settings": {"n_splits": n_splits, "test_size": test_size, "seed": seed, "mid_lambdas": list(mid_lambdas),
@@ -246,9 +295,30 @@ def run_linear_sweep(
                      "x_bound": problem.x_bound, "y_bound": problem.y_bound,
                      "target": "sqrt(weekly dose, mg) - sqrt(315)/2"},
         "series": [by_name[UNDEFENDED], by_name["MID"], by_name["AdaSSP"]],
+        "assisted_series": [_renamed_series(by_name[name], "assisted") for name in (UNDEFENDED, "MID", "AdaSSP")],
         "art_series": [_art_series(by_name[name]) for name in (UNDEFENDED, "MID", "AdaSSP")] if art else None,
         "baseline": baseline,
     }
+
+
+def _resampled(values: list[float], test_size: float) -> tuple[float, list[float] | None]:
+    m, lo, hi = corrected_resampled_t(values, test_size)
+    return m, (None if len(values) < 2 else [lo, hi])
+
+
+def _renamed_series(series: dict[str, Any], attack: str) -> dict[str, Any]:
+    """``series`` with ``<attack>_train`` / ``<attack>_test`` (and their CIs and gains) as ``attack_*``."""
+    points = []
+    for p in series["points"]:
+        q = {"knob": p["knob"], "utility": p["utility"], "utility_ci": p["utility_ci"], "runs": p["runs"]}
+        for part in ("train", "test"):
+            q[f"attack_{part}"], q[f"attack_{part}_ci"] = p[f"{attack}_{part}"], p[f"{attack}_{part}_ci"]
+            q[f"auroc_{part}"] = p[f"{attack}_auroc_{part}"]
+            q[f"gain_{part}"], q[f"gain_{part}_ci"] = p[f"{attack}_gain_{part}"], p[f"{attack}_gain_{part}_ci"]
+        q["attack_ci"] = q["attack_test_ci"]
+        q["ci_methods"] = {"gain_test_ci": RESAMPLED_T, "gain_train_ci": RESAMPLED_T}
+        points.append(q)
+    return {"defense": series["defense"], "knob": series["knob"], "points": points}
 
 
 def _art_series(series: dict[str, Any]) -> dict[str, Any]:

@@ -5,17 +5,20 @@
   perturbation (Wang 2018, Algorithm 2), calibrated on the exact composition of its three Gaussian
   releases (:func:`gaussian_noise_multiplier`, :func:`composed_delta`).
 - :class:`NaiveMAPAttack` — Fredrikson et al. (2014) MAP inversion of a sensitive feature; the no-model
-  adversaries :class:`PriorBaseline` and :class:`NoModelBaseline` sit beside it.
+  adversaries :class:`PriorBaseline` and :class:`NoModelBaseline` sit beside it, and
+  :class:`ModelAssistedAttack` learns to combine the no-model inputs with the model's evidence.
 """
 
 from .adassp import (AdaSSPRegression, analytic_gaussian_multiplier, composed_delta, gaussian_delta,
                      gaussian_noise_multiplier)
-from .attacks import NaiveMAPAttack, NoModelBaseline, PriorBaseline, empirical_prior
+from .attacks import (ModelAssistedAttack, NaiveMAPAttack, NoModelBaseline, PriorBaseline, empirical_prior,
+                      shadow_fits)
 from .mid import MIDLinearRegression, gaussian_mixture_entropy
 
 __all__ = [
     "AdaSSPRegression",
     "MIDLinearRegression",
+    "ModelAssistedAttack",
     "NaiveMAPAttack",
     "NoModelBaseline",
     "PriorBaseline",
@@ -23,6 +26,7 @@ __all__ = [
     "composed_delta",
     "empirical_prior",
     "gaussian_delta",
+    "shadow_fits",
     "gaussian_mixture_entropy",
     "gaussian_noise_multiplier",
 ]

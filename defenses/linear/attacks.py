@@ -237,3 +237,113 @@ class NoModelBaseline:
 
     def infer(self, known) -> np.ndarray:
         return np.array(self.values, dtype=object)[np.argmax(self.infer_proba(known), axis=1)]
+
+
+def shadow_fits(learner, X, y, n_folds: int = 3, random_state: int = 0) -> list[tuple[Any, np.ndarray]]:
+    """Shadow models of ``learner`` on the attacker's records (X, y): fold k's is a clone fitted on the
+    other folds (its ``random_state``, where it has one, offset by k + 1). Returns ``[(shadow, held_out_rows)]``;
+    on its held-out rows a shadow behaves as the released model on records it did not train on."""
+    from sklearn.base import clone
+    from sklearn.model_selection import KFold
+
+    X_ = np.asarray(X, dtype=float)
+    y_ = np.asarray(y, dtype=float).ravel()
+    out = []
+    for k, (fit_rows, held) in enumerate(KFold(n_folds, shuffle=True, random_state=random_state).split(X_)):
+        shadow = clone(learner)
+        params = shadow.get_params()
+        if "random_state" in params:
+            base = params["random_state"]
+            seed = [int(base), k + 1] if isinstance(base, numbers.Integral) else [random_state, k + 1]
+            shadow.set_params(random_state=np.random.default_rng(seed))
+        out.append((shadow.fit(X_[fit_rows], y_[fit_rows]), held))
+    return out
+
+
+class ModelAssistedAttack:
+    """A model-using attacker at least as informed as the best one without the model.
+
+    A multinomial logistic regression (standardised inputs) of the sensitive value on the inputs of
+    :class:`NoModelBaseline` with ``use_target=True`` — the known attributes x_K and the true target value y
+    ("ideal", Fredrikson et al.) — plus the model's log-likelihood of the observed y under every candidate
+    v, the evidence Naive MAP uses: −(y − f(x_K, v))² / (2σ_f²), σ_f the model's training RMSE. Fitted on
+    the attacker's records with their sensitive values. Where the model adds nothing the regression falls
+    back to the no-model posterior; Naive MAP is the special case with weight 1 on the evidence and the
+    prior in place of the learned part.
+
+    A model fits its training records more closely: to attack records outside the training set, fit with
+    ``shadows`` (:func:`shadow_fits`) so that the evidence on each attacker record comes from a model that
+    did not train on it; to attack training records, fit without.
+
+    Parameters
+    ----------
+    sensitive_columns : sequence of int or str
+        Columns of X that encode the sensitive attribute.
+    encoding : mapping value → sequence of float
+        Contents of the sensitive columns for each candidate value.
+    C : float
+        Inverse L2 strength of the logistic regression.
+    """
+
+    def __init__(self, sensitive_columns: Sequence[int | str], encoding: Mapping[Hashable, Sequence[float]],
+                 C: float = 1.0):
+        if not isinstance(encoding, Mapping) or len(encoding) < 2:
+            raise ValueError("encoding must map at least two candidate values to column contents")
+        self.sensitive_columns = list(sensitive_columns)
+        self.encoding = dict(encoding)
+        self.values = tuple(encoding)
+        self.C = C
+
+    def _evidence(self, model, X, y, X_fit, y_fit, s_fit) -> np.ndarray:
+        attack = NaiveMAPAttack.from_training_data(model, X_fit, y_fit, s_fit, self.sensitive_columns, self.encoding)
+        resid = np.asarray(y, float)[:, None] - attack.predictions(model, X)
+        return -resid ** 2 / (2.0 * attack.residual_scale ** 2)
+
+    def _inputs(self, X, y, evidence) -> np.ndarray:
+        cols = set(_column_positions(X, self.sensitive_columns))
+        A = np.asarray(X, dtype=float)
+        A = A[:, [k for k in range(A.shape[1]) if k not in cols]]
+        return np.column_stack([A, np.asarray(y, float), evidence])
+
+    def fit(self, model, X, y, sensitive_values, shadows: list[tuple[Any, np.ndarray]] | None = None
+            ) -> ModelAssistedAttack:
+        """Learn from the attacker's records (X, y) with their sensitive values, the released ``model`` and,
+        to attack non-members, ``shadows``."""
+        X, y = _split_known((X, y))
+        s = np.asarray(sensitive_values, dtype=object)
+        if len(s) != len(y):
+            raise ValueError("sensitive_values must have one value per row of X")
+        unknown = set(s) - set(self.values)
+        if unknown:
+            raise ValueError(f"sensitive_values holds values not in encoding: {sorted(map(str, unknown))}")
+        self.model_, self._fit_data = model, (X, y, s)
+        if shadows is None:
+            ev = self._evidence(model, X, y, X, y, s)
+        else:
+            ev = np.zeros((len(y), len(self.values)))
+            for shadow, held in shadows:
+                held = np.asarray(held)
+                rest = np.setdiff1d(np.arange(len(y)), held)
+                ev[held] = self._evidence(shadow, _rows(X, held), y[held], _rows(X, rest), y[rest], s[rest])
+        codes = np.array([self.values.index(v) for v in s])
+        self.classifier_ = make_pipeline(StandardScaler(), LogisticRegression(C=self.C, max_iter=2000))
+        self.classifier_.fit(self._inputs(X, y, ev), codes)
+        return self
+
+    def infer_proba(self, model, known) -> np.ndarray:
+        """Posterior over the candidate values, shape (n, len(values))."""
+        if not hasattr(self, "classifier_"):
+            raise ValueError("this ModelAssistedAttack is not fitted; call fit on the attacker's records first")
+        X, y = _split_known(known)
+        Xf, yf, sf = self._fit_data
+        proba = self.classifier_.predict_proba(self._inputs(X, y, self._evidence(model, X, y, Xf, yf, sf)))
+        out = np.zeros((len(y), len(self.values)))
+        out[:, self.classifier_.classes_] = proba
+        return out
+
+    def infer(self, model, known) -> np.ndarray:
+        return np.array(self.values, dtype=object)[np.argmax(self.infer_proba(model, known), axis=1)]
+
+
+def _rows(X, idx):
+    return X.iloc[idx] if isinstance(X, pd.DataFrame) else np.asarray(X)[idx]

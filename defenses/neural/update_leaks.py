@@ -240,27 +240,23 @@ def gaussian_epsilon(mu: float, delta: float) -> float:
     """The ε at ``delta`` of the Gaussian mechanism whose sensitivity is ``mu`` noise standard deviations.
 
     The exact privacy profile of one Gaussian release (Balle & Wang 2018, Thm 8; μ-GDP, Dong, Roth & Su
-    2022): δ(ε) = Φ(μ/2 − ε/μ) − e^ε Φ(−μ/2 − ε/μ), solved for ε (0 when δ(0) ≤ ``delta``).
+    2022), :func:`defenses.linear.adassp.gaussian_delta` — δ(ε) = Φ(μ/2 − ε/μ) − e^ε Φ(−μ/2 − ε/μ) —
+    solved for ε (0 when δ(0) ≤ ``delta``).
     """
     from scipy.optimize import brentq
-    from scipy.stats import norm
+
+    from defenses.linear.adassp import gaussian_delta
 
     if not (np.isfinite(mu) and mu >= 0):
         raise ValueError(f"mu must be a finite number >= 0, got {mu!r}")
     if not (0 < delta < 1):
         raise ValueError(f"delta must be in (0, 1), got {delta!r}")
-    if mu == 0:
-        return 0.0
-
-    def excess(eps: float) -> float:  # δ(ε) − delta, e^ε Φ(·) in log space so large ε does not overflow
-        return float(norm.cdf(mu / 2 - eps / mu) - np.exp(eps + norm.logcdf(-mu / 2 - eps / mu)) - delta)
-
-    if excess(0.0) <= 0:
+    if mu == 0 or gaussian_delta(0.0, mu) <= delta:
         return 0.0
     hi = 1.0
-    while excess(hi) > 0:
+    while gaussian_delta(hi, mu) > delta:
         hi *= 2.0
-    return float(brentq(excess, 0.0, hi, xtol=1e-12, rtol=1e-12))
+    return float(brentq(lambda e: gaussian_delta(e, mu) - delta, 0.0, hi, xtol=1e-12, rtol=1e-12))
 
 
 class PrivateUpdate:
@@ -302,20 +298,14 @@ class PrivateUpdate:
     @classmethod
     def for_epsilon(cls, epsilon: float, *, max_grad_norm: float = 1.0, delta: float = 1e-5,
                     adjacency: str = "replace") -> PrivateUpdate:
-        """The update whose σ gives exactly ``epsilon`` at ``delta`` under ``adjacency``."""
-        from scipy.optimize import brentq
+        """The update whose σ gives ``epsilon`` at ``delta`` under ``adjacency``: the analytic Gaussian
+        mechanism's noise (:func:`defenses.linear.adassp.analytic_gaussian_multiplier`, the smallest σ
+        that meets the budget)."""
+        from defenses.linear.adassp import analytic_gaussian_multiplier
 
-        if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not np.isfinite(epsilon) \
-                or epsilon <= 0:
-            raise ValueError(f"epsilon must be a finite number > 0, got {epsilon!r}")
         probe = cls(1.0, max_grad_norm=max_grad_norm, delta=delta)
-        sens = probe._sensitivity(adjacency)
-        # ε falls as σ grows; bracket μ = sens/σ between 1e-6 and a μ whose ε exceeds the target
-        hi = 1.0
-        while gaussian_epsilon(hi, delta) < epsilon:
-            hi *= 2.0
-        mu = brentq(lambda m: gaussian_epsilon(m, delta) - epsilon, 1e-9, hi, xtol=1e-13, rtol=1e-13)
-        return cls(sens / mu, max_grad_norm=max_grad_norm, delta=delta)
+        return cls(probe._sensitivity(adjacency) * analytic_gaussian_multiplier(epsilon, delta),
+                   max_grad_norm=max_grad_norm, delta=delta)
 
     @staticmethod
     def _sensitivity(adjacency: str) -> float:

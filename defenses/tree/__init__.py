@@ -3,21 +3,24 @@
 Learners (scikit-learn estimators, categorical features natively): :class:`ID3Classifier`,
 :class:`DPID3Classifier`, :class:`PriorityID3Classifier`. Attacks on the sensitive feature
 (Fredrikson et al. 2014/2015): :class:`NaiveMAPAttack` (black box), :class:`MAPWithCountsAttack`
-(white box, training counts on the paths), :class:`PriorAttack` (no model). See docs/defenses.md.
+(white box, training counts on the paths), :class:`PriorAttack` (no model), :class:`NoModelAttack` (the best
+attacker without a model: learned from the attacker's records) and :class:`ModelAssistedAttack` (the same
+with the model's evidence as further inputs). See docs/defenses.md.
 
 A table used for many models (a sweep over splits and settings) can be encoded once with
 :func:`encode_table`; every learner and attack takes the :class:`EncodedTable` and its row subsets.
 """
 
 from ._base import BaseCategoricalTree, CategoricalTree, EncodedTable, encode_table
-from .attacks import (AttributeInference, MAPWithCountsAttack, NaiveMAPAttack, PriorAttack, confusion_matrix,
-                      estimate_prior)
+from .attacks import (AttributeInference, MAPWithCountsAttack, ModelAssistedAttack, NaiveMAPAttack, NoModelAttack,
+                      PriorAttack, confusion_matrix, estimate_prior, shadow_folds)
 from .dp import DPID3Classifier
 from .export import to_sklearn
 from .id3 import ID3Classifier, PriorityID3Classifier
 
 __all__ = [
     "AttributeInference", "BaseCategoricalTree", "CategoricalTree", "DPID3Classifier", "EncodedTable",
-    "ID3Classifier", "MAPWithCountsAttack", "NaiveMAPAttack", "PriorAttack", "PriorityID3Classifier",
-    "confusion_matrix", "encode_table", "estimate_prior", "to_sklearn",
+    "ID3Classifier", "MAPWithCountsAttack", "ModelAssistedAttack", "NaiveMAPAttack", "NoModelAttack", "PriorAttack",
+    "PriorityID3Classifier",
+    "confusion_matrix", "encode_table", "estimate_prior", "shadow_folds", "to_sklearn",
 ]
