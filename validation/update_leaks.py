@@ -493,7 +493,7 @@ def matched_points(series: list[dict[str, Any]], within: float = 0.05) -> dict[s
     out: dict[str, dict[str, Any] | None] = {"undefended": ref}
     if SOFTMAX_RELEASE in by:
         out[SOFTMAX_RELEASE] = by[SOFTMAX_RELEASE]["points"][0]
-    for name in ("VIB", "DP-SGD", *(n for n in OUTPUT_PERTURBATIONS[1:] if n in by)):
+    for name in ("VIB", "DP-SGD", *(n for n in (VIB_MEAN, DP_UPDATE, *OUTPUT_PERTURBATIONS[1:]) if n in by)):
         pts = [p for p in by.get(name, {"points": []})["points"] if p["utility"] >= ref["utility"] - within]
         out[name] = min(pts, key=lambda p: p["attack"]) if pts else None
     return out
