@@ -61,13 +61,15 @@ SURVEY_ATTACKS = {
     "art_whitebox": "ART AttributeInferenceWhiteBoxDecisionTree",
     "art_lifestyle": "ART AttributeInferenceWhiteBoxLifestyleDecisionTree",
     "prior_rate": "no model: guess at the prior's rate",
+    "no_model": "no model: NoModelAttack (logistic regression on the known attributes and label, F1-optimal cut)",
 }
 
 
 def survey_evaluate(data, config):
     """``evaluate(setting, split)`` for the survey table (trees and splits of :mod:`validation.tree`)."""
     from defenses.interop.art import ARTWhiteBoxTreeAttack
-    from defenses.tree import MAPWithCountsAttack, NaiveMAPAttack, PriorAttack, confusion_matrix, estimate_prior
+    from defenses.tree import (MAPWithCountsAttack, NaiveMAPAttack, NoModelAttack, PriorAttack, confusion_matrix,
+                               estimate_prior)
     from validation.tree import POSITIVE, SENSITIVE, binary_prf, macro_f1, make_model, split_indices
 
     def evaluate(setting: Setting, split: int) -> dict[str, float]:
@@ -83,6 +85,7 @@ def survey_evaluate(data, config):
             "art_whitebox": ARTWhiteBoxTreeAttack(SENSITIVE, prior),
             "art_lifestyle": ARTWhiteBoxTreeAttack(SENSITIVE, prior, lifestyle=True),
             "prior_rate": PriorAttack(prior, strategy="sample", random_state=seed),
+            "no_model": NoModelAttack(SENSITIVE, POSITIVE, random_state=split).fit(Xtr, ytr),
         }
         out = {"utility": macro_f1(y.iloc[test].to_numpy(), model.predict(X.iloc[test]))}
         for part, idx in (("train", train), ("test", test)):
@@ -93,6 +96,8 @@ def survey_evaluate(data, config):
                 p, r, f = binary_prf(truth, g, POSITIVE)
                 out.update({f"{name}_{part}_f1": f, f"{name}_{part}_precision": p, f"{name}_{part}_recall": r})
             out[f"agree_art_counts_{part}"] = float(np.mean(guesses["art_whitebox"] == guesses["map_counts"]))
+            for name in attacks:  # the gain over the strongest attacker without a model, same split and rows
+                out[f"gain_{name}_{part}_f1"] = out[f"{name}_{part}_f1"] - out[f"no_model_{part}_f1"]
         return out
 
     return evaluate
@@ -108,13 +113,15 @@ def survey_table(out_dir: str | os.PathLike, *, n_splits: int = 100, data_home=N
     settings = list(SURVEY_SETTINGS)
     store = Path(out_dir) / f"survey_{n_splits}.json"
     experiment = {"dataset": "steak-survey", "n_rows": len(data.data), "tree_config": asdict(FULL),
-                  "attacks": list(SURVEY_ATTACKS), "version": 2}
+                  "attacks": list(SURVEY_ATTACKS), "version": 3}
     runs = run_sweep(settings, n_splits, survey_evaluate(data, FULL), store, experiment, progress=progress,
                      executor=executor, name="survey table")
+    series = aggregate(settings, n_splits, runs, proportions=_metric_names(runs) - _gains(runs))  # F1s, rates
     return {"table": "survey", "dataset": data.description, "n_splits": n_splits, "store": str(store),
             "metric": 'F1 (precision, recall) of "cheated = Yes"; mean and 95% t-interval over splits',
             "attacks": SURVEY_ATTACKS,
-            "series": aggregate(settings, n_splits, runs, proportions=_metric_names(runs))}  # F1s, rates, shares
+            "series": _resampled_gains(series, settings, n_splits, runs, FULL.test_fraction),
+            "baseline": _no_model_baseline(settings, n_splits, runs, "no_model_{part}_f1", FULL.test_fraction)}
 
 
 # -------------------------------------------------------------------------------------------- IWPC
@@ -171,10 +178,10 @@ def iwpc_evaluate(problem, *, seed: int = 0, test_size: float = 0.2, delta: floa
                 attacks[f"art_blackbox_{kind}"] = ARTBlackBoxAttack(
                     p.sensitive_columns, p.encoding, attack_model_type=kind, random_state=split).fit(
                     model, p.X[aux], p.y[aux], p.genotype[aux])
-            free = {}
-            if setting == IWPC_SETTINGS[0]:  # the model-free adversaries: once per split
-                free["ideal"] = NoModelBaseline(p.sensitive_columns, p.values, use_target=True).fit(
-                    p.X[aux], p.y[aux], p.genotype[aux])
+            # the strongest adversary without the model, in every setting (the gains are paired by split)
+            free = {"ideal": NoModelBaseline(p.sensitive_columns, p.values, use_target=True).fit(
+                p.X[aux], p.y[aux], p.genotype[aux])}
+            if setting == IWPC_SETTINGS[0]:  # the other model-free adversaries: once per split
                 for kind in ("lr", "rf"):
                     free[f"art_truelabel_{kind}"] = ARTTrueLabelBaseline(
                         p.sensitive_columns, p.encoding, attack_model_type=kind, random_state=split).fit(
@@ -187,6 +194,8 @@ def iwpc_evaluate(problem, *, seed: int = 0, test_size: float = 0.2, delta: floa
                     out[f"{name}_{part}"] = float(np.mean(attack.infer(model, known) == truth))
                 for name, attack in free.items():
                     out[f"{name}_{part}"] = float(np.mean(attack.infer(known) == truth))
+                for name in attacks:
+                    out[f"gain_{name}_{part}"] = out[f"{name}_{part}"] - out[f"ideal_{part}"]
         return out
 
     return evaluate
@@ -201,13 +210,16 @@ def iwpc_table(out_dir: str | os.PathLike, *, n_splits: int = 20, data_home=None
     settings = list(IWPC_SETTINGS)
     store = Path(out_dir) / f"iwpc_{n_splits}.json"
     experiment = {"dataset": problem.description, "attacks": list(IWPC_ATTACKS), "aux": "half of training",
-                  "adassp_calibration": "analytic", "version": 2}
+                  "adassp_calibration": "analytic", "version": 3}
     runs = run_sweep(settings, n_splits, iwpc_evaluate(problem), store, experiment, progress=progress,
                      executor=executor, name="IWPC table")
+    proportions = _metric_names(runs) - {"utility"} - _gains(runs)  # every other metric is an accuracy
+    series = aggregate(settings, n_splits, _common(settings, n_splits, runs), proportions=proportions)
     return {"table": "iwpc", "dataset": problem.description, "n_splits": n_splits, "store": str(store),
             "metric": "VKORC1 accuracy; train = training patients outside the attacker's half, test = held out",
-            "attacks": IWPC_ATTACKS,  # every metric but the MSE is an accuracy
-            "series": aggregate(settings, n_splits, runs, proportions=_metric_names(runs) - {"utility"})}
+            "attacks": IWPC_ATTACKS,
+            "series": _resampled_gains(series, settings, n_splits, runs, 0.2),
+            "baseline": _no_model_baseline(settings, n_splits, runs, "ideal_{part}", 0.2)}
 
 
 # ------------------------------------------------------------------------------ faces: perturbation
@@ -487,8 +499,9 @@ def _format_faces(doc: dict[str, Any]) -> str:
     for s in doc["series"]:
         for p in s["points"]:
             knob = "" if p["knob"] is None else f"{p['knob']:g}"
+            test = f"{p['attack_test']:>12.3f}" if "attack_test" in p else f"{'—':>12}"  # official roles: none
             lines.append(f"  {s['defense']:<30} {knob:>8} {p['utility']:>9.3f} {p['ece']:>7.3f} "
-                         f"{p['attack_train']:>13.3f} {p['attack_test']:>12.3f}")
+                         f"{p['attack_train']:>13.3f} {test}")
     for key, title in (("matched_accuracy", "test accuracy"), ("matched_ece", "ECE")):
         tol = doc["tolerances"]["utility" if key == "matched_accuracy" else "ece"]
         lines.append(f"\nAt matched {title} (within {tol:g}): output perturbation vs the most protective "
@@ -515,6 +528,41 @@ def _format_miface(doc: dict[str, Any]) -> str:
 def _metric_names(runs: dict[str, dict[str, float]]) -> set[str]:
     """The metric names of a sweep's runs (every run has the same)."""
     return set(next(iter(runs.values()))) if runs else set()
+
+
+def _gains(runs: dict[str, dict[str, float]]) -> set[str]:
+    return {m for m in _metric_names(runs) if m.startswith("gain_")}
+
+
+def _resampled_gains(series, settings, n_splits: int, runs, test_fraction: float):
+    """Replace the intervals of the ``gain_*`` metrics (attack minus the no-model attacker, paired by split)
+    by the corrected resampled t (repeated splits overlap) and name every method in ``ci_methods``."""
+    from validation.sweep import RESAMPLED_T, corrected_resampled_t
+
+    groups: dict[str, list[Setting]] = {}
+    for setting in settings:
+        groups.setdefault(setting.defense, []).append(setting)
+    for s in series:
+        for setting, p in zip(groups[s["defense"]], s["points"]):
+            for m in [k for k in p if k.startswith("gain_") and not k.endswith("_ci")]:
+                values = [runs[f"{setting.key}|split={k}"][m] for k in range(n_splits)]
+                _, lo, hi = corrected_resampled_t(values, test_fraction)
+                p[f"{m}_ci"] = None if n_splits < 2 else [lo, hi]
+            p["ci_methods"] = {"gain_*_ci": RESAMPLED_T, "other": "Student-t over splits"}
+    return series
+
+
+def _no_model_baseline(settings, n_splits: int, runs, metric: str, test_fraction: float) -> dict[str, Any]:
+    """``attack_no_model`` (test rows) and ``attack_no_model_train`` with per-split values and intervals."""
+    from validation.sweep import RESAMPLED_T, corrected_resampled_t
+
+    out: dict[str, Any] = {"values": {}, "ci_methods": {}}
+    for part, key in (("test", "attack_no_model"), ("train", "attack_no_model_train")):
+        values = [runs[f"{settings[0].key}|split={k}"][metric.format(part=part)] for k in range(n_splits)]
+        m, lo, hi = corrected_resampled_t(values, test_fraction)
+        out[key], out[f"{key}_ci"], out["values"][key] = m, (None if n_splits < 2 else [lo, hi]), values
+        out["ci_methods"][f"{key}_ci"] = RESAMPLED_T
+    return out
 
 
 class _Parser(argparse.ArgumentParser):
