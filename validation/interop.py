@@ -547,7 +547,7 @@ def _resampled_gains(series, settings, n_splits: int, runs, test_fraction: float
             for m in [k for k in p if k.startswith("gain_") and not k.endswith("_ci")]:
                 values = [runs[f"{setting.key}|split={k}"][m] for k in range(n_splits)]
                 _, lo, hi = corrected_resampled_t(values, test_fraction)
-                p[f"{m}_ci"] = None if n_splits < 2 else [lo, hi]
+                p[f"{m}_ci"] = None if np.isnan(lo) else [lo, hi]
             p["ci_methods"] = {"gain_*_ci": RESAMPLED_T, "other": "Student-t over splits"}
     return series
 
@@ -560,7 +560,7 @@ def _no_model_baseline(settings, n_splits: int, runs, metric: str, test_fraction
     for part, key in (("test", "attack_no_model"), ("train", "attack_no_model_train")):
         values = [runs[f"{settings[0].key}|split={k}"][metric.format(part=part)] for k in range(n_splits)]
         m, lo, hi = corrected_resampled_t(values, test_fraction)
-        out[key], out[f"{key}_ci"], out["values"][key] = m, (None if n_splits < 2 else [lo, hi]), values
+        out[key], out[f"{key}_ci"], out["values"][key] = m, (None if np.isnan(lo) else [lo, hi]), values
         out["ci_methods"][f"{key}_ci"] = RESAMPLED_T
     return out
 

@@ -303,7 +303,7 @@ def run_linear_sweep(
 
 def _resampled(values: list[float], test_size: float) -> tuple[float, list[float] | None]:
     m, lo, hi = corrected_resampled_t(values, test_size)
-    return m, (None if len(values) < 2 else [lo, hi])
+    return m, (None if np.isnan(lo) else [lo, hi])
 
 
 def _renamed_series(series: dict[str, Any], attack: str) -> dict[str, Any]:

@@ -157,7 +157,9 @@ def corrected_resampled_t(values: Sequence[float], test_fraction: float, level: 
     Repeated random train/test splits of one table overlap, so their results are correlated and the
     plain t-interval is too narrow (about 5× at 100 splits of 80/20). The correction inflates the variance
     of the mean to ``(1/J + n_test/n_train) · s²`` over J splits, with t on J − 1 degrees of freedom.
-    With one split there is no interval: (m, nan, nan).
+    With one split, or values that are all equal (e.g. a paired difference of two attacks that guessed alike
+    on every record of every split), there is no interval: (m, nan, nan) — a zero-width interval from finite
+    trials would claim a certainty the data do not give.
 
     References
     ----------
@@ -169,7 +171,7 @@ def corrected_resampled_t(values: Sequence[float], test_fraction: float, level: 
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
     m = float(v.mean())
-    if len(v) < 2:
+    if len(v) < 2 or np.all(v == v[0]):
         return m, float("nan"), float("nan")
     var = (1.0 / len(v) + test_fraction / (1.0 - test_fraction)) * v.var(ddof=1)
     half = float(student_t.ppf(0.5 + level / 2, len(v) - 1) * np.sqrt(var))

@@ -246,10 +246,8 @@ class TreeSweepResult:
         return [self.runs[f"{setting.key}|split={k}"] for k in range(self.n_splits)]
 
     def _interval(self, values: list[float]) -> list[float] | None:
-        if len(values) < 2:
-            return None
         _, lo, hi = corrected_resampled_t(values, self.config.test_fraction)
-        return [lo, hi]
+        return None if np.isnan(lo) else [lo, hi]
 
     def series(self, attack: str) -> list[dict[str, Any]]:
         """docs/figures.md ``series`` for ``attack`` (a key of :data:`ATTACKS` but ``no_model``).

@@ -38,3 +38,21 @@ def test_an_accuracy_interval_stays_in_the_unit_interval_and_an_mse_interval_doe
 ])
 def test_which_metrics_are_proportions(name, expected):
     assert in_unit_interval(name) is expected
+
+
+def test_corrected_resampled_t_inflates_the_variance_for_overlapping_splits():
+    from scipy.stats import t as student_t
+
+    from validation.sweep import corrected_resampled_t
+
+    v = np.array([0.1, 0.3, 0.2, 0.4, 0.25])
+    m, lo, hi = corrected_resampled_t(v, 0.2)
+    half = student_t.ppf(0.975, 4) * np.sqrt((1 / 5 + 0.2 / 0.8) * v.var(ddof=1))  # Nadeau & Bengio (2003)
+    assert m == pytest.approx(0.25) and (lo, hi) == pytest.approx((m - half, m + half), rel=1e-12)
+    plain = student_t.ppf(0.975, 4) * v.std(ddof=1) / np.sqrt(5)
+    assert hi - m > plain  # wider than the plain t-interval
+    for degenerate in ([0.3], [0.1, 0.1, 0.1]):  # one split, or no variation: no interval, never zero width
+        m, lo, hi = corrected_resampled_t(degenerate, 0.2)
+        assert np.isnan(lo) and np.isnan(hi) and m == pytest.approx(degenerate[0])
+    with pytest.raises(ValueError, match="test_fraction"):
+        corrected_resampled_t(v, 1.0)
