@@ -85,6 +85,21 @@ def tree_figure(name: str, attack: str, title: str, out_dir, *, quick: bool, dat
     return path
 
 
+def affairs_twin(module, attack: str, title: str):
+    """``(NAME, make, CLAIMS)`` of ``module``'s figure (Fig. 2(b) or 4(c)) on Fair's affairs survey: the same
+    sweep, attacks, baselines and claims on a survey whose target carries signal (store
+    ``tree_sweep_affairs[_quick].jsonl``, shared by both twins)."""
+    name = f"{module.NAME}_affairs"
+
+    def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
+             executor: Executor | None = None) -> Path:
+        """Write ``<name>.json`` and ``<name>.png`` (``device`` is unused: trees run on the CPU)."""
+        return tree_figure(name, attack, title, out_dir, quick=quick, data_home=data_home, executor=executor,
+                           dataset="affairs")
+
+    return name, make, [{**c, "id": f"{c['id']}-affairs", "figure": name} for c in module.CLAIMS]
+
+
 def _config_dict(config: TreeSweepConfig) -> dict:
     from dataclasses import asdict
 

@@ -1,31 +1,12 @@
 """Figure 2(b) on Fair's affairs survey: Naive MAP (black box) against decision trees.
 
-The figure of :mod:`paper_figs.fig2b` — MID-ID3, DP-ID3 and Priority beside the undefended ID3 tree, the
-paper's attack, the model-assisted attacker and the no-model baseline — on a second survey whose target
-carries signal (:func:`defenses.datasets.load_affairs`: 6,366 women, target the marriage rating,
-sensitive "had an affair"; bundled with statsmodels). The steak survey stays in :mod:`paper_figs.fig2b`
-for faithfulness to the paper. The affairs sweep has its own resumable store
-(``tree_sweep_affairs[_quick].jsonl``), shared by this figure and its twin.
+The figure of :mod:`paper_figs.fig2b` — its learners, attacks, baselines and claims — on a second survey
+whose target carries signal (:func:`defenses.datasets.load_affairs`, :func:`paper_figs.fig2b.affairs_twin`).
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from paper_figs import fig2b
-from paper_figs.fig2b import tree_figure
-from validation.engine import Executor
+from paper_figs.fig2b import affairs_twin
 
-NAME = "fig2b_affairs"
-
-
-def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
-         executor: Executor | None = None) -> Path:
-    """Write ``fig2b_affairs.json`` and ``fig2b_affairs.png`` (``device`` is unused: trees run on the CPU)."""
-    return tree_figure(NAME, "naive_map", "Naive MAP on decision trees (affairs survey)", out_dir, quick=quick, data_home=data_home,
-                       executor=executor, dataset="affairs")
-
-
-#: The claims of :mod:`paper_figs.fig2b`, tested on this survey too.
-CLAIMS = [{**c, "id": f"{c['id']}-affairs", "figure": NAME} for c in fig2b.CLAIMS]
+NAME, make, CLAIMS = affairs_twin(fig2b, "naive_map", "Naive MAP on decision trees (affairs survey)")

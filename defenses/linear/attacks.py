@@ -42,6 +42,17 @@ def _split_known(known: Any) -> tuple[Any, np.ndarray]:
     return X, y
 
 
+def _sensitive_codes(sensitive_values, n: int, values: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """The attacker's records' sensitive values (object array) and their indices in ``values``, checked."""
+    s = np.asarray(sensitive_values, dtype=object)
+    if len(s) != n:
+        raise ValueError("sensitive_values must have one value per row of X")
+    unknown = set(s) - set(values)
+    if unknown:
+        raise ValueError(f"sensitive_values holds values not in values: {sorted(map(str, unknown))}")
+    return s, np.array([values.index(v) for v in s])
+
+
 def _column_positions(X: Any, columns: Sequence) -> list[int]:
     if isinstance(X, pd.DataFrame):
         return [X.columns.get_loc(c) if not isinstance(c, numbers.Integral) else int(c) for c in columns]
@@ -217,13 +228,7 @@ class NoModelBaseline:
     def fit(self, X, y, sensitive_values) -> NoModelBaseline:
         """Learn p(v | ·) from auxiliary records (X, y) with their sensitive values."""
         X, y = _split_known((X, y))
-        s = np.asarray(sensitive_values, dtype=object)
-        if len(s) != len(y):
-            raise ValueError("sensitive_values must have one value per row of X")
-        unknown = set(s) - set(self.values)
-        if unknown:
-            raise ValueError(f"sensitive_values holds values not in values: {sorted(map(str, unknown))}")
-        codes = np.array([self.values.index(v) for v in s])
+        s, codes = _sensitive_codes(sensitive_values, len(y), self.values)
         self.model_ = make_pipeline(StandardScaler(), LogisticRegression(C=self.C, max_iter=1000))
         self.model_.fit(self._inputs(X, y), codes)
         return self
@@ -310,12 +315,7 @@ class ModelAssistedAttack:
         """Learn from the attacker's records (X, y) with their sensitive values, the released ``model`` and,
         to attack non-members, ``shadows``."""
         X, y = _split_known((X, y))
-        s = np.asarray(sensitive_values, dtype=object)
-        if len(s) != len(y):
-            raise ValueError("sensitive_values must have one value per row of X")
-        unknown = set(s) - set(self.values)
-        if unknown:
-            raise ValueError(f"sensitive_values holds values not in encoding: {sorted(map(str, unknown))}")
+        s, codes = _sensitive_codes(sensitive_values, len(y), self.values)
         self.model_, self._fit_data = model, (X, y, s)
         if shadows is None:
             ev = self._evidence(model, X, y, X, y, s)
@@ -325,7 +325,6 @@ class ModelAssistedAttack:
                 held = np.asarray(held)
                 rest = np.setdiff1d(np.arange(len(y)), held)
                 ev[held] = self._evidence(shadow, _rows(X, held), y[held], _rows(X, rest), y[rest], s[rest])
-        codes = np.array([self.values.index(v) for v in s])
         self.classifier_ = make_pipeline(StandardScaler(), LogisticRegression(C=self.C, max_iter=2000))
         self.classifier_.fit(self._inputs(X, y, ev), codes)
         return self

@@ -51,8 +51,8 @@ from .knowledge_alignment import (
                                   mean_face_baseline,
                                   truncate_top_k,
 )
+from .private_update import PrivateUpdate, gaussian_epsilon
 from .update_leaks import (
-                                  PrivateUpdate,
                                   UpdateLeaksAttack,
                                   UpdateLeaksMLP,
                                   label_prior_baseline,
@@ -66,6 +66,7 @@ __all__ = [
     "InversionEvaluation", "InversionNet", "KnowledgeAlignmentAttack", "VIBClassifier", "VIBNet",
     "WGANGPPrior", "evaluate_reconstruction", "gan_only_baseline", "gaussian_kl", "gradient_penalty",
     "log_shift", "mean_face_baseline", "resolve_device", "truncate_top_k",
-    "PrivateUpdate", "UpdateLeaksAttack", "UpdateLeaksMLP", "label_prior_baseline", "simulate_updates",
+    "PrivateUpdate", "UpdateLeaksAttack", "UpdateLeaksMLP", "gaussian_epsilon", "label_prior_baseline",
+    "simulate_updates",
     "simulate_updates_loop", "updated_model",
 ]

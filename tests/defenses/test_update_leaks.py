@@ -14,12 +14,12 @@ from defenses.neural import (
     UpdateLeaksAttack,
     UpdateLeaksMLP,
     VIBClassifier,
+    gaussian_epsilon,
     label_prior_baseline,
     simulate_updates,
     simulate_updates_loop,
     updated_model,
 )
-from defenses.neural.update_leaks import gaussian_epsilon
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
