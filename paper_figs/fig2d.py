@@ -2,7 +2,7 @@
 
 ``python -m paper_figs fig2d [--quick] [--device auto] [--out DIR]`` runs (or resumes)
 :func:`validation.update_leaks.run_update_leaks_sweep` — undefended, VIB over a β grid and DP-SGD over a
-noise grid, 3 seeds, on MNIST (the documented stand-in for the paper's CIFAR-10; ``--quick``: 8×8 digits)
+noise grid, 5 seeds (``--quick``: 3), on MNIST (the documented stand-in for the paper's CIFAR-10; ``--quick``: 8×8 digits)
 — and writes ``fig2d.json`` (docs/figures.md schema; ``summary`` holds each defense's most protective
 setting within 5 points of the undefended test accuracy, with ε and ECE) and ``fig2d.png``: attack
 accuracy vs test accuracy with 95% intervals over seeds, the chance level (1/classes) and the no-model

@@ -239,7 +239,7 @@ class PerturbationConfig:
 
 
 def perturbation_config(quick: bool) -> PerturbationConfig:
-    """The grid of the note (32×32 faces, 40 epochs, 3 β, 3 σ, 4 r, 4 a, 3 w, 3 seeds) or its ``--quick`` check."""
+    """The grid of the note (32×32 faces, 40 epochs, 3 β, 3 σ, 4 r, 4 a, 3 w, 5 seeds) or its ``--quick`` check."""
     from validation.neural import QUICK
 
     if quick:
@@ -247,7 +247,7 @@ def perturbation_config(quick: bool) -> PerturbationConfig:
                                                 uniform_noises=(0.1,)), logit_mixing=(0.9,))
     faces = replace(QUICK, epochs=40, patience=40, eval_epochs=30, attack_epochs=30, betas=(1e-3, 1e-2, 3e-2),
                     noise_multipliers=(0.1, 0.2, 0.5), roundings=(0.01, 0.05, 0.1, 0.2),
-                    uniform_noises=(0.01, 0.03, 0.1, 0.3), n_seeds=3)
+                    uniform_noises=(0.01, 0.03, 0.1, 0.3), n_seeds=5)
     return PerturbationConfig(faces=faces)
 
 
@@ -361,7 +361,7 @@ class MIFaceConfig:
     max_iter: int = 500
     learning_rate: float = 0.1
     init: str = "grey"
-    n_seeds: int = 3
+    n_seeds: int = 5
 
     def settings(self) -> list[Setting]:
         return [Setting("undefended", None, None), Setting("VIB", "beta", float(self.beta)),
@@ -369,12 +369,12 @@ class MIFaceConfig:
 
 
 def miface_config(quick: bool) -> MIFaceConfig:
-    """Full: 64×64 faces of the faces sweep, 300 steps, 2 seeds; quick: 32×32, 100 steps, one seed."""
+    """Full: 64×64 faces of the faces sweep, 300 steps, 5 seeds; quick: 32×32, 100 steps, one seed."""
     from validation.neural import FULL, QUICK
 
     if quick:
         return MIFaceConfig(faces=QUICK, max_iter=100, n_seeds=1)
-    return MIFaceConfig(faces=FULL, max_iter=300, n_seeds=2)
+    return MIFaceConfig(faces=FULL, max_iter=300, n_seeds=5)
 
 
 class MIFaceExperiment:
