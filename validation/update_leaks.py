@@ -91,10 +91,11 @@ VIB_MEAN = "VIB (mean latent)"
 #: The undefended CNN whose update step is private (:class:`~defenses.neural.PrivateUpdate`).
 DP_UPDATE = "DP update step"
 #: Which record each series' defense protects (drawn in the legends of Fig. 2(d), 3(b)).
-PROTECTS = {"undefended": "nothing", "VIB": "every query (training and update records)",
-            VIB_MEAN: "training records (a deterministic release)", "DP-SGD": "the training set, (ε, δ)-DP",
-            DP_UPDATE: "the update record, (ε, δ)-DP", SOFTMAX_RELEASE: "nothing",
-            "rounding": "every query (a coarser release)", "uniform noise": "every query (a noisy release)"}
+PROTECTS = {"undefended": "nothing", "VIB": "no record with a guarantee; latent noise in every answer",
+            VIB_MEAN: "no record with a guarantee; deterministic answers",
+            "DP-SGD": "the training set, (ε, δ)-DP; not the update record", DP_UPDATE: "the update record, (ε, δ)-DP",
+            SOFTMAX_RELEASE: "nothing", "rounding": "no record with a guarantee; coarser answers",
+            "uniform noise": "no record with a guarantee; noise in every answer"}
 _ROLES = ("target", "shadow", "shadow_updates", "target_updates", "test")
 
 
