@@ -18,13 +18,13 @@ Prints ``name: value unit`` lines:
 
 The best of ``repeats`` fits / steps is reported.
 
-``--update-leaks`` measures instead the Update-Leaks update simulation (:func:`bench_update_leaks`):
-simulated single-sample updates per second of :func:`defenses.neural.simulate_updates` (batched with
-torch.func, for several block sizes) and of the deep-copy loop :func:`defenses.neural.simulate_updates_loop`,
-in the same run on the same model, probes and records, with the ratio and the largest |Δ| difference,
-and the time of one plain 100-probe forward pass — the per-update floor of any exact method, since every
-updated model needs its own probe pass (the loop runs two per update); and the batched rate when the
-model releases only noised probabilities (``release=add_uniform_noise(0.1)``) as a ratio to the logits.
+``--update-leaks`` measures instead the Update-Leaks update simulation (:func:`bench_update_leaks`): the
+CPU time per update of :func:`defenses.neural.simulate_updates` (for several block sizes; the best one is
+its default) and of the deep-copy loop :func:`defenses.neural.simulate_updates_loop`, each as a paired ratio
+to the floor of one plain 100-probe forward pass per update — the least any exact method does, since
+every updated model needs its own probe pass (the loop runs two) — with the largest |Δ| difference between
+the two; and the same ratio when the model releases noised probabilities, when the update is private
+(:class:`defenses.neural.PrivateUpdate`) and, for VIB, with a budget of 10 queries per probe.
 ``python benchmarks/neural.py --gmi [--gmi-iterations 50] [--gmi-dim 32] [--gmi-public N]`` instead times
 the GMI attack (docs/attacks.md) on MNIST: ``gmi_batched`` — all 5 private identities × 5 restarts as
 one batch (:class:`defenses.neural.GMIAttack`), ``gmi_one_identity_at_a_time`` — the same attack called
@@ -264,15 +264,28 @@ def main(argv: list[str] | None = None) -> int:
 # ------------------------------------------------------------------------------------------ Update-Leaks
 
 
+def _cpu(fn) -> float:
+    """Process CPU seconds of one call of ``fn`` (one torch thread: insensitive to other processes' load)."""
+    t = time.process_time()
+    fn()
+    return time.process_time() - t
+
+
 def bench_update_leaks(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    """Simulated single-sample updates per second: batched (torch.func) vs the deep-copy loop, one run.
+    """Simulated single-sample updates against the floor of one probe pass per update, paired.
 
     Targets: an undefended CNN and a VIB (β = 1e-2) of architecture ``cnn-strided`` trained for one epoch
     on 2,000 images (on the 8×8 digits: half of them) — the weights do not change the cost; 100 probes
-    (10 per class); the update records are the next images. Each rate is the best of ``repeats`` timed calls after one warm-up call.
+    (10 per class); the update records are the next images. Every ratio is paired: each of ``repeats``
+    rounds times, back to back in process CPU time, the floor (``ul-updates`` forward passes of the
+    100 probes through the plain module, no gradient: the least any exact method must do, since every
+    updated model needs its own probe pass) and the method on ``ul-updates`` updates; the round's ratio is
+    method / floor, and the median over rounds is reported with the range. The block size of
+    :func:`defenses.neural.simulate_updates` is chosen by that median.
     """
     from defenses.datasets import load_digits, load_mnist
-    from defenses.neural import CNNClassifier, VIBClassifier, resolve_device, simulate_updates, simulate_updates_loop
+    from defenses.neural import (CNNClassifier, PrivateUpdate, VIBClassifier, resolve_device, simulate_updates,
+                                 simulate_updates_loop)
     from defenses.output import add_uniform_noise
 
     if min(args.ul_updates, args.ul_loop_updates) < 1:
@@ -287,42 +300,62 @@ def bench_update_leaks(parser: argparse.ArgumentParser, args: argparse.Namespace
     probes = np.concatenate([np.flatnonzero(y[n_fit:] == c)[:10] + n_fit for c in range(10)])
     rest = np.setdiff1d(np.arange(n_fit, len(y)), probes)
     upd = rest[: max(args.ul_updates, args.ul_loop_updates)]
+    n, n_loop = args.ul_updates, args.ul_loop_updates
+    rounds = max(args.repeats, 5)
     print(f"device: {device}")
     print(f"torch_threads: {torch.get_num_threads()}")
     print(f"ul_images: {args.ul_dataset} {X.shape[1]}x{X.shape[2]}, 100 probes, architecture cnn-strided")
+    print(f"ul_timing: process CPU time, median of {rounds} paired rounds (range in brackets)")
     common = {"architecture": "cnn-strided", "epochs": 1, "early_stopping": False, "progress": False,
               "random_state": 0, "device": str(device)}
     models = {"cnn": CNNClassifier(**common), "vib": VIBClassifier(beta=1e-2, **common)}
 
-    def rate(fn, n: int) -> float:
-        fn(2)  # warm-up (lazy initialisation, torch.func tracing)
-        return n / _best(lambda: fn(n), args.repeats)
+    def paired(method, floor) -> tuple[float, float, float]:
+        ratios = [_cpu(method) / _cpu(floor) for _ in range(rounds)]
+        return float(np.median(ratios)), min(ratios), max(ratios)
+
+    def fmt(r) -> str:
+        return f"{r[0]:.2f} x [{r[1]:.2f}, {r[2]:.2f}]"
 
     for name, model in models.items():
         model.fit(X[:n_fit], y[:n_fit])
-        P = X[probes]
-        best = (0.0, None)
-        for bs in (4, 8, 16, 32, 64):
-            r = rate(lambda n, bs=bs: simulate_updates(model, P, X[upd[:n]], y[upd[:n]], batch_size=bs,
-                                                       random_state=0), args.ul_updates)
-            print(f"ul_batched_{name}_block{bs}: {r:.1f} updates/s")
-            best = max(best, (r, bs), key=lambda t: t[0])
-        loop = rate(lambda n: simulate_updates_loop(model, P, X[upd[:n]], y[upd[:n]], random_state=0),
-                    args.ul_loop_updates)
-        print(f"ul_loop_{name}: {loop:.1f} updates/s")
-        # The floor of any exact method: every updated model needs its own probe pass (the loop does two).
-        probe_pass = _best(lambda: model.decision_function(P), max(5, args.repeats))
-        print(f"ul_probe_pass_{name}: {probe_pass * 1e3:.2f} ms (one forward of the 100 probes; "
-              f"batched: {1e3 / best[0]:.2f} ms per update, loop: {1e3 / loop:.2f} ms per update)")
-        print(f"ul_batched_vs_loop_{name}: {best[0] / loop:.2f} x (block {best[1]}; target >= 20 x)")
-        # A noisy output perturbation: the softmax, per-update noise draws and the release of both passes.
-        noisy = rate(lambda n: simulate_updates(model, P, X[upd[:n]], y[upd[:n]], batch_size=best[1], random_state=0,
-                                                release=add_uniform_noise(0.1)), args.ul_updates)
-        print(f"ul_batched_{name}_uniform_noise_release: {noisy:.1f} updates/s ({noisy / best[0]:.2f} x the logit "
-              f"release, block {best[1]})")
-        n = min(args.ul_loop_updates, 16)
-        diff = np.abs(simulate_updates(model, P, X[upd[:n]], y[upd[:n]], batch_size=best[1], random_state=0)
-                      - simulate_updates_loop(model, P, X[upd[:n]], y[upd[:n]], random_state=0)).max()
+        P, Xu, yu = X[probes], X[upd], y[upd]
+        module = model.module_.eval()
+        Pt = torch.from_numpy(P[:, None] if P.ndim == 3 else P).to(device)
+
+        def floor(k: int = n):
+            with torch.no_grad():
+                for _ in range(k):
+                    module(Pt)  # a VIB draws its latent: what one query of the probes costs
+
+        simulate_updates(model, P, Xu[:4], yu[:4])  # warm-up (lazy initialisation, torch.func tracing)
+        one = _cpu(lambda: floor(n)) / n
+        print(f"ul_probe_pass_{name}: {one * 1e3:.2f} ms CPU (one forward of the 100 probes, no gradient)")
+        best = (np.inf, None)
+        for bs in (8, 16, 32, 64, 128):
+            r = paired(lambda bs=bs: simulate_updates(model, P, Xu[:n], yu[:n], batch_size=bs, random_state=0),
+                       floor)
+            print(f"ul_batched_{name}_block{bs}_vs_floor: {fmt(r)}")
+            best = min(best, (r[0], bs), key=lambda t: t[0])
+        bs = best[1]
+        print(f"ul_batched_{name}_vs_floor: {best[0]:.2f} x (block {bs}; target <= 1.5 x)")
+        loop = paired(lambda: simulate_updates_loop(model, P, Xu[:n_loop], yu[:n_loop], random_state=0),
+                      lambda: floor(n_loop))
+        print(f"ul_loop_{name}_vs_floor: {fmt(loop)} (two probe passes, a deep copy and an optimizer per update)")
+        print(f"ul_batched_vs_loop_{name}: {loop[0] / best[0]:.2f} x")
+        noisy = paired(lambda: simulate_updates(model, P, Xu[:n], yu[:n], batch_size=bs, random_state=0,
+                                                release=add_uniform_noise(0.1)), floor)
+        print(f"ul_batched_{name}_uniform_noise_release_vs_floor: {fmt(noisy)} (block {bs})")
+        private = paired(lambda: simulate_updates(model, P, Xu[:n], yu[:n], batch_size=bs, random_state=0,
+                                                  private_update=PrivateUpdate(1.0)), floor)
+        print(f"ul_batched_{name}_private_update_vs_floor: {fmt(private)} (clipping and Gaussian noise per update)")
+        if name == "vib":
+            q10 = paired(lambda: simulate_updates(model, P, Xu[:n], yu[:n], batch_size=bs, random_state=0,
+                                                  queries=10), floor)
+            print(f"ul_batched_vib_queries10_vs_floor: {fmt(q10)} (10 latent draws per probe and pass)")
+        k = min(n_loop, 16)
+        diff = np.abs(simulate_updates(model, P, Xu[:k], yu[:k], batch_size=bs, random_state=0)
+                      - simulate_updates_loop(model, P, Xu[:k], yu[:k], random_state=0)).max()
         print(f"ul_max_abs_delta_difference_{name}: {diff:.2e}")
     return 0
 

@@ -393,8 +393,41 @@ def released_ece(y_idx, released, n_bins: int = 15) -> float:
     return float(gap.sum() / len(v))
 
 
+def _released_rows(y_idx, released) -> tuple[np.ndarray, np.ndarray]:
+    v = _vectors(released, "released")
+    y_idx = np.asarray(y_idx)
+    if y_idx.shape != (len(v),) or y_idx.dtype.kind not in "iu" or (y_idx < 0).any() or (y_idx >= v.shape[1]).any():
+        raise ValueError(f"y_idx must hold one column index in 0..{v.shape[1] - 1} per row ({len(v)})")
+    return y_idx, v
+
+
+def released_brier(y_idx, released) -> float:
+    """Brier score of released confidence vectors: mean over rows of Σ_k (v_k − 1[k = y])² (Brier 1950).
+
+    A strictly proper score of the whole vector, defined for vectors that need not sum to 1 (rounded, cut
+    off); lower is better, 0 for the one-hot truth. Unlike ECE it does not reward withholding confidence:
+    a label-only release pays for every wrong label in full.
+    """
+    y_idx, v = _released_rows(y_idx, released)
+    target = np.zeros_like(v)
+    target[np.arange(len(v)), y_idx] = 1.0
+    return float(np.mean(np.sum((v - target) ** 2, axis=1)))
+
+
+def released_nll(y_idx, released, floor: float = 1e-12) -> float:
+    """Negative log-likelihood −mean log max(v_y, ``floor``) of released vectors (nats).
+
+    The released entry of the true label, floored so that a vector that gives the true label 0 (a
+    rounded or label-only release) costs −log(``floor``) instead of ∞; name the floor with the number.
+    """
+    y_idx, v = _released_rows(y_idx, released)
+    if not (0 < floor < 1):
+        raise ValueError(f"floor must be in (0, 1), got {floor!r}")
+    return float(-np.mean(np.log(np.clip(v[np.arange(len(v)), y_idx], floor, None))))
+
+
 __all__ = [
     "AddUniformNoise", "GaussianNoise", "HighConfidence", "MixUniform", "OutputPerturbation",
     "OutputPerturbedClassifier", "ReverseSigmoid", "RoundConfidences", "Rounded", "add_uniform_noise",
-    "mix_uniform", "released_ece", "round_confidences",
+    "mix_uniform", "released_brier", "released_ece", "released_nll", "round_confidences",
 ]

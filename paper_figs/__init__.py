@@ -24,6 +24,8 @@ FIGURES: dict[str, str] = {
     "fig4a": "paper_figs.fig4a",
     "fig4b": "paper_figs.fig4b",
     "fig4c": "paper_figs.fig4c",
+    "fig2b_affairs": "paper_figs.fig2b_affairs",
+    "fig4c_affairs": "paper_figs.fig4c_affairs",
     "art": "paper_figs.art",
 }
 

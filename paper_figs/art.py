@@ -8,7 +8,7 @@ each identity's logit from a grey image, through :class:`defenses.interop.art.MI
 attack accuracy of the 40 reconstructions by the evaluation classifier (another architecture, trained on
 the training and auxiliary images; :func:`defenses.neural.evaluate_reconstruction`). Writes ``art.json``
 (docs/figures.md schema) and ``art.png``: a row of training images, then one row of reconstructions per
-model (split 0), with attack and test accuracy. Full: 64×64 faces, 300 MIFace steps, 2 splits; ``--quick``:
+model (split 0), with attack and test accuracy. Full: 64×64 faces, 300 MIFace steps, 5 splits; ``--quick``:
 32×32 faces, 100 steps, one split (about 100 s of one CPU core).
 """
 

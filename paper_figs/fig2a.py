@@ -57,10 +57,12 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
     fig, ax = plt.subplots(figsize=(7.0, 5.0), dpi=120)
     base = doc["baseline"]
     for key, label, style in (("prior", "prior only (no model)", ":"),
-                              ("known_attributes", "prior + known attributes (no model)", "-.")):
-        lo, hi = base[f"attack_{key}_ci"]
-        ax.axhline(base[f"attack_{key}"], color="0.4", ls=style, lw=1.2, label=label)
-        ax.axhspan(lo, hi, color="0.5", alpha=0.12, lw=0)
+                              ("known_attributes", "prior + known attributes (no model)", "-."),
+                              ("no_model", "known attributes + dose ('ideal', the no-model attacker)", "-")):
+        ax.axhline(base[f"attack_{key}"], color="tab:purple" if key == "no_model" else "0.4", ls=style, lw=1.2,
+                   label=label)
+        if base.get(f"attack_{key}_ci"):
+            ax.axhspan(*base[f"attack_{key}_ci"], color="0.5", alpha=0.12, lw=0)
     for s in doc["series"]:
         pts = sorted(s["points"], key=lambda p: p["utility"])
         x = [p["utility"] for p in pts]
@@ -84,6 +86,12 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
         for p in pts:
             ax.annotate(f"{knob}={p['knob']:g}", (p["utility"], p["attack_test"]), textcoords="offset points",
                         xytext=(4, 4), fontsize=7, color=color)
+    for s in doc.get("assisted_series") or []:
+        pts = sorted(s["points"], key=lambda p: p["utility"])
+        color, marker = ("black", "*") if s["defense"] == "undefended" else _STYLE.get(s["defense"], ("tab:green", "^"))
+        ax.plot([p["utility"] for p in pts], [p["attack_test"] for p in pts], ls=(0, (1, 1)), marker=marker,
+                ms=9 if marker == "*" else 5, mfc="white", color=color, lw=1.2,
+                label=f"{s['defense']}: model-assisted attacker (test)")
     for s in doc.get("art_series") or []:
         pts = sorted(s["points"], key=lambda p: p["utility"])
         color, marker = ("black", "*") if s["defense"] == "undefended" else _STYLE.get(s["defense"], ("tab:green", "^"))
@@ -124,6 +132,7 @@ def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto
         "dataset": result["dataset"],
         "settings": {**result["settings"], "quick": quick},
         "series": result["series"],
+        "assisted_series": result["assisted_series"],
         "art_series": result["art_series"],
         "baseline": result["baseline"],
         "metrics": {"utility": "MSE of sqrt(weekly dose, mg), test split",
@@ -135,6 +144,14 @@ def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto
                     "baseline.attack_prior": "accuracy of always guessing the training mode (no model)",
                     "baseline.attack_known_attributes": "logistic regression on the other features (no model)",
                     "baseline.attack_ideal": "logistic regression on the other features and the dose (no model)",
+                    "baseline.attack_no_model": "the strongest attacker without the model: the 'ideal' one (per-split "
+                                                "values, corrected resampled-t interval)",
+                    "baseline.utility_chance": "test MSE of predicting the training patients' mean dose",
+                    "gain_test": "attack_test minus the no-model attacker's accuracy on the same split (gain_train: "
+                                 "training patients); interval: corrected resampled t over splits",
+                    "assisted_series": "accuracy of ModelAssistedAttack: a logistic regression on the no-model "
+                                       "attacker's inputs plus the model's Naive-MAP log-likelihoods (own on training "
+                                       "patients, shadow models' on held-out ones), with its gains",
                     "art_series": "accuracy of IBM ART's AttributeInferenceBlackBox (attack model lr, fit on half the "
                                   "training patients; train = the other half); null without ART"},
     }

@@ -7,11 +7,22 @@ over random 80/20 splits (100; 10 with ``--quick``) with 95% intervals. The swee
 Figure 4(c) (MAP with counts) through one resumable store in the output directory. Where IBM ART is
 installed, both figures also draw (dashed, hollow markers; ``art_series`` in the JSON) ART's
 ``AttributeInferenceWhiteBoxDecisionTree`` against the same trees, beside our attack.
+
+Whether a released model leaks is measured against the strongest attacker that uses no model
+(``baseline.attack_no_model``: a logistic regression on the known attributes and the label, fitted on the
+training respondents, :class:`defenses.tree.NoModelAttack`), drawn as a band: every point carries the
+attack's gain over it on the same split (``gain_test`` with its corrected resampled-t interval). Beside the
+paper's Naive MAP, ``assisted_series`` is a model-using attacker at least as informed as that baseline
+(:class:`defenses.tree.ModelAssistedAttack`: the same regression with the model's Naive-MAP evidence as
+further inputs; shadow models give it the model's behaviour on records outside the training set), drawn
+dotted. The steak survey is the paper's (kept for faithfulness); :mod:`paper_figs.fig2b_affairs` draws
+the same figure on Fair's affairs survey, whose target carries signal.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -19,42 +30,57 @@ from paper_figs._claims import WITHIN_5_POINTS, UtilityRange, claim, compare_tra
 from paper_figs._common import check_seeds, deviation, pyplot, replication
 from validation.engine import Executor
 from validation.store import write_json_atomic
-from validation.tree import FULL, QUICK, TreeSweepConfig, TreeSweepResult, run_tree_sweep
+from validation.tree import FULL, QUICK, SURVEYS, TreeSweepConfig, TreeSweepResult, run_tree_sweep
 
 NAME = "fig2b"
 SPLITS = {True: 10, False: 100}
 CONFIGS: dict[bool, TreeSweepConfig] = {True: QUICK, False: FULL}
 ATTACK_TITLES = {"naive_map": "Naive MAP (black box)", "map_counts": "MAP with counts (white box)"}
+#: The model-using attacker drawn beside each of the paper's attacks (the same evidence, learned).
+ASSISTED = {"naive_map": "assisted_black_box", "map_counts": "assisted_white_box"}
 COLORS = {"MID": "tab:red", "DP-ID3": "tab:blue", "Priority": "tab:green", "ID3 (no defense)": "black"}
 
 
 def tree_figure(name: str, attack: str, title: str, out_dir, *, quick: bool, data_home,
-                executor: Executor | None = None, seeds: int | None = None) -> Path:
-    """Run (or resume) the shared tree sweep and write ``<name>.json`` and ``<name>.png`` for ``attack``
-    (``seeds``: the number of random splits, default 100, or 10 with ``quick``)."""
+                executor: Executor | None = None, seeds: int | None = None, dataset: str = "steak") -> Path:
+    """Run (or resume) the shared tree sweep of ``dataset`` and write ``<name>.json`` and ``<name>.png`` for
+    ``attack`` (``seeds``: the number of random splits, default 100, or 10 with ``quick``)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    store = out_dir / f"tree_sweep{'_quick' if quick else ''}.jsonl"
-    result: TreeSweepResult = run_tree_sweep(store, data_home=data_home, config=CONFIGS[quick],
+    tag = "" if dataset == "steak" else f"_{dataset}"
+    store = out_dir / f"tree_sweep{tag}{'_quick' if quick else ''}.jsonl"
+    survey = SURVEYS[dataset]
+    result: TreeSweepResult = run_tree_sweep(store, data_home=data_home, config=replace(CONFIGS[quick], dataset=dataset),
                                              n_splits=check_seeds(seeds) or SPLITS[quick], executor=executor)
+    label = survey["sensitive_label"]
     payload = {
         "figure": name,
         "title": title,
         "dataset": result.dataset,
-        "settings": {"n_splits": result.n_splits, "quick": quick, "attack": attack,
+        "settings": {"n_splits": result.n_splits, "quick": quick, "attack": attack, "model_assisted": ASSISTED[attack],
                      "split": "random 80/20 train/test", "test_train_ratio": result.test_train_ratio,
                      **_config_dict(result.config)},
         "series": result.series(attack),
+        "assisted_series": result.series(ASSISTED[attack]),
         "art_series": result.series("art_white_box") if result.art else None,
         "baseline": result.baseline(),
-        "metrics": {"utility": "macro F1 of steak preparation (test respondents)",
-                    "attack": "F1 of sensitive value 'Yes' (cheated), attack_train / attack_test",
+        "metrics": {"utility": f"macro F1 of the {survey['target']} (test respondents)",
+                    "attack": f"F1 of the sensitive value '{label}', attack_train / attack_test",
                     "attack_ci": "95% interval of attack_test over splits: the wider of the corrected resampled t "
                                  "(overlapping 80/20 splits) and the Wilson interval of the pooled counts",
+                    "gain_test": "attack_test minus the no-model attacker's F1 on the same split (gain_train: "
+                                 "training respondents); interval: corrected resampled t over splits",
+                    "baseline.attack_no_model": "F1 of the strongest attacker without a model (NoModelAttack: "
+                                                "logistic regression on the known attributes and label, fitted on "
+                                                "the training respondents, F1-optimal threshold)",
+                    "baseline.utility_chance": "macro F1 of always predicting the training majority class",
                     "baseline.attack_prior": "F1 of always guessing the training prior's mode (no model)",
                     "baseline.attack_prior_rate": "F1 of guesses drawn from the training prior (no model)",
                     "baseline.attack_known_attributes": "F1 of naive-Bayes MAP guesses from the known attributes "
                                                         "and the label, fitted on the training split (no model)",
+                    "assisted_series": "the same F1 for ModelAssistedAttack: NoModelAttack's regression with the "
+                                       "model's evidence of the figure's attack as further inputs (own evidence "
+                                       "on training respondents, shadow models' on test respondents)",
                     "art_series": "the same F1 for IBM ART's AttributeInferenceWhiteBoxDecisionTree (training "
                                   "prior; true labels as y) on the same trees and splits; null without ART"},
     }
@@ -76,6 +102,22 @@ def tree_figure(name: str, attack: str, title: str, out_dir, *, quick: bool, dat
     return path
 
 
+def affairs_twin(module, attack: str, title: str):
+    """``(NAME, make, CLAIMS)`` of ``module``'s figure (Fig. 2(b) or 4(c)) on Fair's affairs survey: the same
+    sweep, attacks, baselines and claims on a survey whose target carries signal (store
+    ``tree_sweep_affairs[_quick].jsonl``, shared by both twins)."""
+    name = f"{module.NAME}_affairs"
+
+    def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
+             executor: Executor | None = None, seeds: int | None = None) -> Path:
+        """Write ``<name>.json`` and ``<name>.png`` (``device`` is unused: trees run on the CPU; ``seeds``: the
+        number of random splits)."""
+        return tree_figure(name, attack, title, out_dir, quick=quick, data_home=data_home, executor=executor,
+                           seeds=seeds, dataset="affairs")
+
+    return name, make, [{**c, "id": f"{c['id']}-affairs", "figure": name} for c in module.CLAIMS]
+
+
 def _config_dict(config: TreeSweepConfig) -> dict:
     from dataclasses import asdict
 
@@ -85,7 +127,7 @@ def _config_dict(config: TreeSweepConfig) -> dict:
 def _plot(payload: dict, path: Path) -> None:
     plt = pyplot()
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), sharey=True)
     for ax, part in zip(axes, ("train", "test")):
         for s in payload["series"]:
             pts = s["points"]
@@ -103,18 +145,28 @@ def _plot(payload: dict, path: Path) -> None:
             ax.plot([p["utility"] for p in pts], [p[f"attack_{part}"] for p in pts], ls="--", lw=1,
                     marker="o" if len(pts) > 1 else "*", ms=5 if len(pts) > 1 else 10, mfc="white",
                     color=COLORS.get(s["defense"]), alpha=0.8, label=f"{s['defense']}: ART white box")
+        for s in payload.get("assisted_series") or []:
+            pts = s["points"]
+            ax.plot([p["utility"] for p in pts], [p[f"attack_{part}"] for p in pts], ls=":", lw=1.2,
+                    marker="o" if len(pts) > 1 else "*", ms=4 if len(pts) > 1 else 9, mfc="white",
+                    color=COLORS.get(s["defense"]), alpha=0.9, label=f"{s['defense']}: model-assisted attacker")
         base = payload["baseline"]
+        key = "attack_no_model" + ("_train" if part == "train" else "")
+        ax.axhline(base[key], color="tab:purple", ls="-", lw=1.6, label="no-model attacker (learned, no model)")
+        if base.get(f"{key}_ci"):
+            ax.axhspan(*base[f"{key}_ci"], color="tab:purple", alpha=0.12, lw=0)
         suffix = "" if part == "train" else "_test"
         ax.axhline(base[f"attack_prior_rate{suffix}"], color="gray", ls="--", lw=1,
                    label="guess at the prior's rate (no model)")
         ax.axhline(base[f"attack_prior{suffix}"], color="gray", ls=":", lw=1, label="prior's mode (no model)")
-        ax.axhline(base[f"attack_known_attributes{suffix}"], color="tab:purple", ls="-.", lw=1,
+        ax.axhline(base[f"attack_known_attributes{suffix}"], color="tab:pink", ls="-.", lw=1,
                    label="naive Bayes on known attributes (no model)")
+        ax.axvline(base["utility_chance"], color="0.5", ls=":", lw=1, label="majority class (utility)")
         ax.set_title(f"{payload['title']}: {part} respondents", fontsize=9)
-        ax.set_xlabel("utility: macro F1 (steak preparation, test)")
+        ax.set_xlabel(f"utility: {payload['metrics']['utility']}")
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel("attack F1 of 'cheated = Yes'")
-    axes[1].legend(fontsize=7, loc="best")
+    axes[0].set_ylabel(payload["metrics"]["attack"].split(",")[0])
+    axes[1].legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -34,9 +34,11 @@ from validation.sweep import Setting
 NAME = "fig2c"
 N_IDENTITIES = 40
 _STYLE = {"VIB": ("tab:blue", "o"), "DP-SGD": ("tab:red", "s"), "rounding": ("tab:orange", "D"),
-          "uniform noise": ("tab:purple", "v"), "undefended (softmax release)": ("0.35", "P")}
+          "uniform noise": ("tab:purple", "v"), "undefended (softmax release)": ("0.35", "P"),
+          "VIB (mean latent)": ("tab:cyan", "o"), "DP update step": ("tab:brown", "X")}
 #: Knob symbol of each series (output perturbation: rounding granularity r, uniform-noise level a).
-_SYMBOL = {"VIB": "β", "DP-SGD": "σ", "rounding": "r", "uniform noise": "a"}
+_SYMBOL = {"VIB": "β", "DP-SGD": "σ", "rounding": "r", "uniform noise": "a", "VIB (mean latent)": "β",
+           "DP update step": "ε"}
 
 
 def faces_sweep(out_dir, *, quick: bool, device: str, data_home, executor: Executor | None,
@@ -89,15 +91,25 @@ def figure_document(res: dict[str, Any], name: str, title: str, quick: bool) -> 
             "attack_prior": und["mean_face_acc_train"], "attack_prior_ci": und["mean_face_acc_train_ci"],
             "attack_prior_ci_method": und["mean_face_acc_train_ci_method"],
             "values": {"attack_prior": und["values"]["mean_face_acc_train"]},
-            "attack_prior_name": "mean auxiliary face as every reconstruction (no model)",
+            "attack_prior_name": "the mean of the attacker's images as every reconstruction (no model)",
             "mean_face_rmse_train": und["mean_face_rmse_train"],
             "mean_face_feature_l2_train": und["mean_face_feature_l2_train"],
             "chance": 1.0 / N_IDENTITIES,
         },
         "metrics": {
             "utility": "test accuracy on held-out images of the 40 identities",
-            "attack": "attack accuracy: evaluation-classifier top-1 on reconstructions (train / held-out)",
-            "ece": f"ECE, {res['config']['ece_bins']} equal-width bins, held-out images",
+            "attack": "attack accuracy: evaluation-classifier top-1 on reconstructions of the target's training "
+                      "images (attack_train; with auxiliary roles also of held-out images, attack_test)",
+            "roles": "official (default): the attacker trains its inversion network on the target's test images "
+                     "and is evaluated on its training images; auxiliary: on further images of the identities",
+            "attack_input": "the strongest released form: logits for the trained defenses; for output perturbations "
+                            "the released probabilities or their log, whichever reconstructs the attacker's own "
+                            "held-out images better (attack_input_log_softmax: share of runs that chose the log)",
+            "ece": f"ECE, {res['config']['ece_bins']} equal-width bins (Guo et al.), test images; ece_100: the "
+                   "official 100 bins",
+            "brier": "Brier score of the released vectors (a proper score of the whole vector; unlike ECE it does "
+                     "not reward a label-only release)",
+            "nll": "negative log-likelihood of the true label under the released vector (entry floored at 1e-12)",
             "rmse": "pixel RMSE sqrt(mean((x_hat - x)^2)), pixels in [0, 1]",
             "feature_l2": "L2 between evaluation-classifier penultimate features",
             "epsilon": "eps_rdp: Opacus RDP + Balle et al. 2020 conversion; eps_prv: Opacus PRV; both at delta",
@@ -179,6 +191,8 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
         x = [p["utility"] for p in pts]
         color, marker, label = series_style(s)
         for part, face, ls in (("train", color, "-"), ("test", "white", "--")):
+            if f"attack_{part}" not in pts[0]:  # official roles: the held-out images are the attacker's own
+                continue
             ax.errorbar(x, [p[f"attack_{part}"] for p in pts], xerr=_errorbars(pts, "utility"),
                         yerr=_errorbars(pts, f"attack_{part}"), fmt=marker, ls=ls if len(pts) > 1 else "none",
                         color=color, mfc=face, ms=9 if marker == "*" else 6, capsize=2, lw=1.2,
@@ -199,7 +213,7 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
                 f"σ={p['knob']:g}: {_eps_label(p)}" for p in sorted(pts, key=lambda q: q["knob"])]
             ax.text(0.98, 0.02, "\n".join(lines), transform=ax.transAxes, ha="right", va="bottom", fontsize=7,
                     color=color, bbox={"facecolor": "white", "edgecolor": "0.8", "alpha": 0.9})
-    ax.set_xlabel("test accuracy (held-out faces)")
+    ax.set_xlabel("test accuracy (test faces)")
     ax.set_ylabel("attack accuracy (evaluation classifier)")
     ax.set_title(doc["title"], fontsize=10)
     ax.grid(alpha=0.3)

@@ -2,7 +2,7 @@
 
 ``python -m paper_figs fig2d [--quick] [--device auto] [--out DIR]`` runs (or resumes)
 :func:`validation.update_leaks.run_update_leaks_sweep` — undefended, VIB over a β grid and DP-SGD over a
-noise grid, 3 seeds, on MNIST (the documented stand-in for the paper's CIFAR-10; ``--quick``: 8×8 digits)
+noise grid, 5 seeds (``--quick``: 3), on MNIST (the documented stand-in for the paper's CIFAR-10; ``--quick``: 8×8 digits)
 — and writes ``fig2d.json`` (docs/figures.md schema; ``summary`` holds each defense's most protective
 setting within 5 points of the undefended test accuracy, with ε and ECE) and ``fig2d.png``: attack
 accuracy vs test accuracy with 95% intervals over seeds, the chance level (1/classes) and the no-model
@@ -11,6 +11,14 @@ baseline (always the most frequent label of the shadow updates). Per-run results
 undefended CNN releasing only rounded probability vectors (knob r) or vectors with uniform noise (knob a;
 :mod:`defenses.output`), attacked through Δ of what it releases — and their reference, the same CNN
 releasing unperturbed softmax vectors, test the paper's dismissal of these defenses.
+
+Each series says which record its defense protects (``protects``, in the legend): DP-SGD protects the
+*training* set, while the attacked record enters through the update step — so the ``DP update step``
+series (the update itself (ε, δ)-DP for the update record, :class:`defenses.neural.PrivateUpdate`; knob
+ε) is the DP baseline for this attack. ``VIB (mean latent)`` is the same VIB released with z = μ. A second
+panel draws the attack accuracy against the attacker's query budget k (each probe queried k times before
+and after the update, Δ averaged; k = 1 is the official protocol): a defense whose protection is per-query
+noise loses it as k grows; a deterministic release is flat by construction.
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ from paper_figs.fig2c import _SYMBOL, _eps_label, _errorbars, neural_claims, ser
 from validation.engine import Executor
 from validation.store import write_json_atomic
 import validation.update_leaks as vu
-from validation.update_leaks import matched_points, run_update_leaks_sweep
+from validation.update_leaks import DP_UPDATE, matched_points, run_update_leaks_sweep
 
 NAME = "fig2d"
 N_CLASSES = 10
@@ -61,6 +69,10 @@ def figure_document(res: dict[str, Any], name: str, title: str) -> dict[str, Any
     """The docs/figures.md document of the Update-Leaks sweep (shared by Fig. 2(d) and 3(b))."""
     cfg = res["config"]
     series = [{**s, "points": [{**p} for p in s["points"]]} for s in res["series"]]
+    for s in series:
+        for p in s["points"]:  # the private update's ε is its knob; DP-SGD's comes from its accountants
+            if s["defense"] == DP_UPDATE:
+                p["eps_update_replace"] = p["knob"]
     und = next(s for s in series if s["defense"] == "undefended")["points"][0]
     roles = (f"target {cfg['n_target']}, shadow {cfg['n_shadow']}, shadow updates {cfg['n_shadow_updates']}, "
              f"target updates {cfg['n_target_updates']}, probes {cfg['probes_per_class']} per class"
@@ -102,7 +114,21 @@ def figure_document(res: dict[str, Any], name: str, title: str) -> dict[str, Any
             "delta_rms": "root mean square of the observed change on the probes (of the logits; of the released "
                          "vectors for the output perturbations)",
             "epsilon": "eps_rdp: Opacus RDP + Balle et al. 2020 conversion; eps_prv: Opacus PRV; both at delta",
+            "attack_q<k>": "label-inference accuracy of an attacker that queries every probe k times before and after "
+                           "the update and averages (shadow updates simulated with the same budget); queries_identical: "
+                           "every query gets the same answer (deterministic model and release), so k changes nothing",
+            "protects": "which record the series' defense protects (DP-SGD: the training set; DP update step: the "
+                        "update record, the one the attack infers)",
+            "DP update step": "the undefended CNN whose update step is (ε, δ)-DP for the update record (clipped gradient "
+                              "+ Gaussian noise; knob: ε at delta, replace-one adjacency, exact Gaussian profile; "
+                              "eps_add_remove beside it); utility: test accuracy of the model served after the update",
+            "VIB (mean latent)": "the VIB networks of the VIB series released with z = mu (no per-query noise)",
+            "ece_15 / ece_100": "ECE with 15 (Guo et al.) and 100 (official Knowledge Alignment) bins",
+            "brier": "Brier score of the released vectors (proper; unlike ECE it does not reward a label-only release)",
+            "nll": "negative log-likelihood of the true label (released entry floored at 1e-12)",
+            "trials": "point['trials'][metric]: target updates behind each accuracy (one seed)",
         },
+        "queries": list(cfg.get("queries", [1])),
         "summary": summarize(series),
         "store": res["store"],
     }
@@ -110,11 +136,13 @@ def figure_document(res: dict[str, Any], name: str, title: str) -> dict[str, Any
 
 def summarize(series: list[dict[str, Any]], within: float = 0.05) -> dict[str, Any]:
     """Undefended, VIB and DP-SGD points of the "done when" comparison (and the output perturbations' with
-    their softmax reference, where the sweep has them), and whether VIB's ECE is below DP's."""
+    their softmax reference, the mean-latent VIB and the private update, where the sweep has them), and
+    whether VIB's ECE is below DP's."""
     out: dict[str, Any] = {"within_test_accuracy_points": within}
     keep = ("knob", "utility", "utility_ci", "utility_ci_method", "attack", "attack_ci", "attack_ci_method",
-            "attack_round_mean", "ece", "ece_ci", "ece_ci_method",
-            "eps_rdp", "eps_prv", "per_seed")
+            "attack_round_mean", "ece", "ece_ci", "ece_ci_method", "eps_rdp", "eps_prv", "eps_update_replace",
+            "eps_add_remove", "per_seed", "queries_identical",
+            *(k for k in (series[0]["points"][0] if series else {}) if k.startswith("attack_q")))
     matched = matched_points(series, within)
     for name, p in matched.items():
         out[name] = None if p is None else {k: p[k] for k in keep if k in p}
@@ -122,27 +150,44 @@ def summarize(series: list[dict[str, Any]], within: float = 0.05) -> dict[str, A
     out["vib_ece_below_dp"] = None if vib is None or dp is None else bool(vib["ece"] < dp["ece"])
     out["vib_ece_significantly_below_dp"] = (None if vib is None or dp is None
                                              else bool(vib["ece_ci"][1] < dp["ece_ci"][0]))
+    out["protects"] = {s["defense"]: s.get("protects", "") for s in series}
     return out
 
 
+def _style(s: dict[str, Any]) -> tuple[str, str, str]:
+    color, marker, label = series_style(s)
+    protects = s.get("protects")
+    return color, marker, f"{label} (protects {protects})" if protects else label
+
+
 def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
-    """Attack accuracy vs test accuracy with 95% CIs over seeds, chance and the label-prior baseline."""
+    """Left: attack accuracy vs test accuracy with 95% CIs over seeds, chance and the label-prior baseline;
+    right: attack accuracy against the attacker's query budget k, every setting."""
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(9.5, 5.2), dpi=120)
+    queries = doc.get("queries") or [1]
+    fig, (ax, qx) = plt.subplots(1, 2, figsize=(16.5, 5.6), dpi=120, gridspec_kw={"width_ratios": [1.25, 1]})
     base = doc["baseline"]
-    ax.axhline(base["chance"], color="0.3", ls=":", lw=1.2, label=f"chance (1/{N_CLASSES})")
-    ax.axhline(base["attack_prior"], color="0.5", ls="-.", lw=1.2, label="label-prior baseline (no model)")
+    for a in (ax, qx):
+        a.axhline(base["chance"], color="0.3", ls=":", lw=1.2, label=f"chance (1/{N_CLASSES})")
+        a.axhline(base["attack_prior"], color="0.5", ls="-.", lw=1.2, label="label-prior baseline (no model)")
     for s in doc["series"]:
         pts = sorted(s["points"], key=lambda p: p["utility"])
-        color, marker, label = series_style(s)
+        color, marker, label = _style(s)
         ax.errorbar([p["utility"] for p in pts], [p["attack"] for p in pts], xerr=_errorbars(pts, "utility"),
                     yerr=_errorbars(pts, "attack"), fmt=marker, ls="-" if len(pts) > 1 else "none", color=color,
                     ms=9 if marker == "*" else 6, capsize=2, lw=1.2, label=label)
+        sym = _SYMBOL.get(s["defense"], s["knob"])
         for p in pts:
             if s["knob"] is not None:
-                sym = _SYMBOL.get(s["defense"], s["knob"])
                 ax.annotate(f"{sym}={p['knob']:g}", (p["utility"], p["attack"]), textcoords="offset points",
                             xytext=(4, -10 if s["defense"] == "DP-SGD" else 4), fontsize=7, color=color)
+            ys = [p.get(f"attack_q{k}", p["attack"] if k == 1 else None) for k in queries]
+            if None not in ys and len(queries) > 1:
+                qx.plot(queries, ys, marker=marker, color=color, lw=1.1, ms=5, alpha=0.9,
+                        ls="--" if p.get("queries_identical") else "-")
+                tag = "" if s["knob"] is None else f" {sym}={p['knob']:g}"
+                qx.annotate(f"{s['defense']}{tag}", (queries[-1], ys[-1]), textcoords="offset points",
+                            xytext=(4, 0), fontsize=6, color=color, va="center")
         if s["defense"] == "DP-SGD":
             lines = [f"DP-SGD ε at δ={doc['settings']['delta']:g} (RDP / PRV):"] + [
                 f"σ={p['knob']:g}: {_eps_label(p)}" for p in sorted(pts, key=lambda q: q["knob"])]
@@ -153,7 +198,15 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
     ax.set_ylim(0, 1.02)
     ax.set_title(doc["title"], fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)  # beside the points
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.12), borderaxespad=0, ncol=2)
+    qx.set_xscale("log")
+    qx.set_xticks(queries, [str(k) for k in queries])
+    qx.set_xlim(queries[0] * 0.8, queries[-1] * 3.5)
+    qx.set_ylim(0, 1.02)
+    qx.set_xlabel("queries per probe and pass, k (k = 1: official; dashed: every query answered alike)")
+    qx.set_ylabel("label-inference accuracy (target updates)")
+    qx.set_title("the attacker's query budget", fontsize=10)
+    qx.grid(alpha=0.3)
     return save(fig, path)
 
 

@@ -54,7 +54,7 @@ def _title(col: dict[str, Any]) -> str:
         head = f"MID (VIB) β={col['knob']:g}"
     else:
         head = f"DP-SGD σ={col['knob']:g}\n{_fmt_eps(col)}"
-    return f"{head}\ntest acc {100 * col['utility']:.1f}%\nattack acc {100 * col['attack_acc_top1']:.0f}%"
+    return f"{head}\ntest acc {100 * col['utility']:.1f}%\nattack acc {100 * col['attack_acc_top1']:.0f}% (10-digit judge)"
 
 
 def plot(doc: dict[str, Any], recon_dir: str | os.PathLike, path: str | os.PathLike) -> Path:

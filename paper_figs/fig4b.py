@@ -3,10 +3,14 @@
 ``python -m paper_figs fig4b [--quick] [--device auto] [--out DIR]`` runs (or resumes)
 :func:`validation.gmi.run_gmi_sweep` on MNIST (private digits 0–4, the attacker's WGAN-GP prior trained
 on the public digits 5–9; the paper used CelebA) and writes ``fig4b.json`` (docs/figures.md schema) and
-``fig4b.png``: (left) top-1 attack accuracy of the evaluation classifier on the reconstructions against
-the target's held-out accuracy, per defense and knob, with 95% CIs over seeds, chance (1/5) and the GAN-only
-baseline (random prior samples, no target); (right) the KNN feature distance of the reconstructions to
-the identity's private training images (filled) and held-out images (hollow). ``summary`` holds the
+``fig4b.png``: (left) top-1 attack accuracy of the judge on the reconstructions against the target's
+held-out accuracy, per defense and knob, with 95% CIs over seeds — the headline judge knows all ten digits
+(chance 1/10) and has seen the private training images (filled), the held-out judge learned the private
+digits from images disjoint from the target's training set (hollow, dashed) — with chance and the GAN-only
+baseline (random prior samples, no target); (middle) the headline judge's confidence in the true identity;
+(right) the KNN feature distance of the reconstructions to the identity's private training images (filled)
+and held-out images (hollow) in the held-out judge's features (a network that never saw the private
+training images). ``summary`` holds the
 comparison the paper's claim rests on: the most protective VIB and DP-SGD settings within 5 points of
 the undefended test accuracy and their paired per-seed difference in attack accuracy. Per-run results
 live in ``gmi_sweep[_quick].json`` and are shared with Fig. 4(a).
@@ -37,10 +41,15 @@ WITHIN = 0.05
 #: A "large margin" in attack accuracy (fraction of identities), for the verdict on the paper's claim.
 LARGE_MARGIN = 0.10
 _STYLE = {"undefended": ("black", "*"), "VIB": ("tab:blue", "o"), "DP-SGD": ("tab:red", "s")}
-_KEEP = ("knob", "utility", "utility_ci", "utility_ci_method", "attack_acc_top1", "attack_acc_top1_ci",
-         "attack_acc_top1_ci_method", "attack_acc_top5", "success_any_of_5_restarts", "success_any_of_5_restarts_ci",
-         "success_any_of_5_restarts_ci_method", "knn_dist_train", "knn_dist_test",
-         "pixel_mse_identity_mean", "eps_rdp", "eps_prv")
+_METRICS = ("knob", "utility", "utility_ci", "attack_acc_top1", "attack_acc_top1_ci", "attack_acc_top5",
+            "success_any_of_5_restarts", "success_any_of_5_restarts_ci", "confidence_true", "confidence_true_ci",
+            "heldout_attack_acc_top1", "heldout_attack_acc_top1_ci", "private5_attack_acc_top1",
+            "private5_attack_acc_top1_ci", "knn_dist_train", "knn_dist_test", "heldout_knn_dist_train",
+            "heldout_knn_dist_test", "pixel_mse_identity_mean", "eps_rdp", "eps_prv")
+#: What each point keeps: the metrics, and the method of every interval.
+_KEEP = _METRICS + tuple(f"{k}_method" for k in _METRICS if k.endswith("_ci"))
+#: Chance top-1 of the headline and held-out judges (ten digits) and of the earlier five-digit judge.
+CHANCE = {"judge10": 0.1, "heldout": 0.1, "private5": 1.0 / N_IDENTITIES}
 
 
 def _setting(defense: str, knob: str | None, p: dict[str, Any]) -> Setting:
@@ -71,8 +80,8 @@ def figure_document(res: dict[str, Any], name: str, title: str, quick: bool) -> 
         "settings": {**cfg, "quick": quick},
         "replication": replication(
             "seeds", cfg["n_seeds"], redraws="the target's initialisation and the attack's starting points (the "
-            "same for every setting of a seed)", fixed="the private training and held-out images, the attacker's "
-            "GAN prior and the evaluation classifier"),
+            "same for every setting of a seed) and, with settings.artifacts_per_seed, the attacker's GAN prior and "
+            "the judges", fixed="the private training and held-out images (and the prior and judges otherwise)"),
         "deviations": [
             deviation("dataset", "CelebA (1,000 identities, 64x64)", res["data"].split(":")[0]
                       + f" [configuration {cfg['name']}]"),
@@ -89,21 +98,32 @@ def figure_document(res: dict[str, Any], name: str, title: str, quick: bool) -> 
             "attack_prior": base["attack_acc_top1"], "attack_prior_ci": base["attack_acc_top1_ci"],
             "attack_prior_ci_method": base["attack_acc_top1_ci_method"],
             "values": {"attack_prior": base["values"]["attack_acc_top1"]},
-            "attack_prior_name": "GAN-only: random samples of the attacker's prior as reconstructions (no target); "
-                                 "its top-1 accuracy over balanced identities is 1/5 in expectation",
-            "chance": 1.0 / N_IDENTITIES,
+            "attack_prior_name": "GAN-only: random samples of the attacker's prior as reconstructions (no target), "
+                                 "scored by the headline (ten-digit) judge",
+            "chance": CHANCE["judge10"],
+            "chance_name": "top-1 of a judge answering uniformly among its ten digits",
+            "chance_heldout": CHANCE["heldout"], "chance_private5": CHANCE["private5"],
             "gan_only": {k: v for k, v in base.items() if k not in ("knob", "runs")},
         },
         "metrics": {
             "utility": "test accuracy of the target on held-out private images (digits 0-4)",
-            "attack": "attack_acc_top1: the evaluation classifier's top-1 class is the attacked identity",
-            "attack_acc_top5": "identity among the evaluation classifier's top 5 (1 by construction with 5 identities)",
+            "attack": "attack_acc_top1: the headline judge's top-1 class is the attacked identity; the judge knows "
+                      "all ten digits (private training images and as many public images per digit), so a "
+                      "reconstruction that looks like a public digit is not credited to a private identity",
+            "heldout_*": "the same metrics under the held-out judge: ten digits, its private digits learned from "
+                         "held-out images disjoint from the target's training set (it never saw a private training "
+                         "image; its features are the network of heldout_knn_dist_*)",
+            "private5_*": "the same metrics under the earlier five-digit judge (private training images only): any "
+                          "digit-like image is credited to a private identity (chance 1/5)",
+            "confidence_true": "the judge's probability of the attacked identity on the reconstruction (continuous)",
+            "attack_acc_top5": "identity among the judge's top 5",
             "success_any_of_5_restarts": "top-1 correct for at least one of the 5 restarts (official GMI 'Acc5')",
-            "knn_dist_train / knn_dist_test": "min L2 between evaluation-classifier penultimate features of the "
+            "knn_dist_train / knn_dist_test": "min L2 between the judge's penultimate features of the "
                                               "reconstruction and of the identity's private training / held-out images",
             "feat_dist_train / feat_dist_test": "L2 to the mean feature of those images",
             "pixel_mse_identity_mean": "pixel MSE to the identity's mean private training image (official MID metric)",
             "epsilon": "eps_rdp: Opacus RDP + Balle et al. 2020 conversion; eps_prv: Opacus PRV; both at delta",
+            "trials": "point['trials'][metric]: reconstructions per seed behind each proportion",
             "ci": "95% interval over seeds: Student t, widened to the Wilson interval of the pooled counts for the "
                   "accuracies (the method is beside every interval)",
         },
@@ -198,31 +218,38 @@ def _errorbars(pts, key, clip: tuple[float, float] = (0.0, 1.0)):
 
 
 def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
-    """Left: attack accuracy vs test accuracy; right: KNN feature distances to training / held-out images."""
+    """Top-1 under both ten-digit judges, the judge's confidence, and the held-out judge's KNN distances,
+    each against test accuracy."""
     plt = pyplot()
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(12.5, 5.2), dpi=120)
+    fig, (ax, cx, bx) = plt.subplots(1, 3, figsize=(17.5, 5.2), dpi=120)
     base = doc["baseline"]
-    ax.axhline(base["chance"], color="0.3", ls=":", lw=1.2, label="chance (1/5)")
+    ax.axhline(base["chance"], color="0.3", ls=":", lw=1.2, label="chance (1/10, ten-digit judges)")
     lo, hi = base["attack_prior_ci"]
     ax.axhspan(max(lo, 0), min(hi, 1), color="0.6", alpha=0.12, lw=0)
     ax.axhline(base["attack_prior"], color="0.45", ls="-.", lw=1.2, label="GAN-only baseline (no target)")
     gan = base["gan_only"]
-    bx.axhline(gan["knn_dist_train"], color="0.45", ls="-.", lw=1.2, label="GAN-only (to training images)")
+    cx.axhline(gan["confidence_true"], color="0.45", ls="-.", lw=1.2, label="GAN-only (no target)")
+    bx.axhline(gan["heldout_knn_dist_train"], color="0.45", ls="-.", lw=1.2, label="GAN-only (to training images)")
     eps_lines = []
     for s in doc["series"]:
         color, marker = _STYLE.get(s["defense"], ("tab:green", "^"))
         pts = sorted(s["points"], key=lambda p: p["utility"])
         x = [p["utility"] for p in pts]
         ls = "-" if len(pts) > 1 else "none"
+        dashed = "--" if len(pts) > 1 else "none"
         ms = 10 if marker == "*" else 6
-        ax.errorbar(x, [p["attack_acc_top1"] for p in pts], xerr=_errorbars(pts, "utility"),
-                    yerr=_errorbars(pts, "attack_acc_top1"), fmt=marker, ls=ls, color=color, ms=ms, capsize=2,
-                    lw=1.2, label=s["defense"])
-        for part, face, style in (("train", color, ls), ("test", "white", "--" if len(pts) > 1 else "none")):
-            yerr = _errorbars(pts, f"knn_dist_{part}", (0.0, np.inf))
+        for key, face, style, what in (("attack_acc_top1", color, ls, ""), ("heldout_attack_acc_top1", "white",
+                                                                            dashed, " (held-out judge)")):
+            ax.errorbar(x, [p[key] for p in pts], xerr=_errorbars(pts, "utility") if not what else None,
+                        yerr=_errorbars(pts, key), fmt=marker, ls=style, color=color, mfc=face, ms=ms, capsize=2,
+                        lw=1.2, label=s["defense"] + what)
+        cx.errorbar(x, [p["confidence_true"] for p in pts], yerr=_errorbars(pts, "confidence_true"), fmt=marker,
+                    ls=ls, color=color, ms=ms, capsize=2, lw=1.2, label=s["defense"])
+        for part, face, style in (("train", color, ls), ("test", "white", dashed)):
+            key = f"heldout_knn_dist_{part}"
             which = "training" if part == "train" else "held-out"
-            bx.errorbar(x, [p[f"knn_dist_{part}"] for p in pts], yerr=yerr, fmt=marker, ls=style, color=color,
-                        mfc=face, ms=ms, capsize=2, lw=1.2, label=f"{s['defense']} ({which} images)")
+            bx.errorbar(x, [p[key] for p in pts], yerr=_errorbars(pts, key, (0.0, np.inf)), fmt=marker, ls=style,
+                        color=color, mfc=face, ms=ms, capsize=2, lw=1.2, label=f"{s['defense']} ({which} images)")
         for p in pts:
             if s["defense"] in ("VIB", "DP-SGD"):
                 sym = "β" if s["defense"] == "VIB" else "σ"
@@ -235,16 +262,19 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
         ax.text(0.02, 0.98, "\n".join([f"DP-SGD at δ={delta:g}:"] + eps_lines), transform=ax.transAxes, ha="left",
                 va="top", fontsize=7, color=_STYLE["DP-SGD"][0],
                 bbox={"facecolor": "white", "edgecolor": "0.8", "alpha": 0.9})
-    ax.set_xlabel("test accuracy (held-out private digits)")
-    ax.set_ylabel("GMI attack accuracy (evaluation classifier top-1)")
+    for axis in (ax, cx, bx):
+        axis.set_xlabel("test accuracy (held-out private digits)")
+        axis.grid(alpha=0.3)
+    ax.set_ylabel("GMI attack accuracy (ten-digit judge, top-1)")
     ax.set_ylim(-0.03, 1.03)
     ax.set_title(doc["title"], fontsize=10)
-    ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
-    bx.set_xlabel("test accuracy (held-out private digits)")
-    bx.set_ylabel("KNN feature distance of reconstructions (lower = closer)")
-    bx.set_title("feature distance to the identity's private images", fontsize=10)
-    bx.grid(alpha=0.3)
+    cx.set_ylabel("judge's probability of the attacked identity")
+    cx.set_ylim(-0.03, 1.03)
+    cx.set_title("confidence of the headline judge", fontsize=10)
+    cx.legend(fontsize=7, loc="best")
+    bx.set_ylabel("KNN feature distance (held-out judge's features)")
+    bx.set_title("distance to the identity's private images", fontsize=10)
     bx.legend(fontsize=7, loc="best")
     return save(fig, path)
 

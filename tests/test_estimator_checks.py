@@ -185,6 +185,9 @@ def _attacks(images):
         linear.NoModelBaseline([0], ["a", "b"], use_target=True, C=0.5),
         tree.NaiveMAPClassifierAttack("s", {"Yes": 0.2, "No": 0.8}, np.eye(2)),
         tree.MAPWithCountsAttack("s", {"Yes": 0.2, "No": 0.8}, chunk_size=9),
+        tree.NoModelAttack("s", "Yes", C=0.5, n_folds=4, random_state=2),
+        tree.ModelAssistedAttack("s", _evidence, "Yes", C=2.0),
+        linear.ModelAssistedAttack([0], {"a": [0.0], "b": [1.0]}, C=0.5),
         KnowledgeAlignmentAttack(input_transform="softmax", truncate_k=3, ngf=4, epochs=2, random_state=1),
         UpdateLeaksAttack(rounds=2, epochs_per_round=3, hidden=(8,), random_state=2, release=mix_uniform(0.1)),
         GMIAttack(prior, iterations=3, n_restarts=2, random_state=5),
@@ -199,6 +202,10 @@ def _attacks(images):
         art.ARTTrueLabelBaseline([0], {"a": [0.0], "b": [1.0]}, attack_model_type="lr", random_state=3),
         art.MIFaceAttack(max_iter=7, init="grey", random_state=6),
     ]
+
+
+def _evidence(model, table, y):  # the evidence of a model-assisted attack: a module-level function clones as itself
+    return None
 
 
 def test_clone_works_on_every_attack_and_every_estimator(images):

@@ -75,13 +75,15 @@ SURVEY_ATTACKS = {
     "art_whitebox": "ART AttributeInferenceWhiteBoxDecisionTree",
     "art_lifestyle": "ART AttributeInferenceWhiteBoxLifestyleDecisionTree",
     "prior_rate": "no model: guess at the prior's rate",
+    "no_model": "no model: NoModelAttack (logistic regression on the known attributes and label, F1-optimal cut)",
 }
 
 
 def survey_evaluate(data, config):
     """``evaluate(setting, split)`` for the survey table (trees and splits of :mod:`validation.tree`)."""
     from defenses.interop.art import ARTWhiteBoxTreeAttack
-    from defenses.tree import MAPWithCountsAttack, NaiveMAPClassifierAttack, PriorBaseline, confusion_matrix, estimate_prior
+    from defenses.tree import (MAPWithCountsAttack, NaiveMAPClassifierAttack, NoModelAttack, PriorBaseline,
+                               confusion_matrix, estimate_prior)
     from validation.tree import POSITIVE, SENSITIVE, binary_prf, macro_f1, make_model, split_indices
 
     def evaluate(setting: Setting, split: int) -> dict[str, float]:
@@ -99,6 +101,7 @@ def survey_evaluate(data, config):
             "prior_rate": PriorBaseline(prior, strategy="sample", random_state=seed),
         }
         attacks = {name: a.fit(model) for name, a in attacks.items()}
+        attacks["no_model"] = NoModelAttack(SENSITIVE, POSITIVE, random_state=split).fit(None, Xtr, ytr)
         out = {"utility": macro_f1(y.iloc[test].to_numpy(), model.predict(X.iloc[test]))}
         for part, idx in (("train", train), ("test", test)):
             Xp, yp = X.iloc[idx], y.iloc[idx]
@@ -112,6 +115,9 @@ def survey_evaluate(data, config):
                             f"{name}_{part}_recall_trials": float(np.sum(truth == POSITIVE))})
             out[f"agree_art_counts_{part}"] = float(np.mean(guesses["art_whitebox"] == guesses["map_counts"]))
             out[f"agree_art_counts_{part}_trials"] = float(len(idx))
+            for name in attacks:  # the gain over the strongest attacker without a model, same split and rows
+                if name != "no_model":
+                    out[f"gain_{name}_{part}_f1"] = out[f"{name}_{part}_f1"] - out[f"no_model_{part}_f1"]
         return out
 
     return evaluate
@@ -127,14 +133,17 @@ def survey_table(out_dir: str | os.PathLike, *, n_splits: int = 100, data_home=N
     settings = list(SURVEY_SETTINGS)
     store = Path(out_dir) / f"survey_{n_splits}.json"
     experiment = {"dataset": "steak-survey", "n_rows": len(data.data), "tree_config": asdict(FULL),
-                  "attacks": list(SURVEY_ATTACKS), "version": 2}
+                  "attacks": list(SURVEY_ATTACKS), "version": 3}
     runs = run_sweep(settings, n_splits, survey_evaluate(data, FULL), store, experiment, progress=progress,
                      executor=executor, name="survey table")
+    series = aggregate(settings, n_splits, runs, proportions=_metric_names(runs) - _gains(runs),  # F1s, rates
+                       test_train_ratio=_split_ratio(len(data.data), FULL.test_fraction))
     return _one_split({"table": "survey", "dataset": data.description, "n_splits": n_splits, "store": str(store),
-                       "metric": 'F1 (precision, recall) of "cheated = Yes"; mean and 95% t-interval over splits',
+                       "metric": 'F1 (precision, recall) of "cheated = Yes"; mean and 95% interval over splits',
                        "attacks": SURVEY_ATTACKS,
-                       "series": aggregate(settings, n_splits, runs, proportions=_metric_names(runs),  # F1s, rates
-                                           test_train_ratio=_split_ratio(len(data.data), FULL.test_fraction))})
+                       "series": _resampled_gains(series, settings, n_splits, runs, FULL.test_fraction),
+                       "baseline": _no_model_baseline(settings, n_splits, runs, "no_model_{part}_f1",
+                                                      FULL.test_fraction)})
 
 
 # -------------------------------------------------------------------------------------------- IWPC
@@ -191,10 +200,10 @@ def iwpc_evaluate(problem, *, seed: int = 0, test_size: float = 0.2, delta: floa
                 attacks[f"art_blackbox_{kind}"] = ARTBlackBoxAttack(
                     p.sensitive_columns, p.encoding, attack_model_type=kind, random_state=split).fit(
                     model, p.X[aux], p.y[aux], p.genotype[aux])
-            free = {}
-            if setting == IWPC_SETTINGS[0]:  # the model-free adversaries: once per split
-                free["ideal"] = NoModelBaseline(p.sensitive_columns, p.values, use_target=True).fit(
-                    p.X[aux], p.y[aux], p.genotype[aux])
+            # the strongest adversary without the model, in every setting (the gains are paired by split)
+            free = {"ideal": NoModelBaseline(p.sensitive_columns, p.values, use_target=True).fit(
+                p.X[aux], p.y[aux], p.genotype[aux])}
+            if setting == IWPC_SETTINGS[0]:  # the other model-free adversaries: once per split
                 for kind in ("lr", "rf"):
                     free[f"art_truelabel_{kind}"] = ARTTrueLabelBaseline(
                         p.sensitive_columns, p.encoding, attack_model_type=kind, random_state=split).fit(
@@ -206,6 +215,8 @@ def iwpc_evaluate(problem, *, seed: int = 0, test_size: float = 0.2, delta: floa
                 for name, attack in {**attacks, **free}.items():
                     out[f"{name}_{part}"] = float(np.mean(attack.infer(*known).guesses == truth))
                 out.update({f"{name}_{part}_trials": float(len(idx)) for name in (*attacks, *free)})
+                for name in attacks:  # the gain over the strongest attacker without the model, paired by split
+                    out[f"gain_{name}_{part}"] = out[f"{name}_{part}"] - out[f"ideal_{part}"]
         return out
 
     return evaluate
@@ -220,15 +231,18 @@ def iwpc_table(out_dir: str | os.PathLike, *, n_splits: int = 20, data_home=None
     settings = list(IWPC_SETTINGS)
     store = Path(out_dir) / f"iwpc_{n_splits}.json"
     experiment = {"dataset": problem.description, "attacks": list(IWPC_ATTACKS), "aux": "half of training",
-                  "adassp_calibration": "analytic", "version": 2}
+                  "adassp_calibration": "analytic", "version": 3}
     runs = run_sweep(settings, n_splits, iwpc_evaluate(problem), store, experiment, progress=progress,
                      executor=executor, name="IWPC table")
+    proportions = _metric_names(runs) - {"utility"} - _gains(runs)  # every other metric is an accuracy
+    series = aggregate(settings, n_splits, runs, proportions=proportions,
+                       test_train_ratio=_split_ratio(len(problem.y), 0.2))
     return _one_split({"table": "iwpc", "dataset": problem.description, "n_splits": n_splits, "store": str(store),
                        "metric": "VKORC1 accuracy; train = training patients outside the attacker's half, test = "
                                  "held out",
-                       "attacks": IWPC_ATTACKS,  # every metric but the MSE is an accuracy
-                       "series": aggregate(settings, n_splits, runs, proportions=_metric_names(runs) - {"utility"},
-                                           test_train_ratio=_split_ratio(len(problem.y), 0.2))})
+                       "attacks": IWPC_ATTACKS,
+                       "series": _resampled_gains(series, settings, n_splits, runs, 0.2),
+                       "baseline": _no_model_baseline(settings, n_splits, runs, "ideal_{part}", 0.2)})
 
 
 # ------------------------------------------------------------------------------ faces: perturbation
@@ -248,7 +262,7 @@ class PerturbationConfig:
 
 
 def perturbation_config(quick: bool) -> PerturbationConfig:
-    """The grid of the note (32×32 faces, 40 epochs, 3 β, 3 σ, 4 r, 4 a, 3 w, 3 seeds) or its ``--quick`` check."""
+    """The grid of the note (32×32 faces, 40 epochs, 3 β, 3 σ, 4 r, 4 a, 3 w, 5 seeds) or its ``--quick`` check."""
     from validation.neural import QUICK
 
     if quick:
@@ -256,7 +270,7 @@ def perturbation_config(quick: bool) -> PerturbationConfig:
                                                 uniform_noises=(0.1,)), logit_mixing=(0.9,))
     faces = replace(QUICK, epochs=40, patience=40, eval_epochs=30, attack_epochs=30, betas=(1e-3, 1e-2, 3e-2),
                     noise_multipliers=(0.1, 0.2, 0.5), roundings=(0.01, 0.05, 0.1, 0.2),
-                    uniform_noises=(0.01, 0.03, 0.1, 0.3), n_seeds=3)
+                    uniform_noises=(0.01, 0.03, 0.1, 0.3), n_seeds=5)
     return PerturbationConfig(faces=faces)
 
 
@@ -294,9 +308,10 @@ class PerturbationExperiment:
                "train_accuracy": float(np.mean(model.predict(X[sp.train]) == y[sp.train])),
                "ece": output.released_ece(np.searchsorted(model.classes_, y[sp.test]), proba, c.ece_bins)}
         attack = KnowledgeAlignmentAttack(input_transform="logits", ngf=c.attack_ngf, epochs=c.attack_epochs,
-                                          device=ex.device, random_state=100 + split, progress=False).fit(model, X[sp.aux])
+                                          device=ex.device, random_state=100 + split,
+                                          progress=False).fit(model, X[ex.attacker_rows(sp)])
         evaluator = ex.evaluator(split)
-        for part, idx in (("train", sp.train), ("test", sp.test)):
+        for part, idx in ex.attacked_parts(sp).items():
             m = evaluate_reconstruction(attack.invert(attack.release(X[idx])).images, X[idx], y[idx], evaluator)
             out[f"attack_{part}"] = m["attack_acc"]
             out[f"rmse_{part}"] = m["pixel_rmse"]
@@ -369,7 +384,7 @@ class MIFaceConfig:
     max_iter: int = 500
     learning_rate: float = 0.1
     init: str = "grey"
-    n_seeds: int = 3
+    n_seeds: int = 5
 
     def settings(self) -> list[Setting]:
         return [Setting("undefended", None, None), Setting("VIB", "beta", float(self.beta)),
@@ -377,12 +392,12 @@ class MIFaceConfig:
 
 
 def miface_config(quick: bool) -> MIFaceConfig:
-    """Full: 64×64 faces of the faces sweep, 300 steps, 2 seeds; quick: 32×32, 100 steps, one seed."""
+    """Full: 64×64 faces of the faces sweep, 300 steps, 5 seeds; quick: 32×32, 100 steps, one seed."""
     from validation.neural import FULL, QUICK
 
     if quick:
         return MIFaceConfig(faces=QUICK, max_iter=100, n_seeds=1)
-    return MIFaceConfig(faces=FULL, max_iter=300, n_seeds=2)
+    return MIFaceConfig(faces=FULL, max_iter=300, n_seeds=5)
 
 
 class MIFaceExperiment:
@@ -523,8 +538,9 @@ def _format_faces(doc: dict[str, Any]) -> str:
     for s in doc["series"]:
         for p in s["points"]:
             knob = "" if p["knob"] is None else f"{p['knob']:g}"
+            test = f"{p['attack_test']:>12.3f}" if "attack_test" in p else f"{'—':>12}"  # official roles: none
             lines.append(f"  {s['defense']:<30} {knob:>8} {p['utility']:>9.3f} {p['ece']:>7.3f} "
-                         f"{p['attack_train']:>13.3f} {p['attack_test']:>12.3f}")
+                         f"{p['attack_train']:>13.3f} {test}")
     for key, title in (("matched_accuracy", "test accuracy"), ("matched_ece", "ECE")):
         tol = doc["tolerances"]["utility" if key == "matched_accuracy" else "ece"]
         lines.append(f"\nAt matched {title} (within {tol:g}): output perturbation vs the most protective "
@@ -557,6 +573,42 @@ def _split_ratio(n_rows: int, test_fraction: float) -> float:
 def _metric_names(runs: dict[str, dict[str, float]]) -> set[str]:
     """The metric names of a sweep's runs (every run has the same)."""
     return set(next(iter(runs.values()))) if runs else set()
+
+
+def _gains(runs: dict[str, dict[str, float]]) -> set[str]:
+    return {m for m in _metric_names(runs) if m.startswith("gain_")}
+
+
+def _resampled_gains(series, settings, n_splits: int, runs, test_fraction: float):
+    """Replace the intervals of the ``gain_*`` metrics (attack minus the no-model attacker, paired by split)
+    by the corrected resampled t (repeated splits overlap) and name every method in ``ci_methods``."""
+    from validation.sweep import RESAMPLED_T, corrected_resampled_t
+
+    groups: dict[str, list[Setting]] = {}
+    for setting in settings:
+        groups.setdefault(setting.defense, []).append(setting)
+    for s in series:
+        for setting, p in zip(groups[s["defense"]], s["points"]):
+            for m in [k for k in p if k.startswith("gain_") and not k.endswith(("_ci", "_ci_method"))]:
+                values = [runs[f"{setting.key}|split={k}"][m] for k in range(n_splits)]
+                _, lo, hi = corrected_resampled_t(values, test_fraction)
+                p[f"{m}_ci"] = None if np.isnan(lo) else [lo, hi]
+                p[f"{m}_ci_method"] = RESAMPLED_T if p[f"{m}_ci"] is not None else "n/a (no variation across splits)"
+            p["ci_methods"] = {"gain_*_ci": RESAMPLED_T, "other": "each metric's <metric>_ci_method"}
+    return series
+
+
+def _no_model_baseline(settings, n_splits: int, runs, metric: str, test_fraction: float) -> dict[str, Any]:
+    """``attack_no_model`` (test rows) and ``attack_no_model_train`` with per-split values and intervals."""
+    from validation.sweep import RESAMPLED_T, corrected_resampled_t
+
+    out: dict[str, Any] = {"values": {}, "ci_methods": {}}
+    for part, key in (("test", "attack_no_model"), ("train", "attack_no_model_train")):
+        values = [runs[f"{settings[0].key}|split={k}"][metric.format(part=part)] for k in range(n_splits)]
+        m, lo, hi = corrected_resampled_t(values, test_fraction)
+        out[key], out[f"{key}_ci"], out["values"][key] = m, (None if np.isnan(lo) else [lo, hi]), values
+        out["ci_methods"][f"{key}_ci"] = RESAMPLED_T
+    return out
 
 
 class _Parser(argparse.ArgumentParser):

@@ -40,14 +40,16 @@ from defenses.interop import art_available
 from defenses.linear import (
     AdaSSPRegression,
     MIDLinearRegression,
+    ModelAssistedAttack,
     NaiveMAPRegressionAttack,
     NoModelBaseline,
     PriorBaseline,
     empirical_prior,
+    shadow_fits,
 )
 from defenses.metrics import ovr_auroc
 from validation.engine import Executor
-from validation.sweep import Setting, aggregate, run_sweep
+from validation.sweep import RESAMPLED_T, Setting, aggregate, corrected_resampled_t, run_sweep
 
 #: The paper's protocol: 100 random splits (ratio unstated; 80/20 as in the FB reproduction).
 FULL_GRID = {"mid_lambdas": (0.3, 0.6, 1.0, 2.0, 4.0, 8.0),
@@ -119,6 +121,7 @@ def make_evaluate(problem: IWPCProblem, *, seed: int = 0, test_size: float = 0.2
         if setting.defense in BASELINES:
             if setting.defense == "prior":
                 adversary = PriorBaseline(empirical_prior(p.values, p.genotype[tr]))
+                out["utility_chance"] = float(np.mean((p.y[tr].mean() - p.y[te]) ** 2))  # the training mean
             else:
                 adversary = NoModelBaseline(p.sensitive_columns, p.values, use_target=setting.defense == "ideal")
                 adversary.fit(p.X[tr], p.y[tr], p.genotype[tr])
@@ -132,12 +135,23 @@ def make_evaluate(problem: IWPCProblem, *, seed: int = 0, test_size: float = 0.2
         out["utility"] = float(np.mean((model.predict(p.X[te]) - p.y[te]) ** 2))
         out["utility_train"] = float(np.mean((model.predict(p.X[tr]) - p.y[tr]) ** 2))
         attack = NaiveMAPRegressionAttack(p.sensitive_columns, p.encoding).fit(model, p.X[tr], p.y[tr], p.genotype[tr])
+        # the learned model-using attacker: the model's own evidence to attack training patients, shadow
+        # models' (same learner, folds of the training patients) to attack held-out ones
+        shadows = shadow_fits(model_for(setting, split), p.X[tr], p.y[tr], 3, random_state=split)
+        assisted = {name: ModelAssistedAttack(p.sensitive_columns, p.encoding).fit(
+            model, p.X[tr], p.y[tr], p.genotype[tr], shadows=None if name == "train" else shadows)
+            for name in parts}
         for name, idx in parts.items():
             res = attack.infer(p.X[idx], p.y[idx])
             post, guesses = res.scores, res.guesses
             out[f"attack_{name}"] = float(np.mean(guesses == p.genotype[idx]))
             out[f"attack_{name}_trials"] = float(len(idx))
             out[f"auroc_{name}"] = _auroc(p.genotype[idx], post, p.values)
+            res = assisted[name].infer(p.X[idx], p.y[idx])
+            post, guesses = res.scores, res.guesses
+            out[f"assisted_{name}"] = float(np.mean(guesses == p.genotype[idx]))
+            out[f"assisted_{name}_trials"] = float(len(idx))
+            out[f"assisted_auroc_{name}"] = _auroc(p.genotype[idx], post, p.values)
         if art:
             out.update(_art_black_box(p, model, tr, te, seed, split))
         return out
@@ -224,7 +238,7 @@ def run_linear_sweep(
     art = art_available()
     experiment = {"dataset": problem.description, "seed": seed, "test_size": test_size, "delta": delta,
                   "calibration": calibration, "x_bound": problem.x_bound, "y_bound": problem.y_bound,
-                  "attack": "NaiveMAP(prior=train marginal, sigma=train RMSE)", "version": 1,
+                  "attack": "NaiveMAP(prior=train marginal, sigma=train RMSE)", "version": 2,
                   "art_black_box": art}
     evaluate = make_evaluate(problem, seed=seed, test_size=test_size, delta=delta, calibration=calibration, art=art)
     runs = run_sweep(settings, n_splits, evaluate, store_path, experiment, progress=progress,
@@ -236,6 +250,18 @@ def run_linear_sweep(
     for s in series:
         for point in s["points"]:
             point["attack_ci"], point["attack_ci_method"] = point["attack_test_ci"], point["attack_test_ci_method"]
+    # gains over the strongest no-model attacker ("ideal": x_K and the dose), paired by split
+    free = {part: [runs[f"{Setting('ideal', None, None).key}|split={k}"][f"attack_{part}"] for k in range(n_splits)]
+            for part in ("train", "test")}
+    for name in (UNDEFENDED, "MID", "AdaSSP"):
+        for point in by_name[name]["points"]:
+            for part in ("train", "test"):
+                for prefix, attack in (("", "attack"), ("assisted_", "assisted")):
+                    gains = [a - b for a, b in zip(point["values"][f"{attack}_{part}"], free[part])]
+                    point["values"][f"{prefix}gain_{part}"] = gains
+                    key = f"{prefix}gain_{part}"
+                    point[key], point[f"{key}_ci"] = _resampled(gains, test_size)
+                    point[f"{key}_ci_method"] = RESAMPLED_T if point[f"{key}_ci"] else "n/a (no variation across splits)"
     baseline: dict[str, Any] = {"values": {}}
     for name, key in zip(BASELINES, ("prior", "known_attributes", "ideal")):
         point = by_name[name]["points"][0]
@@ -246,6 +272,17 @@ def run_linear_sweep(
             baseline[f"attack_{key}{suffix}_ci_method"] = point[f"attack_{part}_ci_method"]
             baseline[f"auroc_{key}{suffix}"] = point[f"auroc_{part}"]
             baseline["values"][f"attack_{key}{suffix}"] = point["values"][f"attack_{part}"]
+    chance = [runs[f"{Setting('prior', None, None).key}|split={k}"]["utility_chance"] for k in range(n_splits)]
+    baseline["values"].update({"attack_no_model": free["test"], "attack_no_model_train": free["train"],
+                               "utility_chance": chance})
+    for key in ("attack_no_model", "attack_no_model_train", "utility_chance"):
+        baseline[key], baseline[f"{key}_ci"] = _resampled(baseline["values"][key], test_size)
+        baseline[f"{key}_ci_method"] = RESAMPLED_T if baseline[f"{key}_ci"] else "n/a (no variation across splits)"
+    baseline["trials"] = {"attack_no_model": by_name["ideal"]["points"][0]["trials"]["attack_test"],
+                          "attack_no_model_train": by_name["ideal"]["points"][0]["trials"]["attack_train"]}
+    baseline["attack_no_model_name"] = ("no model: logistic regression of the genotype on the other features and the "
+                                        "true dose, fitted on the training patients (the 'ideal' adversary)")
+    baseline["utility_chance_name"] = "test MSE of predicting the training patients' mean"
     return {
         "dataset": problem.description,
         "settings": {"n_splits": n_splits, "test_size": test_size, "seed": seed, "mid_lambdas": list(mid_lambdas),
@@ -253,9 +290,32 @@ def run_linear_sweep(
                      "x_bound": problem.x_bound, "y_bound": problem.y_bound,
                      "target": "sqrt(weekly dose, mg) - sqrt(315)/2", "test_train_ratio": ratio},
         "series": [by_name[UNDEFENDED], by_name["MID"], by_name["AdaSSP"]],
+        "assisted_series": [_renamed_series(by_name[name], "assisted") for name in (UNDEFENDED, "MID", "AdaSSP")],
         "art_series": [_art_series(by_name[name]) for name in (UNDEFENDED, "MID", "AdaSSP")] if art else None,
         "baseline": baseline,
     }
+
+
+def _resampled(values: list[float], test_size: float) -> tuple[float, list[float] | None]:
+    m, lo, hi = corrected_resampled_t(values, test_size)
+    return m, (None if np.isnan(lo) else [lo, hi])
+
+
+def _renamed_series(series: dict[str, Any], attack: str) -> dict[str, Any]:
+    """``series`` with ``<attack>_train`` / ``<attack>_test`` (and their CIs and gains) as ``attack_*``."""
+    points = []
+    for p in series["points"]:
+        q = {"knob": p["knob"], "utility": p["utility"], "utility_ci": p["utility_ci"], "runs": p["runs"]}
+        for part in ("train", "test"):
+            q[f"attack_{part}"], q[f"attack_{part}_ci"] = p[f"{attack}_{part}"], p[f"{attack}_{part}_ci"]
+            q[f"auroc_{part}"] = p[f"{attack}_auroc_{part}"]
+            q[f"gain_{part}"], q[f"gain_{part}_ci"] = p[f"{attack}_gain_{part}"], p[f"{attack}_gain_{part}_ci"]
+        q["attack_ci"] = q["attack_test_ci"]
+        q.update({f"gain_{part}_ci_method": p[f"{attack}_gain_{part}_ci_method"] for part in ("train", "test")})
+        q.update({f"attack_{part}_ci_method": p[f"{attack}_{part}_ci_method"] for part in ("train", "test")})
+        q["attack_ci_method"] = q["attack_test_ci_method"]
+        points.append(q)
+    return {"defense": series["defense"], "knob": series["knob"], "points": points}
 
 
 def _art_series(series: dict[str, Any]) -> dict[str, Any]:

@@ -1,30 +1,39 @@
 """Privacy-utility sweeps on the faces: undefended, VIB (β grid) and DP-SGD (noise grid) × seeds.
 
 One run = one seeded per-identity split of the 40 AT&T/Olivetti identities
-(:func:`defenses.datasets.faces.split_faces`: 5 training, 2 held-out, 3 attacker images per identity by
-default), one target model, one Knowledge-Alignment attack trained on the attacker's images, and the
-metrics of MID paper Table 1 / Fig. 2(c), 3(a):
+(:func:`defenses.datasets.faces.split_faces`), one target model, one Knowledge-Alignment attack trained on
+the attacker's images, and the metrics of MID paper Table 1 / Fig. 2(c), 3(a).
+
+**Roles** (``roles``). ``"official"`` (default), as the official MID Knowledge-Alignment code: 5 training
+and 5 test images per identity; the attacker trains its inversion network on the target's *test* images
+and is evaluated on reconstructions of the target's *training* images. ``"auxiliary"``: the attacker
+holds ``n_aux`` further images per identity, disjoint from the held-out test images, and is evaluated on
+training and held-out images (e.g. ``n_test=2, n_aux=3``; a leak measured on images nobody trained on).
 
 Faces are 64×64 (``image_size=64``); the ``--quick`` configuration averages them to 32×32 so that it fits
 a few minutes on two CPU cores.
 
-* ``utility`` — test accuracy on the held-out images; ``train_accuracy``; ``ece`` (``ece_bins`` bins,
-  held-out images, ``predict_proba`` as released — one latent draw for VIB);
-* ``attack_train`` / ``attack_test`` — attack accuracy (evaluation classifier top-1) on reconstructions
-  of training / held-out images; ``rmse_*`` pixel RMSE and ``feature_l2_*`` (evaluation classifier
-  features) on each;
+* ``utility`` — test accuracy on the test images; ``train_accuracy``; ``ece`` (``ece_bins`` = 15 bins as
+  Guo et al., test images, ``predict_proba`` as released — one latent draw for VIB) and ``ece_100`` (the
+  official code's 100 bins); ``brier`` (Brier score of the released vectors) and ``nll`` (negative
+  log-likelihood, the true label's entry floored at 1e-12) — proper scores of the whole confidence vector,
+  which unlike ECE do not reward a label-only release;
+* ``attack_train`` (and, with auxiliary roles, ``attack_test``) — attack accuracy (evaluation classifier
+  top-1) on reconstructions of training (held-out) images, ``attack_*_trials`` the number of
+  reconstructions; ``rmse_*`` pixel RMSE and ``feature_l2_*`` (evaluation classifier features) on each;
 * ``mean_face_*`` — the same metrics for the model-free mean-face reconstruction (undefended runs);
-* output perturbation (``roundings`` r, ``uniform_noises`` a; :mod:`defenses.output`): the undefended CNN
-  of the seed releasing rounded / noised confidence vectors; Knowledge Alignment trains on those softmax
-  vectors (the official logits are not released), so their reference is the same CNN releasing its
-  softmax vectors unperturbed (:data:`SOFTMAX_RELEASE`); ECE of the released confidences (rounded vectors
-  need not sum to 1: :func:`defenses.output.released_ece`);
+* the attacker uses the strongest form of what each service releases: the trained defenses release
+  logits (official); an output perturbation (``roundings`` r, ``uniform_noises`` a; :mod:`defenses.output`:
+  the undefended CNN of the seed releasing rounded / noised confidence vectors) releases probability
+  vectors, and the attacker inverts them or their logarithm, whichever reconstructs its own held-out
+  images better (``attack_input_log_softmax`` = 1 when the logarithm won); their reference is the same CNN
+  releasing its softmax vectors unperturbed (:data:`SOFTMAX_RELEASE`); ECE of the released confidences
+  (rounded vectors need not sum to 1: :func:`defenses.output.released_ece`);
 * ``eps_rdp`` / ``eps_prv`` and ``noise_multiplier`` for DP-SGD (δ = ``delta``); an ε that is infinite
   (PRV's numerical domain fails at tiny σ) is left out rather than stored.
 
 The evaluation classifier (architecture ``"eval"``: 4 blocks, average pooling — not the
-target's) is trained per split on all 40 identities' training and auxiliary images; the held-out
-images are never trained on by anyone.
+target's) is trained per split on all 40 identities' training images and the attacker's images.
 
 :func:`run_faces_sweep` runs a grid through :func:`validation.sweep.run_sweep` (resumable store) and
 returns the aggregated figure ``series``; it is shared by ``paper_figs.fig2c`` and ``paper_figs.fig3a``.
@@ -40,6 +49,7 @@ from typing import Any
 
 import numpy as np
 
+from defenses import output
 from defenses.datasets import load_faces
 from defenses.datasets.faces import split_faces
 from defenses.metrics import ece
@@ -60,8 +70,12 @@ class FacesConfig:
     """Everything that determines the numbers of a faces sweep (stored with the results)."""
 
     n_train: int = 5
-    n_test: int = 2
-    n_aux: int = 3
+    n_test: int = 5
+    n_aux: int = 0
+    #: ``"official"``: the attacker trains on the target's test images and is evaluated on its training
+    #: images (the official MID Knowledge-Alignment code); ``"auxiliary"``: it trains on ``n_aux`` further
+    #: images per identity and is evaluated on training and held-out test images (e.g. n_test=2, n_aux=3).
+    roles: str = "official"
     image_size: int = 64
     architecture: str = "cnn-s"
     epochs: int = 60
@@ -80,7 +94,7 @@ class FacesConfig:
     ece_bins: int = 15
     betas: tuple[float, ...] = (1e-3, 3e-3, 1e-2, 3e-2)
     noise_multipliers: tuple[float, ...] = (0.05, 0.1, 0.2, 0.5)
-    n_seeds: int = 3
+    n_seeds: int = 5
     n_show: int = 8
     #: Output perturbation of the undefended CNN (:mod:`defenses.output`): rounding granularities r and
     #: uniform-noise levels a; Knowledge Alignment then trains on the perturbed softmax vectors it releases.
@@ -101,9 +115,11 @@ class FacesConfig:
 SOFTMAX_RELEASE = "undefended (softmax release)"
 #: Settings that perturb what the undefended model releases instead of training another model.
 OUTPUT_PERTURBATIONS = (SOFTMAX_RELEASE, "rounding", "uniform noise")
+#: Who attacks with which images (:class:`FacesConfig` ``roles``).
+ROLES = ("official", "auxiliary")
 
 
-#: The full figure: 64×64 faces, 3 seeds, β and σ grids spanning the undefended accuracy down to ~40%.
+#: The full figure: 64×64 faces, 5 seeds, β and σ grids spanning the undefended accuracy down to ~40%.
 #: CPU-sized: inversion network width ngf = 16 (official 128), 40 attack epochs (official 50).
 FULL = FacesConfig(roundings=(0.01, 0.05, 0.1, 0.2), uniform_noises=(0.01, 0.03, 0.1))
 #: The ``--quick`` check: faces averaged to 32×32, short training, three β and three σ (a trade-off, not a
@@ -146,6 +162,10 @@ class FacesExperiment:
 
     def __init__(self, config: FacesConfig, *, data_home=None, device: str = "auto",
                  recon_dir: str | None = None):
+        if config.roles not in ROLES:
+            raise ValueError(f"roles must be one of {ROLES}, got {config.roles!r}")
+        if config.roles == "auxiliary" and config.n_aux < 1:
+            raise ValueError("roles='auxiliary' needs n_aux >= 1 attacker images per identity")
         if config.image_size != 64:
             f = 64 // config.image_size
             if f * config.image_size != 64 or config.image_size < 8:
@@ -177,10 +197,19 @@ class FacesExperiment:
         c = self.config
         return split_faces(self.data.target, c.n_train, c.n_test, c.n_aux, random_state=split)
 
+    def attacker_rows(self, sp) -> np.ndarray:
+        """The attacker's images: the target's test images (official roles) or the auxiliary ones."""
+        return sp.test if self.config.roles == "official" else sp.aux
+
+    def attacked_parts(self, sp) -> dict[str, np.ndarray]:
+        """The images whose released vectors are inverted: the training images, and with auxiliary roles
+        the held-out test images too (under the official roles those are the attacker's own data)."""
+        return {"train": sp.train} if self.config.roles == "official" else {"train": sp.train, "test": sp.test}
+
     def evaluator(self, split: int) -> CNNClassifier:
         if split not in self._evaluators:
             sp = self.split(split)
-            idx = np.concatenate([sp.train, sp.aux])
+            idx = np.concatenate([sp.train, self.attacker_rows(sp)])
             self._evaluators[split] = CNNClassifier(
                 architecture="eval", epochs=self.config.eval_epochs, patience=self.config.eval_epochs,
                 device=self.device, random_state=10_000 + split, progress=False,
@@ -195,27 +224,29 @@ class FacesExperiment:
         model = make_target(setting, c, seed=split, device=self.device, classes=np.unique(y)).fit(X[sp.train], y[sp.train])
         perturbed = setting.defense in OUTPUT_PERTURBATIONS
         proba = model.predict_proba(X[sp.test])
+        y_idx = np.searchsorted(model.classes_, y[sp.test])
         if perturbed:  # rounded vectors need not sum to 1: ECE of the confidences as released
             from defenses.output import released_ece
 
-            calibration = released_ece(np.searchsorted(model.classes_, y[sp.test]), proba, c.ece_bins)
+            calibration = released_ece(y_idx, proba, c.ece_bins)
         else:
             calibration = ece(y[sp.test], proba, n_bins=c.ece_bins, n_boot=1, classes=model.classes_).value
         out: dict[str, float] = {
             "utility": float(np.mean(model.predict(X[sp.test]) == y[sp.test])),
             "train_accuracy": float(np.mean(model.predict(X[sp.train]) == y[sp.train])),
             "ece": calibration,
+            "ece_100": output.released_ece(y_idx, proba, 100),
+            "brier": output.released_brier(y_idx, proba),
+            "nll": output.released_nll(y_idx, proba),
             "evaluator_test_accuracy": float(np.mean(evaluator.predict(X[sp.test]) == y[sp.test])),
             "epochs_run": float(getattr(model, "estimator_", model).n_epochs_),
             "utility_trials": float(len(sp.test)), "train_accuracy_trials": float(len(sp.train)),
             "evaluator_test_accuracy_trials": float(len(sp.test)),
         }
-        attack = KnowledgeAlignmentAttack(
-            input_transform="softmax" if perturbed else c.input_transform, truncate_k=c.truncate_k, ngf=c.attack_ngf,
-            epochs=c.attack_epochs, device=self.device, random_state=100 + split, progress=False,
-        ).fit(model, X[sp.aux])
+        attack, chosen = self._attack(model, X[self.attacker_rows(sp)], perturbed, split)
+        out["attack_input_log_softmax"] = float(chosen == "log_softmax")
         recons = {}
-        for part, idx in (("train", sp.train), ("test", sp.test)):
+        for part, idx in self.attacked_parts(sp).items():
             recons[part] = attack.invert(attack.release(X[idx])).images
             m = evaluate_reconstruction(recons[part], X[idx], y[idx], evaluator)
             out[f"attack_{part}"] = m["attack_acc"]
@@ -223,7 +254,8 @@ class FacesExperiment:
             out[f"rmse_{part}"] = m["pixel_rmse"]
             out[f"feature_l2_{part}"] = m["feature_l2"]
             if setting.defense == "undefended":
-                mf = evaluate_reconstruction(mean_face_baseline(X[sp.aux], len(idx)), X[idx], y[idx], evaluator)
+                mf = evaluate_reconstruction(mean_face_baseline(X[self.attacker_rows(sp)], len(idx)), X[idx], y[idx],
+                                             evaluator)
                 out[f"mean_face_acc_{part}"] = mf["attack_acc"]
                 out[f"mean_face_acc_{part}_trials"] = float(len(idx))
                 out[f"mean_face_rmse_{part}"] = mf["pixel_rmse"]
@@ -235,6 +267,24 @@ class FacesExperiment:
         if self.recon_dir is not None and split == 0:
             files[f"{self.recon_dir}/{recon_file_stem(setting)}.npz"] = self._recon_npz(sp, recons["train"])
         return UnitOutput(out, files)
+
+    def _attack(self, model, X_attacker, perturbed: bool, split: int):
+        """Knowledge Alignment trained on the attacker's images with the strongest form of what the target
+        releases: its logits (the trained defenses release logits, as the official code); a service that
+        releases only (perturbed) probability vectors is attacked through the vectors or their logarithm,
+        whichever reconstructs the attacker's held-out images better (validation MSE on its own data)."""
+        c = self.config
+        forms = ("softmax", "log_softmax") if perturbed else (c.input_transform,)
+        best = None
+        for form in forms:
+            attack = KnowledgeAlignmentAttack(
+                input_transform=form, truncate_k=c.truncate_k, ngf=c.attack_ngf, epochs=c.attack_epochs,
+                device=self.device, random_state=100 + split, progress=False,
+            ).fit(model, X_attacker)
+            score = min((h["val_mse"] for h in attack.history_ if "val_mse" in h), default=np.inf)
+            if best is None or score < best[0]:
+                best = (score, attack, form)
+        return best[1], best[2]
 
     def _recon_npz(self, sp, recon_train: np.ndarray) -> bytes:
         y = self.data.target[sp.train]

@@ -356,6 +356,7 @@ class ResultStore:
                 raise StoreError(f"cannot open the result store {self.path}: {exc.strerror}") from None
             st = os.fstat(fd)
             try:
+                self._refuse_other_settings(fd)
                 self._lock(fd, st)
             except BaseException:
                 os.close(fd)
@@ -446,6 +447,18 @@ class ResultStore:
             if held[1] == 0:
                 del _HELD[key]
                 os.close(held[0])  # the last descriptor of the locked file description: the lock goes
+
+    def _refuse_other_settings(self, fd: int) -> None:
+        """Refuse a store of other settings before taking its lock: a run that would be refused anyway must not
+        hold, even for an instant, the lock that the run creating the store is about to take."""
+        with open(fd, "rb", closefd=False) as fh:
+            fh.seek(0)
+            first = fh.readline()
+        if not first.endswith(b"\n"):
+            return  # no complete header: _load decides, under the lock
+        header = _read_line(first[:-1])[0]
+        if isinstance(header, dict) and set(header) == {"settings"} and header["settings"] != self.settings:
+            raise StoreError(f"{self.path} holds results for other settings; remove it or choose another path")
 
     def _load(self) -> None:
         with open(self._fd, "rb", closefd=False) as fh:

@@ -17,10 +17,18 @@ updates. Metrics of a run:
 
 * ``utility`` — test accuracy of the target; ``train_accuracy``; ``ece`` (``ece_bins`` equal-width
   bins — 10 as in the official Update-Leaks code — test images, ``predict_proba`` as released: one latent
-  draw for VIB); ``shadow_utility``;
+  draw for VIB), ``ece_15`` and ``ece_100`` (15 bins as Guo et al., 100 as the official Knowledge-Alignment
+  code); ``brier`` (Brier score of the released vectors: a proper score, which unlike ECE does not reward
+  a label-only release) and ``nll`` (negative log-likelihood, the true label's entry floored at 1e-12);
+  ``shadow_utility``;
 * ``attack`` — label-inference accuracy of the attack (the network after its last round) on the target
-  updates; ``attack_round_mean`` — the official metric, the accuracy averaged over the rounds'
-  snapshots; ``attack_shadow_accuracy`` — its accuracy on the shadow updates it was trained on;
+  updates, with the first query budget of ``queries`` (1: the official protocol); ``attack_round_mean`` —
+  the official metric, the accuracy averaged over the rounds' snapshots; ``attack_shadow_accuracy`` — its
+  accuracy on the shadow updates it was trained on; ``attack_q<k>`` — the accuracy of an attacker that
+  queries every probe k times before and after the update and averages (it simulates its shadow updates
+  with the same budget). Where every query gets the same answer (a deterministic model behind a
+  deterministic release) k changes nothing, so ``attack_q<k>`` is ``attack`` (``queries_identical`` in
+  the figure's points); ``attack_trials`` — the number of target updates behind each accuracy;
 * ``prior`` — the no-model baseline (always the most frequent shadow-update label) on the target updates;
 * ``delta_rms`` — root mean square of the target's Δ (the size of the signal the attack reads);
 * DP-SGD: ``noise_multiplier``, ``eps_rdp`` (Opacus RDP, Balle et al. 2020 conversion) and ``eps_prv``
@@ -37,12 +45,22 @@ the argmax of the released vectors (first index on ties, as :class:`defenses.out
 sum to 1). The noise of the released test vectors is seeded by the run, that of every simulated update
 by the update (:func:`defenses.neural.simulate_updates`).
 
+Two further defenses (issue: what each defense protects). ``VIB (mean latent)``: the VIB networks of the
+seed released with z = μ (``deterministic_eval``) — a defender's option beside the official sampled
+latent, whose per-query noise an attacker with a query budget averages away. ``DP update step``: the
+undefended CNN whose update step is private (:class:`~defenses.neural.PrivateUpdate`: clipped gradient
+plus Gaussian noise, at ``update_epsilons`` ε, replace-one adjacency, ``delta``) — it protects the update
+record, which DP-SGD on the initial training does not; its ``utility`` is the mean test accuracy of the
+model served after a private update (``n_utility_updates`` of them), ``utility_before_update`` that of
+the model before.
+
 :func:`run_update_leaks_sweep` runs the grid through :func:`validation.sweep.run_sweep` (resumable
 store ``update_leaks_sweep[_quick].json``) and is shared by ``paper_figs.fig2d`` and ``paper_figs.fig3b``.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 from dataclasses import asdict, dataclass
@@ -57,9 +75,11 @@ from defenses.metrics import ece
 from defenses.neural import (
     CNNClassifier,
     DPSGDClassifier,
+    PrivateUpdate,
     UpdateLeaksAttack,
     VIBClassifier,
     label_prior_baseline,
+    updated_model,
 )
 from validation.engine import Executor
 from validation.neural import OUTPUT_PERTURBATIONS, SOFTMAX_RELEASE
@@ -68,6 +88,16 @@ from validation.sweep import Setting, aggregate, run_sweep
 logger = logging.getLogger(__name__)
 
 _DATASETS = ("mnist", "digits")
+#: The VIB networks of the ``VIB`` series released with z = μ instead of a sampled latent.
+VIB_MEAN = "VIB (mean latent)"
+#: The undefended CNN whose update step is private (:class:`~defenses.neural.PrivateUpdate`).
+DP_UPDATE = "DP update step"
+#: Which record each series' defense protects (drawn in the legends of Fig. 2(d), 3(b)).
+PROTECTS = {"undefended": "nothing", "VIB": "no record with a guarantee; latent noise in every answer",
+            VIB_MEAN: "no record with a guarantee; deterministic answers",
+            "DP-SGD": "the training set, (ε, δ)-DP; not the update record", DP_UPDATE: "the update record, (ε, δ)-DP",
+            SOFTMAX_RELEASE: "nothing", "rounding": "no record with a guarantee; coarser answers",
+            "uniform noise": "no record with a guarantee; noise in every answer"}
 _ROLES = ("target", "shadow", "shadow_updates", "target_updates", "test")
 
 
@@ -98,7 +128,7 @@ class UpdateLeaksConfig:
     max_grad_norm: float = 1.0
     delta: float = 1e-5
     update_lr: float = 1e-2
-    update_batch_size: int = 16
+    update_batch_size: int = 64
     attack_rounds: int = 10
     attack_epochs_per_round: int = 30
     attack_lr: float = 1e-3
@@ -106,7 +136,17 @@ class UpdateLeaksConfig:
     ece_bins: int = 10
     betas: tuple[float, ...] = (1e-3, 1e-2, 1e-1, 1.0)
     noise_multipliers: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0)
-    n_seeds: int = 3
+    n_seeds: int = 5
+    #: The attacker's query budgets k (:class:`~defenses.neural.UpdateLeaksAttack` ``queries``): every setting
+    #: is attacked with each; the first is the headline ``attack`` (1: the official protocol).
+    queries: tuple[int, ...] = (1, 10, 100)
+    #: VIB released with z = μ (``deterministic_eval``), the same trained networks as the ``VIB`` series.
+    vib_mean_latent: bool = True
+    #: A private update step (:class:`~defenses.neural.PrivateUpdate`) of the undefended CNN at these ε
+    #: (replace-one adjacency, at ``delta``, clip norm ``max_grad_norm``): it protects the update record.
+    update_epsilons: tuple[float, ...] = (1.0, 10.0, 100.0, 1000.0)
+    #: Target updates whose updated model's test accuracy is the utility of a private update.
+    n_utility_updates: int = 10
     #: Output perturbation of the undefended CNN (:mod:`defenses.output`): rounding granularities r and
     #: uniform-noise levels a of the released probability vectors.
     roundings: tuple[float, ...] = ()
@@ -115,7 +155,9 @@ class UpdateLeaksConfig:
     def settings(self) -> list[Setting]:
         return ([Setting("undefended", None, None)]
                 + [Setting("VIB", "beta", float(b)) for b in self.betas]
+                + ([Setting(VIB_MEAN, "beta", float(b)) for b in self.betas] if self.vib_mean_latent else [])
                 + [Setting("DP-SGD", "noise_multiplier", float(s)) for s in self.noise_multipliers]
+                + [Setting(DP_UPDATE, "epsilon", float(e)) for e in self.update_epsilons]
                 + ([Setting(SOFTMAX_RELEASE, None, None)] if self.roundings or self.uniform_noises else [])
                 + [Setting("rounding", "r", float(r)) for r in self.roundings]
                 + [Setting("uniform noise", "a", float(a)) for a in self.uniform_noises])
@@ -125,7 +167,7 @@ class UpdateLeaksConfig:
         if self.dataset not in _DATASETS:
             raise ValueError(f"dataset must be one of {_DATASETS}, got {self.dataset!r}")
         for name in ("n_target", "n_shadow", "n_shadow_updates", "n_target_updates", "probes_per_class",
-                     "epochs", "n_seeds", "attack_rounds", "attack_epochs_per_round", "ece_bins"):
+                     "epochs", "n_seeds", "attack_rounds", "attack_epochs_per_round", "ece_bins", "n_utility_updates"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")
@@ -138,24 +180,32 @@ class UpdateLeaksConfig:
             output.round_confidences(r)  # refuses r outside (0, 1]
         for a in self.uniform_noises:
             output.add_uniform_noise(a)  # refuses a < 0
+        if not self.queries or any(isinstance(k, bool) or not isinstance(k, int) or k < 1 for k in self.queries):
+            raise ValueError(f"queries must be a non-empty tuple of positive integers, got {self.queries!r}")
+        for e in self.update_epsilons:
+            PrivateUpdate.for_epsilon(e, max_grad_norm=self.max_grad_norm, delta=self.delta)  # refuses ε <= 0
+        if self.n_utility_updates > self.n_target_updates:
+            raise ValueError(f"n_utility_updates ({self.n_utility_updates}) exceeds n_target_updates "
+                             f"({self.n_target_updates})")
 
 
-#: The full figure (MNIST stand-in for CIFAR-10, the official role sizes, 3 seeds); rounding up to r = 1
+#: The full figure (MNIST stand-in for CIFAR-10, the official role sizes, 5 seeds); rounding up to r = 1
 #: (only entries above 1/2 survive, as 1: the released vector is at most the one-hot label).
 FULL = UpdateLeaksConfig(roundings=(0.01, 0.1, 0.3, 1.0), uniform_noises=(0.01, 0.03, 0.1, 0.3))
 #: The configuration run on two shared CPU cores (no CUDA): MNIST with every role at 3,000 images (target
-#: updates 500), 15 epochs, three points per defense and the same attack; the full role sizes and grids
-#: need about 2 CPU-hours per seed on this architecture.
+#: updates 500), 15 epochs, three points per defense, query budgets 1, 10, 100, 5 seeds and the same attack;
+#: the full role sizes and grids need about 2 CPU-hours per seed on this architecture.
 CPU = UpdateLeaksConfig(name="cpu", n_target=3_000, n_shadow=3_000, n_shadow_updates=3_000, n_target_updates=500,
                         epochs=15, betas=(1e-3, 1e-2, 1e-1), noise_multipliers=(0.5, 1.0, 2.0),
-                        roundings=(0.01, 0.1, 1.0), uniform_noises=(0.03, 0.1))
-#: The ``--quick`` check: 8×8 digits, small roles, three VIB and three DP-SGD settings, two roundings and
-#: one noise level, 3 seeds, short attack.
+                        roundings=(0.01, 0.1, 1.0), uniform_noises=(0.03, 0.1), update_epsilons=(1.0, 10.0, 100.0, 1000.0))
+#: The ``--quick`` check: 8×8 digits, small roles, three VIB (sampled and mean-latent) and three DP-SGD
+#: settings, private updates at two ε, one rounding and one noise level, query budgets 1 and 10, 3 seeds,
+#: short attack.
 QUICK = UpdateLeaksConfig(name="quick", dataset="digits", n_target=300, n_shadow=300, n_shadow_updates=500, n_target_updates=200,
                           n_test=200, epochs=15, patience=15, batch_size=32, dp_batch_size=32, dp_lr=3e-3,
                           attack_rounds=3, attack_epochs_per_round=10, betas=(3e-3, 1e-2, 3e-2),
-                          noise_multipliers=(0.5, 1.0, 2.0),
-                          n_seeds=3, roundings=(0.1, 1.0), uniform_noises=(0.1,))
+                          noise_multipliers=(0.5, 1.0, 2.0), n_seeds=3, roundings=(1.0,), uniform_noises=(0.1,),
+                          queries=(1, 10), update_epsilons=(10.0, 1000.0))
 
 
 def default_config(device: str = "auto") -> UpdateLeaksConfig:
@@ -208,12 +258,13 @@ def split_roles(y: np.ndarray, config: UpdateLeaksConfig, seed: int) -> dict[str
 
 def make_target(setting: Setting, config: UpdateLeaksConfig, seed: int, device: str = "auto", classes=None):
     """The (unfitted) estimator of a setting — the target and the shadow model are both built by it (an
-    output perturbation's is the undefended CNN: :func:`make_release` gives what it releases)."""
+    output perturbation's and a private update's is the undefended CNN, the mean-latent VIB's the VIB:
+    :func:`make_release` and :func:`make_private_update` give what changes)."""
     common = {"architecture": config.architecture, "epochs": config.epochs, "patience": config.patience,
               "device": device, "random_state": seed, "progress": False}
-    if setting.defense == "undefended" or setting.defense in OUTPUT_PERTURBATIONS:
+    if setting.defense in ("undefended", DP_UPDATE) or setting.defense in OUTPUT_PERTURBATIONS:
         return CNNClassifier(batch_size=config.batch_size, lr=config.lr, **common)
-    if setting.defense == "VIB":
+    if setting.defense in ("VIB", VIB_MEAN):
         return VIBClassifier(beta=setting.value, batch_size=config.batch_size, lr=config.lr, **common)
     if setting.defense == "DP-SGD":
         return DPSGDClassifier(noise_multiplier=setting.value, classes=classes, max_grad_norm=config.max_grad_norm,
@@ -234,12 +285,34 @@ def make_release(setting: Setting, seed: int) -> output.OutputPerturbation | Non
     return None
 
 
+def make_private_update(setting: Setting, config: UpdateLeaksConfig) -> PrivateUpdate | None:
+    """The service's update step of ``setting``: private at the setting's ε for :data:`DP_UPDATE`, else
+    None (the official plain SGD step)."""
+    if setting.defense != DP_UPDATE:
+        return None
+    return PrivateUpdate.for_epsilon(setting.value, max_grad_norm=config.max_grad_norm, delta=config.delta)
+
+
+def _mean_latent(model):
+    """The fitted VIB ``model`` releasing the decoding of z = μ (a shallow copy: the same network)."""
+    view = copy.copy(model)
+    view.deterministic_eval = True
+    return view
+
+
+def _query_invariant(setting: Setting) -> bool:
+    """Whether every query of a probe gets the same answer: a deterministic model behind a deterministic
+    release (then a budget k > 1 gives the Δ of k = 1 exactly, :func:`~defenses.neural.simulate_updates`)."""
+    return setting.defense not in ("VIB", "uniform noise")
+
+
 class UpdateLeaksExperiment:
     """Callable ``(setting, seed) -> metrics`` for :func:`validation.sweep.run_sweep`.
 
     Loads the data lazily, once per process; every random draw derives from the setting's seed. The
-    output perturbations share the undefended setting's target and shadow model of a seed, trained once
-    per process (training is seeded, so a worker that trains them again gets the same models).
+    output perturbations and the private update share the undefended setting's target and shadow model of
+    a seed, the mean-latent VIB the VIB setting's, trained once per process (training is seeded, so a
+    worker that trains them again gets the same models).
     """
 
     def __init__(self, config: UpdateLeaksConfig, *, data_home=None, device: str = "auto"):
@@ -248,10 +321,10 @@ class UpdateLeaksExperiment:
         self.data_home = data_home
         self.device = device
         self._data = None
-        self._undefended: dict[int, tuple[CNNClassifier, CNNClassifier]] = {}
+        self._models: dict[tuple[str, int], tuple[Any, Any]] = {}
 
     def __getstate__(self):
-        return {**self.__dict__, "_data": None, "_undefended": {}}  # workers read the data themselves
+        return {**self.__dict__, "_data": None, "_models": {}}  # workers read the data themselves
 
     @property
     def data(self):
@@ -265,9 +338,11 @@ class UpdateLeaksExperiment:
         roles = split_roles(y, c, seed)
         if X_test is None:
             X_test, y_test = X[roles["test"]], y[roles["test"]]
-        tr, sh = roles["target"], roles["shadow"]
-        target, shadow = self._models(setting, seed, X, y, roles)
+        tr = roles["target"]
+        target, shadow = self._trained(setting, seed, X, y, roles)
         release = make_release(setting, 1000 * seed + 5)
+        private = make_private_update(setting, c)
+        su, tu, probes = roles["shadow_updates"], roles["target_updates"], X[roles["probes"]]
         if release is None:
             proba = target.predict_proba(X_test)
             calibration = ece(y_test, proba, n_bins=c.ece_bins, n_boot=1).value
@@ -276,50 +351,85 @@ class UpdateLeaksExperiment:
             proba = release(target.predict_proba(X_test))
             calibration = output.released_ece(np.searchsorted(target.classes_, y_test), proba, c.ece_bins)
             train_pred = target.classes_[release(target.predict_proba(X[tr])).argmax(1)]
+        y_idx = np.searchsorted(target.classes_, y_test)
         out: dict[str, float] = {
             "utility": float(np.mean(target.classes_[proba.argmax(1)] == y_test)),
             "train_accuracy": float(np.mean(train_pred == y[tr])),
             "ece": calibration,
+            **{f"ece_{m}": output.released_ece(y_idx, proba, m) for m in (15, 100)},
+            "brier": output.released_brier(y_idx, proba),
+            "nll": output.released_nll(y_idx, proba),
             "shadow_utility": float(np.mean(shadow.predict(X_test) == y_test)),
             "epochs_run": float(target.n_epochs_),
             "utility_trials": float(len(y_test)), "train_accuracy_trials": float(len(tr)),
             "shadow_utility_trials": float(len(y_test)),
         }
-        attack = UpdateLeaksAttack(
-            update_lr=c.update_lr, update_batch_size=c.update_batch_size, release=release, lr=c.attack_lr,
-            batch_size=c.attack_batch_size, rounds=c.attack_rounds, epochs_per_round=c.attack_epochs_per_round,
-            device=self.device, random_state=1000 * seed + 3, progress=False,
-        )
-        su, tu, probes = roles["shadow_updates"], roles["target_updates"], X[roles["probes"]]
-        attack.fit(shadow, probes, X[su], y[su])
-        deltas = attack.observe(target, X[tu], y[tu], random_state=1000 * seed + 4)
-        out["attack"] = float(np.mean(attack.infer(deltas).guesses == y[tu]))
-        out["attack_round_mean"] = float(np.mean(attack.infer_rounds(deltas) == y[tu][None]))
-        out["attack_shadow_accuracy"] = attack.history_[-1]["train_accuracy"]
+        if private is not None:  # the model served after a private update: what the defense costs in accuracy
+            out["utility_before_update"] = out["utility"]
+            out["utility"] = float(np.mean([
+                np.mean(updated_model(target, X[tu[i:i + 1]], y[tu[i:i + 1]], lr=c.update_lr, private_update=private,
+                                      random_state=1000 * seed + 4, index=i).predict(X_test) == y_test)
+                for i in range(c.n_utility_updates)]))
+            out["noise_multiplier"] = private.noise_multiplier
+            out["eps_add_remove"] = private.epsilon("add_remove")
+        first: dict[str, float] = {}
+        for k in c.queries:
+            if k != c.queries[0] and _query_invariant(setting):
+                metrics = {m: v for m, v in first.items() if m != "delta_rms"}  # identical by construction
+            else:
+                metrics = self._attack(setting, k, release, private, target, shadow, probes, X, y, su, tu, seed)
+            if k == c.queries[0]:
+                first = metrics
+                out.update(metrics)
+            out[f"attack_q{k}"] = metrics["attack"]
+            out[f"attack_q{k}_trials"] = float(len(tu))
         out["prior"] = label_prior_baseline(y[su], y[tu])[1]
         # trials: the target updates whose labels are inferred (the round mean re-scores the same ones)
         out.update({f"{m}_trials": float(len(tu)) for m in ("attack", "attack_round_mean", "prior")})
-        out["delta_rms"] = float(np.sqrt(np.mean(deltas.astype(np.float64) ** 2)))
-        if setting.defense == "VIB":
+        if setting.defense in ("VIB", VIB_MEAN):
             out["kl_nats"] = target.kl_divergence(X_test)
         if setting.defense == "DP-SGD":
             out["noise_multiplier"] = target.noise_multiplier_
             out.update({f"eps_{k}": v for k, v in target.epsilon_.items() if np.isfinite(v)})
         return out
 
-    def _models(self, setting: Setting, seed: int, X, y, roles):
-        """The fitted target and shadow model of ``setting`` and ``seed``."""
-        if setting.defense in OUTPUT_PERTURBATIONS:
-            setting = Setting("undefended", None, None)
-            if seed in self._undefended:
-                return self._undefended[seed]
-        c, tr, sh = self.config, roles["target"], roles["shadow"]
-        target = make_target(setting, c, seed=1000 * seed + 1, device=self.device, classes=np.unique(y)).fit(
-            X[tr], y[tr])
-        shadow = make_target(setting, c, seed=1000 * seed + 2, device=self.device, classes=np.unique(y)).fit(
-            X[sh], y[sh])
-        if setting.defense == "undefended":
-            self._undefended[seed] = (target, shadow)
+    def _attack(self, setting, queries, release, private, target, shadow, probes, X, y, su, tu, seed):
+        """Train the attack on the shadow's simulated updates with a budget of ``queries``; its metrics on
+        the target's updates."""
+        c = self.config
+        attack = UpdateLeaksAttack(
+            update_lr=c.update_lr, update_batch_size=c.update_batch_size, release=release, queries=queries,
+            private_update=private, lr=c.attack_lr, batch_size=c.attack_batch_size, rounds=c.attack_rounds,
+            epochs_per_round=c.attack_epochs_per_round, device=self.device, random_state=1000 * seed + 3,
+            progress=False,
+        )
+        attack.fit(shadow, probes, X[su], y[su])
+        deltas = attack.observe(target, X[tu], y[tu], random_state=1000 * seed + 4)
+        return {"attack": float(np.mean(attack.infer(deltas).guesses == y[tu])),
+                "attack_round_mean": float(np.mean(attack.infer_rounds(deltas) == y[tu][None])),
+                "attack_shadow_accuracy": attack.history_[-1]["train_accuracy"],
+                "delta_rms": float(np.sqrt(np.mean(deltas.astype(np.float64) ** 2)))}
+
+    def _trained(self, setting: Setting, seed: int, X, y, roles):
+        """The fitted target and shadow model of ``setting`` and ``seed`` (as the service releases them)."""
+        base = setting
+        if setting.defense in OUTPUT_PERTURBATIONS or setting.defense == DP_UPDATE:
+            base = Setting("undefended", None, None)
+        elif setting.defense == VIB_MEAN:
+            base = Setting("VIB", setting.knob, setting.value)
+        key = (base.key, seed)
+        if key not in self._models:
+            c, tr, sh = self.config, roles["target"], roles["shadow"]
+            classes = np.unique(y)  # public: the label set of the task, never read off a private sample
+            target = make_target(base, c, seed=1000 * seed + 1, device=self.device, classes=classes).fit(X[tr], y[tr])
+            shadow = make_target(base, c, seed=1000 * seed + 2, device=self.device, classes=classes).fit(X[sh], y[sh])
+            if base.defense in ("undefended", "VIB"):  # shared with other settings of the seed
+                self._models[key] = (target, shadow)
+            else:
+                return target, shadow
+        target, shadow = self._models[key]
+        if setting.defense == VIB_MEAN:
+            return _mean_latent(target), _mean_latent(shadow)
         return target, shadow
 
 
@@ -340,8 +450,8 @@ def run_update_leaks_sweep(out_dir: str | os.PathLike, *, quick: bool, device: s
         config = QUICK if quick else default_config(device)
         if config is CPU:
             logger.warning("Update-Leaks: no CUDA device, so the CPU configuration runs (validation.update_leaks.CPU: "
-                           "MNIST roles of 3,000 images, 3 points per defense); pass --device cuda on a GPU for the "
-                           "full one")
+                           "MNIST roles of 3,000 images, 3 points per defense, 5 seeds); pass --device cuda on a GPU "
+                           "for the full one")
     config.check()
     out_dir = Path(out_dir)
     settings = config.settings()
@@ -354,11 +464,15 @@ def run_update_leaks_sweep(out_dir: str | os.PathLike, *, quick: bool, device: s
                      executor=executor, name="update-leaks sweep")
     common = _common_keys(settings, config.n_seeds, runs)
     ratio = split_ratio(config, len(experiment.data[1]))
-    series = aggregate(settings, config.n_seeds, common, proportions=("utility",), test_train_ratio=ratio)
+    series = aggregate(settings, config.n_seeds, common, proportions=("utility", "utility_before_update"),
+                       test_train_ratio=ratio)
+    per_seed = PER_SEED + tuple(f"attack_q{k}" for k in config.queries)
     for group, s in zip(_by_defense(settings), series):
+        s["protects"] = PROTECTS.get(s["defense"], "")
         for setting, p in zip(group, s["points"]):
             rows = [common[f"{setting.key}|split={k}"] for k in range(config.n_seeds)]
-            p["per_seed"] = {m: [r[m] for r in rows] for m in PER_SEED}
+            p["per_seed"] = {m: [r[m] for r in rows] for m in per_seed if m in rows[0]}
+            p["queries_identical"] = _query_invariant(setting)
     return {"config": described, "series": series, "runs": runs, "store": str(store), "test_train_ratio": ratio}
 
 
@@ -397,7 +511,7 @@ def matched_points(series: list[dict[str, Any]], within: float = 0.05) -> dict[s
     out: dict[str, dict[str, Any] | None] = {"undefended": ref}
     if SOFTMAX_RELEASE in by:
         out[SOFTMAX_RELEASE] = by[SOFTMAX_RELEASE]["points"][0]
-    for name in ("VIB", "DP-SGD", *(n for n in OUTPUT_PERTURBATIONS[1:] if n in by)):
+    for name in ("VIB", "DP-SGD", *(n for n in (VIB_MEAN, DP_UPDATE, *OUTPUT_PERTURBATIONS[1:]) if n in by)):
         pts = [p for p in by.get(name, {"points": []})["points"] if p["utility"] >= ref["utility"] - within]
         out[name] = min(pts, key=lambda p: p["attack"]) if pts else None
     return out
@@ -411,6 +525,6 @@ def _jsonable(obj):
     return obj
 
 
-__all__ = ["CPU", "FULL", "PER_SEED", "QUICK", "UpdateLeaksConfig", "UpdateLeaksExperiment", "default_config",
-           "load_pool", "make_release", "make_target", "matched_points", "run_update_leaks_sweep", "split_ratio",
-           "split_roles"]
+__all__ = ["CPU", "DP_UPDATE", "FULL", "PER_SEED", "PROTECTS", "QUICK", "VIB_MEAN", "UpdateLeaksConfig",
+           "UpdateLeaksExperiment", "default_config", "load_pool", "make_private_update", "make_release", "make_target",
+           "matched_points", "run_update_leaks_sweep", "split_ratio", "split_roles"]

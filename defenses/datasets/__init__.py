@@ -17,6 +17,7 @@ from ._base import Dataset
 from ._files import FILES, DataFileError, DataNotFoundError, cache_dir, locate, search_path
 
 _LOADERS = {
+    "load_affairs": "affairs",
     "load_iwpc": "iwpc",
     "load_steak_survey": "steak",
     "load_faces": "faces",

@@ -6,18 +6,21 @@
   releases (:func:`gaussian_noise_multiplier`, :func:`composed_delta`).
 - :class:`NaiveMAPRegressionAttack` — Fredrikson et al. (2014) MAP inversion of a sensitive feature from
   any regressor; the no-model adversaries :class:`PriorBaseline` and :class:`NoModelBaseline` sit beside
-  it (``NaiveMAPAttack`` is its deprecated old call shape).
+  it, and :class:`ModelAssistedAttack` learns to combine the no-model inputs with the model's evidence
+  (``NaiveMAPAttack`` is the deprecated old call shape of Naive MAP).
 """
 
 from .adassp import (AdaSSPRegression, DataClippedWarning, analytic_gaussian_multiplier, composed_delta,
                      gaussian_delta, gaussian_noise_multiplier)
-from .attacks import NaiveMAPAttack, NaiveMAPRegressionAttack, NoModelBaseline, PriorBaseline, empirical_prior
+from .attacks import (ModelAssistedAttack, NaiveMAPAttack, NaiveMAPRegressionAttack, NoModelBaseline, PriorBaseline,
+                      empirical_prior, shadow_fits)
 from .mid import MIDLinearRegression, gaussian_mixture_entropy
 
 __all__ = [
     "AdaSSPRegression",
     "DataClippedWarning",
     "MIDLinearRegression",
+    "ModelAssistedAttack",
     "NaiveMAPAttack",
     "NaiveMAPRegressionAttack",
     "NoModelBaseline",
@@ -26,6 +29,7 @@ __all__ = [
     "composed_delta",
     "empirical_prior",
     "gaussian_delta",
+    "shadow_fits",
     "gaussian_mixture_entropy",
     "gaussian_noise_multiplier",
 ]

@@ -46,6 +46,17 @@ def _split_known(known: Any) -> tuple[Any, np.ndarray]:
     return X, y
 
 
+def _sensitive_codes(sensitive_values, n: int, values: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """The attacker's records' sensitive values (object array) and their indices in ``values``, checked."""
+    s = np.asarray(sensitive_values, dtype=object)
+    if len(s) != n:
+        raise ValueError("sensitive_values must have one value per row of X")
+    unknown = set(s) - set(values)
+    if unknown:
+        raise ValueError(f"sensitive_values holds values not in values: {sorted(map(str, unknown))}")
+    return s, np.array([values.index(v) for v in s])
+
+
 def _column_positions(X: Any, columns: Sequence) -> list[int]:
     """Positions of ``columns`` in ``X``; a name X lacks or an index outside its columns is a ValueError."""
     width = X.shape[1] if hasattr(X, "shape") and len(X.shape) == 2 else None
@@ -332,14 +343,7 @@ class NoModelBaseline(AttributeInferenceAttack):
         """Learn p(v | ·) from auxiliary records (X, y) with their sensitive values."""
         self._check_params()
         X, y = _rows_and_targets(X, y)
-        s = np.asarray(sensitive_values, dtype=object)
-        if len(s) != len(y):
-            raise ValueError("sensitive_values must have one value per row of X")
-        values = tuple(self.values)
-        unknown = set(s) - set(values)
-        if unknown:
-            raise ValueError(f"sensitive_values holds values not in values: {sorted(map(str, unknown))}")
-        codes = np.array([values.index(v) for v in s])
+        s, codes = _sensitive_codes(sensitive_values, len(y), tuple(self.values))
         self.model_ = make_pipeline(StandardScaler(), LogisticRegression(C=self.C, max_iter=1000))
         self.model_.fit(self._inputs(X, y), codes)
         return self
@@ -369,3 +373,118 @@ class NoModelBaseline(AttributeInferenceAttack):
     @deprecated_call("NoModelBaseline.infer_proba((X, y))", "NoModelBaseline.infer(X, y).scores")
     def infer_proba(self, known) -> np.ndarray:
         return self.infer(*_split_known(known)).scores
+
+
+def shadow_fits(learner, X, y, n_folds: int = 3, random_state: int = 0) -> list[tuple[Any, np.ndarray]]:
+    """Shadow models of ``learner`` on the attacker's records (X, y): fold k's is a clone fitted on the
+    other folds (its ``random_state``, where it has one, offset by k + 1). Returns ``[(shadow, held_out_rows)]``;
+    on its held-out rows a shadow behaves as the released model on records it did not train on."""
+    from sklearn.base import clone
+    from sklearn.model_selection import KFold
+
+    X_ = np.asarray(X, dtype=float)
+    y_ = np.asarray(y, dtype=float).ravel()
+    out = []
+    for k, (fit_rows, held) in enumerate(KFold(n_folds, shuffle=True, random_state=random_state).split(X_)):
+        shadow = clone(learner)
+        params = shadow.get_params()
+        if "random_state" in params:
+            base = params["random_state"]
+            seed = [int(base), k + 1] if isinstance(base, numbers.Integral) else [random_state, k + 1]
+            shadow.set_params(random_state=np.random.default_rng(seed))
+        out.append((shadow.fit(X_[fit_rows], y_[fit_rows]), held))
+    return out
+
+
+class ModelAssistedAttack(AttributeInferenceAttack):
+    """A model-using attacker at least as informed as the best one without the model.
+
+    A multinomial logistic regression (standardised inputs) of the sensitive value on the inputs of
+    :class:`NoModelBaseline` with ``use_target=True`` — the known attributes x_K and the true target value y
+    ("ideal", Fredrikson et al.) — plus the model's log-likelihood of the observed y under every candidate
+    v, the evidence Naive MAP uses: −(y − f(x_K, v))² / (2σ_f²), σ_f the model's training RMSE. Fitted on
+    the attacker's records with their sensitive values. Where the model adds nothing the regression falls
+    back to the no-model posterior; Naive MAP is the special case with weight 1 on the evidence and the
+    prior in place of the learned part.
+
+    A model fits its training records more closely: to attack records outside the training set, fit with
+    ``shadows`` (:func:`shadow_fits`) so that the evidence on each attacker record comes from a model that
+    did not train on it; to attack training records, fit without.
+
+    Parameters
+    ----------
+    sensitive_columns : sequence of int or str
+        Columns of X that encode the sensitive attribute.
+    encoding : mapping value → sequence of float
+        Contents of the sensitive columns for each candidate value.
+    C : float
+        Inverse L2 strength of the logistic regression.
+
+    Attributes
+    ----------
+    model_ : the released regressor, bound by :meth:`fit`
+    classifier_ : sklearn Pipeline, the fitted scaler and logistic regression
+    """
+
+    def __init__(self, sensitive_columns: Sequence[int | str], encoding: Mapping[Hashable, Sequence[float]],
+                 C: float = 1.0):
+        self.sensitive_columns = sensitive_columns
+        self.encoding = encoding
+        self.C = C
+        self._check_params()
+
+    def _check_params(self) -> None:
+        NaiveMAPRegressionAttack(self.sensitive_columns, self.encoding)  # the same columns and encoding checks
+        if isinstance(self.C, bool) or not isinstance(self.C, numbers.Real) or not (math.isfinite(self.C) and self.C > 0):
+            raise ValueError(f"C must be a finite number > 0, got {self.C!r}")
+
+    def _evidence(self, model, X, y, X_fit, y_fit, s_fit) -> np.ndarray:
+        attack = NaiveMAPRegressionAttack(list(self.sensitive_columns), self.encoding).fit(model, X_fit, y_fit, s_fit)
+        resid = np.asarray(y, float)[:, None] - attack.predictions(X)
+        return -resid ** 2 / (2.0 * attack.residual_scale_ ** 2)
+
+    def _inputs(self, X, y, evidence) -> np.ndarray:
+        cols = set(_column_positions(X, list(self.sensitive_columns)))
+        A = np.asarray(X, dtype=float)
+        A = A[:, [k for k in range(A.shape[1]) if k not in cols]]
+        return np.column_stack([A, np.asarray(y, float), evidence])
+
+    def fit(self, model, X, y, sensitive_values, shadows: list[tuple[Any, np.ndarray]] | None = None
+            ) -> ModelAssistedAttack:
+        """Bind the released ``model`` and learn from the attacker's records (X, y) with their sensitive
+        values; to attack non-members, give ``shadows``."""
+        self._check_params()
+        if not hasattr(model, "predict"):
+            raise ValueError(f"model must be a fitted regressor with predict, got {type(model).__name__}")
+        X, y = _rows_and_targets(X, y)
+        self.values_ = tuple(self.encoding)
+        s, codes = _sensitive_codes(sensitive_values, len(y), self.values_)
+        self.model_, self._fit_data = model, (X, y, s)
+        if shadows is None:
+            ev = self._evidence(model, X, y, X, y, s)
+        else:
+            ev = np.zeros((len(y), len(self.values_)))
+            for shadow, held in shadows:
+                held = np.asarray(held)
+                rest = np.setdiff1d(np.arange(len(y)), held)
+                ev[held] = self._evidence(shadow, _rows(X, held), y[held], _rows(X, rest), y[rest], s[rest])
+        self.classifier_ = make_pipeline(StandardScaler(), LogisticRegression(C=self.C, max_iter=2000))
+        self.classifier_.fit(self._inputs(X, y, ev), codes)
+        return self
+
+    def infer(self, X_known, y=None) -> AttributeInference:
+        """Guesses and posteriors over the candidate values for the targets' rows ``X_known`` with true
+        target values ``y``."""
+        self._check_fitted("classifier_")
+        X, y = _rows_and_targets(X_known, y)
+        Xf, yf, sf = self._fit_data
+        proba = self.classifier_.predict_proba(self._inputs(X, y, self._evidence(self.model_, X, y, Xf, yf, sf)))
+        post = np.zeros((len(y), len(self.values_)))
+        post[:, self.classifier_.classes_] = proba
+        values = np.empty(len(self.values_), dtype=object)
+        values[:] = list(self.values_)
+        return AttributeInference(guesses=values[np.argmax(post, axis=1)], scores=post, values=values)
+
+
+def _rows(X, idx):
+    return X.iloc[idx] if isinstance(X, pd.DataFrame) else np.asarray(X)[idx]

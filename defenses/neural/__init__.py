@@ -56,6 +56,7 @@ from .knowledge_alignment import (
                                   mean_face_baseline,
                                   truncate_top_k,
 )
+from .private_update import PrivateUpdate, gaussian_epsilon
 from .target import Target, TargetNetwork, as_target
 from .update_leaks import (
                                   UpdateLeaksAttack,
@@ -63,6 +64,7 @@ from .update_leaks import (
                                   label_prior_baseline,
                                   simulate_updates,
                                   simulate_updates_loop,
+                                  updated_model,
 )
 
 __all__ = [
@@ -70,5 +72,6 @@ __all__ = [
     "InversionEvaluation", "InversionNet", "KnowledgeAlignmentAttack", "VIBClassifier", "VIBNet",
     "WGANGPPrior", "evaluate_reconstruction", "gan_only_baseline", "gaussian_kl", "gradient_penalty",
     "log_shift", "mean_face_baseline", "resolve_device", "truncate_top_k", "Target", "TargetNetwork", "as_target",
-    "UpdateLeaksAttack", "UpdateLeaksMLP", "label_prior_baseline", "simulate_updates", "simulate_updates_loop",
+    "PrivateUpdate", "UpdateLeaksAttack", "UpdateLeaksMLP", "gaussian_epsilon", "label_prior_baseline",
+    "simulate_updates", "simulate_updates_loop", "updated_model",
 ]

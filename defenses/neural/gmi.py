@@ -619,8 +619,10 @@ class InversionEvaluation:
     Parameters
     ----------
     evaluator : fitted classifier with ``classes_``, ``predict_proba`` and ``features``
-        Of another architecture than the target, trained on the private training images;
-        φ = its penultimate features (``features``).
+        The judge: of another architecture than the target; φ = its penultimate features (``features``).
+        A fair judge knows more classes than the private identities (e.g. every digit, the public ones
+        included), so that a reconstruction that looks like a public image is not credited to a private
+        identity; its chance level is ``1 / len(classes_)`` (:attr:`chance_top1`).
     X_train, y_train : private training images and identities (the KNN reference and identity means).
     X_test, y_test : held-out private images and identities.
     top_k : int
@@ -629,6 +631,7 @@ class InversionEvaluation:
     Metrics (:meth:`score`), each a mean over the attacked images x̂ of identities y:
 
     * ``attack_acc_top1`` — the evaluator's top-1 class is y; ``attack_acc_top5`` — y is among its top k;
+    * ``confidence_true`` — the evaluator's probability of y (a continuous companion of top-1);
     * ``success_any_of_<R>_restarts`` — the evaluator's top-1 is y for at least one of the R restarts
       (the official GMI "Acc5");
     * ``knn_dist_train`` / ``knn_dist_test`` — min over the identity's private training / held-out images x
@@ -643,6 +646,8 @@ class InversionEvaluation:
         self.evaluator = evaluator
         self.top_k = top_k
         self.classes_ = np.asarray(evaluator.classes_)
+        #: Top-1 accuracy of a judge that answers uniformly at random among its classes.
+        self.chance_top1 = 1.0 / len(self.classes_)
         X_train, X_test = as_images(X_train, "X_train"), as_images(X_test, "X_test")
         y_train, y_test = np.asarray(y_train), np.asarray(y_test)
         self._ref: dict[str, dict[Any, np.ndarray]] = {}
@@ -672,6 +677,7 @@ class InversionEvaluation:
         phi = np.asarray(self.evaluator.features(result.images), dtype=np.float64)
         out = {
             "attack_acc_top1": float(np.mean(proba.argmax(1) == col)),
+            "confidence_true": float(np.mean(proba[np.arange(n), col])),
             f"attack_acc_top{self.top_k}": float(np.mean((topk == col[:, None]).any(1))),
             f"success_any_of_{R}_restarts": float(np.mean(hit_all.any(0))),
         }

@@ -35,7 +35,10 @@ from ._torch import (
 from .architectures import InversionNet
 from .target import as_target
 
-_TRANSFORMS = ("logits", "softmax", "log_shift")
+_TRANSFORMS = ("logits", "softmax", "log_softmax", "log_shift")
+#: Floor of a released probability before its logarithm (``"log_softmax"``): a rounded or cut-off vector
+#: holds zeros.
+LOG_FLOOR = 1e-12
 
 
 def truncate_top_k(v: np.ndarray, k: int | None) -> np.ndarray:
@@ -73,10 +76,11 @@ class KnowledgeAlignmentAttack(ReconstructionAttack):
 
     Parameters
     ----------
-    input_transform : {"logits", "softmax", "log_shift"}
+    input_transform : {"logits", "softmax", "log_softmax", "log_shift"}
         What the target releases and how it is fed to G: ``"logits"`` raw logits (official MID code;
         a VIB target releases one sampled logit vector), ``"softmax"`` confidence vectors,
-        ``"log_shift"`` softmax mapped by :func:`log_shift` (Yang et al.).
+        ``"log_softmax"`` their logarithm (floored at :data:`LOG_FLOOR`: the logits up to a constant when
+        the service releases probabilities), ``"log_shift"`` softmax mapped by :func:`log_shift` (Yang et al.).
     truncate_k : int or None
         Keep only the top-k entries of every vector (None = full vector, official MID).
     ngf : int
@@ -156,6 +160,14 @@ class KnowledgeAlignmentAttack(ReconstructionAttack):
             raise ValueError(f"prediction vectors must be a finite 2-d array (N, K), got shape {v.shape}")
         if self.input_transform == "log_shift":
             return log_shift(v, self.truncate_k)
+        if self.input_transform == "log_softmax":
+            lv = np.log(np.maximum(v, LOG_FLOOR))
+            if self.truncate_k is None or self.truncate_k >= v.shape[1]:
+                return lv.astype(np.float32)
+            idx = np.argpartition(-v, self.truncate_k - 1, axis=1)[:, :self.truncate_k]  # the top-k entries
+            out = np.zeros_like(lv)
+            np.put_along_axis(out, idx, np.take_along_axis(lv, idx, axis=1), axis=1)
+            return out.astype(np.float32)
         return truncate_top_k(v, self.truncate_k)
 
     # ------------------------------------------------------------------ training

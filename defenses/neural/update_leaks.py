@@ -19,13 +19,24 @@ here every simulated update is its own experiment with its own "before" query (f
 passes), which for deterministic models is the same number.
 
 Simulating 10,000 one-step updates is the expensive part. :func:`simulate_updates` computes them in
-blocks with :mod:`torch.func`: per-sample gradients by ``vmap(grad(·))`` over the block, the block's
-updated parameter sets θ − lr·g_i, and the probe pass of every updated model by ``vmap`` over
-``functional_call``; the "before" pass is computed once per block (for VIB only the cheap decoder step
+blocks with :mod:`torch.func`: per-sample gradients by ``vmap(grad(·))`` over the block, then one probe
+pass of every updated model θ − lr·g_i, written into the parameters of one working copy (a plain loop: on
+a CPU it is faster than ``vmap`` or ``functional_call`` over the parameter sets); the "before" pass is computed once (for VIB only the cheap decoder step
 is redone per update with fresh ε). :func:`simulate_updates_loop` is the plain reference — a deep copy,
 an SGD optimizer step and two probe passes per update — which the tests compare it against. Both draw the
-latent noise of update *i* from its own generator seeded by (``random_state``, i), so they see the same
+noise of update *i* from generators of its own seeded by (``random_state``, i), so they see the same
 noise whatever the block size.
+
+Two departures from the official protocol are options, both off by default:
+
+* **a query budget** (``queries=k``): the attacker queries every probe k times before and k times after
+  the update and Δ compares the averages. Against a VIB target, whose every query draws a fresh latent,
+  averaging removes the sampling noise that makes up much of the defense; against a deterministic model
+  it changes nothing;
+* **a private update** (:class:`PrivateUpdate`): the service's update step itself is (ε, δ)-DP for the
+  update record — the record's gradient clipped to norm C plus Gaussian noise of standard deviation σC —
+  with ε from the exact Gaussian-mechanism profile. DP-SGD on the initial training protects the
+  *training* records, not the update record, which enters through the plain step.
 
 A service may release only perturbed probability vectors (output perturbation, :mod:`defenses.output`,
 docs/defenses.md): with ``release`` set, the attacker's feature is
@@ -54,10 +65,11 @@ from mitheory.cli import Progress
 from defenses.base import AttributeInference, AttributeInferenceAttack, deprecated_call
 
 from ._torch import as_images, batched, build_module, make_generator, resolve_device, seed_from
+from .private_update import PrivateUpdate, sub_seed
 from .target import TargetNetwork, as_target
 
 __all__ = ["UPDATE_LR", "UpdateLeaksAttack", "UpdateLeaksMLP", "label_prior_baseline", "simulate_updates",
-           "simulate_updates_loop"]
+           "simulate_updates_loop", "updated_model"]
 
 #: The official single-sample update: one SGD step with this learning rate.
 UPDATE_LR = 1e-2
@@ -75,18 +87,24 @@ def _target_parts(model) -> tuple[TargetNetwork, torch.device]:
     return target.network().eval(), target.device
 
 
+def _images(target, arr, name: str) -> torch.Tensor:
+    arr = as_images(arr, name)
+    if target.input_shape is not None and tuple(arr.shape[1:]) != tuple(target.input_shape):
+        raise ValueError(f"{name} has images of shape {arr.shape[1:]}, the model was fit on {target.input_shape}")
+    return torch.from_numpy(arr)
+
+
 def _inputs(model, probes, X, y) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     target = as_target(model)
-    probes = as_images(probes, "probes")
-    X = as_images(X, "X")
-    for name, arr in (("probes", probes), ("X", X)):
-        if target.input_shape is not None and tuple(arr.shape[1:]) != tuple(target.input_shape):
-            raise ValueError(f"{name} has images of shape {arr.shape[1:]}, the model was fit on {target.input_shape}")
+    X = _images(target, X, "X")
+    return _images(target, probes, "probes"), X, torch.from_numpy(_label_index(target, y, len(X)))
+
+
+def _label_index(target, y, n: int) -> np.ndarray:
     y = np.asarray(y)
-    if y.shape != (len(X),):
-        raise ValueError(f"y must hold one label per update image, got shape {y.shape} for {len(X)} images")
-    idx = target.class_index(y)
-    return torch.from_numpy(probes), torch.from_numpy(X), torch.from_numpy(idx)
+    if y.shape != (n,):
+        raise ValueError(f"y must hold one label per update image, got shape {y.shape} for {n} images")
+    return target.class_index(y)
 
 
 def _check_lr(lr) -> float:
@@ -101,18 +119,30 @@ def _check_positive_int(name: str, v) -> int:
     return int(v)
 
 
-def _update_noise(seed: int, index: int, n_probes: int, k: int, device: torch.device) -> torch.Tensor:
-    """Latent noise of update ``index``: ``(1 + 2·n_probes, k)`` standard normals — the update sample's ε,
-    then the probes' ε of the pass before, then of the pass after — from a generator of its own."""
-    sub = int(np.random.SeedSequence([seed, index]).generate_state(2, dtype=np.uint64)[0] >> np.uint64(1))
-    return torch.randn((1 + 2 * n_probes, k), generator=make_generator(sub), dtype=torch.float32).to(device)
+def _check_private(private) -> None:
+    if private is not None and not isinstance(private, PrivateUpdate):
+        raise ValueError(f"private_update must be None (the official plain SGD step) or a PrivateUpdate, "
+                         f"got {private!r}")
 
 
-def _block_noise(seed, start, stop, n_probes, k, device):
+def _update_noise(seed: int, index: int, n_probes: int, k: int, queries: int, device: torch.device):
+    """Latent noise of update ``index``: the update sample's ε (1, k) from a generator seeded by (``seed``,
+    ``index``, 0), and the probes' ε of the ``queries`` passes before and then after it,
+    (2·queries·n_probes, k), from one seeded by (``seed``, ``index``)."""
+    eps_u = torch.randn((1, k), generator=make_generator(sub_seed(seed, index, 0)), dtype=torch.float32)
+    eps_p = torch.randn((2 * queries * n_probes, k), generator=make_generator(sub_seed(seed, index)),
+                        dtype=torch.float32)
+    return eps_u.to(device), eps_p.to(device)
+
+
+def _block_noise(seed, start, stop, n_probes, k, queries, device):
+    """ε of the update samples (B, k) and of the probe passes before and after (B, queries, n_probes, k)."""
     if k == 0:
         return None, None, None
-    eps = torch.stack([_update_noise(seed, i, n_probes, k, device) for i in range(start, stop)])
-    return eps[:, 0], eps[:, 1:1 + n_probes], eps[:, 1 + n_probes:]
+    parts = [_update_noise(seed, i, n_probes, k, queries, device) for i in range(start, stop)]
+    eps_u = torch.cat([u for u, _ in parts])
+    eps = torch.stack([p for _, p in parts]).reshape(len(parts), 2, queries, n_probes, k)
+    return eps_u, eps[:, 0], eps[:, 1]
 
 
 def _check_release(release) -> None:
@@ -121,9 +151,15 @@ def _check_release(release) -> None:
                          f"defenses.output perturbation, got {release!r}")
 
 
-def _release_noise(release, seed: int, start: int, stop: int, shape: tuple[int, int]) -> np.ndarray | None:
-    """The release noise of updates ``start .. stop−1``, shape ``(B, 2, *shape)`` (pass before, pass after),
-    update i's from a generator seeded by (``seed``, i, 1); None for a deterministic release."""
+def _release_draws(release) -> bool:
+    """Whether ``release`` draws noise (then every query of a probe is released differently)."""
+    return getattr(release, "draw_noise", None) is not None and \
+        release.draw_noise((1, 2), np.random.default_rng(0)) is not None
+
+
+def _release_noise(release, seed: int, start: int, stop: int, shape: tuple[int, ...]) -> np.ndarray | None:
+    """The release noise of updates ``start .. stop−1``, shape ``(B, 2, *shape)`` (passes before, passes
+    after), update i's from a generator seeded by (``seed``, i, 1); None for a deterministic release."""
     draw = getattr(release, "draw_noise", None)
     first = None if draw is None else draw((2, *shape), np.random.default_rng([seed, start, 1]))
     if first is None:
@@ -146,11 +182,12 @@ def _released(release, logits: torch.Tensor, noise: np.ndarray | None) -> np.nda
 
 
 def _delta(release, before: torch.Tensor, after: torch.Tensor, noise: np.ndarray | None) -> np.ndarray:
-    """Δ rows (B, n_probes·n_classes) of a block from its probe outputs (B, n_probes, n_classes)."""
+    """Δ rows (B, n_probes·n_classes) of a block from its probe outputs (B, queries, n_probes, n_classes):
+    the answers of the queries averaged, before minus after."""
     if release is None:
-        return (before - after).flatten(1).cpu().numpy()
-    delta = (_released(release, before, None if noise is None else noise[:, 0])
-             - _released(release, after, None if noise is None else noise[:, 1]))
+        return (before.mean(1) - after.mean(1)).flatten(1).cpu().numpy()
+    delta = (_released(release, before, None if noise is None else noise[:, 0]).mean(1)
+             - _released(release, after, None if noise is None else noise[:, 1]).mean(1))
     return delta.reshape(len(delta), -1).astype(np.float32)
 
 
@@ -158,11 +195,27 @@ def _progress(total: int, progress: bool | None, desc: str) -> Progress:
     return Progress(total, desc=desc, unit="update", disable=progress is False, leave=False)
 
 
+def _step_direction(private, grads, seed, start, stop):
+    """The update's direction per record of a block: the gradient itself, or its private version."""
+    if private is None:
+        return grads
+    noises = [private.noise({n: g[0] for n, g in grads.items()}, seed, i) for i in range(start, stop)]
+    return private.privatize(grads, {n: torch.stack([z[n] for z in noises]) for n in grads})
+
+
 # ----------------------------------------------------------------------------------------- simulation
 
 
-def simulate_updates(model, probes, X, y, *, lr: float = UPDATE_LR, batch_size: int = 16,
+def _query_shape(net: TargetNetwork, release, queries: int) -> tuple[int, int]:
+    """(queries answered differently, passes of the model per update): a deterministic model behind a
+    deterministic release answers every query alike, so one query stands for all of them."""
+    q = queries if (net.stochastic or _release_draws(release)) else 1
+    return q, (q if net.stochastic else 1)
+
+
+def simulate_updates(model, probes, X, y, *, lr: float = UPDATE_LR, batch_size: int = 64,
                      random_state: int | np.random.Generator | None = None, release: Release | None = None,
+                     queries: int = 1, private_update: PrivateUpdate | None = None,
                      progress: bool | None = None) -> np.ndarray:
     """Δ of one single-sample SGD update per record of ``(X, y)``, batched with :mod:`torch.func`.
 
@@ -177,65 +230,85 @@ def simulate_updates(model, probes, X, y, *, lr: float = UPDATE_LR, batch_size: 
     lr : float
         Learning rate of the update step (official 1e-2); ``lr = 0`` leaves the model unchanged.
     batch_size : int
-        Updates computed together (memory grows with it: one parameter copy and one probe pass each).
+        Updates whose per-record gradients are computed together (memory grows with it: one gradient
+        copy each); the probe pass of every updated model then runs one update at a time, which on a CPU
+        is faster than one batched pass (``benchmarks/neural.py --update-leaks`` measures both).
     random_state : int, numpy Generator or None
-        Seeds the latent noise of a VIB target and the noise of a random ``release`` (ignored when
-        neither draws any).
+        Seeds the latent noise of a VIB target, the noise of a random ``release`` and of a
+        ``private_update`` (ignored when none draws any).
     release : callable or None
         What the service releases: None for the logits (the official attack); else a map of probability
         vectors, e.g. ``defenses.output.round_confidences(0.1)``, applied to the softmax of the probe
         logits in both passes. A random :class:`~defenses.output.OutputPerturbation` takes update i's noise
         from a generator seeded by (``random_state``, i, 1), not from its own ``rng``; a plain callable
         must be deterministic.
+    queries : int
+        The attacker's query budget: every probe is queried ``queries`` times before and after the update
+        and Δ compares the averages of the answers (1: the official protocol). Each query of a VIB draws
+        its own latent, each query of a random release its own noise; for a deterministic model behind a
+        deterministic release every query gives the same answer and ``queries`` changes nothing.
+    private_update : PrivateUpdate or None
+        The service's update step: None for the official plain SGD step; else the (ε, δ)-DP step of
+        :class:`PrivateUpdate` (clipped gradient plus Gaussian noise drawn for update i from a generator
+        seeded by (``random_state``, i, 2)).
     progress : bool or None
         Progress on stderr (None or True: a tqdm bar on a terminal, else a line every few seconds).
 
     Returns
     -------
     ndarray of float32, shape (n_updates, n_probes · n_classes)
-        Row i is ``logits_before(probes) − logits_after_i(probes)``, probe-major (with ``release``:
-        ``release(softmax(logits_before)) − release(softmax(logits_after_i))``).
+        Row i is ``mean_q logits_before(probes) − mean_q logits_after_i(probes)``, probe-major (with
+        ``release``: the released vectors' means ``mean_q release(softmax(·))``).
     """
     from torch.func import functional_call, grad, vmap
 
     lr = _check_lr(lr)
     batch_size = _check_positive_int("batch_size", batch_size)
+    queries = _check_positive_int("queries", queries)
     _check_release(release)
+    _check_private(private_update)
     net, device = _target_parts(model)
     P, X, y = _inputs(model, probes, X, y)
     P = P.to(device)
     seed = seed_from(random_state)
+    q, q_model = _query_shape(net, release, queries)
     params = {name: p.detach() for name, p in net.named_parameters()}
 
     def update_loss(theta, x, label, eps):
         logits = functional_call(net, theta, (x[None], None if eps is None else eps[None]))
         return F.cross_entropy(logits, label[None])
 
-    def probe_logits(theta, eps):
-        return functional_call(net, theta, (P, eps))
-
-    in_eps = 0 if net.stochastic else None
     # randomness="different": a stochastic module of a user's own draws its noise itself, per update
-    per_sample_grads = vmap(grad(update_loss), in_dims=(None, 0, 0, in_eps), randomness="different")
-    probe_pass = vmap(probe_logits, in_dims=(0, in_eps), randomness="different")
-    out = np.empty((len(X), P.shape[0] * _n_outputs(net)), dtype=np.float32)
+    per_sample_grads = vmap(grad(update_loss), in_dims=(None, 0, 0, 0 if net.stochastic else None),
+                            randomness="different")
+    n_out = _n_outputs(net)
+    out = np.empty((len(X), P.shape[0] * n_out), dtype=np.float32)
+    work = copy.deepcopy(net).eval()  # holds the updated parameters of one update at a time
+    slots = [(name, w.requires_grad_(False)) for name, w in work.named_parameters()]
     with torch.no_grad():
         h_before = net.encode(P)
-        plain_before = None if net.stochastic else net.head(h_before, None)
+        plain_before = None if net.stochastic else net.head(h_before, None)[None, None]
     bar = _progress(len(X), progress, "simulated updates")
     for sl in batched(len(X), batch_size):
-        eps_u, eps_b, eps_a = _block_noise(seed, sl.start, sl.stop, P.shape[0], net.noise_dim, device)
+        B = sl.stop - sl.start
+        eps_u, eps_b, eps_a = _block_noise(seed, sl.start, sl.stop, P.shape[0], net.noise_dim, q_model, device)
         g = per_sample_grads(params, X[sl].to(device), y[sl].to(device), eps_u)
         with torch.no_grad():
-            theta = {name: params[name] - lr * g[name] for name in params}
-            after = probe_pass(theta, eps_a)
-            if plain_before is None:
-                before = vmap(lambda e: net.head(h_before, e))(eps_b)
-            else:
-                before = plain_before.expand_as(after)
-            noise = _release_noise(release, seed, sl.start, sl.stop, tuple(after.shape[1:]))
+            g = _step_direction(private_update, g, seed, sl.start, sl.stop)
+            # One probe pass per updated model, in a plain loop over the block: θ − lr·g_j is written into
+            # the parameters of one working copy (no allocation, no parameter swapping), which on a CPU is
+            # faster than vmap over the parameter sets or functional_call.
+            after = torch.empty((B, q_model, P.shape[0], n_out), device=device)
+            for j in range(B):
+                for name, w in slots:
+                    torch.add(params[name], g[name][j], alpha=-lr, out=w)
+                after[j] = work(P, None if eps_a is None else eps_a[j]).reshape(q_model, P.shape[0], n_out)
+            before = plain_before.expand(B, 1, -1, -1) if plain_before is not None else net.head(h_before, eps_b)
+            if q_model < q:  # a deterministic model behind a random release: the same logits, fresh noise
+                after, before = after.expand(-1, q, -1, -1), before.expand(-1, q, -1, -1)
+            noise = _release_noise(release, seed, sl.start, sl.stop, (q, P.shape[0], n_out))
             out[sl] = _delta(release, before, after, noise)
-        bar.update(sl.stop - sl.start)
+        bar.update(B)
     bar.close()
     return out
 
@@ -244,40 +317,88 @@ def _n_outputs(net: TargetNetwork) -> int:
     return net.n_outputs
 
 
+def _sgd_step(net: TargetNetwork, x: torch.Tensor, label: torch.Tensor, eps_u, *, lr: float,
+              private: PrivateUpdate | None, seed: int, index: int) -> None:
+    """The service's update, in place: one ``torch.optim.SGD`` step on the record (its gradient replaced by
+    the private direction with ``private``)."""
+    opt = torch.optim.SGD(net.parameters(), lr=lr)
+    opt.zero_grad()
+    loss = F.cross_entropy(net(x, eps_u), label)
+    loss.backward()
+    if private is not None:
+        named = dict(net.named_parameters())
+        grads = {n: p.grad[None] for n, p in named.items()}
+        direction = private.privatize(grads, {n: z[None] for n, z in private.noise(
+            {n: p.detach() for n, p in named.items()}, seed, index).items()})
+        for n, p in named.items():
+            p.grad = direction[n][0]
+    opt.step()
+
+
 def simulate_updates_loop(model, probes, X, y, *, lr: float = UPDATE_LR,
                           random_state: int | np.random.Generator | None = None,
-                          release: Release | None = None) -> np.ndarray:
-    """The plain reference of :func:`simulate_updates`: per update a deep copy of the model, a probe pass,
-    one ``torch.optim.SGD`` step on the record, a second probe pass, and the release of each pass.
+                          release: Release | None = None, queries: int = 1,
+                          private_update: PrivateUpdate | None = None) -> np.ndarray:
+    """The plain reference of :func:`simulate_updates`: per update a deep copy of the model, ``queries``
+    probe passes, one ``torch.optim.SGD`` step on the record, ``queries`` more probe passes, and the
+    release of each pass.
 
-    Same arguments, same noise (update *i* draws its latent and its release noise from generators of its
-    own) and, up to floating-point rounding, the same Δ. Slow by design: kept as the ground truth the
+    Same arguments, same noise (update *i* draws its latent, release and update noise from generators of
+    its own) and, up to floating-point rounding, the same Δ. Slow by design: kept as the ground truth the
     batched version is tested against and the baseline of ``benchmarks/neural.py``.
     """
     lr = _check_lr(lr)
+    queries = _check_positive_int("queries", queries)
     _check_release(release)
+    _check_private(private_update)
     net, device = _target_parts(model)
     P, X, y = _inputs(model, probes, X, y)
     P = P.to(device)
     seed = seed_from(random_state)
+    q, q_model = _query_shape(net, release, queries)
     k = net.noise_dim
     rows = []
     for i in range(len(X)):
-        eps_u, eps_b, eps_a = _block_noise(seed, i, i + 1, P.shape[0], k, device)
+        eps_u, eps_b, eps_a = _block_noise(seed, i, i + 1, P.shape[0], k, q_model, device)
         copy_ = copy.deepcopy(net).eval()
         with torch.no_grad():
-            before = copy_(P, None if eps_b is None else eps_b[0])
-        opt = torch.optim.SGD(copy_.parameters(), lr=lr)
-        opt.zero_grad()
-        logits = copy_(X[i:i + 1].to(device), None if eps_u is None else eps_u[:1])
-        loss = F.cross_entropy(logits, y[i:i + 1].to(device))
-        loss.backward()
-        opt.step()
+            before = copy_(P, None if eps_b is None else eps_b[0]).reshape(q_model, P.shape[0], -1)
+        _sgd_step(copy_, X[i:i + 1].to(device), y[i:i + 1].to(device), None if eps_u is None else eps_u[:1],
+                  lr=lr, private=private_update, seed=seed, index=i)
         with torch.no_grad():
-            after = copy_(P, None if eps_a is None else eps_a[0])
-        noise = _release_noise(release, seed, i, i + 1, tuple(after.shape))
-        rows.append(_delta(release, before[None], after[None], noise)[0])
+            after = copy_(P, None if eps_a is None else eps_a[0]).reshape(q_model, P.shape[0], -1)
+        before, after = before.expand(q, -1, -1)[None], after.expand(q, -1, -1)[None]
+        noise = _release_noise(release, seed, i, i + 1, tuple(after.shape[1:]))
+        rows.append(_delta(release, before, after, noise)[0])
     return np.stack(rows).astype(np.float32)
+
+
+def updated_model(model, X, y, *, lr: float = UPDATE_LR, private_update: PrivateUpdate | None = None,
+                  random_state: int | np.random.Generator | None = None, index: int = 0):
+    """A copy of the fitted estimator ``model`` after the service's update on one record — the model it
+    serves afterwards (e.g. to measure what a private update costs in accuracy).
+
+    ``X`` holds the record's image (shape ``(1, H, W)`` or ``(1, C, H, W)``), ``y`` its label. The update
+    is update number ``index`` of :func:`simulate_updates` with the same ``random_state``: the same latent
+    draw for the record and the same private noise.
+    """
+    lr = _check_lr(lr)
+    _check_private(private_update)
+    index = int(index)
+    out = copy.deepcopy(model)
+    target = as_target(out)
+    net, device = target.network().eval(), target.device
+    X = _images(target, X, "X")
+    if len(X) != 1:
+        raise ValueError(f"updated_model takes one record, got {len(X)} images")
+    y_idx = torch.from_numpy(_label_index(target, np.atleast_1d(np.asarray(y)), 1))
+    seed = seed_from(random_state)
+    eps_u = None
+    if net.stochastic:
+        eps_u = _update_noise(seed, index, 0, net.noise_dim, 1, device)[0]
+    # the network holds the copy's own parameters: the step updates the copy in place
+    _sgd_step(net, X.to(device), y_idx.to(device), eps_u, lr=lr, private=private_update, seed=seed, index=index)
+    return out
 
 
 # ----------------------------------------------------------------------------------------- the attack
@@ -329,6 +450,12 @@ class UpdateLeaksAttack(AttributeInferenceAttack):
     release : callable or None
         What the target releases, and what the shadow is simulated with: None for the logits (official),
         else a map of probability vectors (:mod:`defenses.output`; see :func:`simulate_updates`).
+    queries : int
+        The attacker's query budget: each probe is queried this many times before and after an update and
+        Δ averages the answers (1: the official protocol; see :func:`simulate_updates`). The shadow updates
+        are simulated with the same budget, so the attack MLP learns on Δ's of the kind it will observe.
+    private_update : PrivateUpdate or None
+        The service's update step (None: the official plain SGD step), simulated on the shadow model too.
     hidden, negative_slope, dropout
         The attack MLP (official (128, 64), 0.2, 0.5).
     lr, batch_size : float, int
@@ -356,14 +483,16 @@ class UpdateLeaksAttack(AttributeInferenceAttack):
         (eval mode, on the shadow updates).
     """
 
-    def __init__(self, *, update_lr: float = UPDATE_LR, update_batch_size: int = 16, release: Release | None = None,
-                 hidden: Sequence[int] = (128, 64), negative_slope: float = 0.2, dropout: float = 0.5,
+    def __init__(self, *, update_lr: float = UPDATE_LR, update_batch_size: int = 64, release: Release | None = None,
+                 queries: int = 1, private_update: PrivateUpdate | None = None, hidden: Sequence[int] = (128, 64), negative_slope: float = 0.2, dropout: float = 0.5,
                  lr: float = 1e-3, batch_size: int = 64, rounds: int = 10, epochs_per_round: int = 30,
                  device: str = "auto", random_state: int | np.random.Generator | None = None,
                  progress: bool | None = None):
         self.update_lr = update_lr
         self.update_batch_size = update_batch_size
         self.release = release
+        self.queries = queries
+        self.private_update = private_update
         self.hidden = hidden
         self.negative_slope = negative_slope
         self.dropout = dropout
@@ -379,7 +508,8 @@ class UpdateLeaksAttack(AttributeInferenceAttack):
     def _check_params(self) -> None:
         _check_lr(self.update_lr)
         _check_release(self.release)
-        for name in ("update_batch_size", "batch_size", "rounds", "epochs_per_round"):
+        _check_private(self.private_update)
+        for name in ("update_batch_size", "queries", "batch_size", "rounds", "epochs_per_round"):
             _check_positive_int(name, getattr(self, name))
         if not (isinstance(self.lr, (int, float)) and self.lr > 0):
             raise ValueError(f"lr must be a positive number, got {self.lr!r}")
@@ -400,7 +530,7 @@ class UpdateLeaksAttack(AttributeInferenceAttack):
         probes = as_images(probes, "probes")
         deltas = simulate_updates(shadow, probes, X, y, lr=self.update_lr, batch_size=self.update_batch_size,
                                   random_state=seed_from(self.random_state) + 1, release=self.release,
-                                  progress=self.progress)
+                                  queries=self.queries, private_update=self.private_update, progress=self.progress)
         return self.fit_deltas(deltas, y, probes=probes, classes=as_target(shadow).classes_)
 
     def fit_deltas(self, deltas, labels, *, probes, classes) -> UpdateLeaksAttack:
@@ -468,7 +598,8 @@ class UpdateLeaksAttack(AttributeInferenceAttack):
         self._check_fitted("net_")
         self._check_classes(target)
         return simulate_updates(target, self.probes_, X, y, lr=self.update_lr, batch_size=self.update_batch_size,
-                                random_state=random_state, release=self.release, progress=self.progress)
+                                random_state=random_state, release=self.release, queries=self.queries,
+                                private_update=self.private_update, progress=self.progress)
 
     def _check_classes(self, target) -> None:
         if not np.array_equal(np.asarray(as_target(target).classes_), self.classes_):

@@ -10,7 +10,7 @@ y)`` returns an :class:`~defenses.base.AttributeInference` holding the guesses a
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
@@ -360,3 +360,283 @@ class NaiveMAPAttack(NaiveMAPClassifierAttack):
     @deprecated_call("defenses.tree.NaiveMAPAttack", "NaiveMAPClassifierAttack(...).fit(model).infer(known, y)")
     def __init__(self, sensitive_feature, prior, confusion):
         super().__init__(sensitive_feature, prior, confusion)
+
+
+# ----------------------------------------------------------------------------------- learned attackers
+
+
+def _one_hot(table, skip: int) -> np.ndarray:
+    """One-hot columns of every feature of an encoded table but ``skip`` (a missing value: all zeros)."""
+    blocks = []
+    for f, cats in enumerate(table.categories):
+        if f == skip:
+            continue
+        codes = table.codes[:, f]
+        block = np.zeros((len(codes), len(cats)))
+        ok = codes >= 0
+        block[np.flatnonzero(ok), codes[ok]] = 1.0
+        blocks.append(block)
+    return np.hstack(blocks) if blocks else np.zeros((table.codes.shape[0], 0))
+
+
+def _f1_threshold(truth: np.ndarray, proba: np.ndarray) -> float:
+    """The threshold t maximising the F1 of "positive iff proba ≥ t" on (truth, proba); ties: the larger t."""
+    order = np.argsort(-proba, kind="stable")
+    p, t = proba[order], truth[order].astype(float)
+    tp = np.cumsum(t)
+    k = np.arange(1, len(p) + 1)
+    last = np.r_[p[1:] != p[:-1], True]  # a threshold admits every row of its value at once
+    f1 = np.where(last, 2 * tp / (k + t.sum()), -1.0)
+    best = np.flatnonzero(f1 == f1.max())[0]
+    return float(p[best])
+
+
+class NoModelAttack(AttributeInferenceAttack):
+    r"""The strongest attacker here that uses no model: a classifier of the sensitive value learned on
+    the attacker's own records from the known attributes and the label.
+
+    A logistic regression of the sensitive value on the one-hot known attributes x_K and the one-hot true
+    label y, fitted on records the attacker holds with their sensitive values (the training population,
+    in the MID experiments). What a released model adds to an attack is measured against this attacker:
+    the "no signal" line of every attribute-inference figure (docs/figures.md ``baseline.attack_no_model``).
+
+    Decision rule: with ``positive`` set (a binary attribute scored by the F1 of that value), guess
+    ``positive`` where the posterior reaches the threshold that maximises F1 on out-of-fold posteriors of
+    the attacker's records (``n_folds``-fold cross-validation) — for F1 this beats the MAP rule, which
+    rarely guesses a rare value, and includes "always positive" (F1 2b/(1+b) at base rate b); without
+    ``positive``, the MAP guess.
+
+    Parameters
+    ----------
+    sensitive_feature : str or int
+        The sensitive column (name, or index in the table).
+    positive : value or None
+        The value whose F1 is the attack's metric (None: accuracy, MAP guesses).
+    C : float
+        Inverse L2 strength of the logistic regression.
+    n_folds : int
+        Folds of the cross-validation that picks the threshold.
+    random_state : int
+        Seeds the folds.
+
+    Examples
+    --------
+    >>> attack = NoModelAttack("marital", positive="yes").fit(None, records, labels)  # doctest: +SKIP
+    >>> attack.infer(targets, target_labels).guesses  # doctest: +SKIP
+    """
+
+    def __init__(self, sensitive_feature, positive=None, *, C: float = 1.0, n_folds: int = 3, random_state: int = 0):
+        self.sensitive_feature = sensitive_feature
+        self.positive = positive
+        self.C = C
+        self.n_folds = n_folds
+        self.random_state = random_state
+        self._check_params()
+
+    def _check_params(self) -> None:
+        if not isinstance(self.sensitive_feature, (str, int, np.integer)) or isinstance(self.sensitive_feature, bool):
+            raise ValueError(f"sensitive_feature must be a column name or index, got {self.sensitive_feature!r}")
+        if not self.C > 0:
+            raise ValueError(f"C must be > 0, got {self.C!r}")
+        if isinstance(self.n_folds, bool) or not isinstance(self.n_folds, (int, np.integer)) or self.n_folds < 2:
+            raise ValueError(f"n_folds must be an integer >= 2, got {self.n_folds!r}")
+
+    # the inputs -------------------------------------------------------------------------------------
+    def _table(self, known):
+        from ._base import EncodedTable, encode_table
+
+        table = known if isinstance(known, EncodedTable) else encode_table(known)
+        names = list(table.feature_names) if table.feature_names is not None else None
+        if isinstance(self.sensitive_feature, str):
+            if names is None or self.sensitive_feature not in names:
+                raise ValueError(f"sensitive_feature {self.sensitive_feature!r} is not a column of the table")
+            return table, names.index(self.sensitive_feature)
+        return table, int(self.sensitive_feature)
+
+    def _features(self, table, s: int, y) -> np.ndarray:
+        labels = np.eye(len(self.label_classes_))[_label_codes(self.label_classes_, y)]
+        return np.hstack([_one_hot(table, s), labels])
+
+    # fit / infer ------------------------------------------------------------------------------------
+    def fit(self, model, X, y) -> NoModelAttack:
+        """Learn from the attacker's records ``X`` (the sensitive column included: the truth) and their true
+        labels ``y``. ``model`` is ignored (pass None): this attacker uses none."""
+        from sklearn.model_selection import StratifiedKFold
+
+        self._check_params()
+        table, s = self._table(X)
+        self.values_ = np.asarray(table.categories[s])
+        truth = table.codes[:, s]
+        if (truth < 0).any():
+            raise ValueError("the attacker's records need their sensitive values (no missing ones)")
+        y_arr = y.cat.categories if isinstance(getattr(y, "dtype", None), pd.CategoricalDtype) else np.unique(np.asarray(y))
+        self.label_classes_ = np.asarray(y_arr)
+        Z = self._features(table, s, y)
+        if len(np.unique(truth)) < 2:
+            raise ValueError("the attacker's records hold a single sensitive value: nothing to learn")
+        self.classifier_ = self._regression().fit(Z, truth)
+        self.threshold_ = None
+        if self.positive is not None:
+            pos = _positive_code(self.values_, self.positive)
+            t = (truth == pos).astype(int)
+            oof = np.empty(len(t))
+            n_folds = min(self.n_folds, int(np.bincount(t).min()))
+            if n_folds < 2:
+                raise ValueError(f"the attacker's records hold fewer than 2 records of each value: cannot "
+                                 f"choose a threshold for {self.positive!r}")
+            folds = StratifiedKFold(n_folds, shuffle=True, random_state=self.random_state)
+            for fit_idx, out_idx in folds.split(Z, t):
+                clf = self._regression().fit(Z[fit_idx], truth[fit_idx])
+                oof[out_idx] = _column(clf, Z[out_idx], pos)
+            self.threshold_ = _f1_threshold(t, oof)
+        return self
+
+    def infer(self, X_known, y=None) -> AttributeInference:
+        """Guesses for every row of ``X_known`` (the sensitive column is ignored) with true labels ``y``."""
+        self._check_fitted("classifier_")
+        if y is None:
+            raise ValueError("y (the targets' true labels) is required")
+        table, s = self._table(X_known)
+        Z = self._features(table, s, y)
+        P = np.zeros((len(Z), len(self.values_)))
+        P[:, self.classifier_.classes_] = self.classifier_.predict_proba(Z)
+        if self.threshold_ is None:
+            guesses = self.values_[np.argmax(P, axis=1)]
+        else:
+            pos = _positive_code(self.values_, self.positive)
+            others = P.copy()
+            others[:, pos] = -1.0
+            guesses = np.where(P[:, pos] >= self.threshold_, self.values_[pos], self.values_[others.argmax(1)])
+        return AttributeInference(guesses=guesses, scores=P, values=self.values_)
+
+    def _regression(self):
+        """L2 logistic regression (liblinear for a binary attribute: the same model, ten times faster here)."""
+        from sklearn.linear_model import LogisticRegression
+
+        binary = len(self.values_) == 2
+        return LogisticRegression(C=self.C, solver="liblinear" if binary else "lbfgs", max_iter=2000)
+
+
+def _positive_code(values: np.ndarray, positive) -> int:
+    hits = np.flatnonzero(values == positive)
+    if len(hits) != 1:
+        raise ValueError(f"positive value {positive!r} is not in the sensitive feature's domain {list(values)}")
+    return int(hits[0])
+
+
+def _column(clf, Z: np.ndarray, code: int) -> np.ndarray:
+    cols = list(clf.classes_)
+    return clf.predict_proba(Z)[:, cols.index(code)] if code in cols else np.zeros(len(Z))
+
+
+def shadow_folds(learner, known, y, n_folds: int = 3, random_state: int = 0) -> list[tuple[Any, np.ndarray]]:
+    """Shadow models of ``learner`` on the attacker's records, for evidence on records *not* trained on.
+
+    The records are cut into ``n_folds`` stratified folds (by label); fold k's shadow is a clone of
+    ``learner`` (its ``random_state``, where it has one, set to ``random_state + k``) fitted on the other
+    folds. Returns ``[(shadow, held_out_rows), ...]``: on its held-out rows a shadow's outputs behave as
+    the released model's outputs on non-members.
+    """
+    from sklearn.base import clone
+    from sklearn.model_selection import StratifiedKFold
+
+    from ._base import EncodedTable, encode_table
+
+    table = known if isinstance(known, EncodedTable) else encode_table(known)
+    labels = _label_codes(np.asarray(y.cat.categories if isinstance(getattr(y, "dtype", None), pd.CategoricalDtype)
+                                     else np.unique(np.asarray(y))), y)
+    n_folds = max(2, min(n_folds, int(np.bincount(labels)[np.bincount(labels) > 0].min())))
+    out = []
+    for k, (fit_idx, held) in enumerate(StratifiedKFold(n_folds, shuffle=True, random_state=random_state)
+                                        .split(labels, labels)):
+        shadow = clone(learner)
+        if "random_state" in shadow.get_params():
+            base = shadow.get_params()["random_state"]
+            shadow.set_params(random_state=(0 if base is None else int(base)) + random_state + k + 1)
+        y_fit = y.iloc[fit_idx] if isinstance(y, pd.Series) else np.asarray(y)[fit_idx]
+        out.append((shadow.fit(table[fit_idx], y_fit), held))
+    return out
+
+
+class ModelAssistedAttack(NoModelAttack):
+    r"""A model-using attacker at least as informed as :class:`NoModelAttack`: the same learned posterior,
+    with the model's evidence for every candidate value as further inputs.
+
+    The evidence is the model term of a MAP attack, the model's likelihood of the observed output under each
+    candidate v: C[y, f(x_K, v)] for :class:`NaiveMAPClassifierAttack` (black box), the training counts Σ n_i / Φ(v)
+    of the leaves that reproduce y for :class:`MAPWithCountsAttack` (white box). Its logarithm (floored at
+    1e-4) enters a logistic regression beside the one-hot x_K and y, fitted on the attacker's records.
+    Where the evidence carries nothing the regression learns to ignore it and the attack falls back to the
+    no-model posterior; the Naive MAP rule is the special case that weighs the evidence by 1 and the known
+    attributes by 0.
+
+    A model answers differently on the records it was trained on: its evidence on the attacker's records —
+    the training population — is that of *members*. To attack records outside the training set, fit with
+    ``shadows`` (:func:`shadow_folds`: models of the same learner trained on part of the attacker's records)
+    so that the regression learns from evidence on records its shadow did not see; to attack training
+    records, fit without (the released model's own evidence on its training records).
+
+    Parameters
+    ----------
+    sensitive_feature, positive, C, n_folds, random_state
+        As :class:`NoModelAttack`.
+    evidence : callable (model, table, y) -> fitted NaiveMAPClassifierAttack or MAPWithCountsAttack
+        Builds the MAP attack bound to a model from the records it was trained on (e.g. Naive MAP with the
+        confusion matrix on them); its scores divided by its prior are the model's evidence.
+
+    Attributes
+    ----------
+    model_ : the released model, bound by :meth:`fit`
+    attack_ : the MAP attack of ``model_`` whose evidence enters :meth:`infer`
+    """
+
+    def __init__(self, sensitive_feature, evidence, positive=None, *, C: float = 1.0, n_folds: int = 3,
+                 random_state: int = 0):
+        self.evidence = evidence
+        super().__init__(sensitive_feature, positive, C=C, n_folds=n_folds, random_state=random_state)
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if not callable(self.evidence):
+            raise ValueError(f"evidence must be a callable (model, table, y) -> fitted MAP attack, got {self.evidence!r}")
+
+    def fit(self, model, X, y, shadows: list[tuple[Any, np.ndarray]] | None = None) -> ModelAssistedAttack:
+        """Bind the released ``model`` and learn from the attacker's records ``X`` (with the sensitive column)
+        and their true labels ``y``; with ``shadows`` the evidence on each record comes from a shadow that
+        did not train on it."""
+        if model is None:
+            raise ValueError("ModelAssistedAttack.fit needs the model (its evidence is an input)")
+        table, _ = self._table(X)
+        self.model_ = model
+        self.attack_ = self.evidence(model, table, y)
+        self._shadow_evidence = None
+        if shadows is not None:
+            ev = None
+            for shadow, held in shadows:
+                rows = np.asarray(held)
+                fit_rows = np.setdiff1d(np.arange(len(table.codes)), rows)
+                y_fit = y.iloc[fit_rows] if isinstance(y, pd.Series) else np.asarray(y)[fit_rows]
+                y_held = y.iloc[rows] if isinstance(y, pd.Series) else np.asarray(y)[rows]
+                part = self._evidence(self.evidence(shadow, table[fit_rows], y_fit), table[rows], y_held)
+                ev = np.zeros((len(table.codes), part.shape[1])) if ev is None else ev
+                ev[rows] = part
+            self._shadow_evidence = ev
+        try:
+            super().fit(model, table, y)
+        finally:
+            self._shadow_evidence = None
+        return self
+
+    @staticmethod
+    def _evidence(attack, table, y) -> np.ndarray:
+        result = attack.infer(table, y)
+        prior = _prior_vector(attack.prior, np.asarray(result.values))
+        term = result.scores / np.where(prior > 0, prior, 1.0)
+        return np.log(np.maximum(term, 1e-4))
+
+    def _features(self, table, s: int, y) -> np.ndarray:
+        base = super()._features(table, s, y)
+        ev = self._shadow_evidence
+        if ev is None:
+            ev = self._evidence(self.attack_, table, y)
+        return np.hstack([base, ev])

@@ -67,7 +67,8 @@ def tiny():
     return rng.random((42, 16, 16), dtype=np.float32), np.arange(42) % 4  # 42/8: q = 1/6, not 8/42
 
 
-KW = {"epochs": 2, "batch_size": 8, "delta": 1e-3, "early_stopping": False, "progress": False, "device": "cpu"}
+KW = {"classes": [0, 1, 2, 3], "epochs": 2, "batch_size": 8, "delta": 1e-3, "early_stopping": False, "progress": False,
+      "device": "cpu"}
 
 
 def test_target_epsilon_fit_is_the_fit_at_opacus_calibrated_sigma(tiny, one_torch_thread):

@@ -576,3 +576,39 @@ def test_no_model_baselines_use_population_knowledge(iwpc_split):
         assert np.mean(known.infer((X[te], y[te])) == s[te]) == acc_known
     with pytest.raises(ValueError, match="sensitive_values"):
         NoModelBaseline(cols, values).fit(X[tr], y[tr], np.array(["x"] * len(tr), dtype=object))
+
+
+def test_model_assisted_attack_nests_the_no_model_attacker_and_reads_the_models_evidence():
+    from defenses.linear import ModelAssistedAttack, NoModelBaseline, shadow_fits
+
+    rng = np.random.default_rng(0)
+    n = 3000
+    s = rng.integers(0, 3, n)
+    K = rng.normal(size=(n, 3))
+    X = np.column_stack([K, np.eye(3)[s]])
+    # the sensitive value moves the target; a released model that learned it lets y reveal s
+    y = K @ [1.0, -0.5, 0.2] + np.array([-2.0, 0.0, 2.0])[s] + rng.normal(0, 0.5, n)
+    enc = {0: [1.0, 0.0, 0.0], 1: [0.0, 1.0, 0.0], 2: [0.0, 0.0, 1.0]}
+    tr, te = np.arange(2000), np.arange(2000, n)
+    model = LinearRegression().fit(X[tr], y[tr])
+    free = NoModelBaseline([3, 4, 5], (0, 1, 2), use_target=True).fit(X[tr], y[tr], s[tr])
+    acc_free = np.mean(free.infer(X[te], y[te]).guesses == s[te])
+    shadows = shadow_fits(LinearRegression(), X[tr], y[tr], 3)
+    assisted = ModelAssistedAttack([3, 4, 5], enc).fit(model, X[tr], y[tr], s[tr], shadows=shadows)
+    res = assisted.infer(X[te], y[te])
+    acc = np.mean(res.guesses == s[te])
+    # 1,000 test rows: a 0.05 shortfall would be about 3.5 sd of the paired difference; the assisted
+    # attacker has every input of the no-model one plus the model's residuals, so it is not weaker
+    assert acc >= acc_free - 0.05, (acc, acc_free)
+    assert np.allclose(res.scores.sum(1), 1.0)
+    # and it does read the model: against a model whose predictions carry no s, its evidence is flat
+    flat = LinearRegression().fit(X[tr][:, :3], y[tr])
+
+    class Drop:
+        def predict(self, Z):
+            return flat.predict(np.asarray(Z)[:, :3])
+
+    ev = assisted._evidence(Drop(), X[te], y[te], X[tr], y[tr], s[tr])
+    assert np.allclose(ev, ev[:, :1])  # the same for every candidate value
+    ev = assisted._evidence(model, X[te], y[te], X[tr], y[tr], s[tr])
+    assert np.mean(ev.argmax(1) == s[te]) > 0.9  # the released model's residuals point at the truth

@@ -202,3 +202,19 @@ def test_released_ece_equals_the_metric_on_distributions_and_reads_rounded_confi
     rounded = O.round_confidences(0.5)(np.array([[0.6, 0.2, 0.2], [0.3, 0.3, 0.4]]))  # [.5, 0, 0], [.5, .5, .5]
     assert O.released_ece(np.array([0, 0]), rounded, 10) == pytest.approx(0.5)  # both right at confidence .5
     assert O.released_ece(np.array([0, 2]), rounded, 10) == pytest.approx(0.0)  # one right, one wrong
+
+
+def test_released_brier_and_nll_score_whole_vectors_and_punish_label_only_releases():
+    y = np.array([0, 1, 1])
+    p = np.array([[0.7, 0.3], [0.4, 0.6], [0.9, 0.1]])
+    # by hand: (0.3² + 0.3²) + (0.4² + 0.4²) + (0.9² + 0.9²), over 3
+    assert O.released_brier(y, p) == pytest.approx((0.18 + 0.32 + 1.62) / 3, rel=1e-12)
+    assert O.released_nll(y, p) == pytest.approx(-(np.log(0.7) + np.log(0.6) + np.log(0.1)) / 3, rel=1e-12)
+    label_only = O.round_confidences(1.0)(p)  # [[1, 0], [0, 1], [1, 0]]: one wrong label, in full
+    assert O.released_brier(y, label_only) == pytest.approx(2 / 3, rel=1e-12)
+    assert O.released_nll(y, label_only, floor=1e-12) == pytest.approx(-np.log(1e-12) / 3, rel=1e-12)
+    assert O.released_ece(y, label_only, 15) < O.released_ece(y, p, 15)  # ECE rewards it instead
+    with pytest.raises(ValueError, match="column index"):
+        O.released_brier(np.array([0, 2, 1]), p)
+    with pytest.raises(ValueError, match="floor"):
+        O.released_nll(y, p, floor=0.0)

@@ -206,12 +206,15 @@ def test_dp_budget_parameters_must_be_finite(table, kw, match):
 
 
 def test_an_unreachable_target_epsilon_is_refused_before_opacus_searches(table, monkeypatch):
-    import opacus.privacy_engine
+    import opacus.accountants.utils
+
+    from defenses.neural import _accounting
 
     def searched(**kwargs):
         raise AssertionError("Opacus' noise search ran")
 
-    monkeypatch.setattr(opacus.privacy_engine, "get_noise_multiplier", searched)
+    monkeypatch.setattr(opacus.accountants.utils, "get_noise_multiplier", searched)
+    _accounting.noise_multiplier.cache_clear()  # a memoised search would not run again
     X, y = table
     with pytest.raises(ValueError, match=r"target_epsilon=1e-300 cannot be reached.*epsilon >= 0\.1"):
         DPSGDClassifier(target_epsilon=1e-300, classes=[0, 1], module=lambda: nn.Linear(6, 4), **FAST).fit(X, y)

@@ -191,3 +191,92 @@ def test_naive_map_against_any_scikit_learn_classifier():
     assert on_array.infer(X.to_numpy(), y).accuracy(X["s"]) == 1.0
     with pytest.raises(ValueError, match="mapping"):
         NaiveMAPClassifierAttack("s", [0.5, 0.5]).fit(model, X, y)
+
+
+# ------------------------------------------------------------------------- learned attackers (no model / model)
+
+
+def test_f1_threshold_is_the_f1_optimal_cut_and_can_be_always_positive():
+    from defenses.tree.attacks import _f1_threshold
+
+    truth = np.array([1, 1, 0, 1, 0, 0])
+    proba = np.array([0.9, 0.8, 0.7, 0.6, 0.2, 0.1])
+    # cut at 0.6: TP 3, FP 1, FN 0 → F1 6/7, the best of every cut (0.9: 2/4, 0.8: 4/5, 0.7: 4/6, 0.2: 6/8)
+    assert _f1_threshold(truth, proba) == 0.6
+    # with a rare, unpredictable positive the best rule guesses it for everyone (F1 = 2b/(1+b))
+    assert _f1_threshold(np.array([0, 0, 0, 1]), np.array([0.3, 0.2, 0.25, 0.1])) == 0.1
+
+
+def _survey_split(seed=0):
+    from defenses.tree import encode_table
+
+    d = load_steak_survey()
+    perm = np.random.default_rng(seed).permutation(len(d.data))
+    te, tr = np.sort(perm[:66]), np.sort(perm[66:])
+    return d, encode_table(d.data), tr, te
+
+
+class _Oracle:
+    """Evidence that knows the truth (reads the sensitive column of the table): the plumbing test double."""
+
+    prior = {"No": 0.5, "Yes": 0.5}
+
+    def __init__(self, informative=True):
+        self.informative = informative
+
+    def infer(self, table, y):
+        from defenses.tree import AttributeInference
+
+        s = table.codes[:, list(table.feature_names).index("cheated")]
+        scores = np.eye(2)[s] * 0.5 if self.informative else np.full((len(s), 2), 0.25)
+        return AttributeInference(guesses=np.array(["No", "Yes"])[s], scores=scores, values=np.array(["No", "Yes"]))
+
+
+def test_no_model_attacker_learns_from_the_attackers_records_and_ignores_the_model():
+    from defenses.tree import NoModelAttack
+
+    d, T, tr, te = _survey_split()
+    y = d.target
+    attack = NoModelAttack("cheated", "Yes").fit(None, T[tr], y.iloc[tr])
+    res = attack.infer(T[te], y.iloc[te])
+    ignored = NoModelAttack("cheated", "Yes").fit("any model", T[tr], y.iloc[tr])
+    np.testing.assert_array_equal(res.guesses, ignored.infer(T[te], y.iloc[te]).guesses)
+    assert set(res.guesses) <= {"No", "Yes"} and np.allclose(res.scores.sum(1), 1.0)
+    truth = d.data["cheated"].to_numpy()
+    # its F1-optimal rule is never worse, on the attacker's own records, than always answering "Yes"
+    f1_rule = binary_prf(truth[tr], attack.infer(T[tr], y.iloc[tr]).guesses)[2]
+    assert f1_rule >= binary_prf(truth[tr], np.full(len(tr), "Yes"))[2] - 1e-12
+    with pytest.raises(ValueError, match="not fitted"):
+        NoModelAttack("cheated", "Yes").infer(T[te], y.iloc[te])
+    with pytest.raises(ValueError, match="positive value"):
+        NoModelAttack("cheated", "Maybe").fit(None, T[tr], y.iloc[tr])
+    with pytest.raises(ValueError, match="n_folds"):
+        NoModelAttack("cheated", "Yes", n_folds=1)
+
+
+def test_model_assisted_attacker_uses_the_evidence_when_it_informs_and_falls_back_when_it_does_not():
+    from defenses.tree import ModelAssistedAttack, NoModelAttack, shadow_folds
+
+    d, T, tr, te = _survey_split()
+    y, truth = d.target, d.data["cheated"].to_numpy()[te]
+    model = ID3Classifier(max_depth=3).fit(T[tr], y.iloc[tr])
+    free = binary_prf(truth, NoModelAttack("cheated", "Yes").fit(None, T[tr], y.iloc[tr]).infer(T[te], y.iloc[te])
+                      .guesses)[2]
+    oracle = ModelAssistedAttack("cheated", lambda m, t, yy: _Oracle(), "Yes").fit(model, T[tr], y.iloc[tr])
+    assert binary_prf(truth, oracle.infer(T[te], y.iloc[te]).guesses)[2] == 1.0 > free
+    blank = ModelAssistedAttack("cheated", lambda m, t, yy: _Oracle(False), "Yes").fit(model, T[tr], y.iloc[tr])
+    assert binary_prf(truth, blank.infer(T[te], y.iloc[te]).guesses)[2] == pytest.approx(free, abs=0.05)
+    # with shadows, the evidence it learns from is that of models that did not train on the record
+    seen = []
+
+    def evidence(m, t, yy):
+        seen.append(m)
+        prior = estimate_prior(d.data["cheated"].iloc[tr])
+        return NaiveMAPClassifierAttack("cheated", prior, confusion_matrix(m, t, yy)).fit(m)
+
+    shadows = shadow_folds(ID3Classifier(max_depth=3), T[tr], y.iloc[tr], 3)
+    assert sorted(np.concatenate([h for _, h in shadows]).tolist()) == list(range(len(tr)))
+    ModelAssistedAttack("cheated", evidence, "Yes").fit(model, T[tr], y.iloc[tr], shadows=shadows)
+    assert seen[0] is model and [m for m in seen[1:]] == [s for s, _ in shadows]
+    with pytest.raises(ValueError, match="needs the model"):
+        ModelAssistedAttack("cheated", evidence, "Yes").fit(None, T[tr], y.iloc[tr])

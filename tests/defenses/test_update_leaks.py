@@ -10,12 +10,15 @@ from defenses import output
 from defenses.datasets import load_digits
 from defenses.neural import (
     CNNClassifier,
+    PrivateUpdate,
     UpdateLeaksAttack,
     UpdateLeaksMLP,
     VIBClassifier,
+    gaussian_epsilon,
     label_prior_baseline,
     simulate_updates,
     simulate_updates_loop,
+    updated_model,
 )
 
 from tests import chance
@@ -299,3 +302,166 @@ def test_bad_inputs_are_refused_with_a_message(digits, cnn, shadow):
     attack = UpdateLeaksAttack(rounds=1, epochs_per_round=1, device="cpu", random_state=0).fit(shadow, P, X, y)
     with pytest.raises(ValueError, match="deltas must be"):
         attack.infer(np.zeros((2, 5)))
+
+
+
+# ------------------------------------------------------------------------------------------- query budget
+
+
+def _mean_latent(vib):
+    """The same fitted VIB network, releasing the decoding of z = μ (a shallow copy shares the module)."""
+    import copy
+
+    out = copy.copy(vib)
+    out.deterministic_eval = True
+    return out
+
+
+def test_one_query_is_the_official_delta_logits_before_minus_logits_after_one_sgd_step(digits, cnn):
+    P, X, y = _updates(digits, n=5)
+    got = simulate_updates(cnn, P, X, y, queries=1, random_state=0)
+    before = cnn.decision_function(P)
+    expected = np.stack([(before - updated_model(cnn, X[i:i + 1], y[i:i + 1]).decision_function(P)).ravel()
+                         for i in range(len(X))])
+    assert np.abs(expected).max() > 1e-3
+    np.testing.assert_allclose(got, expected, atol=2e-6, rtol=0)
+
+
+def test_queries_change_nothing_for_a_deterministic_model_or_release(digits, cnn, vib):
+    P, X, y = _updates(digits, n=6)
+    np.testing.assert_array_equal(simulate_updates(cnn, P, X, y, queries=10), simulate_updates(cnn, P, X, y))
+    rounded = output.round_confidences(0.1)
+    np.testing.assert_array_equal(simulate_updates(cnn, P, X, y, queries=7, release=rounded),
+                                  simulate_updates(cnn, P, X, y, release=rounded))
+    vib_mu = _mean_latent(vib)
+    np.testing.assert_array_equal(simulate_updates(vib_mu, P, X, y, queries=10, random_state=0),
+                                  simulate_updates(vib_mu, P, X, y, queries=1, random_state=1))
+
+
+def test_averaging_queries_divides_the_sampling_noise_variance_by_the_budget(digits, vib):
+    # lr = 0: the model does not change, so Δ is pure latent noise, the difference of two means of k
+    # independent decoder outputs (linear in ε): its variance is exactly 1/k of the one-query variance
+    P, X, y = _updates(digits, n=12)
+    v1 = simulate_updates(vib, P, X, y, lr=0.0, queries=1, random_state=0).astype(np.float64).var()
+    v10 = simulate_updates(vib, P, X, y, lr=0.0, queries=10, random_state=0).astype(np.float64).var()
+    # 1,200 independent (update, probe) pairs: the variance ratio's relative sd is below 6%; the band is
+    # > 5 sd wide on each side (a false failure has probability < 1e-6)
+    assert 7.0 < v1 / v10 < 14.0, v1 / v10
+
+
+@pytest.mark.parametrize("release", [None, "uniform noise"])
+def test_batched_queries_equal_the_deep_copy_loop(digits, cnn, vib, release):
+    P, X, y = _updates(digits, n=7)
+    make = (lambda: None) if release is None else _RELEASES[release]
+    for model in (vib, cnn):
+        ref = simulate_updates_loop(model, P, X, y, random_state=5, queries=3, release=make())
+        got = simulate_updates(model, P, X, y, batch_size=4, random_state=5, queries=3, release=make())
+        np.testing.assert_allclose(got, ref, atol=2e-6 * max(np.abs(ref).max(), 1.0), rtol=0)
+        if model is vib or release is not None:  # the queries draw fresh noise: three are not one
+            assert np.abs(got - simulate_updates(model, P, X, y, random_state=5, release=make())).max() > 1e-3
+
+
+def test_the_attack_simulates_its_shadow_with_its_query_budget(digits, vib):
+    X, y, r = digits
+    su = r["shadow_updates"][:30]
+    attack = _attack(rounds=1, epochs_per_round=1, queries=4).fit(vib, X[r["probes"]], X[su], y[su])
+    seed = 0 + 1  # fit simulates with random_state + 1
+    ref = _attack(rounds=1, epochs_per_round=1).fit_deltas(
+        simulate_updates(vib, X[r["probes"]], X[su], y[su], queries=4, random_state=seed), y[su],
+        probes=X[r["probes"]], classes=vib.classes_)
+    for pa, pb in zip(attack.net_.parameters(), ref.net_.parameters()):
+        torch.testing.assert_close(pa, pb, atol=1e-5, rtol=1e-4)
+    deltas = attack.observe(vib, X[su[:5]], y[su[:5]], random_state=3)
+    np.testing.assert_array_equal(deltas, simulate_updates(vib, X[r["probes"]], X[su[:5]], y[su[:5]], queries=4,
+                                                           random_state=3))
+
+
+# ------------------------------------------------------------------------------------------- private update
+
+
+@pytest.mark.parametrize("sigma", [0.3, 1.0, 2.5, 8.0])
+def test_private_update_epsilon_matches_opacus_prv_accountant(sigma):
+    import warnings
+
+    from opacus.accountants import PRVAccountant
+
+    u = PrivateUpdate(sigma, max_grad_norm=3.0, delta=1e-5)
+    for adjacency, effective in (("add_remove", sigma), ("replace", sigma / 2)):  # replace: sensitivity 2C
+        acc = PRVAccountant()
+        acc.history = [(effective, 1.0, 1)]  # one full-batch Gaussian step
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ref = acc.get_epsilon(1e-5, eps_error=1e-3)
+        assert abs(u.epsilon(adjacency) - ref) <= 3e-3, (adjacency, u.epsilon(adjacency), ref)
+    assert u.epsilon("replace") > u.epsilon("add_remove")
+    # the clip norm scales sensitivity and noise alike: ε does not depend on it
+    assert PrivateUpdate(sigma, max_grad_norm=0.1).epsilon() == pytest.approx(u.epsilon(), rel=1e-12)
+    assert PrivateUpdate.for_epsilon(u.epsilon()).noise_multiplier == pytest.approx(sigma, rel=1e-6)
+
+
+def test_gaussian_epsilon_hand_values():
+    from scipy.stats import norm
+
+    # δ(0) = 2Φ(μ/2) − 1: at that δ, ε = 0; the profile at ε = 1, μ = 1 evaluated by hand
+    assert gaussian_epsilon(1.0, 2 * norm.cdf(0.5) - 1 + 1e-9) == pytest.approx(0.0, abs=1e-6)
+    d1 = norm.cdf(0.5 - 1.0) - np.e * norm.cdf(-0.5 - 1.0)
+    assert gaussian_epsilon(1.0, d1) == pytest.approx(1.0, abs=1e-9)
+    assert PrivateUpdate(0.0).epsilon() == float("inf")
+
+
+def test_private_update_noise_has_standard_deviation_noise_multiplier_times_clip_norm(digits, cnn):
+    P, X, y = _updates(digits, n=1)
+    lr, sigma = 1e-2, 0.7
+
+    def params(model):
+        return torch.cat([p.detach().flatten() for p in model.module_.parameters()]).double()
+
+    noise = {}
+    for clip in (0.5, 2.0):
+        clean = params(updated_model(cnn, X, y, lr=lr, private_update=PrivateUpdate(0.0, max_grad_norm=clip),
+                                     random_state=3))
+        noisy = params(updated_model(cnn, X, y, lr=lr, private_update=PrivateUpdate(sigma, max_grad_norm=clip),
+                                     random_state=3))
+        noise[clip] = (clean - noisy) / lr  # = σ·C·ξ, the same ξ for both clip norms (same seed and update)
+    n = noise[0.5].numel()
+    assert n > 5_000
+    torch.testing.assert_close(noise[2.0], 4.0 * noise[0.5], atol=1e-4, rtol=1e-4)
+    for clip, z in noise.items():  # sd of n > 5,000 standard normals: relative error 1/sqrt(2n) < 1% (5% is > 5 sd)
+        assert abs(float(z.std()) / (sigma * clip) - 1.0) < 0.05, (clip, float(z.std()))
+
+
+def test_private_update_clips_the_gradient_and_batched_equals_loop(digits, cnn, vib):
+    P, X, y = _updates(digits, n=6)
+    plain = simulate_updates(cnn, P, X, y)
+    # σ = 0 with a clip norm far above every gradient: the official step
+    np.testing.assert_allclose(simulate_updates(cnn, P, X, y, private_update=PrivateUpdate(0.0, max_grad_norm=1e6)),
+                               plain, atol=1e-6, rtol=0)
+    # a tiny clip norm shrinks the step (Δ ≈ lr·C·J·g/‖g‖: much smaller than the plain Δ)
+    small = simulate_updates(cnn, P, X, y, private_update=PrivateUpdate(0.0, max_grad_norm=1e-4))
+    assert np.abs(small).max() < 1e-2 * np.abs(plain).max()
+    for model in (cnn, vib):
+        ref = simulate_updates_loop(model, P, X, y, random_state=2, private_update=PrivateUpdate(1.5))
+        got = simulate_updates(model, P, X, y, batch_size=4, random_state=2, private_update=PrivateUpdate(1.5))
+        np.testing.assert_allclose(got, ref, atol=2e-5 * max(np.abs(ref).max(), 1.0), rtol=0)
+        assert np.abs(got - simulate_updates(model, P, X, y, random_state=2)).max() > 1e-3
+
+
+def test_updated_model_is_the_update_the_attacker_observed(digits, vib):
+    P, X, y = _updates(digits, n=3)
+    u = PrivateUpdate(1.0)
+    deltas = simulate_updates(vib, P, X, y, random_state=9, private_update=u)
+    vib_mu = _mean_latent(vib)
+    d_mu = simulate_updates(vib_mu, P, X, y, random_state=9, private_update=u)
+    for i in range(3):
+        after = updated_model(vib_mu, X[i:i + 1], y[i:i + 1], private_update=u, random_state=9, index=i)
+        np.testing.assert_allclose((vib_mu.decision_function(P) - after.decision_function(P)).ravel(), d_mu[i],
+                                   atol=2e-5, rtol=0)
+    assert np.abs(deltas - d_mu).max() > 1e-3  # the sampling VIB's Δ carries latent noise on top
+    with pytest.raises(ValueError, match="one record"):
+        updated_model(vib, X, y)
+    with pytest.raises(ValueError, match="private_update"):
+        simulate_updates(vib, P, X, y, private_update=1.0)
+    with pytest.raises(ValueError, match="queries"):
+        simulate_updates(vib, P, X, y, queries=0)
+    with pytest.raises(ValueError, match="noise_multiplier"):
+        PrivateUpdate(-1.0)

@@ -30,6 +30,18 @@ def _check_document(doc, n_splits):
     assert art["undefended"]["points"][0]["attack_test"] > 0.95  # it sees f(x_K, v) of the target itself
     b = doc["baseline"]
     assert 0.3 < b["attack_prior"] < 0.4 and len(b["attack_prior_ci"]) == 2
+    assert b["attack_no_model"] == b["attack_ideal"] and len(b["values"]["attack_no_model"]) == n_splits
+    assert "utility_chance" in b and b["utility_chance"] > doc["series"][0]["points"][0]["utility"]
+    for key in ("series", "assisted_series"):
+        for s in doc[key]:
+            for p in s["points"]:
+                gains = [a - f for a, f in zip(p["values"]["attack_test"] if key == "series" else
+                                               p.get("values", {}).get("assisted_test", []),
+                                               b["values"]["attack_no_model"])]
+                assert p["gain_test"] == pytest.approx(p["attack_test"] - b["attack_no_model"], abs=1e-12)
+                if gains:
+                    assert p["gain_test"] == pytest.approx(sum(gains) / n_splits, abs=1e-12)
+                assert "gain_test_ci" in p and "resampled" in p["gain_test_ci_method"]
     summary = doc["summary"]
     assert summary["undefended_mse"] == doc["series"][0]["points"][0]["utility"]
     for name in ("MID", "AdaSSP"):
@@ -76,7 +88,8 @@ def test_plot_draws_every_series_with_labels_and_legend(tmp_path, monkeypatch):
                       {"defense": "AdaSSP", "knob": "epsilon", "points": [point]}],
            "art_series": [{"defense": "MID", "knob": "mid_lambda", "points": [point]}],
            "baseline": {"attack_prior": 0.37, "attack_prior_ci": [0.36, 0.38],
-                        "attack_known_attributes": 0.6, "attack_known_attributes_ci": [0.59, 0.61]}}
+                        "attack_known_attributes": 0.6, "attack_known_attributes_ci": [0.59, 0.61],
+                        "attack_no_model": 0.62, "attack_no_model_ci": [0.6, 0.64]}}
     fig2a.plot(doc, tmp_path / "f.png")
     ax = captured["fig"].axes[0]
     assert "MSE" in ax.get_xlabel() and "accuracy" in ax.get_ylabel()

@@ -32,8 +32,10 @@ def test_fig4a_and_fig4b_through_the_cli(tmp_path, data_home, monkeypatch, capsy
     assert {"utility", "utility_ci", "attack", "attack_ci", "attack_acc_top1", "attack_acc_top5",
             "success_any_of_5_restarts", "knn_dist_train", "knn_dist_test", "pixel_mse_identity_mean",
             "eps_rdp", "runs"} <= set(p)
-    assert p["attack"] == p["attack_acc_top1"] and p["runs"] == 2
-    assert b["baseline"]["chance"] == 0.2 and 0 <= b["baseline"]["attack_prior"] <= 1
+    assert {"confidence_true", "heldout_attack_acc_top1", "heldout_knn_dist_train", "private5_attack_acc_top1"} <= set(p)
+    assert p["attack"] == p["attack_acc_top1"] and p["runs"] == 2 and p["trials"]["attack_acc_top1"] == [5.0, 5.0]
+    assert b["baseline"]["chance"] == 0.1 and b["baseline"]["chance_private5"] == 0.2
+    assert 0 <= b["baseline"]["attack_prior"] <= 1
     assert {"margin_dp_minus_vib", "closest_pair", "VIB", "DP-SGD", "undefended"} <= set(b["summary"])
     assert b["run"]["command"].startswith("python -m paper_figs fig4b --quick")  # the command that redoes fig4b
     assert [c["id"] for c in b["claims"]] == [c["id"] for c in fig4b.CLAIMS]

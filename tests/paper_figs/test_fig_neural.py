@@ -28,13 +28,14 @@ def test_fig2c_and_fig3a_through_the_cli(tmp_path, data_home, monkeypatch, capsy
         assert [s["defense"] for s in doc["series"]] == ["undefended", "VIB", "DP-SGD"]
         assert doc["series"][1]["knob"] == "beta" and len(doc["series"][1]["points"]) == 2
         p = doc["series"][2]["points"][0]
-        assert {"utility", "utility_ci", "attack_train", "attack_test", "attack_ci", "runs", "ece",
-                "eps_rdp"} <= set(p)
+        assert {"utility", "utility_ci", "attack_train", "attack_ci", "runs", "ece", "eps_rdp"} <= set(p)
+        assert "attack_test" not in p  # the official roles: the held-out images are the attacker's own
         assert doc["baseline"]["chance"] == 1 / 40 and 0 <= doc["baseline"]["attack_prior"] <= 1
         assert set(doc["summary"]) == {"within_test_accuracy_points", "undefended", "VIB", "DP-SGD"}
         # the quick tag, what the seeds re-draw, every interval's method and the per-seed values
         assert doc["settings"]["quick"] is True and doc["replication"]["n"] == 2
-        assert doc["replication"]["test_train_ratio"] == pytest.approx(2 / (5 + 3))  # test / (training + attacker's)
+        # official roles: 5 training and 5 test images per identity (the test images are the attacker's)
+        assert doc["replication"]["test_train_ratio"] == pytest.approx(5 / 5)
         assert p["attack_train_ci_method"] == "max(resampled-t, wilson-pooled)" and len(p["values"]["attack_train"]) == 2
         assert p["trials"]["attack_train"] == [200.0, 200.0] and doc["deviations"]
     assert (tmp_path / "fig2c_reconstructions.png").stat().st_size > 0

@@ -102,7 +102,7 @@ def test_one_block_per_sentence_with_its_rows(built):
     quotes = [r["quote"] for r in data["claims"]]
     assert [b["quote"] for b in data["sentences"]] == list(dict.fromkeys(quotes))
     consistent = next(b for b in data["sentences"] if b["quote"].startswith("Figure 2 shows that MID can consistently"))
-    assert {r["figure"] for r in consistent["rows"]} == {"fig2a", "fig2b", "fig2c", "fig2d"}
+    assert {r["figure"] for r in consistent["rows"]} == {"fig2a", "fig2b", "fig2b_affairs", "fig2c", "fig2d"}
     assert page.count("<p class='quote'>") == len(data["sentences"])
 
 

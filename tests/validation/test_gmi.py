@@ -37,8 +37,57 @@ def test_mnist_roles_private_0_to_4_public_5_to_9_padded_to_32(data_home):
     m = load_mnist(data_home)
     public = m.data[m.target >= 5][:50]
     np.testing.assert_array_equal(d.X_public[:, 2:-2, 2:-2], public)
+    np.testing.assert_array_equal(d.y_public, m.target[m.target >= 5][:50])
     first_zero = m.data[np.flatnonzero(m.target == 0)[0]]
     np.testing.assert_array_equal(d.X_train[np.flatnonzero(d.y_train == 0)[0], 2:-2, 2:-2], first_zero)
+    # the held-out judge's private digits: the first half of the test file's digits 0-4, per digit
+    t = load_mnist(data_home, train=False)
+    n0 = int(np.sum(t.target == 0))
+    assert int(np.sum(d.y_heldout_judge == 0)) == (n0 + 1) // 2
+    np.testing.assert_array_equal(d.X_heldout_judge[0, 2:-2, 2:-2], t.data[np.flatnonzero(t.target < 5)[0]])
+
+
+@pytest.mark.parametrize("config", [GMIConfig(private_per_class=50, test_per_class=20, public_limit=500), vg.QUICK],
+                         ids=["mnist", "digits"])
+def test_the_heldout_judge_never_sees_the_targets_training_images(config, data_home):
+    d = load_gmi_data(config, data_home)
+    train, test, held = (set(d.ids[k].tolist()) for k in ("train", "test", "heldout_judge"))
+    assert not train & test and not train & held and not test & held
+    X, y, ids = d.judge_training_set("heldout")
+    assert not set(ids.tolist()) & train, "the held-out judge is trained on a private training image"
+    assert not {x.tobytes() for x in X} & {x.tobytes() for x in d.X_train}
+    assert set(np.unique(y)) == set(range(10))
+    # the headline judge: the target's training images and as many public images per digit
+    X10, y10, ids10 = d.judge_training_set("judge10")
+    assert train <= set(ids10.tolist()) and set(np.unique(y10)) == set(range(10))
+    counts = np.bincount(y10)
+    assert counts[5:].max() <= counts[:5].max()
+    _, y5, ids5 = d.judge_training_set("private5")
+    assert set(np.unique(y5)) == set(range(5)) and set(ids5.tolist()) == train
+
+
+def test_prior_samples_score_at_or_below_chance_under_the_ten_digit_judge():
+    from scipy.stats import binomtest
+
+    from defenses.neural.gmi import InversionEvaluation, WGANGPPrior, gan_only_baseline
+
+    d = load_gmi_data(vg.QUICK)
+    prior = WGANGPPrior(dim=16, epochs=10, batch_size=32, random_state=0, progress=False, device="cpu").fit(d.X_public)
+    ids = np.tile(np.arange(5), 200)  # 1,000 samples of the prior, balanced identities
+    result = gan_only_baseline(prior, ids, 1, random_state=1)
+    scores = {}
+    for judge in ("judge10", "private5"):
+        X, y, _ = d.judge_training_set(judge)
+        ev = InversionEvaluation(vg._evaluator(vg.QUICK, "cpu", 0).fit(X, y), d.X_train, d.y_train, d.X_test, d.y_test)
+        hits = int(round(ev.score(result)["attack_acc_top1"] * len(ids)))
+        scores[judge] = (hits, ev.chance_top1)
+    hits, chance = scores["judge10"]
+    assert chance == 0.1
+    # H0: the rate is at most chance; a false failure has probability < 1e-4 when it holds (one-sided
+    # exact binomial test). The 5-way judge credits every sample to a private digit: 1/5 in expectation.
+    assert binomtest(hits, len(ids), chance, alternative="greater").pvalue > 1e-4, hits
+    hits5, chance5 = scores["private5"]
+    assert chance5 == 0.2 and binomtest(hits5, len(ids), 0.1, alternative="greater").pvalue < 1e-4, hits5
 
 
 def test_digits_roles_are_disjoint_and_upsampled():
@@ -47,7 +96,7 @@ def test_digits_roles_are_disjoint_and_upsampled():
     np.testing.assert_array_equal(d.X_train[:, ::2, ::2], d.X_train[:, 1::2, 1::2])  # 2×2 pixel blocks
     flat = {x.tobytes() for x in d.X_train} & {x.tobytes() for x in d.X_test}
     assert not flat, "a private image is both in training and held out"
-    assert len(d.X_public) == 1797 - len(d.X_train) - len(d.X_test)
+    assert len(d.X_public) == 1797 - len(d.X_train) - len(d.X_test) - len(d.X_heldout_judge)
     capped = load_gmi_data(TINY)
     assert np.array_equal(np.bincount(capped.y_train), [20] * 5) and len(capped.X_public) == 64
 
@@ -61,8 +110,11 @@ def test_every_run_has_the_metrics_of_its_setting(sweep):
     _, res = sweep
     assert len(res["runs"]) == len(TINY.settings()) * TINY.n_seeds
     for key, m in res["runs"].items():
-        for name in ("attack_acc_top1", "attack_acc_top5", "success_any_of_5_restarts"):
-            assert 0.0 <= m[name] <= 1.0, (key, name)
+        for prefix in vg.JUDGES.values():
+            for name in ("attack_acc_top1", "attack_acc_top5", "success_any_of_5_restarts", "confidence_true"):
+                assert 0.0 <= m[prefix + name] <= 1.0, (key, prefix + name)
+            assert m[f"{prefix}attack_acc_top1_trials"] == 5 * TINY.attacks_per_identity
+            assert m[f"{prefix}knn_dist_train"] >= 0
         assert m["knn_dist_train"] >= 0 and m["knn_dist_test"] >= 0 and m["pixel_mse_identity_mean"] > 0
         assert m["success_any_of_5_restarts"] >= m["attack_acc_top1"] or key.startswith("GAN-only")
         if key.startswith("GAN-only"):
@@ -75,19 +127,22 @@ def test_every_run_has_the_metrics_of_its_setting(sweep):
     assert res["baseline"]["runs"] == TINY.n_seeds and "attack_acc_top1_ci" in res["baseline"]
 
 
-def test_artifacts_are_written_once_and_travel_inside_the_unit_function(sweep, data_home):
+def test_artifacts_are_written_once_per_seed_and_travel_inside_the_unit_function(sweep, data_home):
     out, res = sweep
-    for kind in ("prior", "evaluator"):
-        (path,) = (out / "gmi_artifacts").glob(f"{kind}-*.pt")
-        digest = sha256(path.read_bytes()).hexdigest()
-        assert res["config"][f"{kind}_sha256"] == res["artifacts"][kind]["sha256"] == digest
+    for kind in ("prior", *vg.JUDGES):
+        paths = sorted((out / "gmi_artifacts").glob(f"{kind}-*.pt"))
+        assert len(paths) == TINY.n_seeds  # re-drawn per seed
+        digests = {sha256(p.read_bytes()).hexdigest() for p in paths}
+        assert digests == {res["artifacts"][f"{kind}-{k}"]["sha256"] for k in range(TINY.n_seeds)}
+        assert digests == {res["config"]["artifact_sha256"][f"{kind}-{k}"] for k in range(TINY.n_seeds)}
+        assert len(digests) == TINY.n_seeds  # different seeds, different networks
     assert sorted(p.name for p in (out / "gmi_recon_tiny").iterdir()) == [
         "DP-SGD_noise_multiplier=1.npz", "GAN-only.npz", "VIB_beta=0.1.npz", "undefended.npz"]
-    blob = Path(res["artifacts"]["prior"]["file"]).read_bytes()
-    exp = vg.GMIExperiment(TINY, blob, b"evaluator", data_home=data_home, device="cpu")
+    blob = Path(res["artifacts"]["prior-0"]["file"]).read_bytes()
+    exp = vg.GMIExperiment(TINY, {0: {"prior": blob}}, data_home=data_home, device="cpu")
     exp._cache["data"] = "loaded"
     again = _pickle().loads(_pickle().dumps(exp))
-    assert again.prior_bytes == blob and again._cache == {}
+    assert again.artifacts[0]["prior"] == blob and again._cache == {}
 
 
 def test_a_rerun_resumes_without_training_anything(sweep, data_home, monkeypatch):
@@ -114,10 +169,14 @@ def test_a_missing_artifact_is_reported_not_silently_retrained(sweep, data_home,
 
 
 def test_each_artifact_is_keyed_by_what_it_depends_on():
-    prior, evaluator = vg._artifact_units(TINY)
-    prior2, evaluator2 = vg._artifact_units(replace(TINY, eval_epochs=2, betas=(1.0,)))
-    assert prior.key == prior2.key and evaluator.key != evaluator2.key
+    units = vg._artifact_units(TINY)
+    assert len(units) == 4 * TINY.n_seeds and len({u.key for u in units}) == len(units)
+    prior, judge = units[0], units[1]
+    again = vg._artifact_units(replace(TINY, eval_epochs=2, betas=(1.0,)))
+    assert prior.key == again[0].key and judge.key != again[1].key
     assert vg._artifact_units(replace(TINY, gan_dim=8))[0].key != prior.key
+    once = vg._artifact_units(replace(TINY, artifacts_per_seed=False))
+    assert len(once) == 4 and once[0].key == prior.key  # seed 0's artifacts serve every seed
 
 
 def _series():

@@ -24,6 +24,8 @@ def test_survey_table_puts_arts_white_box_beside_ours(tmp_path, data_home, monke
             for part in ("train", "test"):
                 assert 0 <= p[f"{name}_{part}_f1"] <= 1 and p[f"{name}_{part}_f1_ci"] is None  # 1 split
         assert 0.9 <= p["agree_art_counts_train"] <= 1  # ART's rule is MAP with counts but for ties/Φ
+        assert p["gain_naive_map_test_f1"] == pytest.approx(p["naive_map_test_f1"] - p["no_model_test_f1"], abs=1e-12)
+    assert 0 <= doc["baseline"]["attack_no_model"] <= 1 and len(doc["baseline"]["values"]["attack_no_model"]) == 1
     assert "ART AttributeInferenceWhiteBoxDecisionTree" in vi._format_survey(doc)
     assert "[n/a (1 split)]" in vi._format_survey(doc)  # one split gives no interval, never a zero-width one
     again = vi.survey_table(tmp_path, n_splits=1, data_home=data_home, progress=False)  # resumed
@@ -36,7 +38,12 @@ def test_iwpc_table_runs_arts_black_box_and_baselines(tmp_path, data_home, monke
     ols, ada = (s["points"][0] for s in doc["series"])
     for name in vi.IWPC_ATTACKS:
         assert 0 <= ols[f"{name}_test"] <= 1
-    assert all(f"{name}_test" not in ada for name in vi._MODEL_FREE)
+    assert all(f"{name}_test" not in ada for name in vi._MODEL_FREE if name != "ideal")
+    # the strongest adversary without the model ("ideal") is measured in every setting: the gains are paired
+    for p in (ols, ada):
+        assert p["gain_naive_map_test"] == pytest.approx(p["naive_map_test"] - p["ideal_test"], abs=1e-12)
+        assert "resampled" in p["ci_methods"]["gain_*_ci"]
+    assert doc["baseline"]["attack_no_model"] == ols["ideal_test"] and doc["baseline"]["values"]["attack_no_model"]
     assert ols["art_blackbox_lr_test"] > 0.95 > ols["ideal_test"] > ols["prior_test"]
     assert abs(ols["art_truelabel_lr_test"] - ols["ideal_test"]) < 0.05
     assert "AttributeInferenceBlackBox" in vi._format_iwpc(doc)

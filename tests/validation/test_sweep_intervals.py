@@ -105,3 +105,21 @@ def test_more_splits_extend_a_store_and_fewer_read_the_first_ones(tmp_path):
     assert calls == [0, 1, 2, 3] and len(more) == 4 and len(fewer) == 3  # nothing computed twice
     with pytest.raises(ValueError, match="other settings"):  # anything else that sets the numbers still counts
         run_sweep(s, 2, evaluate, tmp_path / "store.json", {"dataset": "other"}, progress=False)
+
+
+def test_corrected_resampled_t_inflates_the_variance_for_overlapping_splits():
+    from scipy.stats import t as student_t
+
+    from validation.sweep import corrected_resampled_t
+
+    v = np.array([0.1, 0.3, 0.2, 0.4, 0.25])
+    m, lo, hi = corrected_resampled_t(v, 0.2)
+    half = student_t.ppf(0.975, 4) * np.sqrt((1 / 5 + 0.2 / 0.8) * v.var(ddof=1))  # Nadeau & Bengio (2003)
+    assert m == pytest.approx(0.25) and (lo, hi) == pytest.approx((m - half, m + half), rel=1e-12)
+    plain = student_t.ppf(0.975, 4) * v.std(ddof=1) / np.sqrt(5)
+    assert hi - m > plain  # wider than the plain t-interval
+    for degenerate in ([0.3], [0.1, 0.1, 0.1]):  # one split, or no variation: no interval, never zero width
+        m, lo, hi = corrected_resampled_t(degenerate, 0.2)
+        assert np.isnan(lo) and np.isnan(hi) and m == pytest.approx(degenerate[0])
+    with pytest.raises(ValueError, match="test_fraction"):
+        corrected_resampled_t(v, 1.0)

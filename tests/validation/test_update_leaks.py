@@ -11,7 +11,9 @@ from validation.engine import SerialExecutor, Unit
 from validation.neural import SOFTMAX_RELEASE
 from validation.sweep import Setting
 from validation.update_leaks import (
+    DP_UPDATE,
     QUICK,
+    VIB_MEAN,
     UpdateLeaksConfig,
     UpdateLeaksExperiment,
     matched_points,
@@ -21,12 +23,15 @@ from validation.update_leaks import (
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-#: A tiny but complete sweep on the 8×8 digits: two epochs everywhere, one round of two attack epochs; one
-#: rounding and one noise level of the undefended CNN's released probabilities.
+#: A tiny but complete sweep on the 8×8 digits: two epochs everywhere, one round of two attack epochs; the
+#: VIB with its mean latent, one private update step, one rounding and one noise level of the undefended CNN's
+#: released probabilities; query budgets 1 and 3.
 TINY = UpdateLeaksConfig(dataset="digits", n_target=150, n_shadow=150, n_shadow_updates=120, n_target_updates=60,
                          n_test=100, epochs=2, patience=2, batch_size=50, dp_batch_size=10, attack_rounds=1,
                          attack_epochs_per_round=2, betas=(0.1,), noise_multipliers=(1.0,), n_seeds=2,
-                         roundings=(0.3,), uniform_noises=(0.1,))
+                         roundings=(0.3,), uniform_noises=(0.1,), queries=(1, 3), update_epsilons=(10.0,),
+                         n_utility_updates=2)
+DEFENSES = ["undefended", "VIB", VIB_MEAN, "DP-SGD", DP_UPDATE, SOFTMAX_RELEASE, "rounding", "uniform noise"]
 
 
 def test_roles_are_disjoint_seeded_and_sized():
@@ -69,13 +74,17 @@ def sweep(tmp_path_factory):
 
 def test_every_run_has_the_metrics_of_its_defense(sweep):
     _, res = sweep
-    assert len(res["runs"]) == 6 * TINY.n_seeds
+    assert len(res["runs"]) == len(DEFENSES) * TINY.n_seeds
     for key, m in res["runs"].items():
-        for name in ("utility", "train_accuracy", "ece", "attack", "attack_round_mean", "prior"):
+        for name in ("utility", "train_accuracy", "ece", "attack", "attack_round_mean", "prior", "attack_q1",
+                     "attack_q3"):
             assert 0.0 <= m[name] <= 1.0, (key, name)
-        assert m["delta_rms"] > 0
+        assert m["delta_rms"] > 0 and m["attack_q1"] == m["attack"]
         if key.startswith("VIB"):
             assert m["kl_nats"] > 0
+        if key.startswith(DP_UPDATE):  # the model served after the private update, and the update's ε
+            assert 0.0 <= m["utility_before_update"] <= 1.0 and m["noise_multiplier"] > 0
+            assert 0 < m["eps_add_remove"] < 10.0
         if key.startswith("DP-SGD"):
             assert m["eps_rdp"] > 0 and m["eps_prv"] <= m["eps_rdp"] and m["noise_multiplier"] == 1.0
     # the label prior depends on the seed's roles only, not on the defense
@@ -87,15 +96,14 @@ def test_every_run_has_the_metrics_of_its_defense(sweep):
 
 def test_series_follow_the_figure_schema(sweep):
     _, res = sweep
-    assert [s["defense"] for s in res["series"]] == ["undefended", "VIB", "DP-SGD", SOFTMAX_RELEASE, "rounding",
-                                                     "uniform noise"]
-    p = res["series"][2]["points"][0]
+    assert [s["defense"] for s in res["series"]] == DEFENSES
+    p = res["series"][3]["points"][0]
     assert p["knob"] == 1.0 and p["runs"] == 2 and len(p["attack_ci"]) == 2 and "eps_rdp_ci" in p
     assert p["attack_ci"][0] <= p["attack"] <= p["attack_ci"][1]
-    assert {k: len(v) for k, v in p["per_seed"].items()} == {"utility": 2, "attack": 2, "ece": 2, "prior": 2}
+    assert {k: len(v) for k, v in p["per_seed"].items()} == {"utility": 2, "attack": 2, "ece": 2, "prior": 2,
+                                                             "attack_q1": 2, "attack_q3": 2}
     assert np.isclose(np.mean(p["per_seed"]["attack"]), p["attack"])
-    assert set(matched_points(res["series"], within=1.0)) == {"undefended", "VIB", "DP-SGD", SOFTMAX_RELEASE,
-                                                              "rounding", "uniform noise"}
+    assert set(matched_points(res["series"], within=1.0)) == set(DEFENSES)
     assert matched_points(res["series"], within=-1.0)["VIB"] is None
 
 
@@ -127,7 +135,7 @@ def test_output_perturbations_release_the_undefended_cnn_of_the_seed(sweep):
     # a run whose undefended models were trained for it (a fresh process) equals the sweep's, which reused them;
     # it runs as the sweep's units did, at one thread (float sums, hence the digits, depend on the thread count)
     experiment = UpdateLeaksExperiment(TINY, device="cpu")
-    ((_, ok, fresh),) = SerialExecutor(threads=1).imap(
+    ((_, ok, fresh, _),) = SerialExecutor(threads=1).imap(
         lambda unit: experiment(Setting("uniform noise", "a", 0.1), 1), [Unit("fresh", None, 0)])
     assert ok and fresh.value == runs["uniform noise|a=0.1|split=1"]
 
