@@ -84,11 +84,13 @@ class TrainingConfig:
 
 @dataclass(frozen=True)
 class Style:
-    """How a defense's series is drawn (matplotlib colour, marker and line style)."""
+    """How a defense's series is drawn: matplotlib colour, marker and line style, and where its knob labels
+    sit beside the points (offset in points)."""
 
     color: str
     marker: str
     line: str = "-"
+    offset: tuple[int, int] = (4, 4)
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,8 @@ class Defense:
         For a release or an update step: the trained defense whose model is released or updated.
     stochastic : bool
         Whether two queries of one input can get different answers (then an attacker averages over queries).
+    accounted : bool
+        Whether its models carry a privacy accountant's ε (``epsilon_``: metrics ``eps_rdp``, ``eps_prv``).
     build, perturbation, view, update : callable or None
         The builder of its kind (module docstring).
     """
@@ -126,6 +130,7 @@ class Defense:
     symbol: str | None = None
     base: str | None = None
     stochastic: bool = False
+    accounted: bool = False
     build: Callable[..., Any] | None = None
     perturbation: Callable[..., Any] | None = None
     view: Callable[[Any], Any] | None = None
@@ -285,12 +290,12 @@ def _private_update(value, training: TrainingConfig):
 #: The image classifiers' defenses (Fig. 1, 2(c), 2(d), 3, 4(a), 4(b), the ART figure).
 NEURAL = Registry("neural")
 NEURAL.register(Defense("undefended", "model", "undefended", Style("black", "*"), "nothing", build=_cnn))
-NEURAL.register(Defense("VIB", "model", "VIB", Style("tab:blue", "o"),
+NEURAL.register(Defense("VIB", "model", "MID (VIB)", Style("tab:blue", "o", offset=(-34, 2)),
                         "no record with a guarantee; latent noise in every answer", knob="beta", symbol="β",
                         stochastic=True, build=_vib))
-NEURAL.register(Defense("DP-SGD", "model", "DP-SGD", Style("tab:red", "s"),
+NEURAL.register(Defense("DP-SGD", "model", "DP-SGD", Style("tab:red", "s", offset=(4, -10)),
                         "the training set, (ε, δ)-DP; not the update record", knob="noise_multiplier", symbol="σ",
-                        build=_dpsgd))
+                        accounted=True, build=_dpsgd))
 NEURAL.register(Defense("undefended (softmax release)", "release", "undefended (softmax release)", Style("0.35", "P"),
                         "nothing", base="undefended", perturbation=_identity))
 NEURAL.register(Defense("rounding", "release", "rounding", Style("tab:orange", "D"),

@@ -28,9 +28,9 @@ from defenses.datasets.faces import split_faces
 from defenses.neural import VIBClassifier
 from paper_figs._claims import Replication, claim, trend
 from paper_figs._common import check_seeds, deviation, pyplot, replication, save
+from validation.configs import settings_of
 from validation.engine import Executor, Unit, run_units
 from validation.store import ResultStore, write_json_atomic
-from validation.sweep import Setting
 
 NAME = "fig1"
 CONFIGS: dict[str, dict[str, Any]] = {
@@ -93,7 +93,7 @@ def compute(*, quick: bool, device: str, data_home, store_path: str | os.PathLik
     n_seeds = check_seeds(seeds) or SEEDS["quick" if quick else "full"]
     d = load_faces(data_home)
     ident_idx = _identity_images(split_faces(d.target, 5, 2, 3, random_state=SPLIT_SEED), d.target)
-    settings = [Setting("VIB", "beta", float(beta)) for beta in cfg["betas"]]
+    settings = settings_of("VIB", cfg["betas"])
     units = [Unit(NAME, s, k) for s in settings for k in range(n_seeds)]
     store = None if store_path is None else ResultStore(store_path, {"figure": NAME, **cfg, "identity": IDENTITY,
                                                                      "split_seed": SPLIT_SEED})

@@ -26,6 +26,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
+from defenses.registry import TREE
 from paper_figs._claims import WITHIN_5_POINTS, UtilityRange, claim, compare_tradeoffs, vulnerability_grows_with_utility
 from paper_figs._common import check_seeds, deviation, pyplot, replication
 from validation.engine import Executor
@@ -38,7 +39,7 @@ CONFIGS: dict[bool, TreeSweepConfig] = {True: QUICK, False: FULL}
 ATTACK_TITLES = {"naive_map": "Naive MAP (black box)", "map_counts": "MAP with counts (white box)"}
 #: The model-using attacker drawn beside each of the paper's attacks (the same evidence, learned).
 ASSISTED = {"naive_map": "assisted_black_box", "map_counts": "assisted_white_box"}
-COLORS = {"MID": "tab:red", "DP-ID3": "tab:blue", "Priority": "tab:green", "ID3 (no defense)": "black"}
+COLORS = {d.name: d.style.color for d in TREE}
 
 
 def tree_figure(name: str, attack: str, title: str, out_dir, *, quick: bool, data_home,

@@ -30,11 +30,13 @@ from typing import Any
 from dataclasses import replace
 
 from paper_figs._common import check_seeds, deviation, pyplot, replication, save
-from paper_figs.fig2c import _SYMBOL, _eps_label, _errorbars, neural_claims, series_style
+from defenses.registry import NEURAL
+from paper_figs.fig2c import _errorbars, eps_box, knob_label, neural_claims, series_style
 from validation.engine import Executor
 from validation.store import write_json_atomic
 import validation.update_leaks as vu
-from validation.update_leaks import DP_UPDATE, matched_points, run_update_leaks_sweep
+from validation.configs import MATCHED, UNDEFENDED
+from validation.update_leaks import matched_points, run_update_leaks_sweep
 
 NAME = "fig2d"
 N_CLASSES = 10
@@ -70,10 +72,11 @@ def figure_document(res: dict[str, Any], name: str, title: str) -> dict[str, Any
     cfg = res["config"]
     series = [{**s, "points": [{**p} for p in s["points"]]} for s in res["series"]]
     for s in series:
-        for p in s["points"]:  # the private update's ε is its knob; DP-SGD's comes from its accountants
-            if s["defense"] == DP_UPDATE:
+        defense = NEURAL.get(s["defense"])
+        for p in s["points"]:  # a private update step's ε is its knob; DP-SGD's comes from its accountants
+            if defense is not None and defense.kind == "update" and defense.knob == "epsilon":
                 p["eps_update_replace"] = p["knob"]
-    und = next(s for s in series if s["defense"] == "undefended")["points"][0]
+    und = next(s for s in series if s["defense"] == UNDEFENDED)["points"][0]
     roles = (f"target {cfg['n_target']}, shadow {cfg['n_shadow']}, shadow updates {cfg['n_shadow_updates']}, "
              f"target updates {cfg['n_target_updates']}, probes {cfg['probes_per_class']} per class"
              + (f", test {cfg['n_test']}" if cfg["n_test"] else ""))
@@ -146,7 +149,7 @@ def summarize(series: list[dict[str, Any]], within: float = 0.05) -> dict[str, A
     matched = matched_points(series, within)
     for name, p in matched.items():
         out[name] = None if p is None else {k: p[k] for k in keep if k in p}
-    vib, dp = matched["VIB"], matched["DP-SGD"]
+    vib, dp = (matched[name] for name in MATCHED)
     out["vib_ece_below_dp"] = None if vib is None or dp is None else bool(vib["ece"] < dp["ece"])
     out["vib_ece_significantly_below_dp"] = (None if vib is None or dp is None
                                              else bool(vib["ece_ci"][1] < dp["ece_ci"][0]))
@@ -176,22 +179,20 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
         ax.errorbar([p["utility"] for p in pts], [p["attack"] for p in pts], xerr=_errorbars(pts, "utility"),
                     yerr=_errorbars(pts, "attack"), fmt=marker, ls="-" if len(pts) > 1 else "none", color=color,
                     ms=9 if marker == "*" else 6, capsize=2, lw=1.2, label=label)
-        sym = _SYMBOL.get(s["defense"], s["knob"])
         for p in pts:
             if s["knob"] is not None:
-                ax.annotate(f"{sym}={p['knob']:g}", (p["utility"], p["attack"]), textcoords="offset points",
-                            xytext=(4, -10 if s["defense"] == "DP-SGD" else 4), fontsize=7, color=color)
+                ax.annotate(knob_label(s, p), (p["utility"], p["attack"]), textcoords="offset points",
+                            xytext=NEURAL.style(s["defense"]).offset, fontsize=7, color=color)
             ys = [p.get(f"attack_q{k}", p["attack"] if k == 1 else None) for k in queries]
             if None not in ys and len(queries) > 1:
                 qx.plot(queries, ys, marker=marker, color=color, lw=1.1, ms=5, alpha=0.9,
                         ls="--" if p.get("queries_identical") else "-")
-                tag = "" if s["knob"] is None else f" {sym}={p['knob']:g}"
+                tag = "" if s["knob"] is None else f" {knob_label(s, p)}"
                 qx.annotate(f"{s['defense']}{tag}", (queries[-1], ys[-1]), textcoords="offset points",
                             xytext=(4, 0), fontsize=6, color=color, va="center")
-        if s["defense"] == "DP-SGD":
-            lines = [f"DP-SGD ε at δ={doc['settings']['delta']:g} (RDP / PRV):"] + [
-                f"σ={p['knob']:g}: {_eps_label(p)}" for p in sorted(pts, key=lambda q: q["knob"])]
-            ax.text(0.02, 0.98, "\n".join(lines), transform=ax.transAxes, ha="left", va="top", fontsize=7,
+        box = eps_box(s, pts, doc["settings"]["delta"])
+        if box is not None:
+            ax.text(0.02, 0.98, box, transform=ax.transAxes, ha="left", va="top", fontsize=7,
                     color=color, bbox={"facecolor": "white", "edgecolor": "0.8", "alpha": 0.9})
     ax.set_xlabel("test accuracy")
     ax.set_ylabel("label-inference accuracy (target updates)")

@@ -38,7 +38,7 @@ import numpy as np
 
 from defenses.datasets import DataFileError
 from defenses.interop import art_available
-from defenses.registry import NEURAL
+from defenses.registry import LINEAR, NEURAL
 from mitheory.cli import count, terminal_columns
 from validation.cli import (
     add_executor_arguments,
@@ -179,12 +179,9 @@ _MODEL_FREE = ("ideal", "art_truelabel_lr", "art_truelabel_rf", "prior")
 def iwpc_evaluate(problem, *, seed: int = 0, test_size: float = 0.2, delta: float = 1e-6):
     """``evaluate(setting, split)`` for the IWPC table (splits of :class:`validation.linear.IWPCProblem`)."""
     from sklearn.exceptions import ConvergenceWarning
-    from sklearn.linear_model import LinearRegression
 
     from defenses.interop.art import ARTBlackBoxAttack, ARTTrueLabelBaseline
     from defenses.linear import (
-        AdaSSPRegression,
-        MIDLinearRegression,
         NaiveMAPRegressionAttack,
         NoModelBaseline,
         PriorBaseline,
@@ -194,12 +191,9 @@ def iwpc_evaluate(problem, *, seed: int = 0, test_size: float = 0.2, delta: floa
     p = problem
 
     def model_for(setting: Setting, split: int):
-        if setting.defense == "MID":
-            return MIDLinearRegression(mid_lambda=float(setting.value))
-        if setting.defense == "AdaSSP":
-            return AdaSSPRegression(epsilon=float(setting.value), delta=delta, x_bound=p.x_bound, y_bound=p.y_bound,
-                                    calibration="analytic", random_state=np.random.default_rng([seed, 1, split]))
-        return LinearRegression()
+        name = "undefended" if setting == IWPC_SETTINGS[0] else setting.defense  # the table's name of OLS
+        return LINEAR.build(name, setting.value, delta=delta, x_bound=p.x_bound, y_bound=p.y_bound,
+                            calibration="analytic", random_state=np.random.default_rng([seed, 1, split]))
 
     def evaluate(setting: Setting, split: int) -> dict[str, float]:
         tr, te = p.split(seed, split, test_size)
