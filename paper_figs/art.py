@@ -22,7 +22,7 @@ import numpy as np
 
 from dataclasses import replace
 
-from paper_figs._common import check_seeds, deviation, pyplot, replication, save
+from paper_figs._common import check_seeds, deviation, pyplot, replication, save, with_scale
 from paper_figs.fig2c import knob_label
 from validation.engine import Executor
 from validation.interop import miface_config, run_miface
@@ -105,6 +105,7 @@ def plot(doc: dict[str, Any], recon_dir: str | os.PathLike, path: str | os.PathL
     return save(fig, path)
 
 
+@with_scale
 def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
          executor: Executor | None = None, seeds: int | None = None) -> Path:
     out_dir = Path(out_dir)

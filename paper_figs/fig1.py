@@ -27,7 +27,7 @@ from defenses.datasets import load_faces
 from defenses.datasets.faces import split_faces
 from defenses.neural import VIBClassifier
 from paper_figs._claims import Replication, claim, trend
-from paper_figs._common import check_seeds, deviation, pyplot, replication, save
+from paper_figs._common import check_seeds, deviation, pyplot, replication, save, with_scale
 from validation.configs import settings_of
 from validation.engine import Executor, Unit, run_units
 from validation.store import ResultStore, write_json_atomic
@@ -154,6 +154,7 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
     return save(fig, path)
 
 
+@with_scale
 def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
          executor: Executor | None = None, seeds: int | None = None) -> Path:
     out_dir = Path(out_dir)

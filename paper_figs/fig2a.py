@@ -17,7 +17,7 @@ from typing import Any
 
 from defenses.registry import LINEAR
 from paper_figs._claims import WITHIN_10_PERCENT, claim, compare_tradeoffs, vulnerability_grows_with_utility
-from paper_figs._common import check_seeds, deviation, pyplot, replication, save
+from paper_figs._common import check_seeds, deviation, pyplot, replication, save, with_scale
 from validation.engine import Executor
 from validation.linear import FULL_GRID, QUICK_GRID, run_linear_sweep, within_mse_budget
 from validation.store import write_json_atomic
@@ -116,6 +116,7 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
     return save(fig, path)
 
 
+@with_scale
 def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto",
          data_home: str | os.PathLike | None = None, executor: Executor | None = None,
          seeds: int | None = None) -> Path:

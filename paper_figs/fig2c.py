@@ -24,7 +24,7 @@ from dataclasses import replace
 
 from paper_figs._claims import (COMMON_RANGE, WITHIN_5_POINTS, claim, compare_tradeoffs, not_effective,
                                 vulnerability_grows_with_utility)
-from paper_figs._common import check_seeds, deviation, pyplot, replication, save
+from paper_figs._common import check_seeds, deviation, pyplot, replication, save, with_scale
 from validation.engine import Executor
 import validation.neural as vn
 from defenses.registry import NEURAL
@@ -263,6 +263,7 @@ def plot_reconstructions(doc: dict[str, Any], recon_dir: str | os.PathLike, path
     return save(fig, path)
 
 
+@with_scale
 def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
          executor: Executor | None = None, seeds: int | None = None) -> Path:
     out_dir = Path(out_dir)

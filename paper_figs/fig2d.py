@@ -35,7 +35,7 @@ from paper_figs.fig2c import _errorbars, eps_box, knob_label, neural_claims, ser
 from validation.engine import Executor
 from validation.store import write_json_atomic
 import validation.update_leaks as vu
-from validation.configs import MATCHED, UNDEFENDED
+from validation.configs import MATCHED, UNDEFENDED, quick_scale
 from validation.update_leaks import matched_points, run_update_leaks_sweep
 
 NAME = "fig2d"
@@ -58,12 +58,14 @@ def dataset_label(res: dict[str, Any], quick: bool) -> str:
 
 
 def update_leaks_sweep(out_dir, *, quick: bool, device: str, data_home, executor: Executor | None,
-                       seeds: int | None) -> dict[str, Any]:
-    """Run or resume the Update-Leaks sweep of Fig. 2(d)/3(b); ``seeds`` overrides the configuration's seeds."""
+                       seeds: int | None, scale: str | None = None) -> dict[str, Any]:
+    """Run or resume the Update-Leaks sweep of Fig. 2(d)/3(b) at ``scale`` (:data:`validation.configs.SCALES`;
+    None: the device's default, ``quick=True``: quick); ``seeds`` overrides the configuration's seeds."""
+    scale = quick_scale(quick, scale)
     config = None
     if check_seeds(seeds) is not None:
-        config = replace(vu.QUICK if quick else vu.default_config(device), n_seeds=seeds)
-    return run_update_leaks_sweep(out_dir, quick=quick, device=device, data_home=data_home, executor=executor,
+        config = replace(vu.scaled_config(scale, device), n_seeds=seeds)
+    return run_update_leaks_sweep(out_dir, scale=scale, device=device, data_home=data_home, executor=executor,
                                   config=config)
 
 
@@ -212,10 +214,11 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
 
 
 def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
-         executor: Executor | None = None, seeds: int | None = None) -> Path:
+         executor: Executor | None = None, seeds: int | None = None, scale: str | None = None) -> Path:
     out_dir = Path(out_dir)
+    quick = quick_scale(quick, scale) == "quick"
     res = update_leaks_sweep(out_dir, quick=quick, device=device, data_home=data_home, executor=executor,
-                             seeds=seeds)
+                             seeds=seeds, scale=scale)
     doc = figure_document(res, NAME, "Fig. 2(d): Update-Leaks label inference vs utility" + dataset_label(res, quick))
     doc["png"] = plot(doc, out_dir / f"{NAME}.png").name
     return write_json_atomic(out_dir / f"{NAME}.json", doc)

@@ -23,7 +23,7 @@ from defenses.registry import NEURAL
 from paper_figs._common import pyplot, save
 from paper_figs.fig2c import knob_label
 from paper_figs.fig4b import DP, LARGE_MARGIN, VIB, _fmt_eps, dataset_label, figure_document, gmi_sweep
-from validation.configs import UNDEFENDED
+from validation.configs import UNDEFENDED, quick_scale
 from validation.engine import Executor
 from validation.gmi import GMIConfig, recon_file_stem
 from validation.store import write_json_atomic
@@ -129,11 +129,13 @@ CLAIMS: list[dict[str, Any]] = [
 
 
 def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
-         executor: Executor | None = None, config: GMIConfig | None = None, seeds: int | None = None) -> Path:
+         executor: Executor | None = None, config: GMIConfig | None = None, seeds: int | None = None,
+         scale: str | None = None) -> Path:
     """Run or resume the GMI sweep and write ``fig4a.json`` and ``fig4a.png``; return the JSON's path."""
     out_dir = Path(out_dir)
+    quick = quick_scale(quick, scale) == "quick"
     res = gmi_sweep(out_dir, quick=quick, device=device, data_home=data_home, executor=executor, config=config,
-                    seeds=seeds)
+                    seeds=seeds, scale=scale)
     title = f"Fig. 4(a): GMI reconstructions at matched test accuracy — {dataset_label(res)}, seed 0"
     doc = figure_document(res, NAME, title, quick)
     doc["columns"] = columns(doc)

@@ -33,7 +33,7 @@ from validation.engine import Executor
 import validation.gmi as vg
 from defenses.registry import NEURAL
 from paper_figs.fig2c import knob_label
-from validation.configs import MATCHED
+from validation.configs import MATCHED, quick_scale
 from validation.gmi import GMIConfig, closest_pair, matched_within, paired_difference, run_gmi_sweep
 from validation.store import write_json_atomic
 from validation.sweep import Setting
@@ -60,11 +60,13 @@ def _setting(defense: str, knob: str | None, p: dict[str, Any]) -> Setting:
 
 
 def gmi_sweep(out_dir, *, quick: bool, device: str, data_home, executor: Executor | None,
-              config: GMIConfig | None, seeds: int | None) -> dict[str, Any]:
-    """Run or resume the GMI sweep of Fig. 4(a)/4(b); ``seeds`` overrides the configuration's seeds."""
+              config: GMIConfig | None, seeds: int | None, scale: str | None = None) -> dict[str, Any]:
+    """Run or resume the GMI sweep of Fig. 4(a)/4(b) at ``scale`` (:data:`validation.configs.SCALES`; None:
+    the device's default, ``quick=True``: quick); ``seeds`` overrides the configuration's seeds."""
+    scale = quick_scale(quick, scale)
     if check_seeds(seeds) is not None:
-        config = replace(config or (vg.QUICK if quick else vg.default_config(device)), n_seeds=seeds)
-    return run_gmi_sweep(out_dir, quick=quick, device=device, data_home=data_home, config=config, executor=executor)
+        config = replace(config or vg.scaled_config(scale, device), n_seeds=seeds)
+    return run_gmi_sweep(out_dir, scale=scale, device=device, data_home=data_home, config=config, executor=executor)
 
 
 def figure_document(res: dict[str, Any], name: str, title: str, quick: bool) -> dict[str, Any]:
@@ -281,15 +283,17 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
 
 
 def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
-         executor: Executor | None = None, config: GMIConfig | None = None, seeds: int | None = None) -> Path:
+         executor: Executor | None = None, config: GMIConfig | None = None, seeds: int | None = None,
+         scale: str | None = None) -> Path:
     """Run or resume the GMI sweep and write ``fig4b.json`` and ``fig4b.png``; return the JSON's path.
 
-    ``config`` overrides the configuration (default: :data:`validation.gmi.QUICK` or ``FULL``), ``seeds``
-    its number of seeds.
+    ``config`` overrides the configuration (default: that of ``scale``, :data:`validation.gmi.SCALED`, or the
+    device's default), ``seeds`` its number of seeds.
     """
     out_dir = Path(out_dir)
+    quick = quick_scale(quick, scale) == "quick"
     res = gmi_sweep(out_dir, quick=quick, device=device, data_home=data_home, executor=executor, config=config,
-                    seeds=seeds)
+                    seeds=seeds, scale=scale)
     doc = figure_document(res, NAME, f"Fig. 4(b): GMI on {dataset_label(res)} — attack vs utility", quick)
     doc["png"] = plot(doc, out_dir / f"{NAME}.png").name
     doc["claims"] = [{"id": c["id"], **c["evaluate"](doc)} for c in CLAIMS]

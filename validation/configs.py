@@ -147,17 +147,18 @@ def quick_scale(quick: bool, scale: str | None) -> str | None:
 
 
 def choose_scale(scale: str | None, device: str = "auto", *, has_cpu: bool = True) -> tuple[str, str]:
-    """``(scale, why)``: ``scale`` where given; else ``"full"`` on a CUDA device, otherwise ``"cpu"`` for an
-    experiment with a CPU configuration (``has_cpu``) and ``"full"`` for one without."""
+    """``(scale, why)``: ``scale`` where given; else ``"full"`` on a CUDA device, otherwise ``"cpu"`` for
+    experiments with a CPU configuration (``has_cpu``) and ``"full"`` for those without (then no device is
+    looked at, so a run of non-neural experiments never imports torch)."""
     if scale is not None:
         if scale not in SCALES:
             raise ValueError(f"scale must be one of {', '.join(SCALES)}, got {scale!r}")
         return scale, "asked for"
+    if not has_cpu:
+        return "full", "the default: no CPU configuration"
     if _on_cuda(device):
         return "full", "the default on a CUDA device"
-    if has_cpu:
-        return "cpu", "the default without a CUDA device"
-    return "full", "the default (no CPU configuration)"
+    return "cpu", "the default without a CUDA device"
 
 
 def _on_cuda(device: str) -> bool:
@@ -170,11 +171,12 @@ def _on_cuda(device: str) -> bool:
     return resolve_device(device or "auto").type == "cuda"
 
 
-def scale_line(prog: str, scale: str, why: str, *, device: str = "auto", what: str = "") -> str:
-    """The one line a run says about its scale (and, for ``full`` without a CUDA device, that it is slow)."""
+def scale_line(prog: str, scale: str, why: str, *, device: str = "auto", what: str = "", neural: bool = True) -> str:
+    """The one line a run says about its scale: which, why, and, for ``full`` asked for without a CUDA device
+    (``neural`` experiments), that it will be slow."""
     line = f"{prog}: scale {scale} ({why}{'; ' + what if what else ''})"
-    if scale == "full" and why == "asked for" and not _on_cuda(device):
+    if scale == "full" and why == "asked for" and neural and not _on_cuda(device):
         line += "; no CUDA device: the full neural configurations take many CPU-hours"
-    elif scale != "full" and why != "asked for":
-        line += "; --scale full for the full configurations"
+    elif scale == "cpu" and why != "asked for":
+        line += "; --scale full runs the full configurations"
     return line
