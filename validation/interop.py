@@ -1,6 +1,6 @@
 """ART's attacks next to ours, MIFace on the face models, and output perturbation against MID and DP-SGD.
 
-``python -m validation.interop survey|iwpc|faces|miface|all [--quick] [--splits N] [--out DIR] [--json]``
+``python -m validation.interop survey|iwpc|faces|miface|all [--scale quick|cpu|full] [--quick] [--splits N] [--out DIR] [--json]``
 reproduces the measurements of issue 13; every run is stored in a resumable
 :class:`~validation.store.ResultStore` under ``--out`` (default ``results/interop``).
 
@@ -42,6 +42,7 @@ from defenses.registry import LINEAR, NEURAL
 from mitheory.cli import count, terminal_columns
 from validation.cli import (
     add_executor_arguments,
+    add_scale_arguments,
     check_data_home,
     check_executor_fits,
     check_output_dir,
@@ -49,6 +50,7 @@ from validation.cli import (
     executor_from_args,
     path_argument,
     require_neural,
+    resolve_scale,
     run_command,
 )
 from validation.configs import MATCHED, describe, settings_of
@@ -631,7 +633,7 @@ def main(argv: list[str] | None = None) -> int:
                      formatter_class=lambda prog: argparse.HelpFormatter(prog, width=terminal_columns()))
     add_version(parser)
     parser.add_argument("tables", nargs="+", choices=["survey", "iwpc", "faces", "miface", "all"])
-    parser.add_argument("--quick", action="store_true", help="few splits / small grids for a fast check")
+    add_scale_arguments(parser, what="the tables (quick: few splits, small grids; cpu and full: the full tables)")
     parser.add_argument("--splits", type=count(minimum=1),
                         help="random splits (survey default 100, iwpc 20; quick 3; one split gives no interval)")
     parser.add_argument("--out", type=path_argument, default=Path("results/interop"),
@@ -667,6 +669,7 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as exc:
             parser.error(str(exc))
     device = args.device or "auto"
+    resolve_scale(parser, args, device, has_cpu=False)  # no table has a CPU configuration
     splits = args.splits or (3 if args.quick else None)
     if neural:  # the face tables' units load the faces: a missing or damaged file is refused here, once
         from defenses.datasets import load_faces
