@@ -6,13 +6,11 @@ module plus one :meth:`Registry.register` call. There is one registry per model 
 such as ``"MID"`` means MID regression on the tabular figures of linear models and the MID criterion of
 ID3 on those of trees:
 
-==========  ===============================================================================================
-:data:`NEURAL`  image classifiers: ``undefended``, ``VIB`` (MID), ``DP-SGD``; the releases of a trained CNN
-                (``undefended (softmax release)``, ``rounding``, ``uniform noise``, ``logit mixing``) and of
-                a trained VIB (``VIB (mean latent)``); the private update step (``DP update step``)
-:data:`TREE`    ``ID3 (no defense)``, ``MID`` (MID-ID3), ``DP-ID3``, ``Priority``
-:data:`LINEAR`  ``undefended`` (OLS), ``MID`` (MID regression), ``AdaSSP``
-==========  ===============================================================================================
+* :data:`NEURAL` — image classifiers: ``undefended``, ``VIB`` (MID), ``DP-SGD``; the releases of a trained
+  CNN (``undefended (softmax release)``, ``rounding``, ``uniform noise``, ``logit mixing``) and of a trained
+  VIB (``VIB (mean latent)``); the private update step (``DP update step``);
+* :data:`TREE` — ``ID3 (no defense)``, ``MID`` (MID-ID3), ``DP-ID3``, ``Priority``;
+* :data:`LINEAR` — ``undefended`` (OLS), ``MID`` (MID regression), ``AdaSSP``.
 
 A :class:`Defense` is one of three kinds:
 

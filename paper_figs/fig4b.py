@@ -234,8 +234,8 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
     bx.axhline(gan["heldout_knn_dist_train"], color="0.45", ls="-.", lw=1.2, label="GAN-only (to training images)")
     eps_lines, eps_color = [], "black"
     for s in doc["series"]:
-        style = NEURAL.style(s["defense"])
-        color, marker = style.color, style.marker
+        look = NEURAL.style(s["defense"])
+        color, marker = look.color, look.marker
         pts = sorted(s["points"], key=lambda p: p["utility"])
         x = [p["utility"] for p in pts]
         ls = "-" if len(pts) > 1 else "none"
@@ -256,7 +256,7 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
         for p in pts:
             if knob_label(s, p):
                 ax.annotate(knob_label(s, p), (p["utility"], p["attack_acc_top1"]), textcoords="offset points",
-                            xytext=style.offset, fontsize=7, color=color)
+                            xytext=look.offset, fontsize=7, color=color)
         if NEURAL.get(s["defense"]) is not None and NEURAL[s["defense"]].accounted:
             eps_color = color
             eps_lines += [f"{knob_label(s, p)}: {_fmt_eps(p)}" for p in sorted(pts, key=lambda q: q["knob"])]
@@ -287,8 +287,8 @@ def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto
          scale: str | None = None) -> Path:
     """Run or resume the GMI sweep and write ``fig4b.json`` and ``fig4b.png``; return the JSON's path.
 
-    ``config`` overrides the configuration (default: that of ``scale``, :data:`validation.gmi.SCALED`, or the
-    device's default), ``seeds`` its number of seeds.
+    ``config`` overrides the configuration (default: that of ``scale``, :func:`validation.gmi.scaled_config`, or
+    the device's default), ``seeds`` its number of seeds.
     """
     out_dir = Path(out_dir)
     quick = quick_scale(quick, scale) == "quick"

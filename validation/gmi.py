@@ -187,10 +187,6 @@ QUICK = GMIConfig(name="quick", dataset="digits", gan_dim=16, gan_epochs=15, gan
                   artifacts_per_seed=False)
 
 
-#: The configuration of each scale (:data:`validation.configs.SCALES`).
-SCALED = {"quick": QUICK, "cpu": CPU, "full": FULL}
-
-
 def default_config(device: str = "auto") -> GMIConfig:
     """The configuration of a non-quick run on ``device``: :data:`FULL` on CUDA, :data:`CPU` otherwise.
 
@@ -200,7 +196,7 @@ def default_config(device: str = "auto") -> GMIConfig:
     (:func:`validation.configs.choose_scale`); the choice is recorded in the figure's ``settings.name`` and
     its title.
     """
-    return SCALED[choose_scale(None, device)[0]]
+    return _of_scale(choose_scale(None, device)[0])
 
 
 def scaled_config(scale: str | None, device: str = "auto") -> GMIConfig:
@@ -208,7 +204,13 @@ def scaled_config(scale: str | None, device: str = "auto") -> GMIConfig:
     chosen, why = choose_scale(scale, device)
     if scale is None:
         logger.warning(scale_line("GMI", chosen, why, device=device, what=f"validation.gmi.{chosen.upper()}"))
-    return SCALED[chosen]
+    return _of_scale(chosen)
+
+
+def _of_scale(scale: str):
+    """The configuration of ``scale`` (:data:`validation.configs.SCALES`): :data:`QUICK`, :data:`CPU` or
+    :data:`FULL`, read when called."""
+    return {"quick": QUICK, "cpu": CPU, "full": FULL}[scale]
 
 
 # --------------------------------------------------------------------------------------------- data

@@ -669,8 +669,7 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as exc:
             parser.error(str(exc))
     device = args.device or "auto"
-    resolve_scale(parser, args, device, has_cpu=False)  # no table has a CPU configuration
-    splits = args.splits or (3 if args.quick else None)
+    quick = args.scale == "quick"  # said once the input is checked
     if neural:  # the face tables' units load the faces: a missing or damaged file is refused here, once
         from defenses.datasets import load_faces
 
@@ -678,6 +677,8 @@ def main(argv: list[str] | None = None) -> int:
             load_faces(args.data_home)
         except (FileNotFoundError, DataFileError) as exc:
             parser.error(str(exc))
+    resolve_scale(parser, args, device, has_cpu=False)  # no table has a CPU configuration
+    splits = args.splits or (3 if quick else None)
     executor = executor_from_args(parser, args)
     common = {"data_home": args.data_home, "executor": executor}
     run = {

@@ -215,14 +215,10 @@ QUICK = UpdateLeaksConfig(name="quick", dataset="digits", n_target=300, n_shadow
                           queries=(1, 10), update_epsilons=(10.0, 1000.0))
 
 
-#: The configuration of each scale (:data:`validation.configs.SCALES`).
-SCALED = {"quick": QUICK, "cpu": CPU, "full": FULL}
-
-
 def default_config(device: str = "auto") -> UpdateLeaksConfig:
     """The configuration of a non-quick run on ``device``: :data:`FULL` on CUDA, :data:`CPU` otherwise
     (:func:`validation.configs.choose_scale`; said on stderr and recorded as ``settings.name``)."""
-    return SCALED[choose_scale(None, device)[0]]
+    return _of_scale(choose_scale(None, device)[0])
 
 
 def scaled_config(scale: str | None, device: str = "auto") -> UpdateLeaksConfig:
@@ -231,7 +227,13 @@ def scaled_config(scale: str | None, device: str = "auto") -> UpdateLeaksConfig:
     if scale is None:
         logger.warning(scale_line("Update-Leaks", chosen, why, device=device,
                                   what=f"validation.update_leaks.{chosen.upper()}"))
-    return SCALED[chosen]
+    return _of_scale(chosen)
+
+
+def _of_scale(scale: str):
+    """The configuration of ``scale`` (:data:`validation.configs.SCALES`): :data:`QUICK`, :data:`CPU` or
+    :data:`FULL`, read when called."""
+    return {"quick": QUICK, "cpu": CPU, "full": FULL}[scale]
 
 
 def load_pool(config: UpdateLeaksConfig, data_home=None):
@@ -433,7 +435,9 @@ def run_update_leaks_sweep(out_dir: str | os.PathLike, *, quick: bool = False, d
 
     The store is ``<out_dir>/update_leaks_sweep[_quick].json``, shared by Fig. 2(d) and 3(b). Each
     aggregated point carries, beside means and 95% Student-t intervals over seeds, the per-seed values of
-    :data:`PER_SEED` under ``"per_seed"`` (seed order), for paired comparisons.
+    :data:`PER_SEED` under ``"per_seed"`` (seed order), for paired comparisons. Without ``config``: the
+    configuration of ``scale`` (``quick=True`` is ``scale="quick"``), else the device's default
+    (:data:`FULL` on CUDA, :data:`CPU` otherwise), said on stderr.
     """
     scale = quick_scale(quick, scale)
     quick = scale == "quick"
