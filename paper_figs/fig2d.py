@@ -126,7 +126,7 @@ def figure_document(res: dict[str, Any], name: str, title: str) -> dict[str, Any
             "ece_15 / ece_100": "ECE with 15 (Guo et al.) and 100 (official Knowledge Alignment) bins",
             "brier": "Brier score of the released vectors (proper; unlike ECE it does not reward a label-only release)",
             "nll": "negative log-likelihood of the true label (released entry floored at 1e-12)",
-            "trials": "point['trials'][metric]: target updates behind each accuracy (one seed)",
+            "point.trials": "point['trials'][metric]: target updates behind each accuracy, one count per seed",
         },
         "queries": list(cfg.get("queries", [1])),
         "summary": summarize(series, ratio=res.get("test_train_ratio", 0.0)),
