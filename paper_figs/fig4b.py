@@ -128,7 +128,7 @@ def figure_document(res: dict[str, Any], name: str, title: str, quick: bool) -> 
             "feat_dist_train / feat_dist_test": "L2 to the mean feature of those images",
             "pixel_mse_identity_mean": "pixel MSE to the identity's mean private training image (official MID metric)",
             "epsilon": "eps_rdp: Opacus RDP + Balle et al. 2020 conversion; eps_prv: Opacus PRV; both at delta",
-            "trials": "point['trials'][metric]: reconstructions per seed behind each proportion",
+            "point.trials": "point['trials'][metric]: reconstructions behind each proportion, one count per seed",
             "ci": "95% interval over seeds: Student t, widened to the Wilson interval of the pooled counts for the "
                   "accuracies (the method is beside every interval)",
         },

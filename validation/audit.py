@@ -503,25 +503,6 @@ def _steak_target(name, privacy, kinds, n, seed, data_home, estimator) -> AuditT
 DIGITS_ARCHITECTURE = {"channels": (8,), "kernel_size": 3, "pool": "max", "feature_dim": 32}
 DIGITS_BATCH = 10
 DIGITS_EPOCHS = 2
-_ACCOUNTED: dict = {}
-
-
-def _dpsgd_class():
-    """DPSGDClassifier whose accounting (a pure function of the recorded (σ, q, steps) and δ, the same for
-    every fit of an audit) is computed once per process: it is 90 % of a small fit's time."""
-    from defenses.neural import DPSGDClassifier
-
-    class AuditedDPSGD(DPSGDClassifier):
-        def _account(self, history, n):
-            key = (tuple(tuple(h) for h in history), n, self.delta, self.noise_multiplier_)
-            if key not in _ACCOUNTED:
-                super()._account(history, n)
-                _ACCOUNTED[key] = (self.epsilon_, self.privacy_)
-            self.epsilon_, self.privacy_ = _ACCOUNTED[key]
-
-    return AuditedDPSGD
-
-
 def _digits_target(name, privacy, kinds, n, seed, estimator) -> AuditTarget:
     from opacus.accountants.utils import get_noise_multiplier
 
@@ -554,12 +535,12 @@ def _digits_target(name, privacy, kinds, n, seed, estimator) -> AuditTarget:
         sigma = get_noise_multiplier(target_epsilon=privacy.eps, target_delta=privacy.delta,
                                      sample_rate=1 / math.ceil(n / DIGITS_BATCH), epochs=DIGITS_EPOCHS,
                                      accountant="rdp")
-    dpsgd = _dpsgd_class()
+    from defenses.neural import DPSGDClassifier
 
-    def make(seed_):
-        return dpsgd(noise_multiplier=sigma, delta=privacy.delta, classes=np.arange(10), epochs=DIGITS_EPOCHS,
-                     batch_size=DIGITS_BATCH, lr=1e-2, early_stopping=False, architecture=DIGITS_ARCHITECTURE,
-                     device="cpu", random_state=seed_, progress=False)
+    def make(seed_):  # every fit of the audit shares (σ, q, steps, δ): its accounting is memoised once
+        return DPSGDClassifier(noise_multiplier=sigma, delta=privacy.delta, classes=np.arange(10),
+                               epochs=DIGITS_EPOCHS, batch_size=DIGITS_BATCH, lr=1e-2, early_stopping=False,
+                               architecture=DIGITS_ARCHITECTURE, device="cpu", random_state=seed_, progress=False)
 
     make = estimator or make
 

@@ -582,6 +582,7 @@ class ProcessExecutor(Executor):
         self._pool: ProcessPoolExecutor | None = None
         self._processes: list = []
         self._warm: list[Future] = []
+        self._said_serial = False  # the "computing in this process" line is said once per executor
         self._unit_cpu = 0.0  # CPU of the units the driver computed in earlier runs (not start-up work)
         if not adaptive:
             self._start_pool()
@@ -681,7 +682,6 @@ class ProcessExecutor(Executor):
             state = "pool"
         else:
             state = "startup"
-        said_serial = False
         completed = False
 
         def submit(unit: Unit, with_fn: bool = False) -> None:
@@ -700,8 +700,8 @@ class ProcessExecutor(Executor):
                             self._start_pool()
                             state = "startup"
                         else:
-                            if c is not None and not said_serial:
-                                said_serial = True
+                            if c is not None and not self._said_serial:
+                                self._said_serial = True
                                 _say(f"{len(queue)} unit(s) left of about {c:.2g} s each: less work than starting "
                                      f"{self.workers} workers (about {startup:.2g} s of CPU); computing them in "
                                      "this process")

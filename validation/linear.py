@@ -297,7 +297,8 @@ def _renamed_series(series: dict[str, Any], attack: str) -> dict[str, Any]:
     """``series`` with ``<attack>_train`` / ``<attack>_test`` (and their CIs and gains) as ``attack_*``."""
     points = []
     for p in series["points"]:
-        q = {"knob": p["knob"], "utility": p["utility"], "utility_ci": p["utility_ci"], "runs": p["runs"]}
+        q = {"knob": p["knob"], "utility": p["utility"], "utility_ci": p["utility_ci"],
+             "utility_ci_method": p["utility_ci_method"], "runs": p["runs"]}
         for part in ("train", "test"):
             q[f"attack_{part}"], q[f"attack_{part}_ci"] = p[f"{attack}_{part}"], p[f"{attack}_{part}_ci"]
             q[f"auroc_{part}"] = p[f"{attack}_auroc_{part}"]

@@ -55,6 +55,12 @@ def test_fig2d_and_fig3b_through_the_cli(tmp_path, monkeypatch, capsys):
         assert "10 equal-width bins" in doc["metrics"]["ece"]
         assert {"within_test_accuracy_points", "undefended", "VIB", "DP-SGD", "vib_ece_below_dp", SOFTMAX_RELEASE,
                 "rounding", "uniform noise"} <= set(doc["summary"])
+        test = doc["summary"]["vib_ece_below_dp_test"]  # paired over the seeds, never read off two intervals
+        if test is not None:
+            vib, dp = doc["summary"]["VIB"]["per_seed"]["ece"], doc["summary"]["DP-SGD"]["per_seed"]["ece"]
+            per = [a - b for a, b in zip(vib, dp)]
+            assert test["mean_difference"] == pytest.approx(sum(per) / len(per)) and test["seeds"] == len(per)
+            assert (test["ci"] is None) == (doc["summary"]["vib_ece_significantly_below_dp"] is None)
         assert doc["settings"]["dataset"] == "digits" and doc["run"]["quick"] is True
         assert (tmp_path / "update_leaks_sweep_quick.json").is_file()
     assert docs["fig3b"]["plot"] == {"x": "attack", "y": "ece"}

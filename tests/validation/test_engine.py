@@ -311,3 +311,18 @@ def _running(pid: int) -> bool:
         return False
     with open(f"/proc/{pid}/stat") as fh:  # a zombie has exited
         return fh.read().split(")")[-1].split()[0] != "Z"
+
+
+def _square(unit: Unit) -> int:
+    return unit.index**2
+
+
+def test_the_keep_small_work_line_is_said_once_per_executor(capsys):
+    """A command runs many small sweeps on one executor (the bounds figure: 23); the line that the driver keeps
+    small work is said once, not once per sweep, and the results are those of a serial run."""
+    units = [Unit("s", None, k) for k in range(3)]
+    with ProcessExecutor(2, threads=1) as ex:
+        for _ in range(4):
+            results = sorted((u.index, ok, out.value) for u, ok, out, _ in ex.imap(_square, units))
+            assert results == [(k, True, k * k) for k in range(3)]
+    assert capsys.readouterr().err.count("less work than starting 2 workers") == 1

@@ -342,8 +342,9 @@ def full_disk(tmp_path: Path, room: int):
     try:
         yield mount, state
     finally:
-        if mounted:
-            subprocess.run(["umount", str(mount)], check=False)
+        if mounted and subprocess.run(["umount", str(mount)], capture_output=True).returncode != 0:
+            # still busy (a writer that has not exited yet): detach it now, the kernel frees it when released
+            subprocess.run(["umount", "-l", str(mount)], capture_output=True, check=False)
 
 
 def free_space(mount: Path) -> None:
