@@ -44,12 +44,12 @@ import sys
 import threading
 import time
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from fractions import Fraction
 
 __all__ = ["LINE_INTERVAL", "MAX_EXPONENT", "MAX_RUN_SECONDS", "ParamError", "Progress", "check_range", "check_size",
-           "count", "heartbeat", "human_bytes", "human_seconds", "parse_count", "parse_real", "physical_memory",
+           "choice", "count", "heartbeat", "human_bytes", "human_seconds", "parse_count", "parse_real", "physical_memory",
            "probe_output_dir", "probe_output_file", "real", "run_main", "terminal_columns", "to_float"]
 
 MAX_EXPONENT = 100_000
@@ -200,6 +200,20 @@ def count(*, minimum: int = 1, maximum: int | None = None) -> Callable[[str], in
             raise argparse.ArgumentTypeError(str(exc)) from None
 
     parse.__name__ = "count"
+    return parse
+
+
+def choice(options: Sequence[str]) -> Callable[[str], str]:
+    """An argparse ``type=`` accepting one of ``options`` (``--scale quick|cpu|full``): anything else is
+    ``must be one of ..., got '...'``, which argparse prints in one line naming the option."""
+    options = tuple(options)
+
+    def parse(text: str) -> str:
+        if text not in options:
+            raise argparse.ArgumentTypeError(f"must be one of {', '.join(options)}, got {text!r}")
+        return text
+
+    parse.__name__ = "choice"
     return parse
 
 

@@ -1,9 +1,9 @@
 """paper_figs — regenerate the paper's figures and the toolkit's bound-vs-empirical figures.
 
-``python -m paper_figs FIG... [--quick] [--seeds N] [--out DIR] [--device auto] [--data-home DIR] [--jobs N]
+``python -m paper_figs FIG... [--scale quick|cpu|full] [--quick] [--seeds N] [--out DIR] [--device auto] [--data-home DIR] [--jobs N]
 [--scheduler ADDRESS] [--threads T]``; ``all`` runs every figure and then the report, ``report`` rebuilds
 the report from the figures' JSON. Each figure is a module ``paper_figs.<name>`` with a function
-``make(out_dir, *, quick, device, data_home, executor, seeds=None) -> Path`` that computes its numbers through
+``make(out_dir, *, quick, device, data_home, executor, seeds=None, scale=None) -> Path`` that computes its numbers through
 ``validation`` (its units run on ``executor``, :mod:`validation.engine`) and writes ``<name>.json``
 (schema in docs/figures.md) and ``<name>.png``.
 """
@@ -28,6 +28,10 @@ FIGURES: dict[str, str] = {
     "fig4c_affairs": "paper_figs.fig4c_affairs",
     "art": "paper_figs.art",
 }
+
+#: Figures whose experiments have a configuration sized for a machine without a GPU (``--scale cpu``, the
+#: default there); the others run their full configuration at that scale.
+CPU_SCALED: frozenset[str] = frozenset({"fig2d", "fig3b", "fig4a", "fig4b"})
 
 #: Figures that train torch models (they take ``--device`` and need the ``neural`` extra).
 NEURAL_FIGURES: frozenset[str] = frozenset({"fig1", "fig2c", "fig2d", "fig3a", "fig3b", "fig4a", "fig4b", "art"})

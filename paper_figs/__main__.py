@@ -22,15 +22,17 @@ from pathlib import Path
 from defenses.datasets import DataFileError
 from mitheory.cli_common import add_version, program_name
 from mitheory.cli import terminal_columns
-from paper_figs import FIGURES, NEURAL_FIGURES
+from paper_figs import CPU_SCALED, FIGURES, NEURAL_FIGURES
 from validation.cli import (
     add_executor_arguments,
+    add_scale_arguments,
     check_data_home,
     check_executor_fits,
     check_output_dir,
     executor_from_args,
     path_argument,
     require_neural,
+    resolve_scale,
     run_command,
 )
 from validation.engine import UnitsFailed, run_log
@@ -66,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("figures", nargs="+", metavar="FIG",
                         help=f"one or more of: {', '.join(FIGURES)}; or 'all' (every figure, then the report); "
                              "or 'report' (rebuild the report from the JSON in --out)")
-    parser.add_argument("--quick", action="store_true", help="small settings for a fast check")
+    add_scale_arguments(parser, what="the figures' experiments")
     parser.add_argument("--out", type=path_argument, default=Path("results"),
                         help="output directory (default: results)")
     parser.add_argument("--device", default=None,
@@ -85,6 +87,7 @@ def _annotate(json_path: Path, run: dict) -> None:
     units' compute time over every run that contributed, resumes included) in its JSON document."""
     doc = json.loads(json_path.read_text())
     doc["run"] = run
+    doc["scale"] = run["scale"]
     write_json_atomic(json_path, doc)
 
 
@@ -118,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
             resolve_device(args.device)
         except ValueError as exc:
             parser.error(str(exc))
+    if args.scale is not None and not names:
+        parser.error("--scale applies to the figures; 'report' alone recomputes nothing")
     if not names:  # 'report' alone: nothing to compute
         from paper_figs.report import build_report
 
@@ -134,6 +139,10 @@ def main(argv: list[str] | None = None) -> int:
     def command(name: str) -> str:
         return " ".join(["python", "-m", "paper_figs", name, *map(shlex.quote, options)])
 
+    cpu_scaled = [name for name in names if name in CPU_SCALED]
+    scale = resolve_scale(parser, args, args.device, has_cpu=bool(cpu_scaled),
+                          what=(f"CPU configurations: {', '.join(cpu_scaled)}; the other figures run full at scale cpu"
+                                if cpu_scaled and args.scale in (None, "cpu") else ""))
     executor = executor_from_args(parser, args)
     failed: list[str] = []
     with executor:
@@ -142,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 module = importlib.import_module(FIGURES[name])
                 with run_log() as log:
-                    module.make(args.out, quick=args.quick, device=args.device or "auto", data_home=args.data_home,
+                    module.make(args.out, scale=scale, device=args.device or "auto", data_home=args.data_home,
                                 executor=executor, seeds=args.seeds)
             except (FileNotFoundError, DataFileError, StoreError) as exc:  # missing or damaged data or store
                 print(f"{PROG}: error: {exc}", file=sys.stderr)
@@ -152,8 +161,9 @@ def main(argv: list[str] | None = None) -> int:
                 failed.append(name)
                 continue
             json_path = args.out / f"{name}.json"
-            _annotate(json_path, {"command": command(name), "quick": args.quick, "wall_s": time.perf_counter() - start,
-                                  **log.as_dict(), **executor.describe()})
+            ran = scale if scale == "quick" or name in CPU_SCALED else "full"  # no CPU configuration: full
+            _annotate(json_path, {"command": command(name), "quick": args.quick, "scale": ran,
+                                  "wall_s": time.perf_counter() - start, **log.as_dict(), **executor.describe()})
             print(f"{name}: {json_path} ({time.perf_counter() - start:.1f} s)")
     if want_report:
         from paper_figs.report import build_report

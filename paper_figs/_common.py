@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Any, Callable
@@ -56,3 +57,16 @@ def check_seeds(seeds: int | None) -> int | None:
     if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 2):
         raise ValueError(f"seeds must be None or an integer >= 2 (an interval over seeds needs two), got {seeds!r}")
     return seeds
+
+
+def with_scale(make: Callable[..., Path]) -> Callable[..., Path]:
+    """Give the ``make`` of a figure without a CPU configuration the ``scale=`` argument: ``"quick"`` is
+    ``quick=True``; ``"cpu"`` and ``"full"`` run its one full configuration. ``quick=True`` with another
+    scale raises ValueError."""
+    from validation.configs import quick_scale
+
+    @functools.wraps(make)
+    def scaled(out_dir, *, quick: bool = False, scale: str | None = None, **kw) -> Path:
+        return make(out_dir, quick=quick_scale(quick, scale) == "quick", **kw)
+
+    return scaled

@@ -24,7 +24,7 @@ import numpy as np
 
 from mitheory.bounds import paper_bound, tight_bound
 from paper_figs._claims import ALPHA, claim, needed_runs, replication, verdict
-from paper_figs._common import check_seeds, deviation, pyplot, replication as replication_entry, save, write_figure
+from paper_figs._common import check_seeds, deviation, pyplot, replication as replication_entry, save, write_figure, with_scale
 from validation.engine import Executor
 from validation.learners import build_learner, table_rows
 from validation.semantic import run_semantic
@@ -111,6 +111,7 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
     return save(fig, path)
 
 
+@with_scale
 def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
          executor: Executor | None = None, seeds: int | None = None) -> Path:
     """Compute the figure's numbers, write ``advantage.json`` and ``advantage.png`` in ``out_dir`` (``seeds``:

@@ -22,7 +22,8 @@ import numpy as np
 
 from dataclasses import replace
 
-from paper_figs._common import check_seeds, deviation, pyplot, replication, save
+from paper_figs._common import check_seeds, deviation, pyplot, replication, save, with_scale
+from paper_figs.fig2c import knob_label
 from validation.engine import Executor
 from validation.interop import miface_config, run_miface
 from validation.neural import split_ratio
@@ -82,7 +83,7 @@ def plot(doc: dict[str, Any], recon_dir: str | os.PathLike, path: str | os.PathL
         with np.load(f) as d:
             if not rows:
                 rows.append(("training image", d["true"], None))
-            knob = "" if s["knob"] is None else (f" β={p['knob']:g}" if s["defense"] == "VIB" else f" σ={p['knob']:g}")
+            knob = f" {knob_label(s, p)}" if knob_label(s, p) else ""
             label = (f"{s['defense']}{knob}\nattack acc {p['attack_acc']:.2f}\n"
                      f"target's p(identity) {p['target_confidence']:.2f}\ntest acc {p['utility']:.2f}")
             rows.append((label, d["recon"], d["predicted"] == d["labels"]))
@@ -104,6 +105,7 @@ def plot(doc: dict[str, Any], recon_dir: str | os.PathLike, path: str | os.PathL
     return save(fig, path)
 
 
+@with_scale
 def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
          executor: Executor | None = None, seeds: int | None = None) -> Path:
     out_dir = Path(out_dir)

@@ -24,7 +24,7 @@ import numpy as np
 
 from mitheory.bounds import paper_bound, required_epsilon, tight_bound
 from paper_figs._claims import claim, exact
-from paper_figs._common import pyplot, save, write_figure
+from paper_figs._common import pyplot, save, write_figure, with_scale
 from validation.engine import Executor
 from validation.ind import run_ind
 from validation.learners import build_learner, table_rows
@@ -124,6 +124,7 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
     return save(fig, path)
 
 
+@with_scale
 def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
          executor: Executor | None = None, seeds: int | None = None) -> Path:
     """Compute the figure's numbers, write ``bounds.json`` and ``bounds.png`` in ``out_dir`` (``seeds`` does

@@ -27,10 +27,10 @@ from defenses.datasets import load_faces
 from defenses.datasets.faces import split_faces
 from defenses.neural import VIBClassifier
 from paper_figs._claims import Replication, claim, trend
-from paper_figs._common import check_seeds, deviation, pyplot, replication, save
+from paper_figs._common import check_seeds, deviation, pyplot, replication, save, with_scale
+from validation.configs import settings_of
 from validation.engine import Executor, Unit, run_units
 from validation.store import ResultStore, write_json_atomic
-from validation.sweep import Setting
 
 NAME = "fig1"
 CONFIGS: dict[str, dict[str, Any]] = {
@@ -93,7 +93,7 @@ def compute(*, quick: bool, device: str, data_home, store_path: str | os.PathLik
     n_seeds = check_seeds(seeds) or SEEDS["quick" if quick else "full"]
     d = load_faces(data_home)
     ident_idx = _identity_images(split_faces(d.target, 5, 2, 3, random_state=SPLIT_SEED), d.target)
-    settings = [Setting("VIB", "beta", float(beta)) for beta in cfg["betas"]]
+    settings = settings_of("VIB", cfg["betas"])
     units = [Unit(NAME, s, k) for s in settings for k in range(n_seeds)]
     store = None if store_path is None else ResultStore(store_path, {"figure": NAME, **cfg, "identity": IDENTITY,
                                                                      "split_seed": SPLIT_SEED})
@@ -154,6 +154,7 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
     return save(fig, path)
 
 
+@with_scale
 def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
          executor: Executor | None = None, seeds: int | None = None) -> Path:
     out_dir = Path(out_dir)

@@ -15,8 +15,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from defenses.registry import LINEAR
 from paper_figs._claims import WITHIN_10_PERCENT, claim, compare_tradeoffs, vulnerability_grows_with_utility
-from paper_figs._common import check_seeds, deviation, pyplot, replication, save
+from paper_figs._common import check_seeds, deviation, pyplot, replication, save, with_scale
 from validation.engine import Executor
 from validation.linear import FULL_GRID, QUICK_GRID, run_linear_sweep, within_mse_budget
 from validation.store import write_json_atomic
@@ -27,7 +28,13 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "quick": {"n_splits": 10, **QUICK_GRID},
 }
 MSE_TOLERANCES = (0.05, 0.25)
-_STYLE = {"MID": ("tab:blue", "o"), "AdaSSP": ("tab:red", "s")}
+
+
+def _style(defense: str) -> tuple[str, str]:
+    """Colour and marker of a series (:data:`defenses.registry.LINEAR`)."""
+    style = LINEAR.style(defense)
+    return style.color, style.marker
+
 
 
 def summarize(doc: dict[str, Any]) -> dict[str, Any]:
@@ -75,7 +82,7 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
                             fmt="*", ms=13, color="black", mfc=face, capsize=3,
                             label=f"undefended OLS ({part})")
             continue
-        color, marker = _STYLE.get(s["defense"], ("tab:green", "^"))
+        color, marker = _style(s["defense"])
         for part, ls, face in (("test", "-", color), ("train", "--", "white")):
             y = [p[f"attack_{part}"] for p in pts]
             yerr = [[p[f"attack_{part}"] - p[f"attack_{part}_ci"][0] for p in pts],
@@ -88,13 +95,13 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
                         xytext=(4, 4), fontsize=7, color=color)
     for s in doc.get("assisted_series") or []:
         pts = sorted(s["points"], key=lambda p: p["utility"])
-        color, marker = ("black", "*") if s["defense"] == "undefended" else _STYLE.get(s["defense"], ("tab:green", "^"))
+        color, marker = _style(s["defense"])
         ax.plot([p["utility"] for p in pts], [p["attack_test"] for p in pts], ls=(0, (1, 1)), marker=marker,
                 ms=9 if marker == "*" else 5, mfc="white", color=color, lw=1.2,
                 label=f"{s['defense']}: model-assisted attacker (test)")
     for s in doc.get("art_series") or []:
         pts = sorted(s["points"], key=lambda p: p["utility"])
-        color, marker = ("black", "*") if s["defense"] == "undefended" else _STYLE.get(s["defense"], ("tab:green", "^"))
+        color, marker = _style(s["defense"])
         ax.plot([p["utility"] for p in pts], [p["attack_test"] for p in pts], ls=":", marker=marker,
                 ms=9 if marker == "*" else 5, mfc="white", color=color, lw=1.2,
                 label=f"{s['defense']}: ART black box (test)")
@@ -109,6 +116,7 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
     return save(fig, path)
 
 
+@with_scale
 def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto",
          data_home: str | os.PathLike | None = None, executor: Executor | None = None,
          seeds: int | None = None) -> Path:

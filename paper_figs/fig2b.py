@@ -26,8 +26,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
+from defenses.registry import TREE
 from paper_figs._claims import WITHIN_5_POINTS, UtilityRange, claim, compare_tradeoffs, vulnerability_grows_with_utility
-from paper_figs._common import check_seeds, deviation, pyplot, replication
+from paper_figs._common import check_seeds, deviation, pyplot, replication, with_scale
 from validation.engine import Executor
 from validation.store import write_json_atomic
 from validation.tree import FULL, QUICK, SURVEYS, TreeSweepConfig, TreeSweepResult, run_tree_sweep
@@ -38,7 +39,7 @@ CONFIGS: dict[bool, TreeSweepConfig] = {True: QUICK, False: FULL}
 ATTACK_TITLES = {"naive_map": "Naive MAP (black box)", "map_counts": "MAP with counts (white box)"}
 #: The model-using attacker drawn beside each of the paper's attacks (the same evidence, learned).
 ASSISTED = {"naive_map": "assisted_black_box", "map_counts": "assisted_white_box"}
-COLORS = {"MID": "tab:red", "DP-ID3": "tab:blue", "Priority": "tab:green", "ID3 (no defense)": "black"}
+COLORS = {d.name: d.style.color for d in TREE}
 
 
 def tree_figure(name: str, attack: str, title: str, out_dir, *, quick: bool, data_home,
@@ -108,6 +109,7 @@ def affairs_twin(module, attack: str, title: str):
     ``tree_sweep_affairs[_quick].jsonl``, shared by both twins)."""
     name = f"{module.NAME}_affairs"
 
+    @with_scale
     def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
              executor: Executor | None = None, seeds: int | None = None) -> Path:
         """Write ``<name>.json`` and ``<name>.png`` (``device`` is unused: trees run on the CPU; ``seeds``: the
@@ -172,6 +174,7 @@ def _plot(payload: dict, path: Path) -> None:
     plt.close(fig)
 
 
+@with_scale
 def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
          executor: Executor | None = None, seeds: int | None = None) -> Path:
     """Write ``fig2b.json`` and ``fig2b.png`` (``device`` is unused: trees run on the CPU)."""

@@ -24,21 +24,19 @@ from dataclasses import replace
 
 from paper_figs._claims import (COMMON_RANGE, WITHIN_5_POINTS, claim, compare_tradeoffs, not_effective,
                                 vulnerability_grows_with_utility)
-from paper_figs._common import check_seeds, deviation, pyplot, replication, save
+from paper_figs._common import check_seeds, deviation, pyplot, replication, save, with_scale
 from validation.engine import Executor
 import validation.neural as vn
+from defenses.registry import NEURAL
+from validation.configs import MATCHED, UNDEFENDED
 from validation.neural import SOFTMAX_RELEASE, matched_points, recon_file_stem, run_faces_sweep
 from validation.store import write_json_atomic
 from validation.sweep import Setting
 
 NAME = "fig2c"
 N_IDENTITIES = 40
-_STYLE = {"VIB": ("tab:blue", "o"), "DP-SGD": ("tab:red", "s"), "rounding": ("tab:orange", "D"),
-          "uniform noise": ("tab:purple", "v"), "undefended (softmax release)": ("0.35", "P"),
-          "VIB (mean latent)": ("tab:cyan", "o"), "DP update step": ("tab:brown", "X")}
-#: Knob symbol of each series (output perturbation: rounding granularity r, uniform-noise level a).
-_SYMBOL = {"VIB": "β", "DP-SGD": "σ", "rounding": "r", "uniform noise": "a", "VIB (mean latent)": "β",
-           "DP update step": "ε"}
+#: Knob symbol of each registered defense (output perturbation: rounding granularity r, uniform-noise level a).
+_SYMBOL = {d.name: d.symbol for d in NEURAL if d.symbol}
 
 
 def faces_sweep(out_dir, *, quick: bool, device: str, data_home, executor: Executor | None,
@@ -60,7 +58,7 @@ def figure_document(res: dict[str, Any], name: str, title: str, quick: bool) -> 
             q["attack_ci"], q["attack_ci_method"] = p["attack_train_ci"], p["attack_train_ci_method"]
             pts.append(q)
         series.append({**s, "points": pts})
-    und = next(s for s in series if s["defense"] == "undefended")["points"][0]
+    und = next(s for s in series if s["defense"] == UNDEFENDED)["points"][0]
     cfg = res["config"]
     size = cfg["image_size"]
     return {
@@ -139,11 +137,26 @@ def _errorbars(pts, key):
 
 
 def series_style(s: dict[str, Any]) -> tuple[str, str, str]:
-    """Colour, marker and legend label of a series in every neural figure (the undefended model a black star)."""
-    if s["defense"] == "undefended":
-        return "black", "*", "undefended"
-    color, marker = _STYLE.get(s["defense"], ("tab:green", "^"))
-    return color, marker, s["defense"]
+    """Colour, marker and legend label of a series in every neural figure (:data:`defenses.registry.NEURAL`;
+    the undefended model a black star)."""
+    style = NEURAL.style(s["defense"])
+    return style.color, style.marker, NEURAL.label(s["defense"])
+
+
+def knob_label(s: dict[str, Any], p: dict[str, Any]) -> str:
+    """``symbol=value`` of a point's knob (the registered symbol, else the knob's name); "" without a knob."""
+    if s["knob"] is None or p["knob"] is None:
+        return ""
+    return f"{NEURAL.symbol(s['defense']) or s['knob']}={p['knob']:g}"
+
+
+def eps_box(s: dict[str, Any], pts: list[dict[str, Any]], delta: float) -> str | None:
+    """The text listing ε (RDP / PRV) of every point of an accounted defense's series (DP-SGD), else None."""
+    defense = NEURAL.get(s["defense"])
+    if defense is None or not defense.accounted:
+        return None
+    return "\n".join([f"{defense.label} ε at δ={delta:g} (RDP / PRV):"] + [
+        f"{knob_label(s, p)}: {_eps_label(p)}" for p in sorted(pts, key=lambda q: q["knob"])])
 
 
 def plot_ece_vs_attack(doc: dict[str, Any], path: str | os.PathLike, attack: str, xlabel: str, ylabel: str,
@@ -159,8 +172,7 @@ def plot_ece_vs_attack(doc: dict[str, Any], path: str | os.PathLike, attack: str
                     ms=9 if marker == "*" else 6, capsize=2, lw=1.2, label=label)
         for p in pts:
             if s["knob"] is not None:
-                sym = _SYMBOL.get(s["defense"], s["knob"])
-                ax.annotate(f"{sym}={p['knob']:g}", (p[attack], p["ece"]), textcoords="offset points",
+                ax.annotate(knob_label(s, p), (p[attack], p["ece"]), textcoords="offset points",
                             xytext=(4, 4), fontsize=7, color=color)
     if chance is not None:
         ax.axvline(chance, color="0.3", ls=":", lw=1.0, label="chance")
@@ -198,20 +210,12 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
                         color=color, mfc=face, ms=9 if marker == "*" else 6, capsize=2, lw=1.2,
                         label=f"{label} ({'train' if part == 'train' else 'held-out'})")
         for p in pts:
-            if s["defense"] == "VIB":
-                ax.annotate(f"β={p['knob']:g}", (p["utility"], p["attack_train"]), textcoords="offset points",
-                            xytext=(-34, 2), fontsize=7, color=color)
-            elif s["defense"] == "DP-SGD":
-                ax.annotate(f"σ={p['knob']:g}", (p["utility"], p["attack_train"]), textcoords="offset points",
-                            xytext=(4, -10), fontsize=7, color=color)
-            elif s["defense"] in _SYMBOL:
-                ax.annotate(f"{_SYMBOL[s['defense']]}={p['knob']:g}", (p["utility"], p["attack_train"]),
-                            textcoords="offset points", xytext=(4, 4), fontsize=7, color=color)
-        if s["defense"] == "DP-SGD":
-            delta = doc["settings"].get("delta")
-            lines = [f"DP-SGD ε at δ={delta:g} (RDP / PRV):"] + [
-                f"σ={p['knob']:g}: {_eps_label(p)}" for p in sorted(pts, key=lambda q: q["knob"])]
-            ax.text(0.98, 0.02, "\n".join(lines), transform=ax.transAxes, ha="right", va="bottom", fontsize=7,
+            if knob_label(s, p):
+                ax.annotate(knob_label(s, p), (p["utility"], p["attack_train"]), textcoords="offset points",
+                            xytext=NEURAL.style(s["defense"]).offset, fontsize=7, color=color)
+        box = eps_box(s, pts, doc["settings"].get("delta"))
+        if box is not None:
+            ax.text(0.98, 0.02, box, transform=ax.transAxes, ha="right", va="bottom", fontsize=7,
                     color=color, bbox={"facecolor": "white", "edgecolor": "0.8", "alpha": 0.9})
     ax.set_xlabel("test accuracy (test faces)")
     ax.set_ylabel("attack accuracy (evaluation classifier)")
@@ -229,14 +233,14 @@ def plot_reconstructions(doc: dict[str, Any], recon_dir: str | os.PathLike, path
     recon_dir = Path(recon_dir)
     rows: list[tuple[str, np.ndarray]] = []
     summ = doc["summary"]
-    und = recon_dir / f"{recon_file_stem(Setting('undefended', None, None))}.npz"
+    und = recon_dir / f"{recon_file_stem(Setting(UNDEFENDED, None, None))}.npz"
     if not und.is_file():
         return None
     with np.load(und) as d:
         rows.append(("true", d["true"]))
-        rows.append((f"undefended (acc {summ['undefended']['utility']:.2f})", d["recon"]))
+        rows.append((f"undefended (acc {summ[UNDEFENDED]['utility']:.2f})", d["recon"]))
     for s in doc["series"]:
-        if s["defense"] == "undefended":
+        if s["defense"] == UNDEFENDED:
             continue
         p, tag = summ.get(s["defense"]), "matched"
         if p is None:  # nothing within 5 points: show the most accurate setting instead
@@ -244,7 +248,7 @@ def plot_reconstructions(doc: dict[str, Any], recon_dir: str | os.PathLike, path
         f = recon_dir / f"{recon_file_stem(Setting(s['defense'], s['knob'], p['knob']))}.npz"
         if f.is_file():
             with np.load(f) as d:
-                knob = "" if p["knob"] is None else f" {_SYMBOL.get(s['defense'], s['knob'])}={p['knob']:g}"
+                knob = f" {knob_label(s, p)}" if knob_label(s, p) else ""
                 rows.append((f"{s['defense']}{knob}\n({tag}, acc {p['utility']:.2f})", d["recon"]))
     n = rows[0][1].shape[0]
     fig, axes = plt.subplots(len(rows), n, figsize=(1.1 * n + 1.6, 1.2 * len(rows)), dpi=110, squeeze=False)
@@ -259,6 +263,7 @@ def plot_reconstructions(doc: dict[str, Any], recon_dir: str | os.PathLike, path
     return save(fig, path)
 
 
+@with_scale
 def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
          executor: Executor | None = None, seeds: int | None = None) -> Path:
     out_dir = Path(out_dir)
@@ -297,7 +302,7 @@ def ece_claim(attack: str, attack_label: str) -> Any:
     """"Lower ECE at a given robustness level": the ECE frontiers of VIB and DP-SGD over every attack level
     both reach (robustness plays the utility's part; lower attack is more robust)."""
     return lambda doc: compare_tradeoffs(
-        doc, "VIB", "DP-SGD", attack="ece", utility=attack, higher_is_better=False, relevant=COMMON_RANGE,
+        doc, *MATCHED, attack="ece", utility=attack, higher_is_better=False, relevant=COMMON_RANGE,
         effect=ECE_EFFECT, no_model=NO_MODEL, chance="chance", signal_on=(attack, "utility", True),
         attack_label="ECE", utility_label=attack_label)
 
@@ -307,7 +312,7 @@ def neural_claims(name: str, attack: str, attack_label: str) -> list[dict[str, A
     per defense, and the dismissal of output perturbation; ``attack`` against test accuracy."""
     return [
         claim(f"{name}-mid-vs-dp", name, _CONSISTENT, lambda doc: compare_tradeoffs(
-            doc, "VIB", "DP-SGD", attack=attack, relevant=WITHIN_5_POINTS, no_model=NO_MODEL, chance="chance",
+            doc, *MATCHED, attack=attack, relevant=WITHIN_5_POINTS, no_model=NO_MODEL, chance="chance",
             attack_label=attack_label, utility_label="test accuracy")),
         claim(f"{name}-vulnerability", name, _VULNERABLE, lambda doc: vulnerability_grows_with_utility(
             doc, attack=attack, exclude=(SOFTMAX_RELEASE,), no_model=NO_MODEL, chance="chance")),

@@ -30,11 +30,13 @@ from typing import Any
 from dataclasses import replace
 
 from paper_figs._common import check_seeds, deviation, pyplot, replication, save
-from paper_figs.fig2c import _SYMBOL, _eps_label, _errorbars, neural_claims, series_style
+from defenses.registry import NEURAL
+from paper_figs.fig2c import _errorbars, eps_box, knob_label, neural_claims, series_style
 from validation.engine import Executor
 from validation.store import write_json_atomic
 import validation.update_leaks as vu
-from validation.update_leaks import DP_UPDATE, matched_points, run_update_leaks_sweep
+from validation.configs import MATCHED, UNDEFENDED, quick_scale
+from validation.update_leaks import matched_points, run_update_leaks_sweep
 
 NAME = "fig2d"
 N_CLASSES = 10
@@ -56,12 +58,14 @@ def dataset_label(res: dict[str, Any], quick: bool) -> str:
 
 
 def update_leaks_sweep(out_dir, *, quick: bool, device: str, data_home, executor: Executor | None,
-                       seeds: int | None) -> dict[str, Any]:
-    """Run or resume the Update-Leaks sweep of Fig. 2(d)/3(b); ``seeds`` overrides the configuration's seeds."""
+                       seeds: int | None, scale: str | None = None) -> dict[str, Any]:
+    """Run or resume the Update-Leaks sweep of Fig. 2(d)/3(b) at ``scale`` (:data:`validation.configs.SCALES`;
+    None: the device's default, ``quick=True``: quick); ``seeds`` overrides the configuration's seeds."""
+    scale = quick_scale(quick, scale)
     config = None
     if check_seeds(seeds) is not None:
-        config = replace(vu.QUICK if quick else vu.default_config(device), n_seeds=seeds)
-    return run_update_leaks_sweep(out_dir, quick=quick, device=device, data_home=data_home, executor=executor,
+        config = replace(vu.scaled_config(scale, device), n_seeds=seeds)
+    return run_update_leaks_sweep(out_dir, scale=scale, device=device, data_home=data_home, executor=executor,
                                   config=config)
 
 
@@ -70,10 +74,11 @@ def figure_document(res: dict[str, Any], name: str, title: str) -> dict[str, Any
     cfg = res["config"]
     series = [{**s, "points": [{**p} for p in s["points"]]} for s in res["series"]]
     for s in series:
-        for p in s["points"]:  # the private update's ε is its knob; DP-SGD's comes from its accountants
-            if s["defense"] == DP_UPDATE:
+        defense = NEURAL.get(s["defense"])
+        for p in s["points"]:  # a private update step's ε is its knob; DP-SGD's comes from its accountants
+            if defense is not None and defense.kind == "update" and defense.knob == "epsilon":
                 p["eps_update_replace"] = p["knob"]
-    und = next(s for s in series if s["defense"] == "undefended")["points"][0]
+    und = next(s for s in series if s["defense"] == UNDEFENDED)["points"][0]
     roles = (f"target {cfg['n_target']}, shadow {cfg['n_shadow']}, shadow updates {cfg['n_shadow_updates']}, "
              f"target updates {cfg['n_target_updates']}, probes {cfg['probes_per_class']} per class"
              + (f", test {cfg['n_test']}" if cfg["n_test"] else ""))
@@ -147,7 +152,7 @@ def summarize(series: list[dict[str, Any]], within: float = 0.05, ratio: float =
     matched = matched_points(series, within)
     for name, p in matched.items():
         out[name] = None if p is None else {k: p[k] for k in keep if k in p}
-    vib, dp = matched["VIB"], matched["DP-SGD"]
+    vib, dp = (matched[name] for name in MATCHED)
     out["vib_ece_below_dp"] = None if vib is None or dp is None else bool(vib["ece"] < dp["ece"])
     out["vib_ece_below_dp_test"] = None if vib is None or dp is None else _paired_ece(vib, dp, ratio)
     test = out["vib_ece_below_dp_test"]
@@ -192,22 +197,20 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
         ax.errorbar([p["utility"] for p in pts], [p["attack"] for p in pts], xerr=_errorbars(pts, "utility"),
                     yerr=_errorbars(pts, "attack"), fmt=marker, ls="-" if len(pts) > 1 else "none", color=color,
                     ms=9 if marker == "*" else 6, capsize=2, lw=1.2, label=label)
-        sym = _SYMBOL.get(s["defense"], s["knob"])
         for p in pts:
             if s["knob"] is not None:
-                ax.annotate(f"{sym}={p['knob']:g}", (p["utility"], p["attack"]), textcoords="offset points",
-                            xytext=(4, -10 if s["defense"] == "DP-SGD" else 4), fontsize=7, color=color)
+                ax.annotate(knob_label(s, p), (p["utility"], p["attack"]), textcoords="offset points",
+                            xytext=NEURAL.style(s["defense"]).offset, fontsize=7, color=color)
             ys = [p.get(f"attack_q{k}", p["attack"] if k == 1 else None) for k in queries]
             if None not in ys and len(queries) > 1:
                 qx.plot(queries, ys, marker=marker, color=color, lw=1.1, ms=5, alpha=0.9,
                         ls="--" if p.get("queries_identical") else "-")
-                tag = "" if s["knob"] is None else f" {sym}={p['knob']:g}"
+                tag = "" if s["knob"] is None else f" {knob_label(s, p)}"
                 qx.annotate(f"{s['defense']}{tag}", (queries[-1], ys[-1]), textcoords="offset points",
                             xytext=(4, 0), fontsize=6, color=color, va="center")
-        if s["defense"] == "DP-SGD":
-            lines = [f"DP-SGD ε at δ={doc['settings']['delta']:g} (RDP / PRV):"] + [
-                f"σ={p['knob']:g}: {_eps_label(p)}" for p in sorted(pts, key=lambda q: q["knob"])]
-            ax.text(0.02, 0.98, "\n".join(lines), transform=ax.transAxes, ha="left", va="top", fontsize=7,
+        box = eps_box(s, pts, doc["settings"]["delta"])
+        if box is not None:
+            ax.text(0.02, 0.98, box, transform=ax.transAxes, ha="left", va="top", fontsize=7,
                     color=color, bbox={"facecolor": "white", "edgecolor": "0.8", "alpha": 0.9})
     ax.set_xlabel("test accuracy")
     ax.set_ylabel("label-inference accuracy (target updates)")
@@ -227,10 +230,11 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
 
 
 def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
-         executor: Executor | None = None, seeds: int | None = None) -> Path:
+         executor: Executor | None = None, seeds: int | None = None, scale: str | None = None) -> Path:
     out_dir = Path(out_dir)
+    quick = quick_scale(quick, scale) == "quick"
     res = update_leaks_sweep(out_dir, quick=quick, device=device, data_home=data_home, executor=executor,
-                             seeds=seeds)
+                             seeds=seeds, scale=scale)
     doc = figure_document(res, NAME, "Fig. 2(d): Update-Leaks label inference vs utility" + dataset_label(res, quick))
     doc["png"] = plot(doc, out_dir / f"{NAME}.png").name
     return write_json_atomic(out_dir / f"{NAME}.json", doc)

@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from paper_figs._common import with_scale
 from paper_figs._claims import claim
 from paper_figs.fig2c import _ECE, ece_claim, faces_sweep, figure_document, plot_ece_vs_attack
 from validation.engine import Executor
@@ -27,6 +28,7 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
     return plot_ece_vs_attack(doc, path, "attack_train", "attack accuracy on training images", doc["metrics"]["ece"])
 
 
+@with_scale
 def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
          executor: Executor | None = None, seeds: int | None = None) -> Path:
     out_dir = Path(out_dir)

@@ -19,6 +19,7 @@ from typing import Any
 from paper_figs._claims import claim
 from paper_figs.fig2c import _ECE, _OUTPUT, ece_claim, perturbation_claim, plot_ece_vs_attack
 from paper_figs.fig2d import dataset_label, figure_document, update_leaks_sweep
+from validation.configs import quick_scale
 from validation.engine import Executor
 from validation.store import write_json_atomic
 
@@ -32,10 +33,11 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
 
 
 def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
-         executor: Executor | None = None, seeds: int | None = None) -> Path:
+         executor: Executor | None = None, seeds: int | None = None, scale: str | None = None) -> Path:
     out_dir = Path(out_dir)
+    quick = quick_scale(quick, scale) == "quick"
     res = update_leaks_sweep(out_dir, quick=quick, device=device, data_home=data_home, executor=executor,
-                             seeds=seeds)
+                             seeds=seeds, scale=scale)
     doc = figure_document(res, NAME, "Fig. 3(b): calibration vs Update-Leaks attack accuracy" + dataset_label(res, quick))
     doc["plot"] = {"x": "attack", "y": "ece"}
     doc["png"] = plot(doc, out_dir / f"{NAME}.png").name

@@ -19,8 +19,11 @@ import numpy as np
 
 from paper_figs._claims import (EFFECT, claim, directional_rule, directional_word, needed_runs,
                                 not_measured, paired, replication, series_by_name, verdict)
+from defenses.registry import NEURAL
 from paper_figs._common import pyplot, save
-from paper_figs.fig4b import LARGE_MARGIN, _fmt_eps, dataset_label, figure_document, gmi_sweep
+from paper_figs.fig2c import knob_label
+from paper_figs.fig4b import DP, LARGE_MARGIN, VIB, _fmt_eps, dataset_label, figure_document, gmi_sweep
+from validation.configs import UNDEFENDED, quick_scale
 from validation.engine import Executor
 from validation.gmi import GMIConfig, recon_file_stem
 from validation.store import write_json_atomic
@@ -32,12 +35,12 @@ NAME = "fig4a"
 def columns(doc: dict[str, Any]) -> list[dict[str, Any]]:
     """The reconstruction columns: undefended and the closest-accuracy VIB / DP-SGD pair."""
     by = {s["defense"]: s for s in doc["series"]}
-    und = by["undefended"]["points"][0]
-    cols = [{"defense": "undefended", "knob_name": None, "knob": None, "utility": und["utility"],
-             "attack_acc_top1": und["attack_acc_top1"], "file": recon_file_stem(Setting("undefended", None, None))}]
+    und = by[UNDEFENDED]["points"][0]
+    cols = [{"defense": UNDEFENDED, "knob_name": None, "knob": None, "utility": und["utility"],
+             "attack_acc_top1": und["attack_acc_top1"], "file": recon_file_stem(Setting(UNDEFENDED, None, None))}]
     pair = doc["summary"]["closest_pair"]
     if pair is not None:
-        for name in ("VIB", "DP-SGD"):
+        for name in (VIB, DP):
             p, knob = pair[name], by[name]["knob"]
             col = {"defense": name, "knob_name": knob, "knob": p["knob"], "utility": p["utility"],
                    "attack_acc_top1": p["attack_acc_top1"],
@@ -48,12 +51,12 @@ def columns(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _title(col: dict[str, Any]) -> str:
-    if col["defense"] == "undefended":
-        head = "undefended"
-    elif col["defense"] == "VIB":
-        head = f"MID (VIB) β={col['knob']:g}"
-    else:
-        head = f"DP-SGD σ={col['knob']:g}\n{_fmt_eps(col)}"
+    d = NEURAL.get(col["defense"])
+    head = NEURAL.label(col["defense"])
+    if col["knob"] is not None:
+        head += f" {knob_label({'defense': col['defense'], 'knob': col['knob_name']}, col)}"
+    if d is not None and d.accounted:
+        head += f"\n{_fmt_eps(col)}"
     return f"{head}\ntest acc {100 * col['utility']:.1f}%\nattack acc {100 * col['attack_acc_top1']:.0f}% (10-digit judge)"
 
 
@@ -98,8 +101,8 @@ def _claim_blocks_better(doc: dict[str, Any]) -> dict[str, Any]:
     if pair is None:
         return not_measured("no VIB / DP-SGD pair")
     by, r = series_by_name(doc), replication(doc)
-    v = next(p for p in by["VIB"]["points"] if p["knob"] == pair["VIB"]["knob"])
-    d = next(p for p in by["DP-SGD"]["points"] if p["knob"] == pair["DP-SGD"]["knob"])
+    v = next(p for p in by[VIB]["points"] if p["knob"] == pair[VIB]["knob"])
+    d = next(p for p in by[DP]["points"] if p["knob"] == pair[DP]["knob"])
     if abs(v["utility"] - d["utility"]) > MATCHED:
         return not_measured(f"the closest VIB and DP-SGD test accuracies ({v['utility']:.3f}, {d['utility']:.3f}) "
                             f"differ by more than {MATCHED:g}: no matched pair", "add settings to the grids")
@@ -126,11 +129,13 @@ CLAIMS: list[dict[str, Any]] = [
 
 
 def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
-         executor: Executor | None = None, config: GMIConfig | None = None, seeds: int | None = None) -> Path:
+         executor: Executor | None = None, config: GMIConfig | None = None, seeds: int | None = None,
+         scale: str | None = None) -> Path:
     """Run or resume the GMI sweep and write ``fig4a.json`` and ``fig4a.png``; return the JSON's path."""
     out_dir = Path(out_dir)
+    quick = quick_scale(quick, scale) == "quick"
     res = gmi_sweep(out_dir, quick=quick, device=device, data_home=data_home, executor=executor, config=config,
-                    seeds=seeds)
+                    seeds=seeds, scale=scale)
     title = f"Fig. 4(a): GMI reconstructions at matched test accuracy — {dataset_label(res)}, seed 0"
     doc = figure_document(res, NAME, title, quick)
     doc["columns"] = columns(doc)

@@ -31,6 +31,9 @@ from paper_figs._claims import WITHIN_5_POINTS, claim, close_everywhere, compare
 from paper_figs._common import check_seeds, deviation, pyplot, replication, save
 from validation.engine import Executor
 import validation.gmi as vg
+from defenses.registry import NEURAL
+from paper_figs.fig2c import knob_label
+from validation.configs import MATCHED, quick_scale
 from validation.gmi import GMIConfig, closest_pair, matched_within, paired_difference, run_gmi_sweep
 from validation.store import write_json_atomic
 from validation.sweep import Setting
@@ -40,7 +43,7 @@ N_IDENTITIES = 5
 WITHIN = 0.05
 #: A "large margin" in attack accuracy (fraction of identities), for the verdict on the paper's claim.
 LARGE_MARGIN = 0.10
-_STYLE = {"undefended": ("black", "*"), "VIB": ("tab:blue", "o"), "DP-SGD": ("tab:red", "s")}
+VIB, DP = MATCHED  # the paper's comparison: MID (VIB) against DP-SGD
 _METRICS = ("knob", "utility", "utility_ci", "attack_acc_top1", "attack_acc_top1_ci", "attack_acc_top5",
             "success_any_of_5_restarts", "success_any_of_5_restarts_ci", "confidence_true", "confidence_true_ci",
             "heldout_attack_acc_top1", "heldout_attack_acc_top1_ci", "private5_attack_acc_top1",
@@ -57,11 +60,13 @@ def _setting(defense: str, knob: str | None, p: dict[str, Any]) -> Setting:
 
 
 def gmi_sweep(out_dir, *, quick: bool, device: str, data_home, executor: Executor | None,
-              config: GMIConfig | None, seeds: int | None) -> dict[str, Any]:
-    """Run or resume the GMI sweep of Fig. 4(a)/4(b); ``seeds`` overrides the configuration's seeds."""
+              config: GMIConfig | None, seeds: int | None, scale: str | None = None) -> dict[str, Any]:
+    """Run or resume the GMI sweep of Fig. 4(a)/4(b) at ``scale`` (:data:`validation.configs.SCALES`; None:
+    the device's default, ``quick=True``: quick); ``seeds`` overrides the configuration's seeds."""
+    scale = quick_scale(quick, scale)
     if check_seeds(seeds) is not None:
-        config = replace(config or (vg.QUICK if quick else vg.default_config(device)), n_seeds=seeds)
-    return run_gmi_sweep(out_dir, quick=quick, device=device, data_home=data_home, config=config, executor=executor)
+        config = replace(config or vg.scaled_config(scale, device), n_seeds=seeds)
+    return run_gmi_sweep(out_dir, scale=scale, device=device, data_home=data_home, config=config, executor=executor)
 
 
 def figure_document(res: dict[str, Any], name: str, title: str, quick: bool) -> dict[str, Any]:
@@ -140,10 +145,9 @@ def summarize(series: list[dict[str, Any]], runs: dict[str, dict[str, float]], n
     matched = matched_within(series, within)
     for name, p in matched.items():
         out[name] = None if p is None else {k: p[k] for k in _KEEP if k in p}
-    if matched.get("VIB") is not None and matched.get("DP-SGD") is not None:
+    if matched.get(VIB) is not None and matched.get(DP) is not None:
         out["margin_dp_minus_vib"] = paired_difference(
-            runs, _setting("DP-SGD", by["DP-SGD"]["knob"], matched["DP-SGD"]),
-            _setting("VIB", by["VIB"]["knob"], matched["VIB"]), n_seeds)
+            runs, _setting(DP, by[DP]["knob"], matched[DP]), _setting(VIB, by[VIB]["knob"], matched[VIB]), n_seeds)
     else:
         out["margin_dp_minus_vib"] = None
     pair = closest_pair(series)
@@ -152,10 +156,10 @@ def summarize(series: list[dict[str, Any]], runs: dict[str, dict[str, float]], n
     else:
         v, d = pair
         out["closest_pair"] = {
-            "VIB": {k: v[k] for k in _KEEP if k in v}, "DP-SGD": {k: d[k] for k in _KEEP if k in d},
+            VIB: {k: v[k] for k in _KEEP if k in v}, DP: {k: d[k] for k in _KEEP if k in d},
             "utility_gap": abs(v["utility"] - d["utility"]),
-            "difference_dp_minus_vib": paired_difference(runs, _setting("DP-SGD", by["DP-SGD"]["knob"], d),
-                                                         _setting("VIB", by["VIB"]["knob"], v), n_seeds),
+            "difference_dp_minus_vib": paired_difference(runs, _setting(DP, by[DP]["knob"], d),
+                                                         _setting(VIB, by[VIB]["knob"], v), n_seeds),
         }
     return out
 
@@ -176,11 +180,9 @@ def _fmt_eps(p: dict[str, Any]) -> str:
 def _point_label(defense: str, p: dict[str, Any] | None) -> str:
     if p is None:
         return f"{defense}: no setting within {WITHIN * 100:.0f} points"
-    if defense == "VIB":
-        return f"VIB β={p['knob']:g}"
-    if defense == "DP-SGD":
-        return f"DP-SGD σ={p['knob']:g}, {_fmt_eps(p)}"
-    return defense
+    d = NEURAL.get(defense)
+    head = f"{defense} {knob_label({'defense': defense, 'knob': d.knob if d else None}, p)}".rstrip()
+    return f"{head}, {_fmt_eps(p)}" if d is not None and d.accounted else head
 
 
 # --------------------------------------------------------------------------------------------- claims
@@ -193,7 +195,7 @@ CLOSE = 0.10
 CLAIMS: list[dict[str, Any]] = [
     claim("gmi-mid-beats-dp-large-margin", NAME, "We find that MID can outperform DP by a large margin to defend "
           "against whitebox MI attacks.", lambda doc: compare_tradeoffs(
-              doc, "VIB", "DP-SGD", attack="attack_acc_top1", relevant=WITHIN_5_POINTS, margin=LARGE_MARGIN,
+              doc, VIB, DP, attack="attack_acc_top1", relevant=WITHIN_5_POINTS, margin=LARGE_MARGIN,
               no_model=NO_MODEL, chance="chance", attack_label="GMI top-1 attack accuracy",
               utility_label="test accuracy")),
     claim("gmi-utility-vulnerability", NAME, "A phenomenon consistently present in all attacks is that the more "
@@ -230,9 +232,10 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
     gan = base["gan_only"]
     cx.axhline(gan["confidence_true"], color="0.45", ls="-.", lw=1.2, label="GAN-only (no target)")
     bx.axhline(gan["heldout_knn_dist_train"], color="0.45", ls="-.", lw=1.2, label="GAN-only (to training images)")
-    eps_lines = []
+    eps_lines, eps_color = [], "black"
     for s in doc["series"]:
-        color, marker = _STYLE.get(s["defense"], ("tab:green", "^"))
+        look = NEURAL.style(s["defense"])
+        color, marker = look.color, look.marker
         pts = sorted(s["points"], key=lambda p: p["utility"])
         x = [p["utility"] for p in pts]
         ls = "-" if len(pts) > 1 else "none"
@@ -251,16 +254,16 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
             bx.errorbar(x, [p[key] for p in pts], yerr=_errorbars(pts, key, (0.0, np.inf)), fmt=marker, ls=style,
                         color=color, mfc=face, ms=ms, capsize=2, lw=1.2, label=f"{s['defense']} ({which} images)")
         for p in pts:
-            if s["defense"] in ("VIB", "DP-SGD"):
-                sym = "β" if s["defense"] == "VIB" else "σ"
-                ax.annotate(f"{sym}={p['knob']:g}", (p["utility"], p["attack_acc_top1"]), textcoords="offset points",
-                            xytext=(4, 4 if s["defense"] == "VIB" else -11), fontsize=7, color=color)
-        if s["defense"] == "DP-SGD":
-            eps_lines += [f"σ={p['knob']:g}: {_fmt_eps(p)}" for p in sorted(pts, key=lambda q: q["knob"])]
+            if knob_label(s, p):
+                ax.annotate(knob_label(s, p), (p["utility"], p["attack_acc_top1"]), textcoords="offset points",
+                            xytext=look.offset, fontsize=7, color=color)
+        if NEURAL.get(s["defense"]) is not None and NEURAL[s["defense"]].accounted:
+            eps_color = color
+            eps_lines += [f"{knob_label(s, p)}: {_fmt_eps(p)}" for p in sorted(pts, key=lambda q: q["knob"])]
     if eps_lines:
         delta = doc["settings"].get("delta")
         ax.text(0.02, 0.98, "\n".join([f"DP-SGD at δ={delta:g}:"] + eps_lines), transform=ax.transAxes, ha="left",
-                va="top", fontsize=7, color=_STYLE["DP-SGD"][0],
+                va="top", fontsize=7, color=eps_color,
                 bbox={"facecolor": "white", "edgecolor": "0.8", "alpha": 0.9})
     for axis in (ax, cx, bx):
         axis.set_xlabel("test accuracy (held-out private digits)")
@@ -280,15 +283,17 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
 
 
 def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
-         executor: Executor | None = None, config: GMIConfig | None = None, seeds: int | None = None) -> Path:
+         executor: Executor | None = None, config: GMIConfig | None = None, seeds: int | None = None,
+         scale: str | None = None) -> Path:
     """Run or resume the GMI sweep and write ``fig4b.json`` and ``fig4b.png``; return the JSON's path.
 
-    ``config`` overrides the configuration (default: :data:`validation.gmi.QUICK` or ``FULL``), ``seeds``
-    its number of seeds.
+    ``config`` overrides the configuration (default: that of ``scale``, :func:`validation.gmi.scaled_config`, or
+    the device's default), ``seeds`` its number of seeds.
     """
     out_dir = Path(out_dir)
+    quick = quick_scale(quick, scale) == "quick"
     res = gmi_sweep(out_dir, quick=quick, device=device, data_home=data_home, executor=executor, config=config,
-                    seeds=seeds)
+                    seeds=seeds, scale=scale)
     doc = figure_document(res, NAME, f"Fig. 4(b): GMI on {dataset_label(res)} — attack vs utility", quick)
     doc["png"] = plot(doc, out_dir / f"{NAME}.png").name
     doc["claims"] = [{"id": c["id"], **c["evaluate"](doc)} for c in CLAIMS]

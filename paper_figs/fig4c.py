@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from paper_figs._common import with_scale
 from paper_figs._claims import WITHIN_5_POINTS, claim
 from paper_figs.fig2b import tree_comparison, tree_figure
 from validation.engine import Executor
@@ -17,6 +18,7 @@ from validation.engine import Executor
 NAME = "fig4c"
 
 
+@with_scale
 def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
          executor: Executor | None = None, seeds: int | None = None) -> Path:
     """Write ``fig4c.json`` and ``fig4c.png`` (``device`` is unused: trees run on the CPU)."""

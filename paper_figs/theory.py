@@ -30,7 +30,7 @@ from mitheory.games import IndistinguishabilityGame, gamma_exact
 from mitheory.mechanisms import CountStatistic, ExtremalMechanism
 from mitheory.theorems import check_theorem2, find_theorem1_counterexample
 from paper_figs._claims import claim, exact
-from paper_figs._common import pyplot, save, write_figure
+from paper_figs._common import pyplot, save, write_figure, with_scale
 from validation.engine import Executor
 
 NAME = "theory"
@@ -114,6 +114,7 @@ def plot(doc: dict[str, Any], path: str | os.PathLike) -> Path:
     return save(fig, path)
 
 
+@with_scale
 def make(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
          executor: Executor | None = None, seeds: int | None = None) -> Path:
     """Write ``theory.json`` and ``theory.png`` (exact computations: no seeds; the options do not apply)."""

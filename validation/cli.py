@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from mitheory.cli import ParamError, check_size, count, human_bytes, physical_memory, probe_output_dir, \
+from mitheory.cli import ParamError, check_size, choice, count, human_bytes, physical_memory, probe_output_dir, \
     probe_output_file
 from validation.engine import (
     Executor,
@@ -34,7 +34,7 @@ from validation.engine import (
 )
 from validation.store import DISK_ERRORS
 
-__all__ = ["add_executor_arguments", "check_data_home", "check_executor_fits", "check_fits", "check_output_dir",
+__all__ = ["add_executor_arguments", "add_scale_arguments", "resolve_scale", "check_data_home", "check_executor_fits", "check_fits", "check_output_dir",
            "check_output_file", "check_work", "executor_from_args", "path_argument", "physical_memory",
            "require_neural", "run_command"]
 
@@ -57,6 +57,36 @@ def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--threads", type=count(minimum=1), default=None, metavar="T",
                        help="threads per worker (default: $MID_THREADS, else 1; recorded with every result, and a "
                             "resume at another count is refused)")
+
+
+def add_scale_arguments(parser: argparse.ArgumentParser, *, what: str = "the experiments") -> None:
+    """Add ``--scale quick|cpu|full`` and ``--quick`` (its alias for ``--scale quick``; the two exclude each
+    other). :func:`resolve_scale` turns them into the run's scale."""
+    from validation.configs import SCALES
+
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--scale", type=choice(SCALES), default=None, metavar="{" + ",".join(SCALES) + "}",
+                       help=f"size of {what}: quick (a fast check), cpu (sized for a machine without a GPU, where an "
+                            "experiment has such a configuration; full otherwise) or full. Default: full on a CUDA "
+                            "device, else cpu; the choice is said on stderr")
+    group.add_argument("--quick", dest="scale", action="store_const", const="quick", help="the same as --scale quick")
+
+
+def resolve_scale(parser: argparse.ArgumentParser, args: argparse.Namespace, device: str | None = None, *,
+                  has_cpu: bool = True, what: str = "") -> str:
+    """The run's scale (sets ``args.scale`` and ``args.quick``) and its one line on stderr: which scale, and
+    why (asked for, or the default: full on a CUDA device, else cpu where the experiments have a CPU
+    configuration, ``has_cpu``, and full where none has); ``--scale full`` without a CUDA device runs,
+    saying it is slow."""
+    from validation.configs import choose_scale, scale_line
+
+    try:
+        scale, why = choose_scale(args.scale, device or "auto", has_cpu=has_cpu)
+    except ValueError as exc:  # a device that does not exist
+        parser.error(str(exc))
+    args.scale, args.quick = scale, scale == "quick"
+    print(scale_line(parser.prog, scale, why, device=device or "auto", what=what, neural=has_cpu), file=sys.stderr)
+    return scale
 
 
 def executor_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Executor:

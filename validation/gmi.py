@@ -55,16 +55,34 @@ import io
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from defenses.datasets import load_digits, load_mnist
-from defenses.neural import CNNClassifier, DPSGDClassifier, VIBClassifier
-from defenses.neural.gmi import GMIAttack, InversionEvaluation, WGANGPPrior, gan_only_baseline
+from defenses.neural import CNNClassifier
+from defenses.neural.gmi import (
+    GMIAttack,
+    InversionEvaluation,
+    WGANGPPrior,
+    gan_only_baseline,
+)
+from defenses.registry import TrainingConfig
+from validation.configs import (
+    MATCHED,
+    UNDEFENDED,
+    choose_scale,
+    describe,
+    grid_settings,
+    make_target,
+    quick_scale,
+    scale_line,
+    settings_of,
+)
 from validation.engine import Executor, Unit, UnitOutput, run_units
+from validation.neural import accounting
 from validation.store import ResultStore
 from validation.sweep import Setting, aggregate, mean_ci, run_sweep
 
@@ -86,12 +104,16 @@ JUDGES = {"judge10": "", "heldout": "heldout_", "private5": "private5_"}
 
 
 @dataclass(frozen=True)
-class GMIConfig:
+class GMIConfig(TrainingConfig):
     """Everything that determines the numbers of a GMI sweep (stored with the results).
 
-    ``private_per_class`` / ``test_per_class`` / ``public_limit`` cap the private training images per
+    The targets' training fields are those of the shared :class:`~defenses.registry.TrainingConfig` (its
+    defaults are GMI's). ``private_per_class`` / ``test_per_class`` / ``public_limit`` cap the private training images per
     digit, the held-out images per digit and the public images (None: all; first ones in file order).
     """
+
+    #: Where the training fields stand in the stored description (:func:`validation.configs.describe`).
+    TRAINING_AFTER: ClassVar[str] = "gan_batch_size"
 
     name: str = "full"
     dataset: str = "mnist"
@@ -101,15 +123,6 @@ class GMIConfig:
     gan_dim: int = 64
     gan_epochs: int = 50
     gan_batch_size: int = 64
-    architecture: str = "cnn-s"
-    epochs: int = 30
-    batch_size: int = 64
-    lr: float = 1e-3
-    patience: int = 5
-    dp_lr: float = 3e-3
-    dp_batch_size: int = 64
-    max_grad_norm: float = 1.0
-    delta: float = 1e-5
     eval_architecture: str = "eval"
     eval_epochs: int = 20
     lam: float = 100.0
@@ -124,12 +137,13 @@ class GMIConfig:
     #: Re-draw the prior and the judges for every seed (seed k: artifact seed ``artifact_seed + k``), so the
     #: seeds are independent replications; False trains them once (seed 0's) for all seeds.
     artifacts_per_seed: bool = True
+    #: Further registered defenses (:data:`defenses.registry.NEURAL`) and their knob grids, e.g.
+    #: ``(("label smoothing", (0.1, 0.3)),)``: each becomes a series after the built-in ones.
+    defenses: tuple[tuple[str, tuple[float, ...]], ...] = field(default=(), metadata={"described": "if set"})
 
     def settings(self) -> list[Setting]:
-        return ([Setting("undefended", None, None)]
-                + [Setting("VIB", "beta", float(b)) for b in self.betas]
-                + [Setting("DP-SGD", "noise_multiplier", float(s)) for s in self.noise_multipliers]
-                + [GAN_ONLY])
+        return (settings_of(UNDEFENDED) + settings_of("VIB", self.betas) + settings_of("DP-SGD", self.noise_multipliers)
+                + grid_settings(self.defenses) + [GAN_ONLY])
 
     def artifact_description(self, kind: str, seed: int = 0) -> dict[str, Any]:
         """The fields an artifact of seed ``seed`` depends on: the prior (``kind="prior"``) or a judge
@@ -178,12 +192,25 @@ def default_config(device: str = "auto") -> GMIConfig:
 
     FULL trains a width-64 prior for 50 epochs on 29,404 public digits (``python benchmarks/neural.py
     --gmi`` measures 198 s per epoch at width 32 on two shared cores: the prior alone would take many
-    hours), so a machine without a GPU runs the CPU configuration; the choice is recorded in the figure's
-    ``settings.name`` and its title.
+    hours), so the default on a machine without a GPU is the CPU configuration
+    (:func:`validation.configs.choose_scale`); the choice is recorded in the figure's ``settings.name`` and
+    its title.
     """
-    from defenses.neural import resolve_device
+    return _of_scale(choose_scale(None, device)[0])
 
-    return FULL if resolve_device(device).type == "cuda" else CPU
+
+def scaled_config(scale: str | None, device: str = "auto") -> GMIConfig:
+    """The configuration of ``scale`` (None: the device's default, said on stderr through the logger)."""
+    chosen, why = choose_scale(scale, device)
+    if scale is None:
+        logger.warning(scale_line("GMI", chosen, why, device=device, what=f"validation.gmi.{chosen.upper()}"))
+    return _of_scale(chosen)
+
+
+def _of_scale(scale: str):
+    """The configuration of ``scale`` (:data:`validation.configs.SCALES`): :data:`QUICK`, :data:`CPU` or
+    :data:`FULL`, read when called."""
+    return {"quick": QUICK, "cpu": CPU, "full": FULL}[scale]
 
 
 # --------------------------------------------------------------------------------------------- data
@@ -388,20 +415,6 @@ def _train_artifacts(out_dir: Path, config: GMIConfig, data_home, device: str, e
 # --------------------------------------------------------------------------------------------- stage 2
 
 
-def make_target(setting: Setting, config: GMIConfig, seed: int, device: str = "auto", classes=None):
-    """The (unfitted) target estimator of a sweep setting."""
-    common = {"architecture": config.architecture, "epochs": config.epochs, "patience": config.patience,
-              "device": device, "random_state": seed, "progress": False}
-    if setting.defense == "undefended":
-        return CNNClassifier(batch_size=config.batch_size, lr=config.lr, **common)
-    if setting.defense == "VIB":
-        return VIBClassifier(beta=setting.value, batch_size=config.batch_size, lr=config.lr, **common)
-    if setting.defense == "DP-SGD":
-        return DPSGDClassifier(noise_multiplier=setting.value, classes=classes, max_grad_norm=config.max_grad_norm,
-                               delta=config.delta, batch_size=config.dp_batch_size, lr=config.dp_lr, **common)
-    raise ValueError(f"unknown defense {setting.defense!r}")
-
-
 def recon_file_stem(setting: Setting) -> str:
     return setting.defense if setting.knob is None else f"{setting.defense}_{setting.knob}={setting.value:g}"
 
@@ -461,9 +474,7 @@ class GMIExperiment:
             attack = GMIAttack(prior, lam=c.lam, lr=c.attack_lr, iterations=c.attack_iterations,
                                n_restarts=c.n_restarts, random_state=attack_seed, progress=False)
             result = attack.fit(model).invert(identities)
-            if setting.defense == "DP-SGD":
-                out["noise_multiplier"] = model.noise_multiplier_
-                out.update({f"eps_{k}": v for k, v in model.epsilon_.items() if np.isfinite(v)})
+            out.update(accounting(model))
         for judge, prefix in JUDGES.items():
             scores = loaded["evaluations"][judge].score(result)
             out.update({f"{prefix}{k}": v for k, v in scores.items()})
@@ -482,22 +493,19 @@ class GMIExperiment:
         return UnitOutput(out, files)
 
 
-def run_gmi_sweep(out_dir: str | os.PathLike, *, quick: bool, device: str = "auto", data_home=None,
+def run_gmi_sweep(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
                   config: GMIConfig | None = None, progress: bool = True,
-                  executor: Executor | None = None) -> dict[str, Any]:
+                  executor: Executor | None = None, scale: str | None = None) -> dict[str, Any]:
     """Run (or resume) both stages; return ``{"config", "series", "baseline", "runs", "artifacts", "store",
     "recon_dir"}`` (``series``: undefended, VIB, DP-SGD in the docs/figures.md form; ``baseline``: GAN-only).
 
     Shared by Figures 4(a) and 4(b): the second figure made reuses the first one's stores. Without
-    ``config``: :data:`QUICK` for ``quick``, else :func:`default_config` of the device (FULL on a GPU, CPU
-    on a CPU — announced on stderr and recorded in the result's ``config``).
+    ``config``: the configuration of ``scale`` (``"quick"``, ``"cpu"``, ``"full"``; ``quick=True`` is
+    ``scale="quick"``), else of the device (FULL on a GPU, CPU on a CPU — announced on stderr and recorded
+    in the result's ``config``).
     """
     if config is None:
-        config = QUICK if quick else default_config(device)
-        if config is CPU:
-            logger.warning("GMI: no CUDA device, so the CPU configuration runs (validation.gmi.CPU: 500 private "
-                           "images per digit, prior dim 16 for 15 epochs on 10,000 public images, 600 attack "
-                           "iterations, 3 points per defense, 5 seeds); pass --device cuda on a GPU for the full one")
+        config = scaled_config(quick_scale(quick, scale), device)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     tag = "" if config.name == "full" else f"_{config.name}"
@@ -505,7 +513,7 @@ def run_gmi_sweep(out_dir: str | os.PathLike, *, quick: bool, device: str = "aut
     settings = config.settings()
     recon_dir = f"gmi_recon{tag}"
     experiment = GMIExperiment(config, blobs, data_home=data_home, device=device, recon_dir=recon_dir)
-    described = {**_jsonable(asdict(config)),
+    described = {**describe(config),
                  "artifact_sha256": {k: v["sha256"] for k, v in sorted(artifacts.items())}}
     store = out_dir / f"gmi_sweep{tag}.json"
     runs = run_sweep(settings, config.n_seeds, experiment, store, described, progress=progress,
@@ -528,14 +536,6 @@ def _common_keys(settings, n_splits, runs):
     return out
 
 
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {k: _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    return obj
-
-
 # --------------------------------------------------------------------------------------------- comparisons
 
 
@@ -544,9 +544,9 @@ def matched_within(series: list[dict[str, Any]], within: float = 0.05,
     """For VIB and DP-SGD, the most protective point (lowest ``metric``) among those whose mean test
     accuracy is within ``within`` of the undefended model's; None where no point qualifies."""
     by = {s["defense"]: s for s in series}
-    ref = by["undefended"]["points"][0]
-    out: dict[str, dict[str, Any] | None] = {"undefended": ref}
-    for name in ("VIB", "DP-SGD"):
+    ref = by[UNDEFENDED]["points"][0]
+    out: dict[str, dict[str, Any] | None] = {UNDEFENDED: ref}
+    for name in MATCHED:
         pts = [p for p in by.get(name, {"points": []})["points"] if p["utility"] >= ref["utility"] - within]
         out[name] = min(pts, key=lambda p: p[metric]) if pts else None
     return out
@@ -555,12 +555,13 @@ def matched_within(series: list[dict[str, Any]], within: float = 0.05,
 def closest_pair(series: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """The (VIB, DP-SGD) points of most similar mean test accuracy (ties: the less accurate pair)."""
     by = {s["defense"]: s for s in series}
-    if "VIB" not in by or "DP-SGD" not in by:
+    vib, dp = MATCHED
+    if vib not in by or dp not in by:
         return None
     pairs = [(abs(a["utility"] - b["utility"]), a["utility"] + b["utility"], i, j)
-             for i, a in enumerate(by["VIB"]["points"]) for j, b in enumerate(by["DP-SGD"]["points"])]
+             for i, a in enumerate(by[vib]["points"]) for j, b in enumerate(by[dp]["points"])]
     _, _, i, j = min(pairs)
-    return by["VIB"]["points"][i], by["DP-SGD"]["points"][j]
+    return by[vib]["points"][i], by[dp]["points"][j]
 
 
 def paired_difference(runs: dict[str, dict[str, float]], a: Setting, b: Setting, n_seeds: int,

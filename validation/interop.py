@@ -1,6 +1,6 @@
 """ART's attacks next to ours, MIFace on the face models, and output perturbation against MID and DP-SGD.
 
-``python -m validation.interop survey|iwpc|faces|miface|all [--quick] [--splits N] [--out DIR] [--json]``
+``python -m validation.interop survey|iwpc|faces|miface|all [--scale quick|cpu|full] [--quick] [--splits N] [--out DIR] [--json]``
 reproduces the measurements of issue 13; every run is stored in a resumable
 :class:`~validation.store.ResultStore` under ``--out`` (default ``results/interop``).
 
@@ -38,9 +38,11 @@ import numpy as np
 
 from defenses.datasets import DataFileError
 from defenses.interop import art_available
+from defenses.registry import LINEAR, NEURAL
 from mitheory.cli import count, terminal_columns
 from validation.cli import (
     add_executor_arguments,
+    add_scale_arguments,
     check_data_home,
     check_executor_fits,
     check_output_dir,
@@ -48,8 +50,10 @@ from validation.cli import (
     executor_from_args,
     path_argument,
     require_neural,
+    resolve_scale,
     run_command,
 )
+from validation.configs import MATCHED, describe, settings_of
 from validation.engine import Executor, UnitOutput, UnitsFailed
 from validation.store import StoreError, write_json_atomic
 from validation.sweep import Setting, aggregate, run_sweep
@@ -82,9 +86,22 @@ SURVEY_ATTACKS = {
 def survey_evaluate(data, config):
     """``evaluate(setting, split)`` for the survey table (trees and splits of :mod:`validation.tree`)."""
     from defenses.interop.art import ARTWhiteBoxTreeAttack
-    from defenses.tree import (MAPWithCountsAttack, NaiveMAPClassifierAttack, NoModelAttack, PriorBaseline,
-                               confusion_matrix, estimate_prior)
-    from validation.tree import POSITIVE, SENSITIVE, binary_prf, macro_f1, make_model, split_indices
+    from defenses.tree import (
+        MAPWithCountsAttack,
+        NaiveMAPClassifierAttack,
+        NoModelAttack,
+        PriorBaseline,
+        confusion_matrix,
+        estimate_prior,
+    )
+    from validation.tree import (
+        POSITIVE,
+        SENSITIVE,
+        binary_prf,
+        macro_f1,
+        make_model,
+        split_indices,
+    )
 
     def evaluate(setting: Setting, split: int) -> dict[str, float]:
         X, y = data.data, data.target
@@ -164,12 +181,9 @@ _MODEL_FREE = ("ideal", "art_truelabel_lr", "art_truelabel_rf", "prior")
 def iwpc_evaluate(problem, *, seed: int = 0, test_size: float = 0.2, delta: float = 1e-6):
     """``evaluate(setting, split)`` for the IWPC table (splits of :class:`validation.linear.IWPCProblem`)."""
     from sklearn.exceptions import ConvergenceWarning
-    from sklearn.linear_model import LinearRegression
 
     from defenses.interop.art import ARTBlackBoxAttack, ARTTrueLabelBaseline
     from defenses.linear import (
-        AdaSSPRegression,
-        MIDLinearRegression,
         NaiveMAPRegressionAttack,
         NoModelBaseline,
         PriorBaseline,
@@ -179,12 +193,9 @@ def iwpc_evaluate(problem, *, seed: int = 0, test_size: float = 0.2, delta: floa
     p = problem
 
     def model_for(setting: Setting, split: int):
-        if setting.defense == "MID":
-            return MIDLinearRegression(mid_lambda=float(setting.value))
-        if setting.defense == "AdaSSP":
-            return AdaSSPRegression(epsilon=float(setting.value), delta=delta, x_bound=p.x_bound, y_bound=p.y_bound,
-                                    calibration="analytic", random_state=np.random.default_rng([seed, 1, split]))
-        return LinearRegression()
+        name = "undefended" if setting == IWPC_SETTINGS[0] else setting.defense  # the table's name of OLS
+        return LINEAR.build(name, setting.value, delta=delta, x_bound=p.x_bound, y_bound=p.y_bound,
+                            calibration="analytic", random_state=np.random.default_rng([seed, 1, split]))
 
     def evaluate(setting: Setting, split: int) -> dict[str, float]:
         tr, te = p.split(seed, split, test_size)
@@ -246,6 +257,11 @@ def iwpc_table(out_dir: str | os.PathLike, *, n_splits: int = 20, data_home=None
 
 
 # ------------------------------------------------------------------------------ faces: perturbation
+#: The registered release that mixes the undefended CNN's logits with the uniform vector (the official MID
+#: code's "noise"); the faces sweep runs every other setting of the comparison.
+LOGIT_MIXING = "logit mixing"
+
+
 @dataclass(frozen=True)
 class PerturbationConfig:
     """The faces comparison: the faces sweep (:class:`validation.neural.FacesConfig` ``faces``, with its
@@ -258,7 +274,7 @@ class PerturbationConfig:
     logit_mixing: tuple[float, ...] = (0.5, 0.9, 0.99)
 
     def settings(self) -> list[Setting]:
-        return self.faces.settings() + [Setting("logit mixing", "w", float(v)) for v in self.logit_mixing]
+        return self.faces.settings() + settings_of(LOGIT_MIXING, self.logit_mixing)
 
 
 def perturbation_config(quick: bool) -> PerturbationConfig:
@@ -292,17 +308,17 @@ class PerturbationExperiment:
     def __call__(self, setting: Setting, split: int) -> UnitOutput | dict[str, float]:
         from defenses import output
         from defenses.neural import KnowledgeAlignmentAttack, evaluate_reconstruction
-        from validation.neural import make_target
+        from validation.configs import make_release, make_target
 
-        if setting.defense != "logit mixing":
+        if setting.defense != LOGIT_MIXING:
             return self.faces(setting, split)
         c, ex = self.config.faces, self.faces
         X, y = ex.data.data, ex.data.target
         sp = ex.split(split)
         if split not in self._undefended:
-            self._undefended[split] = make_target(Setting("undefended", None, None), c, seed=split,
+            self._undefended[split] = make_target(setting, c, seed=split,
                                                   device=ex.device).fit(X[sp.train], y[sp.train])
-        model = output.mix_uniform(setting.value, space="logit").wrap(self._undefended[split])
+        model = make_release(setting, split).wrap(self._undefended[split])
         proba = model.predict_proba(X[sp.test])
         out = {"utility": float(np.mean(model.predict(X[sp.test]) == y[sp.test])),
                "train_accuracy": float(np.mean(model.predict(X[sp.train]) == y[sp.train])),
@@ -322,7 +338,7 @@ class PerturbationExperiment:
 def matched_comparison(series: list[dict[str, Any]], key: str, tolerance: float) -> list[dict[str, Any]]:
     """For every output-perturbation point, the VIB and DP-SGD points whose mean ``key`` (``"utility"``
     or ``"ece"``) is within ``tolerance`` of it, each with its attack accuracy on training images."""
-    trained = {s["defense"]: s["points"] for s in series if s["defense"] in ("VIB", "DP-SGD", "undefended")}
+    trained = {s["defense"]: s["points"] for s in series if NEURAL[s["defense"]].kind == "model"}
     rows = []
     for s in series:
         if s["defense"] in trained:
@@ -347,7 +363,7 @@ def faces_table(out_dir: str | os.PathLike, *, quick: bool = False, device: str 
     config = perturbation_config(quick)
     settings = config.settings()
     store = Path(out_dir) / f"faces_perturbation{'_quick' if quick else ''}.json"
-    described = {"faces": _plain(asdict(config.faces)), "logit_mixing": list(config.logit_mixing), "version": 3}
+    described = {"faces": describe(config.faces), "logit_mixing": list(config.logit_mixing), "version": 3}
     runs = run_sweep(settings, config.faces.n_seeds, PerturbationExperiment(config, data_home=data_home, device=device),
                      store, described, progress=progress, executor=executor, name="faces perturbation")
     keys = {"utility", "train_accuracy", "ece", "attack_train", "attack_test", "rmse_train", "rmse_test",
@@ -387,8 +403,7 @@ class MIFaceConfig:
     n_seeds: int = 5
 
     def settings(self) -> list[Setting]:
-        return [Setting("undefended", None, None), Setting("VIB", "beta", float(self.beta)),
-                Setting("DP-SGD", "noise_multiplier", float(self.noise_multiplier))]
+        return settings_of("undefended") + settings_of("VIB", (self.beta,)) + settings_of("DP-SGD", (self.noise_multiplier,))
 
 
 def miface_config(quick: bool) -> MIFaceConfig:
@@ -414,7 +429,7 @@ class MIFaceExperiment:
     def __call__(self, setting: Setting, split: int) -> UnitOutput:
         from defenses.interop.art import MIFaceAttack
         from defenses.neural import evaluate_reconstruction
-        from validation.neural import make_target
+        from validation.neural import accounting, make_target
 
         c, ex = self.config, self.faces
         X, y = ex.data.data, ex.data.target
@@ -435,8 +450,7 @@ class MIFaceExperiment:
                "evaluator_on_start": float(np.mean(ex.evaluator(split).predict(
                    MIFaceAttack(max_iter=0, init=c.init, random_state=1000 + split).fit(model).invert(identities).images)
                    == identities))}
-        if setting.defense == "DP-SGD":
-            out.update({f"eps_{k}": v for k, v in model.epsilon_.items() if np.isfinite(v)})
+        out.update({k: v for k, v in accounting(model).items() if k.startswith("eps_")})
         files = {}
         if self.recon_dir is not None and split == 0:
             from validation.neural import recon_file_stem
@@ -463,7 +477,7 @@ def run_miface(out_dir: str | os.PathLike, *, quick: bool = False, device: str =
     tag = "_quick" if quick else ""
     settings = config.settings()
     experiment = MIFaceExperiment(config, data_home=data_home, device=device, recon_dir=f"miface_recon{tag}")
-    described = {"dataset": "olivetti", **_plain(asdict(config)), "version": 4}
+    described = {"dataset": "olivetti", **describe(config), "version": 4}
     store = out_dir / f"miface{tag}.json"
     runs = run_sweep(settings, config.n_seeds, experiment, store, described, progress=progress, executor=executor,
                      name="MIFace")
@@ -473,11 +487,6 @@ def run_miface(out_dir: str | os.PathLike, *, quick: bool = False, device: str =
                                                        proportions=("utility",),
                                                        test_train_ratio=split_ratio(config.faces)),
             "store": str(store), "recon_dir": str(out_dir / experiment.recon_dir)}
-
-
-def _plain(obj: Any) -> Any:
-    """JSON-ready copy (tuples become lists)."""
-    return json.loads(json.dumps(obj))
 
 
 def _common(settings, n_splits: int, runs: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
@@ -548,7 +557,7 @@ def _format_faces(doc: dict[str, Any]) -> str:
         for r in doc[key]:
             knob = "" if r["knob"] is None else f" {r['knob']:g}"
             other = "  ".join(f"{n}: " + ("—" if r[n] is None else f"{r[n]['attack_train']:.3f} (knob {r[n]['knob']})")
-                              for n in ("VIB", "DP-SGD"))
+                              for n in MATCHED)
             lines.append(f"  {r['defense']}{knob}: {r['attack_train']:.3f}   {other}")
     return "\n".join(lines)
 
@@ -624,7 +633,7 @@ def main(argv: list[str] | None = None) -> int:
                      formatter_class=lambda prog: argparse.HelpFormatter(prog, width=terminal_columns()))
     add_version(parser)
     parser.add_argument("tables", nargs="+", choices=["survey", "iwpc", "faces", "miface", "all"])
-    parser.add_argument("--quick", action="store_true", help="few splits / small grids for a fast check")
+    add_scale_arguments(parser, what="the tables (quick: few splits, small grids; cpu and full: the full tables)")
     parser.add_argument("--splits", type=count(minimum=1),
                         help="random splits (survey default 100, iwpc 20; quick 3; one split gives no interval)")
     parser.add_argument("--out", type=path_argument, default=Path("results/interop"),
@@ -660,7 +669,7 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as exc:
             parser.error(str(exc))
     device = args.device or "auto"
-    splits = args.splits or (3 if args.quick else None)
+    quick = args.scale == "quick"  # said once the input is checked
     if neural:  # the face tables' units load the faces: a missing or damaged file is refused here, once
         from defenses.datasets import load_faces
 
@@ -668,6 +677,8 @@ def main(argv: list[str] | None = None) -> int:
             load_faces(args.data_home)
         except (FileNotFoundError, DataFileError) as exc:
             parser.error(str(exc))
+    resolve_scale(parser, args, device, has_cpu=False)  # no table has a CPU configuration
+    splits = args.splits or (3 if quick else None)
     executor = executor_from_args(parser, args)
     common = {"data_home": args.data_home, "executor": executor}
     run = {

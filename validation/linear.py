@@ -33,13 +33,10 @@ import os
 from typing import Any, Sequence
 
 import numpy as np
-from sklearn.linear_model import LinearRegression
 
 from defenses.datasets import load_iwpc
 from defenses.interop import art_available
 from defenses.linear import (
-    AdaSSPRegression,
-    MIDLinearRegression,
     ModelAssistedAttack,
     NaiveMAPRegressionAttack,
     NoModelBaseline,
@@ -48,6 +45,7 @@ from defenses.linear import (
     shadow_fits,
 )
 from defenses.metrics import ovr_auroc
+from defenses.registry import LINEAR
 from validation.engine import Executor
 from validation.sweep import RESAMPLED_T, Setting, aggregate, corrected_resampled_t, run_sweep
 
@@ -103,16 +101,10 @@ def make_evaluate(problem: IWPCProblem, *, seed: int = 0, test_size: float = 0.2
     p = problem
 
     def model_for(setting: Setting, split: int):
-        if setting.defense == UNDEFENDED:
-            return LinearRegression()
-        if setting.defense == "MID":
-            return MIDLinearRegression(mid_lambda=float(setting.value))
-        if setting.defense == "AdaSSP":
-            # The same noise stream for every ε of a split (common random numbers smooth the curve).
-            return AdaSSPRegression(epsilon=float(setting.value), delta=delta, x_bound=p.x_bound,
-                                    y_bound=p.y_bound, calibration=calibration,
-                                    random_state=np.random.default_rng([seed, _SEED_STREAMS["adassp"], split]))
-        raise ValueError(f"unknown defense {setting.defense!r}")
+        # AdaSSP: the same noise stream for every ε of a split (common random numbers smooth the curve).
+        return LINEAR.build(setting.defense, setting.value, delta=delta, x_bound=p.x_bound, y_bound=p.y_bound,
+                            calibration=calibration,
+                            random_state=np.random.default_rng([seed, _SEED_STREAMS["adassp"], split]))
 
     def evaluate(setting: Setting, split: int) -> dict[str, float]:
         tr, te = p.split(seed, split, test_size)
@@ -185,8 +177,8 @@ def sweep_settings(mid_lambdas: Sequence[float], epsilons: Sequence[float]) -> l
         if not grid or any(not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0) for v in grid):
             raise ValueError(f"{name} must be a non-empty sequence of finite numbers > 0, got {list(grid)!r}")
     return ([Setting(UNDEFENDED, None, None)]
-            + [Setting("MID", "mid_lambda", float(v)) for v in mid_lambdas]
-            + [Setting("AdaSSP", "epsilon", float(v)) for v in epsilons]
+            + [Setting("MID", LINEAR["MID"].knob, float(v)) for v in mid_lambdas]
+            + [Setting("AdaSSP", LINEAR["AdaSSP"].knob, float(v)) for v in epsilons]
             + [Setting(b, None, None) for b in BASELINES])
 
 

@@ -43,9 +43,9 @@ from __future__ import annotations
 
 import io
 import os
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -55,19 +55,27 @@ from defenses.datasets.faces import split_faces
 from defenses.metrics import ece
 from defenses.neural import (
     CNNClassifier,
-    DPSGDClassifier,
     KnowledgeAlignmentAttack,
-    VIBClassifier,
     evaluate_reconstruction,
     mean_face_baseline,
 )
+from defenses.registry import TrainingConfig
+from validation import configs
+from validation.configs import MATCHED, UNDEFENDED, describe, grid_settings, settings_of
 from validation.engine import Executor, UnitOutput
 from validation.sweep import Setting, aggregate, run_sweep
 
 
 @dataclass(frozen=True)
-class FacesConfig:
-    """Everything that determines the numbers of a faces sweep (stored with the results)."""
+class FacesConfig(TrainingConfig):
+    """Everything that determines the numbers of a faces sweep (stored with the results).
+
+    The targets' training fields (architecture, epochs, batch sizes, learning rates, DP-SGD's clipping and δ)
+    are those of the shared :class:`~defenses.registry.TrainingConfig`, with the faces' defaults.
+    """
+
+    #: Where the training fields stand in the stored description (:func:`validation.configs.describe`).
+    TRAINING_AFTER: ClassVar[str] = "image_size"
 
     n_train: int = 5
     n_test: int = 5
@@ -77,15 +85,10 @@ class FacesConfig:
     #: images per identity and is evaluated on training and held-out test images (e.g. n_test=2, n_aux=3).
     roles: str = "official"
     image_size: int = 64
-    architecture: str = "cnn-s"
     epochs: int = 60
     batch_size: int = 32
-    lr: float = 1e-3
     patience: int = 20
-    dp_lr: float = 3e-3
     dp_batch_size: int = 16
-    max_grad_norm: float = 1.0
-    delta: float = 1e-5
     eval_epochs: int = 40
     attack_epochs: int = 40
     attack_ngf: int = 16
@@ -100,14 +103,16 @@ class FacesConfig:
     #: uniform-noise levels a; Knowledge Alignment then trains on the perturbed softmax vectors it releases.
     roundings: tuple[float, ...] = ()
     uniform_noises: tuple[float, ...] = ()
+    #: Further registered defenses (:data:`defenses.registry.NEURAL`) and their knob grids, e.g.
+    #: ``(("label smoothing", (0.1, 0.3)),)``: each becomes a series after the built-in ones.
+    defenses: tuple[tuple[str, tuple[float, ...]], ...] = field(default=(), metadata={"described": "if set"})
 
     def settings(self) -> list[Setting]:
-        return ([Setting("undefended", None, None)]
-                + [Setting("VIB", "beta", float(b)) for b in self.betas]
-                + [Setting("DP-SGD", "noise_multiplier", float(s)) for s in self.noise_multipliers]
-                + ([Setting(SOFTMAX_RELEASE, None, None)] if self.roundings or self.uniform_noises else [])
-                + [Setting("rounding", "r", float(r)) for r in self.roundings]
-                + [Setting("uniform noise", "a", float(a)) for a in self.uniform_noises])
+        return (settings_of(UNDEFENDED) + settings_of("VIB", self.betas)
+                + settings_of("DP-SGD", self.noise_multipliers)
+                + (settings_of(SOFTMAX_RELEASE) if self.roundings or self.uniform_noises else [])
+                + settings_of("rounding", self.roundings) + settings_of("uniform noise", self.uniform_noises)
+                + grid_settings(self.defenses))
 
 
 #: The undefended CNN releasing its softmax vectors unperturbed: the reference of the output perturbations
@@ -130,25 +135,9 @@ QUICK = FacesConfig(image_size=32, epochs=20, patience=20, eval_epochs=20, attac
 
 
 def make_target(setting: Setting, config: FacesConfig, seed: int, device: str = "auto", classes=None):
-    """The (unfitted) target estimator of a sweep setting."""
-    common = {"architecture": config.architecture, "epochs": config.epochs, "patience": config.patience,
-                  "device": device, "random_state": seed, "progress": False}
-    if setting.defense == "undefended":
-        return CNNClassifier(batch_size=config.batch_size, lr=config.lr, **common)
-    if setting.defense in OUTPUT_PERTURBATIONS:  # the undefended CNN of this seed, its outputs perturbed
-        from defenses import output
-
-        perturbation = {SOFTMAX_RELEASE: lambda: output.mix_uniform(0.0),  # the identity on probabilities
-                        "rounding": lambda: output.round_confidences(setting.value),
-                        "uniform noise": lambda: output.add_uniform_noise(setting.value, rng=seed)}[setting.defense]()
-        return output.OutputPerturbedClassifier(CNNClassifier(batch_size=config.batch_size, lr=config.lr, **common),
-                                                perturbation)
-    if setting.defense == "VIB":
-        return VIBClassifier(beta=setting.value, batch_size=config.batch_size, lr=config.lr, **common)
-    if setting.defense == "DP-SGD":
-        return DPSGDClassifier(noise_multiplier=setting.value, classes=classes, max_grad_norm=config.max_grad_norm,
-                               delta=config.delta, batch_size=config.dp_batch_size, lr=config.dp_lr, **common)
-    raise ValueError(f"unknown defense {setting.defense!r}")
+    """The (unfitted) target estimator of a sweep setting, as the service releases it (an output perturbation
+    wraps the undefended CNN of the seed): :func:`validation.configs.make_target` with ``released=True``."""
+    return configs.make_target(setting, config, seed, device, classes, released=True)
 
 
 class FacesExperiment:
@@ -222,7 +211,7 @@ class FacesExperiment:
         sp = self.split(split)
         evaluator = self.evaluator(split)
         model = make_target(setting, c, seed=split, device=self.device, classes=np.unique(y)).fit(X[sp.train], y[sp.train])
-        perturbed = setting.defense in OUTPUT_PERTURBATIONS
+        perturbed = configs.make_release(setting, split) is not None  # it releases probability vectors
         proba = model.predict_proba(X[sp.test])
         y_idx = np.searchsorted(model.classes_, y[sp.test])
         if perturbed:  # rounded vectors need not sum to 1: ECE of the confidences as released
@@ -253,16 +242,14 @@ class FacesExperiment:
             out[f"attack_{part}_trials"] = float(len(idx))  # one reconstruction per image
             out[f"rmse_{part}"] = m["pixel_rmse"]
             out[f"feature_l2_{part}"] = m["feature_l2"]
-            if setting.defense == "undefended":
+            if setting.defense == UNDEFENDED:
                 mf = evaluate_reconstruction(mean_face_baseline(X[self.attacker_rows(sp)], len(idx)), X[idx], y[idx],
                                              evaluator)
                 out[f"mean_face_acc_{part}"] = mf["attack_acc"]
                 out[f"mean_face_acc_{part}_trials"] = float(len(idx))
                 out[f"mean_face_rmse_{part}"] = mf["pixel_rmse"]
                 out[f"mean_face_feature_l2_{part}"] = mf["feature_l2"]
-        if setting.defense == "DP-SGD":
-            out["noise_multiplier"] = model.noise_multiplier_
-            out.update({f"eps_{k}": v for k, v in model.epsilon_.items() if np.isfinite(v)})
+        out.update(accounting(model))
         files = {}
         if self.recon_dir is not None and split == 0:
             files[f"{self.recon_dir}/{recon_file_stem(setting)}.npz"] = self._recon_npz(sp, recons["train"])
@@ -294,6 +281,16 @@ class FacesExperiment:
         return buf.getvalue()
 
 
+def accounting(model) -> dict[str, float]:
+    """A privately trained model's noise multiplier and ε (``eps_<accountant>``) as metrics; nothing for a
+    model without privacy accounting (an infinite ε is left out: JSON has no ∞)."""
+    model = getattr(model, "estimator_", model)
+    if not hasattr(model, "epsilon_"):
+        return {}
+    return {"noise_multiplier": model.noise_multiplier_,
+            **{f"eps_{k}": v for k, v in model.epsilon_.items() if np.isfinite(v)}}
+
+
 def split_ratio(config: FacesConfig) -> float:
     """The test/train ratio of the corrected resampled t (:mod:`validation.statistics`) for the faces: every
     seed partitions each identity's images anew, so the runs are overlapping random splits of one set; with
@@ -319,7 +316,7 @@ def run_faces_sweep(out_dir: str | os.PathLike, *, quick: bool, device: str = "a
     tag = "_quick" if quick else ""
     settings = config.settings()
     experiment = FacesExperiment(config, data_home=data_home, device=device, recon_dir=f"neural_recon{tag}")
-    described = {"dataset": "olivetti", **_jsonable(asdict(config))}
+    described = {"dataset": "olivetti", **describe(config)}
     store = out_dir / f"neural_sweep{tag}.json"
     runs = run_sweep(settings, config.n_seeds, experiment, store, described, progress=progress,
                      executor=executor, name="faces sweep")
@@ -345,20 +342,12 @@ def matched_points(series: list[dict[str, Any]], within: float = 0.05) -> dict[s
     """For VIB and DP-SGD, the point of strongest protection (lowest attack accuracy on training images)
     among those whose mean test accuracy is within ``within`` of the undefended model's."""
     by = {s["defense"]: s for s in series}
-    ref = by["undefended"]["points"][0]["utility"]
-    out: dict[str, dict[str, Any] | None] = {"undefended": by["undefended"]["points"][0]}
-    for name in ("VIB", "DP-SGD"):
+    ref = by[UNDEFENDED]["points"][0]["utility"]
+    out: dict[str, dict[str, Any] | None] = {UNDEFENDED: by[UNDEFENDED]["points"][0]}
+    for name in MATCHED:
         pts = [p for p in by.get(name, {"points": []})["points"] if p["utility"] >= ref - within]
         out[name] = min(pts, key=lambda p: p["attack_train"]) if pts else None
     return out
-
-
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {k: _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    return obj
 
 
 __all__ = ["FULL", "QUICK", "FacesConfig", "FacesExperiment", "make_target", "matched_points",

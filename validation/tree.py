@@ -26,9 +26,9 @@ from sklearn.naive_bayes import CategoricalNB
 
 from defenses.datasets import load_affairs, load_steak_survey
 from defenses.interop import art_available
-from defenses.tree import (DPID3Classifier, EncodedTable, ID3Classifier, MAPWithCountsAttack, ModelAssistedAttack,
-                           NaiveMAPClassifierAttack, NoModelAttack, PriorBaseline, PriorityID3Classifier,
-                           confusion_matrix, encode_table, estimate_prior, shadow_folds)
+from defenses.registry import TREE
+from defenses.tree import (EncodedTable, MAPWithCountsAttack, ModelAssistedAttack, NaiveMAPClassifierAttack,
+                           NoModelAttack, PriorBaseline, confusion_matrix, encode_table, estimate_prior, shadow_folds)
 from validation.engine import Executor
 from validation.sweep import RESAMPLED_T, Setting, aggregate, corrected_resampled_t, run_sweep
 
@@ -74,9 +74,9 @@ class TreeSweepConfig:
     def settings(self) -> list[Setting]:
         """The undefended tree first (its runs also carry the model-free baselines), then the grids."""
         out = [Setting("ID3 (no defense)", None, None)]
-        out += [Setting("MID", "mid_lambda", float(v)) for v in self.lambdas]
-        out += [Setting("DP-ID3", "epsilon", float(v)) for v in self.epsilons]
-        out += [Setting("Priority", "priority_depth", v) for v in self.priority_depths]
+        out += [Setting("MID", TREE["MID"].knob, float(v)) for v in self.lambdas]
+        out += [Setting("DP-ID3", TREE["DP-ID3"].knob, float(v)) for v in self.epsilons]
+        out += [Setting("Priority", TREE["Priority"].knob, v) for v in self.priority_depths]  # None: no bound
         return out
 
 
@@ -93,18 +93,11 @@ def split_indices(n: int, split: int, config: TreeSweepConfig) -> tuple[np.ndarr
 
 
 def make_model(setting: Setting, config: TreeSweepConfig, split: int):
-    """The (unfitted) tree learner of ``setting``; DP-ID3's noise is seeded by ``(seed, split)``."""
-    if setting.defense == "MID":
-        return ID3Classifier(mid_lambda=setting.value, max_depth=config.max_depth)
-    if setting.defense == "DP-ID3":
-        seed = int(np.random.SeedSequence([config.seed, split, 1]).generate_state(1)[0])
-        return DPID3Classifier(epsilon=setting.value, max_depth=config.max_depth, quality=config.dp_quality,
-                               random_state=seed)
-    if setting.defense == "Priority":
-        return PriorityID3Classifier(SURVEYS[config.dataset]["sensitive"], setting.value, max_depth=config.max_depth)
-    if setting.defense == "ID3 (no defense)":
-        return ID3Classifier(max_depth=config.max_depth)
-    raise ValueError(f"unknown defense {setting.defense!r}")
+    """The (unfitted) tree learner of ``setting`` (:data:`defenses.registry.TREE`); DP-ID3's noise is seeded
+    by ``(seed, split)``."""
+    seed = int(np.random.SeedSequence([config.seed, split, 1]).generate_state(1)[0])
+    return TREE.build(setting.defense, setting.value, max_depth=config.max_depth, quality=config.dp_quality,
+                      seed=seed, sensitive=SURVEYS[config.dataset]["sensitive"])
 
 
 def binary_prf(truth: np.ndarray, guess: np.ndarray, positive=POSITIVE) -> tuple[float, float, float]:

@@ -60,12 +60,11 @@ store ``update_leaks_sweep[_quick].json``) and is shared by ``paper_figs.fig2d``
 
 from __future__ import annotations
 
-import copy
 import logging
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -73,16 +72,26 @@ from defenses import output
 from defenses.datasets import load_digits, load_mnist
 from defenses.metrics import ece
 from defenses.neural import (
-    CNNClassifier,
-    DPSGDClassifier,
     PrivateUpdate,
     UpdateLeaksAttack,
-    VIBClassifier,
     label_prior_baseline,
     updated_model,
 )
+from defenses.registry import NEURAL, TrainingConfig
+from validation import configs
+from validation.configs import (
+    MATCHED,
+    UNDEFENDED,
+    choose_scale,
+    describe,
+    grid_settings,
+    make_target,
+    quick_scale,
+    scale_line,
+    settings_of,
+)
 from validation.engine import Executor
-from validation.neural import OUTPUT_PERTURBATIONS, SOFTMAX_RELEASE
+from validation.neural import SOFTMAX_RELEASE, accounting
 from validation.sweep import Setting, aggregate, run_sweep
 
 logger = logging.getLogger(__name__)
@@ -92,22 +101,24 @@ _DATASETS = ("mnist", "digits")
 VIB_MEAN = "VIB (mean latent)"
 #: The undefended CNN whose update step is private (:class:`~defenses.neural.PrivateUpdate`).
 DP_UPDATE = "DP update step"
-#: Which record each series' defense protects (drawn in the legends of Fig. 2(d), 3(b)).
-PROTECTS = {"undefended": "nothing", "VIB": "no record with a guarantee; latent noise in every answer",
-            VIB_MEAN: "no record with a guarantee; deterministic answers",
-            "DP-SGD": "the training set, (ε, δ)-DP; not the update record", DP_UPDATE: "the update record, (ε, δ)-DP",
-            SOFTMAX_RELEASE: "nothing", "rounding": "no record with a guarantee; coarser answers",
-            "uniform noise": "no record with a guarantee; noise in every answer"}
+#: Which record each series' defense protects (drawn in the legends of Fig. 2(d), 3(b)), from the registry.
+PROTECTS = {d.name: d.protects for d in NEURAL}
 _ROLES = ("target", "shadow", "shadow_updates", "target_updates", "test")
 
 
 @dataclass(frozen=True)
-class UpdateLeaksConfig:
+class UpdateLeaksConfig(TrainingConfig):
     """Everything that determines the numbers of an Update-Leaks sweep (stored with the results).
+
+    The targets' training fields are those of the shared :class:`~defenses.registry.TrainingConfig`, with
+    the Update-Leaks defaults (architecture ``"cnn-strided"``, 20 epochs, DP-SGD learning rate 2e-3).
 
     ``n_test = None`` (MNIST) evaluates on the whole MNIST test file; a number carves that many test
     images from the pool instead (the 8×8 digits have no separate test set).
     """
+
+    #: Where the training fields stand in the stored description (:func:`validation.configs.describe`).
+    TRAINING_AFTER: ClassVar[str] = "split_seed"
 
     name: str = "full"
     dataset: str = "mnist"
@@ -120,13 +131,7 @@ class UpdateLeaksConfig:
     split_seed: int = 0
     architecture: str = "cnn-strided"
     epochs: int = 20
-    batch_size: int = 64
-    lr: float = 1e-3
-    patience: int = 5
     dp_lr: float = 2e-3
-    dp_batch_size: int = 64
-    max_grad_norm: float = 1.0
-    delta: float = 1e-5
     update_lr: float = 1e-2
     update_batch_size: int = 64
     attack_rounds: int = 10
@@ -151,19 +156,21 @@ class UpdateLeaksConfig:
     #: uniform-noise levels a of the released probability vectors.
     roundings: tuple[float, ...] = ()
     uniform_noises: tuple[float, ...] = ()
+    #: Further registered defenses (:data:`defenses.registry.NEURAL`) and their knob grids, e.g.
+    #: ``(("label smoothing", (0.1, 0.3)),)``: each becomes a series after the built-in ones.
+    defenses: tuple[tuple[str, tuple[float, ...]], ...] = field(default=(), metadata={"described": "if set"})
 
     def settings(self) -> list[Setting]:
-        return ([Setting("undefended", None, None)]
-                + [Setting("VIB", "beta", float(b)) for b in self.betas]
-                + ([Setting(VIB_MEAN, "beta", float(b)) for b in self.betas] if self.vib_mean_latent else [])
-                + [Setting("DP-SGD", "noise_multiplier", float(s)) for s in self.noise_multipliers]
-                + [Setting(DP_UPDATE, "epsilon", float(e)) for e in self.update_epsilons]
-                + ([Setting(SOFTMAX_RELEASE, None, None)] if self.roundings or self.uniform_noises else [])
-                + [Setting("rounding", "r", float(r)) for r in self.roundings]
-                + [Setting("uniform noise", "a", float(a)) for a in self.uniform_noises])
+        return (settings_of(UNDEFENDED) + settings_of("VIB", self.betas)
+                + (settings_of(VIB_MEAN, self.betas) if self.vib_mean_latent else [])
+                + settings_of("DP-SGD", self.noise_multipliers) + settings_of(DP_UPDATE, self.update_epsilons)
+                + (settings_of(SOFTMAX_RELEASE) if self.roundings or self.uniform_noises else [])
+                + settings_of("rounding", self.roundings) + settings_of("uniform noise", self.uniform_noises)
+                + grid_settings(self.defenses))
 
     def check(self) -> None:
         """Refuse an inconsistent configuration with one clear message (before any training)."""
+        self.settings()  # an unknown defense, or one without its knob values
         if self.dataset not in _DATASETS:
             raise ValueError(f"dataset must be one of {_DATASETS}, got {self.dataset!r}")
         for name in ("n_target", "n_shadow", "n_shadow_updates", "n_target_updates", "probes_per_class",
@@ -210,10 +217,23 @@ QUICK = UpdateLeaksConfig(name="quick", dataset="digits", n_target=300, n_shadow
 
 def default_config(device: str = "auto") -> UpdateLeaksConfig:
     """The configuration of a non-quick run on ``device``: :data:`FULL` on CUDA, :data:`CPU` otherwise
-    (announced on stderr by :func:`run_update_leaks_sweep` and recorded as ``settings.name``)."""
-    from defenses.neural import resolve_device
+    (:func:`validation.configs.choose_scale`; said on stderr and recorded as ``settings.name``)."""
+    return _of_scale(choose_scale(None, device)[0])
 
-    return FULL if resolve_device(device).type == "cuda" else CPU
+
+def scaled_config(scale: str | None, device: str = "auto") -> UpdateLeaksConfig:
+    """The configuration of ``scale`` (None: the device's default, said on stderr through the logger)."""
+    chosen, why = choose_scale(scale, device)
+    if scale is None:
+        logger.warning(scale_line("Update-Leaks", chosen, why, device=device,
+                                  what=f"validation.update_leaks.{chosen.upper()}"))
+    return _of_scale(chosen)
+
+
+def _of_scale(scale: str):
+    """The configuration of ``scale`` (:data:`validation.configs.SCALES`): :data:`QUICK`, :data:`CPU` or
+    :data:`FULL`, read when called."""
+    return {"quick": QUICK, "cpu": CPU, "full": FULL}[scale]
 
 
 def load_pool(config: UpdateLeaksConfig, data_home=None):
@@ -256,54 +276,23 @@ def split_roles(y: np.ndarray, config: UpdateLeaksConfig, seed: int) -> dict[str
     return roles
 
 
-def make_target(setting: Setting, config: UpdateLeaksConfig, seed: int, device: str = "auto", classes=None):
-    """The (unfitted) estimator of a setting — the target and the shadow model are both built by it (an
-    output perturbation's and a private update's is the undefended CNN, the mean-latent VIB's the VIB:
-    :func:`make_release` and :func:`make_private_update` give what changes)."""
-    common = {"architecture": config.architecture, "epochs": config.epochs, "patience": config.patience,
-              "device": device, "random_state": seed, "progress": False}
-    if setting.defense in ("undefended", DP_UPDATE) or setting.defense in OUTPUT_PERTURBATIONS:
-        return CNNClassifier(batch_size=config.batch_size, lr=config.lr, **common)
-    if setting.defense in ("VIB", VIB_MEAN):
-        return VIBClassifier(beta=setting.value, batch_size=config.batch_size, lr=config.lr, **common)
-    if setting.defense == "DP-SGD":
-        return DPSGDClassifier(noise_multiplier=setting.value, classes=classes, max_grad_norm=config.max_grad_norm,
-                               delta=config.delta, batch_size=config.dp_batch_size, lr=config.dp_lr, **common)
-    raise ValueError(f"unknown defense {setting.defense!r}")
-
-
 def make_release(setting: Setting, seed: int) -> output.OutputPerturbation | None:
     """What the target of ``setting`` releases: None for logits (the models' own settings), else the
     output perturbation of its probability vectors (the identity for :data:`SOFTMAX_RELEASE`); ``seed``
-    seeds the noise of its released test vectors."""
-    if setting.defense == SOFTMAX_RELEASE:
-        return output.mix_uniform(0.0)  # the identity on probabilities
-    if setting.defense == "rounding":
-        return output.round_confidences(setting.value)
-    if setting.defense == "uniform noise":
-        return output.add_uniform_noise(setting.value, rng=seed)
-    return None
+    seeds the noise of its released test vectors (:func:`validation.configs.make_release`)."""
+    return configs.make_release(setting, seed)
 
 
 def make_private_update(setting: Setting, config: UpdateLeaksConfig) -> PrivateUpdate | None:
     """The service's update step of ``setting``: private at the setting's ε for :data:`DP_UPDATE`, else
     None (the official plain SGD step)."""
-    if setting.defense != DP_UPDATE:
-        return None
-    return PrivateUpdate.for_epsilon(setting.value, max_grad_norm=config.max_grad_norm, delta=config.delta)
-
-
-def _mean_latent(model):
-    """The fitted VIB ``model`` releasing the decoding of z = μ (a shallow copy: the same network)."""
-    view = copy.copy(model)
-    view.deterministic_eval = True
-    return view
+    return configs.make_update(setting, config)
 
 
 def _query_invariant(setting: Setting) -> bool:
     """Whether every query of a probe gets the same answer: a deterministic model behind a deterministic
     release (then a budget k > 1 gives the Δ of k = 1 exactly, :func:`~defenses.neural.simulate_updates`)."""
-    return setting.defense not in ("VIB", "uniform noise")
+    return not NEURAL[setting.defense].stochastic
 
 
 class UpdateLeaksExperiment:
@@ -386,11 +375,9 @@ class UpdateLeaksExperiment:
         out["prior"] = label_prior_baseline(y[su], y[tu])[1]
         # trials: the target updates whose labels are inferred (the round mean re-scores the same ones)
         out.update({f"{m}_trials": float(len(tu)) for m in ("attack", "attack_round_mean", "prior")})
-        if setting.defense in ("VIB", VIB_MEAN):
+        if hasattr(target, "kl_divergence"):  # a stochastic encoder: the information its latent carries
             out["kl_nats"] = target.kl_divergence(X_test)
-        if setting.defense == "DP-SGD":
-            out["noise_multiplier"] = target.noise_multiplier_
-            out.update({f"eps_{k}": v for k, v in target.epsilon_.items() if np.isfinite(v)})
+        out.update(accounting(target))
         return out
 
     def _attack(self, setting, queries, release, private, target, shadow, probes, X, y, su, tu, seed):
@@ -411,53 +398,57 @@ class UpdateLeaksExperiment:
                 "delta_rms": float(np.sqrt(np.mean(deltas.astype(np.float64) ** 2)))}
 
     def _trained(self, setting: Setting, seed: int, X, y, roles):
-        """The fitted target and shadow model of ``setting`` and ``seed`` (as the service releases them)."""
-        base = setting
-        if setting.defense in OUTPUT_PERTURBATIONS or setting.defense == DP_UPDATE:
-            base = Setting("undefended", None, None)
-        elif setting.defense == VIB_MEAN:
-            base = Setting("VIB", setting.knob, setting.value)
+        """The fitted target and shadow model of ``setting`` and ``seed`` (as the service releases them).
+
+        A release or an update step uses the models of its base (trained once per process and seed, and
+        kept for the other settings of the seed); a model defense's are trained for its own setting."""
+        defense = NEURAL[setting.defense]
+        base = setting if defense.kind == "model" else Setting(defense.base, setting.knob, setting.value)
+        if NEURAL[base.defense].knob is None:
+            base = Setting(base.defense, None, None)
         key = (base.key, seed)
         if key not in self._models:
             c, tr, sh = self.config, roles["target"], roles["shadow"]
             classes = np.unique(y)  # public: the label set of the task, never read off a private sample
             target = make_target(base, c, seed=1000 * seed + 1, device=self.device, classes=classes).fit(X[tr], y[tr])
             shadow = make_target(base, c, seed=1000 * seed + 2, device=self.device, classes=classes).fit(X[sh], y[sh])
-            if base.defense in ("undefended", "VIB"):  # shared with other settings of the seed
-                self._models[key] = (target, shadow)
-            else:
-                return target, shadow
-        target, shadow = self._models[key]
-        if setting.defense == VIB_MEAN:
-            return _mean_latent(target), _mean_latent(shadow)
-        return target, shadow
+            if not any(d.base == base.defense for d in NEURAL):  # nothing else of the seed uses them
+                return _viewed(setting, target, shadow)
+            self._models[key] = (target, shadow)
+        return _viewed(setting, *self._models[key])
+
+
+def _viewed(setting: Setting, target, shadow):
+    """The fitted models as ``setting`` releases them (its registered view, e.g. VIB with z = μ)."""
+    view = configs.make_view(setting)
+    return (target, shadow) if view is None else (view(target), view(shadow))
 
 
 #: Metrics whose per-seed values are kept in each figure point (paired comparisons across settings).
 PER_SEED = ("utility", "attack", "ece", "prior")
 
 
-def run_update_leaks_sweep(out_dir: str | os.PathLike, *, quick: bool, device: str = "auto", data_home=None,
+def run_update_leaks_sweep(out_dir: str | os.PathLike, *, quick: bool = False, device: str = "auto", data_home=None,
                            config: UpdateLeaksConfig | None = None, progress: bool = True,
-                           executor: Executor | None = None) -> dict[str, Any]:
+                           executor: Executor | None = None, scale: str | None = None) -> dict[str, Any]:
     """Run (or resume) the sweep; return ``{"config", "series", "runs", "store"}``.
 
     The store is ``<out_dir>/update_leaks_sweep[_quick].json``, shared by Fig. 2(d) and 3(b). Each
     aggregated point carries, beside means and 95% Student-t intervals over seeds, the per-seed values of
-    :data:`PER_SEED` under ``"per_seed"`` (seed order), for paired comparisons.
+    :data:`PER_SEED` under ``"per_seed"`` (seed order), for paired comparisons. Without ``config``: the
+    configuration of ``scale`` (``quick=True`` is ``scale="quick"``), else the device's default
+    (:data:`FULL` on CUDA, :data:`CPU` otherwise), said on stderr.
     """
+    scale = quick_scale(quick, scale)
+    quick = scale == "quick"
     if config is None:
-        config = QUICK if quick else default_config(device)
-        if config is CPU:
-            logger.warning("Update-Leaks: no CUDA device, so the CPU configuration runs (validation.update_leaks.CPU: "
-                           "MNIST roles of 3,000 images, 3 points per defense, 5 seeds); pass --device cuda on a GPU "
-                           "for the full one")
+        config = scaled_config(scale, device)
     config.check()
     out_dir = Path(out_dir)
     settings = config.settings()
     experiment = UpdateLeaksExperiment(config, data_home=data_home, device=device)
     experiment.data  # noqa: B018 — fail on missing data here, before any worker starts
-    described = {**_jsonable(asdict(config)), "quick": quick}
+    described = {**describe(config), "quick": quick}
     tag = "_quick" if quick else ("" if config.name == "full" else f"_{config.name}")
     store = out_dir / f"update_leaks_sweep{tag}.json"
     runs = run_sweep(settings, config.n_seeds, experiment, store, described, progress=progress,
@@ -507,22 +498,14 @@ def matched_points(series: list[dict[str, Any]], within: float = 0.05) -> dict[s
     point (lowest attack accuracy) among those whose mean test accuracy is within ``within`` of the
     undefended model's; None where no setting is. The softmax release is returned as it is."""
     by = {s["defense"]: s for s in series}
-    ref = by["undefended"]["points"][0]
-    out: dict[str, dict[str, Any] | None] = {"undefended": ref}
+    ref = by[UNDEFENDED]["points"][0]
+    out: dict[str, dict[str, Any] | None] = {UNDEFENDED: ref}
     if SOFTMAX_RELEASE in by:
         out[SOFTMAX_RELEASE] = by[SOFTMAX_RELEASE]["points"][0]
-    for name in ("VIB", "DP-SGD", *(n for n in (VIB_MEAN, DP_UPDATE, *OUTPUT_PERTURBATIONS[1:]) if n in by)):
+    for name in (*MATCHED, *(n for n in by if n not in (*MATCHED, UNDEFENDED, SOFTMAX_RELEASE))):
         pts = [p for p in by.get(name, {"points": []})["points"] if p["utility"] >= ref["utility"] - within]
         out[name] = min(pts, key=lambda p: p["attack"]) if pts else None
     return out
-
-
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {k: _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    return obj
 
 
 __all__ = ["CPU", "DP_UPDATE", "FULL", "PER_SEED", "PROTECTS", "QUICK", "VIB_MEAN", "UpdateLeaksConfig",
