@@ -10,12 +10,20 @@ whatever count an earlier test or the machine's core count left behind.
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# A suite started in the background of a non-interactive shell (``cmd &``) inherits SIGINT ignored, and so
+# would every command the fault tests interrupt with a real Ctrl-C: an ignored signal stays ignored across
+# exec, and Python then never raises KeyboardInterrupt. Ctrl-C is part of what those tests check, so the
+# session takes SIGINT back; its children start with the default disposition.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 settings.register_profile(
     "ci",
