@@ -100,9 +100,10 @@ def figure_document(res: dict[str, Any], name: str, title: str, quick: bool) -> 
                       "images (attack_train; with auxiliary roles also of held-out images, attack_test)",
             "roles": "official (default): the attacker trains its inversion network on the target's test images "
                      "and is evaluated on its training images; auxiliary: on further images of the identities",
-            "attack_input": "the strongest released form: logits for the trained defenses; for output perturbations "
-                            "the released probabilities or their log, whichever reconstructs the attacker's own "
-                            "held-out images better (attack_input_log_softmax: share of runs that chose the log)",
+            "attack_input": "the strongest released form, whichever reconstructs the attacker's own held-out images "
+                            "best: for the trained defenses (a logit release) the logits, their softmax or its log; "
+                            "for output perturbations the released probabilities or their log "
+                            "(attack_input_<form>: share of runs that chose that form)",
             "ece": f"ECE, {res['config']['ece_bins']} equal-width bins (Guo et al.), test images; ece_100: the "
                    "official 100 bins",
             "brier": "Brier score of the released vectors (a proper score of the whole vector; unlike ECE it does "

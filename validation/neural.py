@@ -23,10 +23,12 @@ a few minutes on two CPU cores.
   reconstructions; ``rmse_*`` pixel RMSE and ``feature_l2_*`` (evaluation classifier features) on each;
 * ``mean_face_*`` — the same metrics for the model-free mean-face reconstruction (undefended runs);
 * the attacker uses the strongest form of what each service releases: the trained defenses release
-  logits (official); an output perturbation (``roundings`` r, ``uniform_noises`` a; :mod:`defenses.output`:
+  logits (official), which the attacker inverts as they are, through their softmax or through its logarithm,
+  whichever reconstructs its own held-out images best (``strongest_form``; ``attack_input_<form>`` = 1 for
+  the form chosen); an output perturbation (``roundings`` r, ``uniform_noises`` a; :mod:`defenses.output`:
   the undefended CNN of the seed releasing rounded / noised confidence vectors) releases probability
   vectors, and the attacker inverts them or their logarithm, whichever reconstructs its own held-out
-  images better (``attack_input_log_softmax`` = 1 when the logarithm won); their reference is the same CNN
+  images better; their reference is the same CNN
   releasing its softmax vectors unperturbed (:data:`SOFTMAX_RELEASE`); ECE of the released confidences
   (rounded vectors need not sum to 1: :func:`defenses.output.released_ece`);
 * ``eps_rdp`` / ``eps_prv`` and ``noise_multiplier`` for DP-SGD (δ = ``delta``); an ε that is infinite
@@ -93,6 +95,11 @@ class FacesConfig(TrainingConfig):
     attack_epochs: int = 40
     attack_ngf: int = 16
     input_transform: str = "logits"
+    #: Against a logit release the attacker also tries what it can compute from the logits — the softmax and
+    #: its logarithm — and keeps the form that reconstructs its own held-out images best (a logit release
+    #: holds every probability release; attacking it through ``input_transform`` alone was weaker than
+    #: attacking the same CNN's softmax release). False: ``input_transform`` only (the official attack).
+    strongest_form: bool = True
     truncate_k: int | None = None
     ece_bins: int = 15
     betas: tuple[float, ...] = (1e-3, 3e-3, 1e-2, 3e-2)
@@ -233,7 +240,7 @@ class FacesExperiment:
             "evaluator_test_accuracy_trials": float(len(sp.test)),
         }
         attack, chosen = self._attack(model, X[self.attacker_rows(sp)], perturbed, split)
-        out["attack_input_log_softmax"] = float(chosen == "log_softmax")
+        out.update({f"attack_input_{form}": float(chosen == form) for form in ("logits", "softmax", "log_softmax")})
         recons = {}
         for part, idx in self.attacked_parts(sp).items():
             recons[part] = attack.invert(attack.release(X[idx])).images
@@ -257,11 +264,17 @@ class FacesExperiment:
 
     def _attack(self, model, X_attacker, perturbed: bool, split: int):
         """Knowledge Alignment trained on the attacker's images with the strongest form of what the target
-        releases: its logits (the trained defenses release logits, as the official code); a service that
-        releases only (perturbed) probability vectors is attacked through the vectors or their logarithm,
-        whichever reconstructs the attacker's held-out images better (validation MSE on its own data)."""
+        releases, chosen on the attacker's own held-out images (validation MSE on its own data): a logit
+        release (the trained defenses, as the official code) is inverted through the logits, their softmax or
+        its logarithm (``strongest_form``; else ``input_transform`` only); a service that releases only
+        (perturbed) probability vectors through the vectors or their logarithm."""
         c = self.config
-        forms = ("softmax", "log_softmax") if perturbed else (c.input_transform,)
+        if perturbed:
+            forms: tuple[str, ...] = ("softmax", "log_softmax")
+        elif c.strongest_form:
+            forms = (c.input_transform, *(f for f in ("logits", "softmax", "log_softmax") if f != c.input_transform))
+        else:
+            forms = (c.input_transform,)
         best = None
         for form in forms:
             attack = KnowledgeAlignmentAttack(

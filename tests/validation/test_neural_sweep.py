@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -38,6 +40,8 @@ def test_every_run_has_the_metrics_of_its_defense(sweep):
         # official roles: the attacker learns from the test images and inverts the training images only
         assert "attack_test" not in m and m["attack_train_trials"] == 40 * TINY.n_train
         assert m["rmse_train"] > 0 and m["feature_l2_train"] >= 0
+        # one released form chosen per run (the logits, their softmax or its log)
+        assert sum(m[f"attack_input_{form}"] for form in ("logits", "softmax", "log_softmax")) == 1.0
         if key.startswith("undefended"):
             assert 0.0 <= m["mean_face_acc_train"] <= 1.0
         if key.startswith("DP-SGD"):
@@ -125,5 +129,12 @@ def test_a_probability_release_is_attacked_through_its_better_form(data_home, mo
     attack, form = ex._attack(model, X[ex.attacker_rows(sp)], perturbed=True, split=0)
     assert set(scores) == {"softmax", "log_softmax"} and form == min(scores, key=scores.get)
     assert attack.input_transform == form
-    _, form = ex._attack(model.estimator_, X[ex.attacker_rows(sp)], perturbed=False, split=0)
-    assert form == "logits"  # a trained defense releases its logits
+    # a trained defense releases its logits: everything computed from them is open to the attacker
+    scores.clear()
+    attack, form = ex._attack(model.estimator_, X[ex.attacker_rows(sp)], perturbed=False, split=0)
+    assert set(scores) == {"logits", "softmax", "log_softmax"} and form == min(scores, key=scores.get)
+    assert attack.input_transform == form
+    scores.clear()
+    official = FacesExperiment(replace(TINY, strongest_form=False), data_home=data_home, device="cpu")
+    _, form = official._attack(model.estimator_, X[ex.attacker_rows(sp)], perturbed=False, split=0)
+    assert form == "logits" and set(scores) == {"logits"}  # the official attack: the logits only
