@@ -260,17 +260,35 @@ def _busy_message(path: Path, st: os.stat_result) -> str:
 
 @contextlib.contextmanager
 def _signals_deferred():
-    """Hold SIGINT and SIGTERM back for the few instructions of writing and counting a record (they are
-    delivered right after)."""
-    if not hasattr(signal, "pthread_sigmask"):  # Windows
+    """Hold Ctrl-C (SIGINT) and SIGTERM back for the few instructions of writing and counting a record: they are
+    delivered right after, to the handlers there were.
+
+    Python runs signal handlers in the main thread, whichever thread the kernel hands the signal to, so the
+    deferral is of the Python-level handlers (a thread's signal mask would not do: with other threads alive — a
+    Dask client's, a timer's — the signal reaches one of them, and the main thread still raises at its next
+    instruction, between the line written and the result counted). Elsewhere than in the main thread there is
+    nothing to defer."""
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    held = {signal.SIGINT, signal.SIGTERM}
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    pending: list[int] = []
+
+    def hold(signum, frame):
+        pending.append(signum)
+
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        handler = signal.getsignal(sig)
+        if handler is None or handler in (signal.SIG_IGN, signal.SIG_DFL):
+            continue  # not a Python handler (none that raises in this thread): nothing to hold back
+        previous[sig] = signal.signal(sig, hold)
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for sig in pending:
+            signal.raise_signal(sig)
 
 
 def _close_all_stores() -> None:

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import resource
+import signal
 import stat
 import subprocess
 import sys
@@ -375,3 +376,30 @@ def test_a_full_disk_fails_the_record_cleanly_and_keeps_the_others(tmp_path):
         assert again.results == {f"k={k}": {"v": "x" * 100} for k in range(int(count))}
         assert again.repaired_line is None
         again.close()
+
+
+def test_ctrl_c_taken_by_another_thread_waits_until_the_record_is_counted():
+    """Python runs the Ctrl-C handler in the main thread whichever thread the kernel hands the signal to (with a
+    Dask client alive there are several): a record being written and counted is never cut in between, and the
+    interrupt comes right after it."""
+    from validation.store import _signals_deferred
+
+    go, sent = threading.Event(), threading.Event()
+
+    def send():  # a thread started before the record, as a Dask client's are
+        go.wait()
+        os.kill(os.getpid(), signal.SIGINT)
+        sent.set()
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    reached = []
+    with pytest.raises(KeyboardInterrupt):
+        with _signals_deferred():
+            go.set()
+            sent.wait()
+            for _ in range(10_000):  # the interpreter looks for pending signals between these instructions
+                time.sleep(0)
+            reached.append("counted")
+    sender.join()
+    assert reached == ["counted"]
